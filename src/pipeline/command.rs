@@ -1,0 +1,548 @@
+//! One job's command: POSIX-style tokenising, shell-syntax detection, sweep placeholders, and
+//! turning the result back into an argv or a `sh -c` string. Pure; used by both input parsers,
+//! the local executor and the Argo renderer, so every backend runs the same thing.
+
+use super::Axis;
+
+/// How a command is run. `Exec`: split into argv and started directly. `Shell`: handed to
+/// `/bin/sh -c` as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmdMode {
+    Exec,
+    Shell,
+}
+
+impl CmdMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CmdMode::Exec => "exec",
+            CmdMode::Shell => "shell",
+        }
+    }
+}
+
+/// A piece of a command: text taken literally, or the value of sweep axis `n` of the job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Segment {
+    Text(String),
+    Param(usize),
+}
+
+/// One argv entry of an exec-mode command, possibly built from several segments
+/// (`--lr={0.1,0.01}` is `Text("--lr=")` + `Param(0)`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Word(pub Vec<Segment>);
+
+/// A tokenised command, still holding sweep placeholders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommandTemplate {
+    /// argv, started without a shell.
+    Exec(Vec<Word>),
+    /// the command text for `/bin/sh -c`; placeholders are filled with shell-quoted values.
+    Shell(Vec<Segment>),
+}
+
+/// Which `{…}` forms are sweep placeholders.
+#[derive(Debug, Clone, Copy)]
+pub struct Placeholders<'a> {
+    /// Unquoted `{a,b,c}` creates a new axis (the `-c` brace sweep).
+    pub braces: bool,
+    /// `{key}` refers to the matrix axis with that key, quoted or not.
+    pub keys: &'a [Axis],
+}
+
+/// Why a command could not be tokenised. `offset` is a byte offset into the command text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    #[error("the command is empty")]
+    Empty,
+    #[error("unclosed {quote} quote starting at character {offset}")]
+    UnclosedQuote { quote: char, offset: usize },
+    #[error("unclosed `{{` sweep starting at character {offset}")]
+    UnclosedBrace { offset: usize },
+}
+
+/// The result of parsing one command: its template and the axes its braces created
+/// (appended after the `keys` axes, so `Param(n)` indexes `keys ++ new_axes`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parsed {
+    pub template: CommandTemplate,
+    pub new_axes: Vec<Axis>,
+    /// Why the command runs in a shell, when it was detected rather than forced
+    /// (e.g. "`|`"). `None` for exec mode or a forced shell.
+    pub shell_reason: Option<String>,
+}
+
+/// Tokenises `text`. `mode`: `None` detects shell syntax (`|`, `&&`, `;`, `>`, `$VAR`, globs…)
+/// and picks shell mode for it; `Some` forces the mode.
+pub fn parse(
+    text: &str,
+    mode: Option<CmdMode>,
+    placeholders: Placeholders<'_>,
+) -> Result<Parsed, CommandError> {
+    let tokens = Tokenizer::new(text, placeholders).run()?;
+    if tokens.words.is_empty() {
+        return Err(CommandError::Empty);
+    }
+    let chosen = match mode {
+        Some(m) => m,
+        None if tokens.shell_reason.is_some() => CmdMode::Shell,
+        None => CmdMode::Exec,
+    };
+    let template = match chosen {
+        CmdMode::Exec => CommandTemplate::Exec(tokens.words),
+        CmdMode::Shell => CommandTemplate::Shell(tokens.shell),
+    };
+    Ok(Parsed {
+        template,
+        new_axes: tokens.new_axes,
+        shell_reason: if mode.is_none() {
+            tokens.shell_reason
+        } else {
+            None
+        },
+    })
+}
+
+struct Tokens {
+    words: Vec<Word>,
+    /// The raw text with placeholders cut out, for shell mode.
+    shell: Vec<Segment>,
+    new_axes: Vec<Axis>,
+    shell_reason: Option<String>,
+}
+
+struct Tokenizer<'a> {
+    text: &'a str,
+    chars: Vec<(usize, char)>,
+    i: usize,
+    placeholders: Placeholders<'a>,
+    words: Vec<Word>,
+    current: Option<Vec<Segment>>,
+    shell: Vec<Segment>,
+    new_axes: Vec<Axis>,
+    shell_reason: Option<String>,
+}
+
+fn push_text(segments: &mut Vec<Segment>, s: &str) {
+    if let Some(Segment::Text(last)) = segments.last_mut() {
+        last.push_str(s);
+    } else {
+        segments.push(Segment::Text(s.to_owned()));
+    }
+}
+
+impl<'a> Tokenizer<'a> {
+    fn new(text: &'a str, placeholders: Placeholders<'a>) -> Self {
+        Tokenizer {
+            text,
+            chars: text.char_indices().collect(),
+            i: 0,
+            placeholders,
+            words: Vec::new(),
+            current: None,
+            shell: Vec::new(),
+            new_axes: Vec::new(),
+            shell_reason: None,
+        }
+    }
+
+    fn offset(&self, i: usize) -> usize {
+        self.chars.get(i).map_or(self.text.len(), |&(o, _)| o)
+    }
+
+    fn word(&mut self) -> &mut Vec<Segment> {
+        self.current.get_or_insert_with(Vec::new)
+    }
+
+    fn end_word(&mut self) {
+        if let Some(segments) = self.current.take() {
+            self.words.push(Word(segments));
+        }
+    }
+
+    fn note_shell(&mut self, what: &str) {
+        if self.shell_reason.is_none() {
+            self.shell_reason = Some(what.to_owned());
+        }
+    }
+
+    /// Copies raw source text (from char index `from` to `to`) into the shell-mode template.
+    fn raw(&mut self, from: usize, to: usize) {
+        let (a, b) = (self.offset(from), self.offset(to));
+        let s = &self.text[a..b];
+        push_text(&mut self.shell, s);
+    }
+
+    fn run(mut self) -> Result<Tokens, CommandError> {
+        while self.i < self.chars.len() {
+            let (offset, c) = self.chars[self.i];
+            let start = self.i;
+            match c {
+                ' ' | '\t' | '\n' => {
+                    self.end_word();
+                    self.i += 1;
+                }
+                '\'' => {
+                    let close = self.find(self.i + 1, |c| c == '\'').ok_or(
+                        CommandError::UnclosedQuote {
+                            quote: '\'',
+                            offset,
+                        },
+                    )?;
+                    let literal: String = self.chars[self.i + 1..close].iter().map(|p| p.1).collect();
+                    self.literal_with_keys(&literal, start + 1);
+                    self.i = close + 1;
+                    self.raw_quoted(start, self.i);
+                }
+                '"' => self.double_quoted()?,
+                '\\' => {
+                    if let Some(&(_, next)) = self.chars.get(self.i + 1) {
+                        if next != '\n' {
+                            push_text(self.word(), &next.to_string());
+                        }
+                        self.i += 2;
+                    } else {
+                        push_text(self.word(), "\\");
+                        self.i += 1;
+                    }
+                    self.raw(start, self.i);
+                }
+                '{' => self.brace(offset)?,
+                _ => {
+                    self.detect_unquoted(c);
+                    push_text(self.word(), &c.to_string());
+                    self.i += 1;
+                    self.raw(start, self.i);
+                }
+            }
+            if matches!(c, ' ' | '\t' | '\n') {
+                self.raw(start, self.i);
+            }
+        }
+        self.end_word();
+        Ok(Tokens {
+            words: self.words,
+            shell: self.shell,
+            new_axes: self.new_axes,
+            shell_reason: self.shell_reason,
+        })
+    }
+
+    fn find(&self, from: usize, pred: impl Fn(char) -> bool) -> Option<usize> {
+        (from..self.chars.len()).find(|&j| pred(self.chars[j].1))
+    }
+
+    /// Unquoted characters that mean the user wrote shell syntax, not a plain argv.
+    fn detect_unquoted(&mut self, c: char) {
+        let at_word_start = self.current.is_none();
+        let reason = match c {
+            '|' => Some("`|`"),
+            '&' => Some("`&`"),
+            ';' => Some("`;`"),
+            '<' | '>' => Some("a redirection"),
+            '$' => Some("`$` expansion"),
+            '`' => Some("backticks"),
+            '*' | '?' | '[' => Some("a glob"),
+            '(' | ')' => Some("parentheses"),
+            '~' if at_word_start => Some("`~`"),
+            '#' if at_word_start => Some("a comment"),
+            '=' if self.words.is_empty() => Some("a variable assignment"),
+            _ => None,
+        };
+        if let Some(reason) = reason {
+            self.note_shell(reason);
+        }
+    }
+
+    /// Quoted text keeps its quotes in the shell-mode template, but matrix keys inside it
+    /// must still become placeholders there.
+    fn raw_quoted(&mut self, from: usize, to: usize) {
+        if self.placeholders.keys.is_empty() {
+            self.raw(from, to);
+            return;
+        }
+        let (a, b) = (self.offset(from), self.offset(to));
+        let s = self.text[a..b].to_owned();
+        let keys = self.placeholders.keys;
+        split_keys(&s, keys, &mut self.shell, true);
+    }
+
+    /// Adds literal text to the current word, turning `{key}` matrix references into params.
+    fn literal_with_keys(&mut self, literal: &str, _at: usize) {
+        let keys = self.placeholders.keys;
+        let word = self.word();
+        if literal.is_empty() {
+            push_text(word, "");
+            return;
+        }
+        split_keys(literal, keys, word, false);
+    }
+
+    fn double_quoted(&mut self) -> Result<(), CommandError> {
+        let start = self.i;
+        let offset = self.chars[self.i].0;
+        let mut literal = String::new();
+        let mut j = self.i + 1;
+        loop {
+            let Some(&(_, c)) = self.chars.get(j) else {
+                return Err(CommandError::UnclosedQuote { quote: '"', offset });
+            };
+            match c {
+                '"' => break,
+                '\\' => match self.chars.get(j + 1).map(|p| p.1) {
+                    Some(n @ ('"' | '\\' | '$' | '`')) => {
+                        literal.push(n);
+                        j += 2;
+                    }
+                    Some('\n') => j += 2,
+                    _ => {
+                        literal.push('\\');
+                        j += 1;
+                    }
+                },
+                '$' | '`' => {
+                    self.note_shell(if c == '$' {
+                        "`$` expansion"
+                    } else {
+                        "backticks"
+                    });
+                    literal.push(c);
+                    j += 1;
+                }
+                _ => {
+                    literal.push(c);
+                    j += 1;
+                }
+            }
+        }
+        self.literal_with_keys(&literal, start + 1);
+        self.i = j + 1;
+        self.raw_quoted(start, self.i);
+        Ok(())
+    }
+
+    /// `{…}` unquoted: a matrix key, a brace sweep, or literal text.
+    fn brace(&mut self, offset: usize) -> Result<(), CommandError> {
+        let start = self.i;
+        // A matrix key reference: `{name}` exactly.
+        if let Some(close) = self.find(self.i + 1, |c| c == '}') {
+            let inner: String = self.chars[self.i + 1..close].iter().map(|p| p.1).collect();
+            if let Some(n) = self.placeholders.keys.iter().position(|a| a.key == inner) {
+                self.word().push(Segment::Param(n));
+                self.shell.push(Segment::Param(n));
+                self.i = close + 1;
+                return Ok(());
+            }
+        }
+        if self.placeholders.braces {
+            if let Some((values, end)) = self.sweep_values(offset)? {
+                let n = self.placeholders.keys.len() + self.new_axes.len();
+                self.new_axes.push(Axis {
+                    key: format!("p{}", self.new_axes.len() + 1),
+                    values,
+                });
+                self.word().push(Segment::Param(n));
+                self.shell.push(Segment::Param(n));
+                self.i = end;
+                return Ok(());
+            }
+        }
+        push_text(self.word(), "{");
+        self.i += 1;
+        self.raw(start, self.i);
+        Ok(())
+    }
+
+    /// Reads `{a,b,…}` from `self.i`; `None` when there is no top-level comma (a literal brace).
+    /// Values may be quoted: `{'a b',c}`.
+    fn sweep_values(&self, offset: usize) -> Result<Option<(Vec<String>, usize)>, CommandError> {
+        let mut values = vec![String::new()];
+        let mut j = self.i + 1;
+        let mut commas = 0;
+        loop {
+            let Some(&(o, c)) = self.chars.get(j) else {
+                return if commas > 0 {
+                    Err(CommandError::UnclosedBrace { offset })
+                } else {
+                    Ok(None)
+                };
+            };
+            match c {
+                '}' => break,
+                ',' => {
+                    commas += 1;
+                    values.push(String::new());
+                    j += 1;
+                }
+                '{' | ' ' | '\t' | '\n' => return Ok(None),
+                '\'' | '"' => {
+                    let close = self.find(j + 1, |x| x == c).ok_or(CommandError::UnclosedQuote {
+                        quote: c,
+                        offset: o,
+                    })?;
+                    let s: String = self.chars[j + 1..close].iter().map(|p| p.1).collect();
+                    if let Some(last) = values.last_mut() {
+                        last.push_str(&s);
+                    }
+                    j = close + 1;
+                }
+                _ => {
+                    if let Some(last) = values.last_mut() {
+                        last.push(c);
+                    }
+                    j += 1;
+                }
+            }
+        }
+        if commas == 0 {
+            return Ok(None);
+        }
+        Ok(Some((values, j + 1)))
+    }
+}
+
+/// Splits `s` at `{key}` references to matrix axes, appending to `out`.
+fn split_keys(s: &str, keys: &[Axis], out: &mut Vec<Segment>, _quoted: bool) {
+    let mut rest = s;
+    'outer: while let Some(open) = rest.find('{') {
+        if let Some(close) = rest[open..].find('}') {
+            let inner = &rest[open + 1..open + close];
+            if let Some(n) = keys.iter().position(|a| a.key == inner) {
+                push_text(out, &rest[..open]);
+                out.push(Segment::Param(n));
+                rest = &rest[open + close + 1..];
+                continue 'outer;
+            }
+        }
+        push_text(out, &rest[..=open]);
+        rest = &rest[open + 1..];
+    }
+    if !rest.is_empty() || out.is_empty() {
+        push_text(out, rest);
+    }
+}
+
+/// Quotes `s` for a POSIX shell so that it stays one word with exactly these bytes.
+/// Safe words are left bare for readability.
+pub fn quote(s: &str) -> String {
+    let safe = !s.is_empty()
+        && s.chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/' | ',' | ':' | '@' | '%' | '+' | '=')
+        });
+    if safe {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// Quotes a command's first word: like [`quote`], but a word holding `=` is quoted too so
+/// the shell does not take it for a variable assignment.
+fn quote_program(s: &str) -> String {
+    if s.contains('=') {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    } else {
+        quote(s)
+    }
+}
+
+impl CommandTemplate {
+    pub fn mode(&self) -> CmdMode {
+        match self {
+            CommandTemplate::Exec(_) => CmdMode::Exec,
+            CommandTemplate::Shell(_) => CmdMode::Shell,
+        }
+    }
+
+    /// The argv a job runs, with sweep values filled in: the words for exec mode,
+    /// `["/bin/sh", "-c", text]` for shell mode.
+    pub fn argv(&self, values: &[&str]) -> Vec<String> {
+        match self {
+            CommandTemplate::Exec(words) => words
+                .iter()
+                .map(|Word(segments)| {
+                    segments
+                        .iter()
+                        .map(|s| match s {
+                            Segment::Text(t) => t.as_str(),
+                            Segment::Param(n) => values.get(*n).copied().unwrap_or(""),
+                        })
+                        .collect()
+                })
+                .collect(),
+            CommandTemplate::Shell(segments) => vec![
+                "/bin/sh".to_owned(),
+                "-c".to_owned(),
+                segments
+                    .iter()
+                    .map(|s| match s {
+                        Segment::Text(t) => t.clone(),
+                        Segment::Param(n) => quote(values.get(*n).copied().unwrap_or("")),
+                    })
+                    .collect(),
+            ],
+        }
+    }
+
+    /// The text for `/bin/sh -c` that runs this command: exec mode becomes `exec` + the quoted
+    /// argv (same process, same argv), shell mode is the text itself. `param` renders a
+    /// placeholder (already quoted by the caller when needed).
+    pub fn shell_text(&self, param: &dyn Fn(usize) -> String) -> String {
+        match self {
+            CommandTemplate::Exec(words) => {
+                let mut out = String::from("exec");
+                for (i, Word(segments)) in words.iter().enumerate() {
+                    out.push(' ');
+                    for segment in segments {
+                        match segment {
+                            Segment::Text(t) if i == 0 => out.push_str(&quote_program(t)),
+                            Segment::Text(t) => out.push_str(&quote(t)),
+                            Segment::Param(n) => out.push_str(&param(*n)),
+                        }
+                    }
+                }
+                out
+            }
+            CommandTemplate::Shell(segments) => segments
+                .iter()
+                .map(|s| match s {
+                    Segment::Text(t) => t.clone(),
+                    Segment::Param(n) => param(*n),
+                })
+                .collect(),
+        }
+    }
+
+    /// The words of an exec command with placeholders shown as `{key}`; for shell mode the text.
+    /// Used to derive job names and show plans.
+    pub fn display(&self, axes: &[Axis]) -> String {
+        let key = |n: usize| axes.get(n).map_or_else(|| format!("p{n}"), |a| a.key.clone());
+        match self {
+            CommandTemplate::Exec(words) => words
+                .iter()
+                .map(|Word(segments)| {
+                    let w: String = segments
+                        .iter()
+                        .map(|s| match s {
+                            Segment::Text(t) => quote(t),
+                            Segment::Param(n) => format!("{{{}}}", key(*n)),
+                        })
+                        .collect();
+                    w
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+            CommandTemplate::Shell(segments) => segments
+                .iter()
+                .map(|s| match s {
+                    Segment::Text(t) => t.clone(),
+                    Segment::Param(n) => format!("{{{}}}", key(*n)),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

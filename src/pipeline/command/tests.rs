@@ -1,0 +1,2 @@
+//! Tests for command tokenising.
+use super::*;

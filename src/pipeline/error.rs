@@ -1,0 +1,165 @@
+//! Everything that can be wrong with a pipeline as written, each with where it is and how to fix
+//! it. Produced by the input parsers and by `dag`; printed by the printer.
+
+use std::fmt;
+
+use super::Pos;
+
+/// What is wrong. Each variant's message says what; `hint()` says how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PipelineErrorKind {
+    #[error("{0}")]
+    Syntax(String),
+    #[error("unknown key `{key}` in {within}")]
+    UnknownKey {
+        key: String,
+        within: String,
+        suggestion: Option<String>,
+        expected: Vec<String>,
+    },
+    #[error("invalid value for `{key}`: {message}")]
+    InvalidValue { key: String, message: String },
+    #[error("the pipeline has no jobs")]
+    EmptyPipeline,
+    #[error("job {job} has an empty command")]
+    EmptyCommand { job: String },
+    #[error("job {job}: {message}")]
+    BadCommand { job: String, message: String },
+    #[error("`{reference}` does not name a job")]
+    UnknownJob {
+        reference: String,
+        known: Vec<String>,
+    },
+    #[error("job index {index} is out of range: there are {count} jobs, numbered from 1")]
+    IndexOutOfRange { index: usize, count: usize },
+    #[error("two jobs are named `{name}`")]
+    DuplicateName { name: String },
+    #[error("job `{job}` depends on itself")]
+    SelfDependency { job: String },
+    #[error("the dependencies form a cycle: {}", .cycle.join(" → "))]
+    Cycle { cycle: Vec<String> },
+    #[error("invalid schedule `{schedule}`: {message}")]
+    InvalidSchedule { schedule: String, message: String },
+    #[error("job `{job}`: invalid {resource} quantity `{value}`")]
+    InvalidQuantity {
+        job: String,
+        resource: String,
+        value: String,
+    },
+    #[error("job `{job}`: matrix key `{key}` has no values")]
+    EmptyMatrixAxis { job: String, key: String },
+    #[error("job `{job}`: matrix key `{key}` is not used in the command")]
+    UnusedMatrixKey { job: String, key: String },
+}
+
+impl PipelineErrorKind {
+    /// How to fix it, in one line.
+    pub fn hint(&self) -> Option<String> {
+        use PipelineErrorKind as K;
+        match self {
+            K::UnknownKey {
+                suggestion: Some(s),
+                ..
+            } => Some(format!("did you mean `{s}`?")),
+            K::UnknownKey { expected, .. } if !expected.is_empty() => {
+                Some(format!("expected one of: {}", expected.join(", ")))
+            }
+            K::EmptyPipeline => Some(
+                "give at least one command, e.g. -c \"python prep.py >> python train.py\"".into(),
+            ),
+            K::EmptyCommand { .. } => Some("remove the job or give it a command".into()),
+            K::UnknownJob { known, .. } if !known.is_empty() => {
+                let shown: Vec<&str> = known.iter().take(8).map(String::as_str).collect();
+                let more = if known.len() > 8 { ", …" } else { "" };
+                Some(format!(
+                    "jobs are named: {}{more} (or numbered from 1)",
+                    shown.join(", ")
+                ))
+            }
+            K::IndexOutOfRange { count, .. } => Some(format!("use a number from 1 to {count}")),
+            K::DuplicateName { .. } => Some("give each job its own `name`".into()),
+            K::SelfDependency { .. } => Some("remove the job from its own `depends`".into()),
+            K::Cycle { .. } => Some("remove one of these dependencies to break the cycle".into()),
+            K::InvalidSchedule { .. } => Some(
+                "use five cron fields (minute hour day-of-month month day-of-week), e.g. \"0 3 * * *\", or @daily / @every 1h"
+                    .into(),
+            ),
+            K::InvalidQuantity { resource, .. } => Some(match resource.as_str() {
+                "cpu" => "use cores like 2 or 0.5, or millicores like 500m".into(),
+                "gpu" => "use a whole number of GPUs, like 1".into(),
+                _ => "use bytes with a unit, like 512Mi, 4Gi or 1G".into(),
+            }),
+            K::EmptyMatrixAxis { .. } => Some("give the key a list of values, or remove it".into()),
+            K::UnusedMatrixKey { key, .. } => Some(format!(
+                "put {{{key}}} in the command where the value goes, or remove the key"
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// A pipeline error with its place: the source (file or `-c`), line and column, and job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PipelineError {
+    pub source: String,
+    pub pos: Option<Pos>,
+    pub kind: PipelineErrorKind,
+}
+
+impl PipelineError {
+    pub fn new(source: &str, pos: Option<Pos>, kind: PipelineErrorKind) -> Self {
+        PipelineError {
+            source: source.to_owned(),
+            pos,
+            kind,
+        }
+    }
+}
+
+impl fmt::Display for PipelineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.pos {
+            Some(Pos { line, column }) if line > 0 => {
+                write!(f, "{}:{line}:{column}: {}", self.source, self.kind)
+            }
+            _ => write!(f, "{}: {}", self.source, self.kind),
+        }
+    }
+}
+
+/// All the problems found in one pipeline (never empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PipelineErrors(pub Vec<PipelineError>);
+
+impl fmt::Display for PipelineErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+            if let Some(hint) = e.kind.hint() {
+                write!(f, "\n  hint: {hint}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for PipelineErrors {}
+
+impl From<PipelineError> for PipelineErrors {
+    fn from(e: PipelineError) -> Self {
+        PipelineErrors(vec![e])
+    }
+}
+
+/// The closest of `candidates` to `word`, when it is close enough to be a likely typo.
+pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c.to_owned())
+}
