@@ -1,5 +1,6 @@
-//! jupyterflow: run a notebook's code as an Argo Workflows pipeline on Kubernetes, or locally.
-//! The data flows input → pipeline (validated DAG) → environment → backend → printer.
-
+pub mod argo;
+pub mod cli;
 pub mod environment;
+pub mod graph;
+pub mod output;
 pub mod pipeline;

@@ -2,13 +2,17 @@
 //! validated `Dag`. Pure data and parsing: no I/O, no Kubernetes, no processes.
 
 pub mod command;
+pub mod cron;
+pub mod dag;
 pub mod error;
+pub mod quantity;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 pub use command::{CmdMode, CommandTemplate, Segment, Word};
+pub use dag::{Dag, Job, Task};
 
 /// Where a pipeline came from: shown in errors and kept as an annotation on the workflow.
 #[derive(Debug, Clone, PartialEq, Eq)]

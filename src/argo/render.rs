@@ -1,0 +1,516 @@
+//! `Dag` + `Environment` → Argo `Workflow`/`CronWorkflow`. Pure: no client, no I/O.
+//!
+//! Shape, and why: the notebook's container spec is written once, in a shared template `job`
+//! whose command comes in as the parameter `cmd` (run by `/bin/sh -c`; exec-mode commands are
+//! `exec` + their quoted argv, so the process and its argv are exactly the local ones). A DAG
+//! task then costs ~100 bytes and a sweep point ~30 (one task with `withItems`). Jobs that set
+//! their own env/resources/retries/timeout get a template of their own. Argo's CRD allows 200
+//! tasks per DAG, so bigger pipelines are cut, in dependency order, into nested DAG templates.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::api::core::v1::{Container, EnvVar, ResourceRequirements};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
+
+use super::types::{
+    API_VERSION, Arguments, Backoff, CronWorkflow, CronWorkflowSpec, DagTask, DagTemplate, Inputs,
+    Parameter, PodMetadata, RetryStrategy, Template, TtlStrategy, Workflow, WorkflowSpec,
+};
+use crate::environment::Environment;
+use crate::pipeline::dag::dns_label;
+use crate::pipeline::{Dag, Segment, Source, Task, Word};
+
+/// Argo's CRD caps: tasks in one DAG template, templates in one workflow.
+pub const MAX_DAG_TASKS: usize = 200;
+pub const MAX_TEMPLATES: usize = 200;
+/// etcd refuses objects over 1.5 MiB; leave room for the status Argo adds.
+pub const MAX_MANIFEST_BYTES: usize = 1024 * 1024;
+
+pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+pub const NOTEBOOK_LABEL: &str = "jupyterflow.io/notebook";
+pub const USER_LABEL: &str = "jupyterflow.io/user";
+pub const SOURCE_ANNOTATION: &str = "jupyterflow.io/source";
+const SHARED_TEMPLATE: &str = "job";
+const ENTRYPOINT: &str = "main";
+
+/// Which CronWorkflow field carries the schedule (see README: Argo ≥ 3.6 vs older).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CronScheduleField {
+    #[default]
+    Schedules,
+    Schedule,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RenderOptions {
+    pub cron_schedule_field: CronScheduleField,
+}
+
+/// A rendered object: what `run` submits and `--dry-run` prints.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Manifest {
+    Workflow(Workflow),
+    Cron(CronWorkflow),
+}
+
+impl Serialize for Manifest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Manifest::Workflow(w) => w.serialize(s),
+            Manifest::Cron(c) => c.serialize(s),
+        }
+    }
+}
+
+impl Manifest {
+    pub fn metadata(&self) -> &ObjectMeta {
+        match self {
+            Manifest::Workflow(w) => &w.metadata,
+            Manifest::Cron(c) => &c.metadata,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Manifest::Workflow(_) => "Workflow",
+            Manifest::Cron(_) => "CronWorkflow",
+        }
+    }
+
+    fn spec(&self) -> &WorkflowSpec {
+        match self {
+            Manifest::Workflow(w) => &w.spec,
+            Manifest::Cron(c) => &c.spec.workflow_spec,
+        }
+    }
+
+    /// Refuses what Kubernetes or Argo would refuse: too many templates or too big an object.
+    pub fn check_limits(&self) -> Result<(), RenderError> {
+        let templates = self.spec().templates.len();
+        if templates > MAX_TEMPLATES {
+            return Err(RenderError::TooManyTemplates { templates });
+        }
+        let bytes = serde_json::to_vec(self).map_or(0, |v| v.len());
+        if bytes > MAX_MANIFEST_BYTES {
+            return Err(RenderError::TooLarge { bytes });
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    #[error("job `{job}`: the command contains `{{{{`, which Argo reads as its own template syntax")]
+    TemplateSyntax { job: String },
+    #[error("the workflow needs {templates} templates; Argo allows {MAX_TEMPLATES}")]
+    TooManyTemplates { templates: usize },
+    #[error(
+        "the workflow is {bytes} bytes of JSON; Kubernetes stores objects up to about 1.5 MiB"
+    )]
+    TooLarge { bytes: usize },
+    #[error("label `{key}`: `{value}` is not a valid label value")]
+    InvalidLabel { key: String, value: String },
+}
+
+impl RenderError {
+    pub fn hint(&self) -> &'static str {
+        match self {
+            RenderError::TemplateSyntax { .. } => {
+                "move that part of the command into a script file and run the script"
+            }
+            RenderError::TooManyTemplates { .. } => {
+                "fewer jobs with their own env/resources/retries/timeout, or split the pipeline"
+            }
+            RenderError::TooLarge { .. } => {
+                "express repeated jobs as a sweep (`matrix` or {a,b} braces), which costs ~30 bytes a point, or split the pipeline"
+            }
+            RenderError::InvalidLabel { .. } => {
+                "label values are at most 63 characters of letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit"
+            }
+        }
+    }
+}
+
+/// Renders the Argo object for `dag` in `env`.
+pub fn render(
+    dag: &Dag,
+    env: &Environment,
+    options: &RenderOptions,
+) -> Result<Manifest, RenderError> {
+    for task in &dag.tasks {
+        if has_template_syntax(task) {
+            return Err(RenderError::TemplateSyntax {
+                job: task.name.clone(),
+            });
+        }
+    }
+    let mut labels = BTreeMap::from([(MANAGED_BY.to_owned(), "jupyterflow".to_owned())]);
+    if !env.pod_name.is_empty() {
+        labels.insert(NOTEBOOK_LABEL.to_owned(), label_value(&env.pod_name));
+    }
+    if let Some(user) = &env.user {
+        labels.insert(USER_LABEL.to_owned(), label_value(user));
+    }
+    for (key, value) in &dag.options.labels {
+        if !is_label_value(value) {
+            return Err(RenderError::InvalidLabel {
+                key: key.clone(),
+                value: value.clone(),
+            });
+        }
+        labels.insert(key.clone(), value.clone());
+    }
+    let source = match &dag.source {
+        Source::CommandLine(text) => text.clone(),
+        Source::File(path) => path.display().to_string(),
+    };
+    let base_name = dag
+        .name
+        .clone()
+        .unwrap_or_else(|| dns_label(&env.pod_name, "jupyterflow"));
+    let mut base_name: String = base_name.chars().take(56).collect();
+    while base_name.ends_with('-') {
+        base_name.pop();
+    }
+    let metadata = ObjectMeta {
+        generate_name: Some(format!("{base_name}-")),
+        namespace: env.namespace.clone(),
+        labels: Some(labels.clone()),
+        annotations: Some(BTreeMap::from([(SOURCE_ANNOTATION.to_owned(), source)])),
+        ..ObjectMeta::default()
+    };
+    let spec = workflow_spec(dag, env);
+    if let Some(schedule) = &dag.options.schedule {
+        let (schedules, schedule) = match options.cron_schedule_field {
+            CronScheduleField::Schedules => (vec![schedule.clone()], None),
+            CronScheduleField::Schedule => (Vec::new(), Some(schedule.clone())),
+        };
+        return Ok(Manifest::Cron(CronWorkflow {
+            api_version: API_VERSION.to_owned(),
+            kind: "CronWorkflow".to_owned(),
+            metadata,
+            spec: CronWorkflowSpec {
+                schedules,
+                schedule,
+                timezone: dag.options.timezone.clone(),
+                concurrency_policy: dag
+                    .options
+                    .concurrency_policy
+                    .map(|p| p.as_str().to_owned()),
+                workflow_spec: spec,
+                workflow_metadata: Some(ObjectMeta {
+                    labels: Some(labels),
+                    ..ObjectMeta::default()
+                }),
+            },
+        }));
+    }
+    Ok(Manifest::Workflow(Workflow {
+        api_version: API_VERSION.to_owned(),
+        kind: "Workflow".to_owned(),
+        metadata,
+        spec,
+        status: None,
+    }))
+}
+
+fn has_template_syntax(task: &Task) -> bool {
+    let text = |segments: &[Segment]| {
+        segments
+            .iter()
+            .any(|s| matches!(s, Segment::Text(t) if t.contains("{{")))
+    };
+    let in_command = match &task.command {
+        crate::pipeline::CommandTemplate::Exec(words) => words.iter().any(|Word(s)| text(s)),
+        crate::pipeline::CommandTemplate::Shell(segments) => text(segments),
+    };
+    in_command
+        || task
+            .axes
+            .iter()
+            .any(|a| a.values.iter().any(|v| v.contains("{{")))
+}
+
+fn workflow_spec(dag: &Dag, env: &Environment) -> WorkflowSpec {
+    let container = base_container(env);
+    let mut templates = vec![Template::default()]; // the entrypoint, filled in below
+    templates.push(Template {
+        name: SHARED_TEMPLATE.to_owned(),
+        inputs: Some(cmd_input()),
+        container: Some(container.clone()),
+        retry_strategy: dag.options.retries.map(retry_strategy),
+        active_deadline_seconds: dag.options.timeout.map(|t| t.as_secs().to_string()),
+        ..Template::default()
+    });
+    let mut nodes = Vec::with_capacity(dag.tasks.len());
+    let order = dag.topological_order();
+    let mut position = vec![0; dag.tasks.len()];
+    for (p, &i) in order.iter().enumerate() {
+        position[i] = p;
+    }
+    for &i in &order {
+        let task = &dag.tasks[i];
+        let template = if needs_own_template(task, dag) {
+            let name = format!("{SHARED_TEMPLATE}-{}", task.name);
+            templates.push(own_template(&name, task, &container));
+            name
+        } else {
+            SHARED_TEMPLATE.to_owned()
+        };
+        nodes.push(Node {
+            task: DagTask {
+                name: task.name.clone(),
+                template,
+                dependencies: Vec::new(),
+                arguments: Some(Arguments {
+                    parameters: vec![Parameter {
+                        name: "cmd".to_owned(),
+                        value: Some(
+                            task.command
+                                .shell_text(&|n| format!("{{{{item.p{n}}}}}")),
+                        ),
+                    }],
+                }),
+                with_items: sweep_items(task),
+            },
+            depends: task.depends.iter().map(|&d| position[d]).collect(),
+        });
+    }
+    let tasks = nest(nodes, &mut templates);
+    templates[0] = Template {
+        name: ENTRYPOINT.to_owned(),
+        dag: Some(DagTemplate { tasks }),
+        ..Template::default()
+    };
+    WorkflowSpec {
+        entrypoint: ENTRYPOINT.to_owned(),
+        templates,
+        service_account_name: env.service_account_name.clone(),
+        volumes: env.volumes.clone(),
+        image_pull_secrets: env.image_pull_secrets.clone(),
+        node_selector: env.node_selector.clone(),
+        tolerations: env.tolerations.clone(),
+        affinity: env.affinity.clone(),
+        security_context: env.security_context.clone(),
+        pod_metadata: Some(PodMetadata {
+            labels: BTreeMap::from([(MANAGED_BY.to_owned(), "jupyterflow".to_owned())]),
+            // Kubeflow injects an Istio sidecar that never exits, so the job pod would never
+            // finish: keep it out of job pods.
+            annotations: BTreeMap::from([(
+                "sidecar.istio.io/inject".to_owned(),
+                "false".to_owned(),
+            )]),
+        }),
+        parallelism: dag.options.parallelism,
+        ttl_strategy: dag.options.ttl.map(|t| TtlStrategy {
+            seconds_after_completion: Some(i64::try_from(t.as_secs()).unwrap_or(i64::MAX)),
+        }),
+        shutdown: None,
+    }
+}
+
+/// A DAG task plus the positions (in the current list) of the tasks it waits for.
+struct Node {
+    task: DagTask,
+    depends: Vec<usize>,
+}
+
+/// Fits `nodes` (in dependency order) under Argo's 200-tasks-per-DAG cap: while there are too
+/// many, consecutive runs of 200 become DAG templates of their own and the list is replaced by
+/// one task per run. A run waits for every run holding one of its tasks' dependencies, which
+/// keeps every dependency (a little more waiting at run boundaries, never less).
+fn nest(mut nodes: Vec<Node>, templates: &mut Vec<Template>) -> Vec<DagTask> {
+    let mut level = 0;
+    while nodes.len() > MAX_DAG_TASKS {
+        level += 1;
+        let chunk_of = |p: usize| p / MAX_DAG_TASKS;
+        let chunks = nodes.len().div_ceil(MAX_DAG_TASKS);
+        let mut next: Vec<Node> = Vec::with_capacity(chunks);
+        let mut names = vec![String::new(); nodes.len()];
+        for (p, node) in nodes.iter().enumerate() {
+            names[p].clone_from(&node.task.name);
+        }
+        let mut iter = nodes.into_iter().enumerate().peekable();
+        for c in 0..chunks {
+            let name = format!("part-{level}-{}", c + 1);
+            let mut tasks = Vec::with_capacity(MAX_DAG_TASKS);
+            let mut outer: BTreeSet<usize> = BTreeSet::new();
+            while let Some((p, mut node)) = iter.next_if(|(p, _)| chunk_of(*p) == c) {
+                let _ = p;
+                for &d in &node.depends {
+                    if chunk_of(d) == c {
+                        node.task.dependencies.push(names[d].clone());
+                    } else {
+                        outer.insert(chunk_of(d));
+                    }
+                }
+                tasks.push(node.task);
+            }
+            templates.push(Template {
+                name: name.clone(),
+                dag: Some(DagTemplate { tasks }),
+                ..Template::default()
+            });
+            next.push(Node {
+                task: DagTask {
+                    name: name.clone(),
+                    template: name,
+                    ..DagTask::default()
+                },
+                depends: outer.into_iter().collect(),
+            });
+        }
+        nodes = next;
+    }
+    let names: Vec<String> = nodes.iter().map(|n| n.task.name.clone()).collect();
+    nodes
+        .into_iter()
+        .map(|mut node| {
+            node.task.dependencies = node.depends.iter().map(|&d| names[d].clone()).collect();
+            node.task
+        })
+        .collect()
+}
+
+fn cmd_input() -> Inputs {
+    Inputs {
+        parameters: vec![Parameter {
+            name: "cmd".to_owned(),
+            value: None,
+        }],
+    }
+}
+
+fn base_container(env: &Environment) -> Container {
+    Container {
+        name: "main".to_owned(),
+        image: Some(env.image.clone()),
+        image_pull_policy: env.image_pull_policy.clone(),
+        command: Some(vec![
+            "/bin/sh".to_owned(),
+            "-c".to_owned(),
+            "{{inputs.parameters.cmd}}".to_owned(),
+        ]),
+        working_dir: Some(env.working_dir.clone()),
+        env: (!env.env.is_empty()).then(|| env.env.clone()),
+        env_from: (!env.env_from.is_empty()).then(|| env.env_from.clone()),
+        resources: env.resources.clone(),
+        volume_mounts: (!env.volume_mounts.is_empty()).then(|| env.volume_mounts.clone()),
+        security_context: env.container_security_context.clone(),
+        ..Container::default()
+    }
+}
+
+fn needs_own_template(task: &Task, dag: &Dag) -> bool {
+    !task.env.is_empty()
+        || !task.resources.is_empty()
+        || task.retries != dag.options.retries
+        || task.timeout != dag.options.timeout
+}
+
+fn own_template(name: &str, task: &Task, base: &Container) -> Template {
+    let mut container = base.clone();
+    if !task.env.is_empty() {
+        let mut env = container.env.take().unwrap_or_default();
+        for (key, value) in &task.env {
+            env.retain(|e| &e.name != key);
+            env.push(EnvVar {
+                name: key.clone(),
+                value: Some(value.clone()),
+                value_from: None,
+            });
+        }
+        container.env = Some(env);
+    }
+    if !task.resources.is_empty() {
+        let mut resources = container.resources.take().unwrap_or_default();
+        let r = &task.resources;
+        for (key, value) in [
+            ("cpu", &r.cpu),
+            ("memory", &r.memory),
+            ("nvidia.com/gpu", &r.gpu),
+        ] {
+            if let Some(value) = value {
+                set_quantity(&mut resources, key, value);
+            }
+        }
+        container.resources = Some(resources);
+    }
+    Template {
+        name: name.to_owned(),
+        inputs: Some(cmd_input()),
+        container: Some(container),
+        retry_strategy: task.retries.map(retry_strategy),
+        active_deadline_seconds: task.timeout.map(|t| t.as_secs().to_string()),
+        ..Template::default()
+    }
+}
+
+/// A job's `resources` shorthand sets both request and limit, so the job gets what it asked for.
+fn set_quantity(resources: &mut ResourceRequirements, key: &str, value: &str) {
+    for map in [&mut resources.requests, &mut resources.limits] {
+        map.get_or_insert_with(BTreeMap::new)
+            .insert(key.to_owned(), Quantity(value.to_owned()));
+    }
+}
+
+fn retry_strategy(limit: u32) -> RetryStrategy {
+    RetryStrategy {
+        limit: limit.to_string(),
+        // Retry errors (evicted pod, lost node) as well as non-zero exits, like the local engine.
+        retry_policy: Some("Always".to_owned()),
+        backoff: Some(Backoff {
+            duration: "10s".to_owned(),
+            factor: "2".to_owned(),
+        }),
+    }
+}
+
+/// One item per sweep point, values shell-quoted as the `sh -c` text needs them.
+fn sweep_items(task: &Task) -> Vec<BTreeMap<String, String>> {
+    if task.axes.is_empty() {
+        return Vec::new();
+    }
+    task.points()
+        .map(|point| {
+            point
+                .iter()
+                .enumerate()
+                .map(|(n, &v)| {
+                    (
+                        format!("p{n}"),
+                        crate::pipeline::command::quote(&task.axes[n].values[v]),
+                    )
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Label values: ≤ 63 of `[A-Za-z0-9._-]`, alphanumeric at both ends.
+fn is_label_value(value: &str) -> bool {
+    value.is_empty()
+        || (value.len() <= 63
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && value.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && value.ends_with(|c: char| c.is_ascii_alphanumeric()))
+}
+
+fn label_value(value: &str) -> String {
+    if is_label_value(value) {
+        return value.to_owned();
+    }
+    let mut out = dns_label(value, "unknown");
+    out.truncate(63);
+    while out.ends_with('-') {
+        out.pop();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

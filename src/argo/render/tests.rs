@@ -1,0 +1,227 @@
+//! Tests for rendering: shape, sweeps, own templates, nesting under Argo's caps, size per job.
+
+use super::*;
+use crate::pipeline::command::{self, Placeholders};
+use crate::pipeline::{JobRef, JobSpec, Pipeline, Pos, WorkflowOptions};
+
+fn job(text: &str) -> JobSpec {
+    let parsed = command::parse(
+        text,
+        None,
+        Placeholders {
+            braces: true,
+            keys: &[],
+        },
+    )
+    .expect("valid command");
+    let mut spec = JobSpec::new(text.to_owned(), parsed.template, Some(Pos::default()));
+    spec.axes = parsed.new_axes;
+    spec
+}
+
+fn chain(texts: &[String]) -> Dag {
+    let jobs = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let mut j = job(t);
+            if i > 0 {
+                j.depends = vec![JobRef::Index(i)];
+            }
+            j
+        })
+        .collect();
+    Dag::build(Pipeline {
+        name: Some("demo".into()),
+        source: Source::CommandLine("demo".into()),
+        jobs,
+        edges: vec![],
+        options: WorkflowOptions::default(),
+    })
+    .expect("valid")
+}
+
+fn env() -> Environment {
+    Environment {
+        pod_name: "jupyter-alice".into(),
+        image: "jupyter/base-notebook@sha256:abc".into(),
+        working_dir: "/home/jovyan/my project".into(),
+        user: Some("alice".into()),
+        ..Environment::default()
+    }
+}
+
+fn workflow(dag: &Dag) -> Workflow {
+    match render(dag, &env(), &RenderOptions::default()).expect("renders") {
+        Manifest::Workflow(w) => w,
+        Manifest::Cron(_) => panic!("expected a Workflow"),
+    }
+}
+
+fn cmd(task: &DagTask) -> &str {
+    task.arguments.as_ref().expect("arguments").parameters[0]
+        .value
+        .as_deref()
+        .expect("value")
+}
+
+#[test]
+fn a_chain_uses_one_shared_template() {
+    let w = workflow(&chain(&[
+        "python prep.py".into(),
+        "echo 'good bye'".into(),
+        "cat data.csv | wc -l".into(),
+    ]));
+    assert_eq!(w.metadata.generate_name.as_deref(), Some("demo-"));
+    assert_eq!(w.spec.templates.len(), 2);
+    let tasks = &w.spec.templates[0].dag.as_ref().expect("dag").tasks;
+    assert_eq!(cmd(&tasks[0]), "exec python prep.py");
+    assert_eq!(cmd(&tasks[1]), "exec echo 'good bye'");
+    assert_eq!(cmd(&tasks[2]), "cat data.csv | wc -l");
+    assert_eq!(tasks[1].dependencies, ["prep"]);
+    let container = w.spec.templates[1].container.as_ref().expect("container");
+    assert_eq!(
+        container.working_dir.as_deref(),
+        Some("/home/jovyan/my project")
+    );
+    let labels = w.metadata.labels.expect("labels");
+    assert_eq!(labels[MANAGED_BY], "jupyterflow");
+    assert_eq!(labels[NOTEBOOK_LABEL], "jupyter-alice");
+    assert_eq!(
+        w.spec.pod_metadata.expect("pod metadata").annotations["sidecar.istio.io/inject"],
+        "false"
+    );
+}
+
+#[test]
+fn a_sweep_is_one_task_with_items() {
+    let w = workflow(&chain(&[
+        "python train.py --lr {0.1,0.01} --name {'a b',c}".into(),
+    ]));
+    let task = &w.spec.templates[0].dag.as_ref().expect("dag").tasks[0];
+    assert_eq!(
+        cmd(task),
+        "exec python train.py --lr {{item.p0}} --name {{item.p1}}"
+    );
+    assert_eq!(task.with_items.len(), 4);
+    assert_eq!(task.with_items[1]["p1"], "c");
+    assert_eq!(task.with_items[0]["p1"], "'a b'");
+}
+
+#[test]
+fn jobs_with_settings_get_their_own_template() {
+    let mut j = job("python train.py");
+    j.env = vec![("EPOCHS".into(), "10".into())];
+    j.resources.gpu = Some("1".into());
+    j.retries = Some(3);
+    j.timeout = Some(std::time::Duration::from_secs(7200));
+    let dag = Dag::build(Pipeline {
+        name: None,
+        source: Source::CommandLine("x".into()),
+        jobs: vec![j, job("python eval.py")],
+        edges: vec![],
+        options: WorkflowOptions::default(),
+    })
+    .expect("valid");
+    let w = workflow(&dag);
+    assert_eq!(w.metadata.generate_name.as_deref(), Some("jupyter-alice-"));
+    let own = w
+        .spec
+        .templates
+        .iter()
+        .find(|t| t.name == "job-train")
+        .expect("own template");
+    let container = own.container.as_ref().expect("container");
+    let limits = container
+        .resources
+        .as_ref()
+        .and_then(|r| r.limits.as_ref())
+        .expect("limits");
+    assert_eq!(limits["nvidia.com/gpu"].0, "1");
+    assert_eq!(container.env.as_ref().expect("env")[0].name, "EPOCHS");
+    assert_eq!(own.active_deadline_seconds.as_deref(), Some("7200"));
+    assert_eq!(own.retry_strategy.as_ref().expect("retry").limit, "3");
+}
+
+#[test]
+fn big_pipelines_nest_under_the_task_cap_and_keep_order() {
+    let texts: Vec<String> = (0..450).map(|i| format!("python step.py {i}")).collect();
+    let w = workflow(&chain(&texts));
+    let main = w.spec.templates[0].dag.as_ref().expect("dag");
+    assert_eq!(main.tasks.len(), 3);
+    assert_eq!(main.tasks[1].dependencies, ["part-1-1"]);
+    assert_eq!(main.tasks[2].dependencies, ["part-1-2"]);
+    for t in &w.spec.templates {
+        if let Some(dag) = &t.dag {
+            assert!(dag.tasks.len() <= MAX_DAG_TASKS);
+        }
+    }
+    let part2 = w
+        .spec
+        .templates
+        .iter()
+        .find(|t| t.name == "part-1-2")
+        .and_then(|t| t.dag.as_ref())
+        .expect("part 2");
+    // The first task of a part waits for nothing inside it: the part waits for the previous one.
+    assert!(part2.tasks[0].dependencies.is_empty());
+    assert_eq!(part2.tasks[1].dependencies, [part2.tasks[0].name.clone()]);
+}
+
+#[test]
+fn bytes_per_job_stay_small() {
+    let base = serde_json::to_vec(&workflow(&chain(&["python step.py 0".into()])))
+        .expect("json")
+        .len();
+    let texts: Vec<String> = (0..5000).map(|i| format!("python step.py {i}")).collect();
+    let w = workflow(&chain(&texts));
+    let bytes = serde_json::to_vec(&w).expect("json").len();
+    assert!(bytes < MAX_MANIFEST_BYTES, "{bytes}");
+    assert!((bytes - base) / 4999 <= 200, "{} per job", (bytes - base) / 4999);
+    let values: Vec<String> = (0..10_000).map(|i| i.to_string()).collect();
+    let sweep = format!("python train.py --seed {{{}}}", values.join(","));
+    let w = workflow(&chain(&[sweep]));
+    let bytes = serde_json::to_vec(&w).expect("json").len();
+    assert!((bytes - base) / 10_000 <= 50, "{} per point", (bytes - base) / 10_000);
+    Manifest::Workflow(w).check_limits().expect("fits");
+}
+
+#[test]
+fn a_schedule_makes_a_cron_workflow() {
+    let mut dag = chain(&["python report.py".into()]);
+    dag.options.schedule = Some("0 3 * * *".into());
+    dag.options.timezone = Some("Europe/Paris".into());
+    let Ok(Manifest::Cron(c)) = render(&dag, &env(), &RenderOptions::default()) else {
+        panic!("expected a CronWorkflow");
+    };
+    assert_eq!(c.spec.schedules, ["0 3 * * *"]);
+    assert_eq!(c.spec.schedule, None);
+    assert_eq!(c.spec.timezone.as_deref(), Some("Europe/Paris"));
+    let legacy = RenderOptions {
+        cron_schedule_field: CronScheduleField::Schedule,
+    };
+    let Ok(Manifest::Cron(c)) = render(&dag, &env(), &legacy) else {
+        panic!("expected a CronWorkflow");
+    };
+    assert!(c.spec.schedules.is_empty());
+    assert_eq!(c.spec.schedule.as_deref(), Some("0 3 * * *"));
+}
+
+#[test]
+fn argo_template_syntax_in_a_command_is_refused() {
+    let dag = chain(&["echo '{{workflow.name}}'".into()]);
+    assert!(matches!(
+        render(&dag, &env(), &RenderOptions::default()),
+        Err(RenderError::TemplateSyntax { .. })
+    ));
+}
+
+#[test]
+fn bad_user_labels_are_refused() {
+    let mut dag = chain(&["echo".into()]);
+    dag.options.labels.insert("team".into(), "data science!".into());
+    assert!(matches!(
+        render(&dag, &env(), &RenderOptions::default()),
+        Err(RenderError::InvalidLabel { .. })
+    ));
+}

@@ -1,0 +1,96 @@
+//! Command-line arguments: clap types only. Their doc comments are the `--help` text.
+//! `settings` turns them into what the commands use; nothing else reads these types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Run a notebook's code as a pipeline: on Kubernetes with Argo Workflows, in the notebook's own
+/// image, volumes and working directory — or locally, as processes.
+#[derive(Debug, Parser)]
+#[command(name = "jupyterflow", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a pipeline (`--dry-run` prints the Argo Workflow instead of submitting it)
+    Run(RunArgs),
+    /// Check a pipeline without rendering or running it
+    Lint(InputArgs),
+    /// Draw a pipeline's jobs and dependencies
+    Graph(GraphArgs),
+    /// Show the effective configuration, or write a commented template
+    Config(ConfigArgs),
+}
+
+/// Where the pipeline comes from: exactly one of `-c` and `-f`.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct Input {
+    /// The pipeline as a one-liner: `"python prep.py >> [python a.py, python b.py] >> python eval.py"`;
+    /// `{0.1,0.01}` sweeps a value
+    #[arg(short = 'c', long = "command", value_name = "PIPELINE")]
+    pub command: Option<String>,
+    /// A workflow.yaml: jobs, dependencies, sweeps, schedule
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    #[command(flatten)]
+    pub input: Input,
+    /// Run every command with /bin/sh -c (default: only commands that use shell syntax)
+    #[arg(long)]
+    pub shell: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Print what would be submitted instead of submitting it
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Take the notebook environment from this Pod (JSON or YAML) instead of the live pod
+    #[arg(long, value_name = "FILE")]
+    pub pod_file: Option<PathBuf>,
+    /// Keep the notebook image's tag instead of pinning jobs to the running digest
+    #[arg(long)]
+    pub no_pin_image: bool,
+    /// Output format: yaml, json, name, or jsonpath=EXPR (`{.metadata.name}` or `metadata.name`)
+    #[arg(short = 'o', long = "output", value_name = "FORMAT")]
+    pub output: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum GraphFormat {
+    /// Text, one stage per block
+    Ascii,
+    /// Mermaid flowchart (paste into Markdown or a notebook)
+    Mermaid,
+    /// Graphviz dot
+    Dot,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Drawing format
+    #[arg(long, value_enum, default_value_t = GraphFormat::Ascii)]
+    pub format: GraphFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Write a commented template to the config file path ($JUPYTERFLOW_CONFIG_FILE or ~/.jupyterflow.yaml)
+    #[arg(long)]
+    pub generate_config: bool,
+    /// With --generate-config: overwrite an existing file
+    #[arg(long, requires = "generate_config")]
+    pub force: bool,
+}

@@ -1,0 +1,133 @@
+//! Draws a validated DAG as text (`ascii`), Mermaid or Graphviz dot. Pure: returns a string.
+//! A sweep is drawn once, with its job count, so a 10,000-point sweep stays one line.
+
+use std::fmt::Write as _;
+
+use crate::cli::GraphFormat;
+use crate::pipeline::Dag;
+
+pub fn draw(dag: &Dag, format: GraphFormat) -> String {
+    match format {
+        GraphFormat::Ascii => ascii(dag),
+        GraphFormat::Mermaid => mermaid(dag),
+        GraphFormat::Dot => dot(dag),
+    }
+}
+
+fn label(dag: &Dag, i: usize) -> String {
+    let task = &dag.tasks[i];
+    match task.job_count() {
+        1 => task.name.clone(),
+        n => format!("{} x{n}", task.name),
+    }
+}
+
+fn command(dag: &Dag, i: usize) -> String {
+    let task = &dag.tasks[i];
+    task.command.display(&task.axes)
+}
+
+/// One line per task, grouped by stage (depth): `[stage] name  command  <- dependencies`.
+fn ascii(dag: &Dag) -> String {
+    let levels = dag.levels();
+    let mut order: Vec<usize> = (0..dag.tasks.len()).collect();
+    order.sort_by_key(|&i| (levels[i], i));
+    let labels: Vec<String> = (0..dag.tasks.len()).map(|i| label(dag, i)).collect();
+    let commands: Vec<String> = (0..dag.tasks.len()).map(|i| command(dag, i)).collect();
+    let stage_width = (levels.iter().max().unwrap_or(&0) + 1).to_string().len() + 2;
+    let name_width = labels.iter().map(String::len).max().unwrap_or(0);
+    let command_width = commands
+        .iter()
+        .map(|c| c.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(60);
+    let mut out = String::new();
+    for &i in &order {
+        let stage = format!("[{}]", levels[i] + 1);
+        let mut cmd = commands[i].clone();
+        if cmd.chars().count() > 60 {
+            cmd = cmd.chars().take(59).collect::<String>() + "…";
+        }
+        let deps: Vec<&str> = dag.tasks[i]
+            .depends
+            .iter()
+            .map(|&d| dag.tasks[d].name.as_str())
+            .collect();
+        let line = if deps.is_empty() {
+            format!(
+                "{stage:<stage_width$} {:<name_width$}  {cmd}",
+                labels[i]
+            )
+        } else {
+            format!(
+                "{stage:<stage_width$} {:<name_width$}  {cmd:<command_width$}  <- {}",
+                labels[i],
+                deps.join(", ")
+            )
+        };
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "{} jobs in {} tasks, {} stages",
+        dag.job_count(),
+        dag.tasks.len(),
+        levels.iter().max().map_or(0, |m| m + 1)
+    );
+    out
+}
+
+fn mermaid_text(s: &str) -> String {
+    s.replace('"', "#quot;")
+        .replace('<', "#lt;")
+        .replace('>', "#gt;")
+}
+
+fn mermaid(dag: &Dag) -> String {
+    let mut out = String::from("flowchart TD\n");
+    for i in 0..dag.tasks.len() {
+        let _ = writeln!(
+            out,
+            "  {}[\"{}<br/>{}\"]",
+            node_id(i),
+            mermaid_text(&label(dag, i)),
+            mermaid_text(&command(dag, i))
+        );
+    }
+    for (i, task) in dag.tasks.iter().enumerate() {
+        for &d in &task.depends {
+            let _ = writeln!(out, "  {} --> {}", node_id(d), node_id(i));
+        }
+    }
+    out
+}
+
+fn node_id(i: usize) -> String {
+    format!("t{i}")
+}
+
+fn dot_text(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+fn dot(dag: &Dag) -> String {
+    let mut out = String::from("digraph pipeline {\n  rankdir=TB;\n  node [shape=box];\n");
+    for i in 0..dag.tasks.len() {
+        let _ = writeln!(
+            out,
+            "  {} [label=\"{}\\n{}\"];",
+            node_id(i),
+            dot_text(&label(dag, i)),
+            dot_text(&command(dag, i))
+        );
+    }
+    for (i, task) in dag.tasks.iter().enumerate() {
+        for &d in &task.depends {
+            let _ = writeln!(out, "  {} -> {};", node_id(d), node_id(i));
+        }
+    }
+    out.push_str("}\n");
+    out
+}

@@ -1,0 +1,571 @@
+//! `Pipeline` as written → `Dag` as checked. The only place a `Dag` is built, so every later
+//! stage (renderers, the local executor, the graph) can trust names, references and order.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use super::error::{PipelineError, PipelineErrorKind as Kind, PipelineErrors};
+use super::{
+    Axis, CommandTemplate, JobRef, Pipeline, Pos, ResourceSpec, Segment, Source, Word,
+    WorkflowOptions, cron, quantity,
+};
+
+/// Longest job name we produce: a Kubernetes label value (and DNS label) is at most 63.
+const MAX_NAME: usize = 63;
+
+/// A validated pipeline: unique DNS-safe task names, resolved acyclic dependencies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dag {
+    /// The workflow name from the file, DNS-safe (`None` for `-c`).
+    pub name: Option<String>,
+    pub source: Source,
+    pub options: WorkflowOptions,
+    /// Tasks in the order written. A task with sweep axes stands for several jobs.
+    pub tasks: Vec<Task>,
+}
+
+/// One command of the pipeline (one Argo DAG task); with axes, one job per sweep point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Task {
+    pub name: String,
+    pub text: String,
+    pub command: CommandTemplate,
+    pub axes: Vec<Axis>,
+    /// Indices of the tasks this one waits for (sorted, no duplicates).
+    pub depends: Vec<usize>,
+    pub env: Vec<(String, String)>,
+    pub resources: ResourceSpec,
+    /// Own setting, else the workflow default.
+    pub retries: Option<u32>,
+    /// Own setting, else the workflow default.
+    pub timeout: Option<Duration>,
+}
+
+/// One runnable job: a task at one sweep point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub task: usize,
+    pub name: String,
+    /// The sweep values, one per axis of the task.
+    pub values: Vec<String>,
+}
+
+impl Task {
+    /// How many jobs this task expands to.
+    pub fn job_count(&self) -> usize {
+        self.axes.iter().map(|a| a.values.len()).product()
+    }
+
+    /// Every sweep point, as one value index per axis, in row-major order.
+    pub fn points(&self) -> impl Iterator<Item = Vec<usize>> + '_ {
+        let total = self.job_count();
+        (0..total).map(move |mut k| {
+            let mut point = vec![0; self.axes.len()];
+            for (i, axis) in self.axes.iter().enumerate().rev() {
+                point[i] = k % axis.values.len();
+                k /= axis.values.len();
+            }
+            point
+        })
+    }
+
+    /// The argv of the job at `values` (see `CommandTemplate::argv`).
+    pub fn argv(&self, values: &[String]) -> Vec<String> {
+        let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+        self.command.argv(&refs)
+    }
+}
+
+impl Dag {
+    /// Checks `pipeline` and builds the DAG, or returns every problem found.
+    pub fn build(pipeline: Pipeline) -> Result<Dag, PipelineErrors> {
+        Builder::new(&pipeline).build(pipeline)
+    }
+
+    /// All jobs, sweep points expanded, task by task. Names are unique across the DAG.
+    pub fn jobs(&self) -> Vec<Job> {
+        let mut used: HashMap<String, usize> = self
+            .tasks
+            .iter()
+            .filter(|t| t.axes.is_empty())
+            .map(|t| (t.name.clone(), 1))
+            .collect();
+        let mut jobs = Vec::with_capacity(self.job_count());
+        for (index, task) in self.tasks.iter().enumerate() {
+            if task.axes.is_empty() {
+                jobs.push(Job {
+                    task: index,
+                    name: task.name.clone(),
+                    values: Vec::new(),
+                });
+                continue;
+            }
+            for point in task.points() {
+                let values: Vec<String> = point
+                    .iter()
+                    .zip(&task.axes)
+                    .map(|(&v, axis)| axis.values[v].clone())
+                    .collect();
+                let mut name = task.name.clone();
+                for value in &values {
+                    name.push('-');
+                    name.push_str(&dns_label(value, "x"));
+                }
+                let name = unique(truncate(name), &mut used);
+                jobs.push(Job {
+                    task: index,
+                    name,
+                    values,
+                });
+            }
+        }
+        jobs
+    }
+
+    pub fn job_count(&self) -> usize {
+        self.tasks.iter().map(Task::job_count).sum()
+    }
+
+    /// Task indices in dependency order (stable: ties keep the written order).
+    pub fn topological_order(&self) -> Vec<usize> {
+        let deps: Vec<&[usize]> = self.tasks.iter().map(|t| t.depends.as_slice()).collect();
+        kahn(&deps).unwrap_or_else(|_| (0..self.tasks.len()).collect())
+    }
+
+    /// The depth of each task: 0 for tasks with no dependencies, else 1 + the deepest dependency.
+    pub fn levels(&self) -> Vec<usize> {
+        let mut level = vec![0; self.tasks.len()];
+        for i in self.topological_order() {
+            level[i] = self.tasks[i]
+                .depends
+                .iter()
+                .map(|&d| level[d] + 1)
+                .max()
+                .unwrap_or(0);
+        }
+        level
+    }
+}
+
+/// Kahn's algorithm over `deps[i]` = what `i` waits for. `Err` holds the tasks left in cycles.
+fn kahn(deps: &[&[usize]]) -> Result<Vec<usize>, Vec<usize>> {
+    let n = deps.len();
+    let mut waiting: Vec<usize> = deps.iter().map(|d| d.len()).collect();
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, d) in deps.iter().enumerate() {
+        for &j in *d {
+            dependents[j].push(i);
+        }
+    }
+    // A min-heap keeps the written order among ready tasks, so output is deterministic.
+    let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<usize>> = (0..n)
+        .filter(|&i| waiting[i] == 0)
+        .map(std::cmp::Reverse)
+        .collect();
+    let mut order = Vec::with_capacity(n);
+    while let Some(std::cmp::Reverse(i)) = ready.pop() {
+        order.push(i);
+        for &k in &dependents[i] {
+            waiting[k] -= 1;
+            if waiting[k] == 0 {
+                ready.push(std::cmp::Reverse(k));
+            }
+        }
+    }
+    if order.len() == n {
+        Ok(order)
+    } else {
+        Err((0..n).filter(|&i| waiting[i] > 0).collect())
+    }
+}
+
+/// One cycle among `stuck` tasks, as a closed path of indices (first == last).
+fn find_cycle(deps: &[&[usize]], stuck: &[usize]) -> Vec<usize> {
+    let in_stuck: std::collections::HashSet<usize> = stuck.iter().copied().collect();
+    // Walk "waits for" edges inside the stuck set until a task repeats: every stuck task
+    // waits for at least one other stuck task, so the walk must close a cycle.
+    let mut path = vec![stuck[0]];
+    let mut seen: HashMap<usize, usize> = HashMap::from([(stuck[0], 0)]);
+    loop {
+        let current = *path.last().unwrap_or(&stuck[0]);
+        let Some(&next) = deps[current].iter().find(|d| in_stuck.contains(d)) else {
+            return path;
+        };
+        if let Some(&at) = seen.get(&next) {
+            let mut cycle: Vec<usize> = path[at..].to_vec();
+            // Present it in dependency direction: a → b means b waits for a.
+            cycle.reverse();
+            cycle.push(cycle[0]);
+            return cycle;
+        }
+        seen.insert(next, path.len());
+        path.push(next);
+    }
+}
+
+struct Builder {
+    source: String,
+    errors: Vec<PipelineError>,
+}
+
+impl Builder {
+    fn new(pipeline: &Pipeline) -> Self {
+        Builder {
+            source: pipeline.source.label(),
+            errors: Vec::new(),
+        }
+    }
+
+    fn error(&mut self, pos: Option<Pos>, kind: Kind) {
+        self.errors.push(PipelineError::new(&self.source, pos, kind));
+    }
+
+    fn build(mut self, pipeline: Pipeline) -> Result<Dag, PipelineErrors> {
+        if pipeline.jobs.is_empty() {
+            self.error(None, Kind::EmptyPipeline);
+            return Err(PipelineErrors(self.errors));
+        }
+        let names = self.names(&pipeline);
+        // What a `depends`/`dags` reference may say: the name as written or as made DNS-safe.
+        let mut by_name: HashMap<&str, usize> = HashMap::new();
+        for (i, job) in pipeline.jobs.iter().enumerate() {
+            by_name.insert(names[i].as_str(), i);
+            if let Some(written) = &job.name {
+                by_name.insert(written.as_str(), i);
+            }
+        }
+        let count = pipeline.jobs.len();
+        let mut depends: Vec<Vec<usize>> = vec![Vec::new(); count];
+        let resolve = |this: &mut Self, r: &JobRef, pos: Option<Pos>| -> Option<usize> {
+            match r {
+                JobRef::Index(i) if (1..=count).contains(i) => Some(i - 1),
+                JobRef::Index(i) => {
+                    this.error(pos, Kind::IndexOutOfRange { index: *i, count });
+                    None
+                }
+                JobRef::Name(n) => by_name.get(n.as_str()).copied().or_else(|| {
+                    this.error(
+                        pos,
+                        Kind::UnknownJob {
+                            reference: n.clone(),
+                            known: names.clone(),
+                        },
+                    );
+                    None
+                }),
+            }
+        };
+        for (i, job) in pipeline.jobs.iter().enumerate() {
+            for r in &job.depends {
+                if let Some(d) = resolve(&mut self, r, job.pos) {
+                    depends[i].push(d);
+                }
+            }
+        }
+        for edge in &pipeline.edges {
+            let from = resolve(&mut self, &edge.from, edge.pos);
+            let to = resolve(&mut self, &edge.to, edge.pos);
+            if let (Some(from), Some(to)) = (from, to) {
+                depends[to].push(from);
+            }
+        }
+        for (i, d) in depends.iter_mut().enumerate() {
+            d.sort_unstable();
+            d.dedup();
+            if d.contains(&i) {
+                let pos = pipeline.jobs[i].pos;
+                self.error(
+                    pos,
+                    Kind::SelfDependency {
+                        job: names[i].clone(),
+                    },
+                );
+                d.retain(|&x| x != i);
+            }
+        }
+        let slices: Vec<&[usize]> = depends.iter().map(Vec::as_slice).collect();
+        if let Err(stuck) = kahn(&slices) {
+            let cycle = find_cycle(&slices, &stuck);
+            let pos = pipeline.jobs[cycle[0]].pos;
+            self.error(
+                pos,
+                Kind::Cycle {
+                    cycle: cycle.iter().map(|&i| names[i].clone()).collect(),
+                },
+            );
+        }
+        self.check_options(&pipeline.options);
+        let options = pipeline.options;
+        let mut tasks = Vec::with_capacity(count);
+        for ((job, name), depends) in pipeline.jobs.into_iter().zip(names).zip(depends) {
+            self.check_job(&name, &job);
+            tasks.push(Task {
+                name,
+                text: job.text,
+                command: job.command,
+                axes: job.axes,
+                depends,
+                env: job.env,
+                resources: job.resources,
+                retries: job.retries.or(options.retries),
+                timeout: job.timeout.or(options.timeout),
+            });
+        }
+        if !self.errors.is_empty() {
+            return Err(PipelineErrors(self.errors));
+        }
+        Ok(Dag {
+            name: pipeline.name.map(|n| dns_label(&n, "workflow")),
+            source: pipeline.source,
+            options,
+            tasks,
+        })
+    }
+
+    /// Task names: explicit ones made DNS-safe (duplicates are errors), others derived from the
+    /// command (`python prep.py` → `prep`) and numbered when several share one.
+    fn names(&mut self, pipeline: &Pipeline) -> Vec<String> {
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for job in &pipeline.jobs {
+            if let Some(name) = &job.name {
+                let safe = truncate(dns_label(name, "job"));
+                if seen.insert(safe, 1).is_some() {
+                    self.error(job.pos, Kind::DuplicateName { name: name.clone() });
+                }
+            }
+        }
+        let derived: Vec<Option<String>> = pipeline
+            .jobs
+            .iter()
+            .map(|j| j.name.is_none().then(|| derive_name(&j.command)))
+            .collect();
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for d in derived.iter().flatten() {
+            *counts.entry(d.as_str()).or_default() += 1;
+        }
+        let mut numbered: HashMap<String, usize> = HashMap::new();
+        pipeline
+            .jobs
+            .iter()
+            .zip(&derived)
+            .map(|(job, derived)| match (job.name.as_ref(), derived) {
+                (Some(name), _) => truncate(dns_label(name, "job")),
+                (None, Some(base)) => {
+                    let shared = counts.get(base.as_str()).copied().unwrap_or(0) > 1
+                        || seen.contains_key(base);
+                    if shared {
+                        loop {
+                            let n = numbered.entry(base.clone()).or_insert(0);
+                            *n += 1;
+                            let candidate = truncate(format!("{base}-{n}"));
+                            if !seen.contains_key(&candidate) {
+                                seen.insert(candidate.clone(), 1);
+                                break candidate;
+                            }
+                        }
+                    } else {
+                        seen.insert(base.clone(), 1);
+                        base.clone()
+                    }
+                }
+                (None, None) => unreachable_name(),
+            })
+            .collect()
+    }
+
+    fn check_job(&mut self, name: &str, job: &super::JobSpec) {
+        let pos = job.pos;
+        if let CommandTemplate::Exec(words) = &job.command {
+            let blank = words.iter().all(|Word(s)| {
+                s.iter()
+                    .all(|seg| matches!(seg, Segment::Text(t) if t.trim().is_empty()))
+            });
+            if words.is_empty() || blank {
+                self.error(
+                    pos,
+                    Kind::EmptyCommand {
+                        job: name.to_owned(),
+                    },
+                );
+            }
+        }
+        for (resource, value) in [
+            ("cpu", &job.resources.cpu),
+            ("memory", &job.resources.memory),
+            ("gpu", &job.resources.gpu),
+        ] {
+            let Some(value) = value else { continue };
+            let ok = if resource == "gpu" {
+                quantity::is_whole(value)
+            } else {
+                quantity::parse(value).is_some_and(|v| v > 0.0)
+            };
+            if !ok {
+                self.error(
+                    pos,
+                    Kind::InvalidQuantity {
+                        job: name.to_owned(),
+                        resource: resource.to_owned(),
+                        value: value.clone(),
+                    },
+                );
+            }
+        }
+        let used = used_params(&job.command);
+        for (n, axis) in job.axes.iter().enumerate() {
+            if axis.values.is_empty() {
+                self.error(
+                    pos,
+                    Kind::EmptyMatrixAxis {
+                        job: name.to_owned(),
+                        key: axis.key.clone(),
+                    },
+                );
+            } else if !used.contains(&n) {
+                self.error(
+                    pos,
+                    Kind::UnusedMatrixKey {
+                        job: name.to_owned(),
+                        key: axis.key.clone(),
+                    },
+                );
+            }
+        }
+    }
+
+    fn check_options(&mut self, options: &WorkflowOptions) {
+        if let Some(schedule) = &options.schedule {
+            if let Err(message) = cron::check(schedule) {
+                self.error(
+                    options.schedule_pos,
+                    Kind::InvalidSchedule {
+                        schedule: schedule.clone(),
+                        message,
+                    },
+                );
+            }
+        }
+    }
+}
+
+/// Every job has a name or a derived one; this keeps the match total without a panic.
+fn unreachable_name() -> String {
+    "job".to_owned()
+}
+
+fn used_params(command: &CommandTemplate) -> Vec<usize> {
+    let segments: Vec<&Segment> = match command {
+        CommandTemplate::Exec(words) => words.iter().flat_map(|w| w.0.iter()).collect(),
+        CommandTemplate::Shell(segments) => segments.iter().collect(),
+    };
+    segments
+        .into_iter()
+        .filter_map(|s| match s {
+            Segment::Param(n) => Some(*n),
+            Segment::Text(_) => None,
+        })
+        .collect()
+}
+
+/// A readable name from a command: the script it runs (`python train.py` → `train`,
+/// `python -m pkg.mod` → `mod`), else the program (`echo hello` → `echo`).
+pub fn derive_name(command: &CommandTemplate) -> String {
+    let words: Vec<String> = match command {
+        CommandTemplate::Exec(words) => words.iter().map(word_text).collect(),
+        CommandTemplate::Shell(segments) => segments
+            .iter()
+            .filter_map(|s| match s {
+                Segment::Text(t) => Some(t.as_str()),
+                Segment::Param(_) => None,
+            })
+            .collect::<String>()
+            .split_whitespace()
+            .map(|w| w.trim_matches(['\'', '"']).to_owned())
+            .collect(),
+    };
+    const SCRIPTS: [&str; 8] = [".py", ".sh", ".r", ".R", ".ipynb", ".jl", ".js", ".pl"];
+    let script = words
+        .iter()
+        .find(|w| SCRIPTS.iter().any(|ext| w.ends_with(ext)) && !w.starts_with('-'));
+    let module = words
+        .windows(2)
+        .find(|pair| pair[0] == "-m")
+        .map(|pair| pair[1].rsplit('.').next().unwrap_or_default().to_owned());
+    let base = if let Some(script) = script {
+        let file = script.rsplit('/').next().unwrap_or(script);
+        file.rsplit_once('.').map_or(file, |(stem, _)| stem).to_owned()
+    } else if let Some(module) = module {
+        module
+    } else {
+        let program = words
+            .iter()
+            .find(|w| !w.contains('='))
+            .map_or("job", String::as_str);
+        program.rsplit('/').next().unwrap_or(program).to_owned()
+    };
+    truncate(dns_label(&base, "job"))
+}
+
+fn word_text(word: &Word) -> String {
+    word.0
+        .iter()
+        .map(|s| match s {
+            Segment::Text(t) => t.as_str(),
+            Segment::Param(_) => "",
+        })
+        .collect()
+}
+
+/// Lowercase `[a-z0-9-]`, no leading/trailing/double dashes; `fallback` when nothing is left.
+pub fn dns_label(text: &str, fallback: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    while out.ends_with('-') {
+        out.pop();
+    }
+    if out.is_empty() {
+        fallback.to_owned()
+    } else {
+        out
+    }
+}
+
+fn truncate(mut name: String) -> String {
+    if name.len() > MAX_NAME {
+        name.truncate(MAX_NAME);
+        while name.ends_with('-') {
+            name.pop();
+        }
+    }
+    name
+}
+
+fn unique(name: String, used: &mut HashMap<String, usize>) -> String {
+    let count = used.entry(name.clone()).or_insert(0);
+    *count += 1;
+    if *count == 1 {
+        return name;
+    }
+    let mut n = *count;
+    loop {
+        let suffix = format!("-{n}");
+        let mut base = name.clone();
+        base.truncate(MAX_NAME - suffix.len());
+        let candidate = format!("{base}{suffix}");
+        if !used.contains_key(&candidate) {
+            used.insert(candidate.clone(), 1);
+            return candidate;
+        }
+        n += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,266 @@
+//! Tests for DAG validation: each error class, naming, expansion, order, and random DAGs.
+
+use super::*;
+use crate::pipeline::command::{self, Placeholders};
+use crate::pipeline::{EdgeSpec, JobSpec};
+use proptest::prelude::*;
+
+fn job(text: &str) -> JobSpec {
+    let parsed = command::parse(
+        text,
+        None,
+        Placeholders {
+            braces: true,
+            keys: &[],
+        },
+    )
+    .expect("valid command");
+    let mut spec = JobSpec::new(text.to_owned(), parsed.template, Some(Pos { line: 1, column: 1 }));
+    spec.axes = parsed.new_axes;
+    spec
+}
+
+fn named(name: &str, text: &str, depends: &[&str]) -> JobSpec {
+    let mut spec = job(text);
+    spec.name = Some(name.to_owned());
+    spec.depends = depends.iter().map(|d| JobRef::Name((*d).to_owned())).collect();
+    spec
+}
+
+fn pipeline(jobs: Vec<JobSpec>, edges: Vec<(JobRef, JobRef)>) -> Pipeline {
+    Pipeline {
+        name: None,
+        source: Source::File("workflow.yaml".into()),
+        jobs,
+        edges: edges
+            .into_iter()
+            .map(|(from, to)| EdgeSpec {
+                from,
+                to,
+                pos: Some(Pos { line: 7, column: 3 }),
+            })
+            .collect(),
+        options: WorkflowOptions::default(),
+    }
+}
+
+fn errors(p: Pipeline) -> Vec<Kind> {
+    Dag::build(p)
+        .expect_err("should fail")
+        .0
+        .into_iter()
+        .map(|e| e.kind)
+        .collect()
+}
+
+#[test]
+fn names_are_derived_from_scripts_and_programs() {
+    let dag = Dag::build(pipeline(
+        vec![
+            job("python prep.py"),
+            job("python /home/jovyan/Train_Model.py --lr 0.1"),
+            job("python -m pkg.evaluate"),
+            job("echo hello"),
+            job("echo world"),
+            job("FOO=1 ./run.sh"),
+        ],
+        vec![],
+    ))
+    .expect("valid");
+    let names: Vec<&str> = dag.tasks.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["prep", "train-model", "evaluate", "echo-1", "echo-2", "run"]
+    );
+}
+
+#[test]
+fn references_by_index_name_and_safe_name() {
+    let dag = Dag::build(pipeline(
+        vec![
+            named("Prep_Data", "python prep.py", &[]),
+            named("train", "python train.py", &["Prep_Data"]),
+            named("eval", "python eval.py", &["train", "prep-data"]),
+        ],
+        vec![(JobRef::Index(1), JobRef::Index(3))],
+    ))
+    .expect("valid");
+    assert_eq!(dag.tasks[0].name, "prep-data");
+    assert_eq!(dag.tasks[1].depends, vec![0]);
+    assert_eq!(dag.tasks[2].depends, vec![0, 1]);
+}
+
+#[test]
+fn every_error_class_is_reported_with_position() {
+    let kinds = errors(pipeline(
+        vec![job("echo a"), job("echo b")],
+        vec![
+            (JobRef::Index(0), JobRef::Index(1)),
+            (JobRef::Index(1), JobRef::Index(3)),
+            (JobRef::Name("nope".into()), JobRef::Index(1)),
+        ],
+    ));
+    assert!(matches!(kinds[0], Kind::IndexOutOfRange { index: 0, count: 2 }));
+    assert!(matches!(kinds[1], Kind::IndexOutOfRange { index: 3, count: 2 }));
+    assert!(matches!(&kinds[2], Kind::UnknownJob { reference, .. } if reference == "nope"));
+
+    let err = Dag::build(pipeline(
+        vec![job("echo a")],
+        vec![(JobRef::Index(1), JobRef::Index(2))],
+    ))
+    .expect_err("out of range");
+    assert_eq!(
+        err.to_string(),
+        "workflow.yaml:7:3: job index 2 is out of range: there are 1 jobs, numbered from 1\n  hint: use a number from 1 to 1"
+    );
+}
+
+#[test]
+fn duplicates_self_dependencies_and_empty_pipelines() {
+    let kinds = errors(pipeline(
+        vec![named("a", "echo 1", &[]), named("a", "echo 2", &[])],
+        vec![],
+    ));
+    assert_eq!(kinds, [Kind::DuplicateName { name: "a".into() }]);
+    let kinds = errors(pipeline(vec![named("a", "echo 1", &["a"])], vec![]));
+    assert_eq!(kinds, [Kind::SelfDependency { job: "a".into() }]);
+    assert_eq!(errors(pipeline(vec![], vec![])), [Kind::EmptyPipeline]);
+}
+
+#[test]
+fn a_cycle_is_printed_whole() {
+    let err = Dag::build(pipeline(
+        vec![
+            named("a", "echo a", &["c"]),
+            named("b", "echo b", &["a"]),
+            named("c", "echo c", &["b"]),
+            named("d", "echo d", &[]),
+        ],
+        vec![],
+    ))
+    .expect_err("cycle");
+    let Kind::Cycle { cycle } = &err.0[0].kind else {
+        panic!("not a cycle: {err}");
+    };
+    assert_eq!(cycle.len(), 4);
+    assert_eq!(cycle.first(), cycle.last());
+    let text = err.to_string();
+    assert!(
+        text.contains("a → b → c → a") || text.contains("b → c → a → b") || text.contains("c → a → b → c"),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_quantities_schedules_and_matrices() {
+    let mut a = named("a", "python t.py {lr}", &[]);
+    a.axes = vec![Axis {
+        key: "lr".into(),
+        values: vec![],
+    }];
+    a.resources.cpu = Some("two".into());
+    a.resources.gpu = Some("0.5".into());
+    // `{lr}` is not a placeholder when the command was parsed without keys: unused.
+    let mut b = named("b", "python t.py", &[]);
+    b.axes = vec![Axis {
+        key: "act".into(),
+        values: vec!["relu".into()],
+    }];
+    let mut p = pipeline(vec![a, b], vec![]);
+    p.options.schedule = Some("61 * * *".into());
+    let kinds = errors(p);
+    assert!(kinds.iter().any(|k| matches!(k, Kind::InvalidSchedule { .. })));
+    assert!(kinds.iter().any(|k| matches!(k, Kind::InvalidQuantity { resource, .. } if resource == "cpu")));
+    assert!(kinds.iter().any(|k| matches!(k, Kind::InvalidQuantity { resource, .. } if resource == "gpu")));
+    assert!(kinds.iter().any(|k| matches!(k, Kind::EmptyMatrixAxis { key, .. } if key == "lr")));
+    assert!(kinds.iter().any(|k| matches!(k, Kind::UnusedMatrixKey { key, .. } if key == "act")));
+}
+
+#[test]
+fn sweeps_expand_to_readable_unique_job_names() {
+    let dag = Dag::build(pipeline(
+        vec![
+            job("python prep.py"),
+            job("python train.py --lr {0.1,0.01} --act {relu,tanh}"),
+        ],
+        vec![],
+    ))
+    .expect("valid");
+    let names: Vec<String> = dag.jobs().into_iter().map(|j| j.name).collect();
+    assert_eq!(
+        names,
+        [
+            "prep",
+            "train-0-1-relu",
+            "train-0-1-tanh",
+            "train-0-01-relu",
+            "train-0-01-tanh"
+        ]
+    );
+    let jobs = dag.jobs();
+    assert_eq!(
+        dag.tasks[1].argv(&jobs[2].values),
+        ["python", "train.py", "--lr", "0.1", "--act", "tanh"]
+    );
+}
+
+#[test]
+fn colliding_sweep_names_get_numbered() {
+    let dag = Dag::build(pipeline(vec![job("echo {a.b,a-b,A_B}")], vec![])).expect("valid");
+    let names: Vec<String> = dag.jobs().into_iter().map(|j| j.name).collect();
+    assert_eq!(names, ["echo-a-b", "echo-a-b-2", "echo-a-b-3"]);
+}
+
+#[test]
+fn defaults_fill_retries_and_timeout() {
+    let mut p = pipeline(vec![job("echo a"), named("b", "echo b", &[])], vec![]);
+    p.jobs[1].retries = Some(5);
+    p.options.retries = Some(2);
+    p.options.timeout = Some(Duration::from_secs(60));
+    let dag = Dag::build(p).expect("valid");
+    assert_eq!(dag.tasks[0].retries, Some(2));
+    assert_eq!(dag.tasks[1].retries, Some(5));
+    assert_eq!(dag.tasks[1].timeout, Some(Duration::from_secs(60)));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Random forward edges never make a cycle: the DAG builds, the order respects every
+    /// dependency, and levels are consistent with it.
+    #[test]
+    fn random_dags_order_and_levels(n in 1usize..40, edges in proptest::collection::vec((0usize..40, 0usize..40), 0..120)) {
+        let edges: Vec<(JobRef, JobRef)> = edges
+            .into_iter()
+            .filter(|(a, b)| a < b && *b < n)
+            .map(|(a, b)| (JobRef::Index(a + 1), JobRef::Index(b + 1)))
+            .collect();
+        let jobs = (0..n).map(|i| job(&format!("echo {i}"))).collect();
+        let dag = Dag::build(pipeline(jobs, edges)).expect("forward edges are acyclic");
+        let order = dag.topological_order();
+        let mut position = vec![0; n];
+        for (p, &i) in order.iter().enumerate() { position[i] = p; }
+        let levels = dag.levels();
+        for (i, task) in dag.tasks.iter().enumerate() {
+            for &d in &task.depends {
+                prop_assert!(position[d] < position[i]);
+                prop_assert!(levels[d] < levels[i]);
+            }
+        }
+    }
+
+    /// Adding one back edge to a chain always yields a cycle error naming a closed path.
+    #[test]
+    fn back_edges_are_cycles(n in 2usize..30, from in 0usize..30, to in 0usize..30) {
+        let (from, to) = (from % n, to % n);
+        prop_assume!(from > to);
+        let mut edges: Vec<(JobRef, JobRef)> = (1..n).map(|i| (JobRef::Index(i), JobRef::Index(i + 1))).collect();
+        edges.push((JobRef::Index(from + 1), JobRef::Index(to + 1)));
+        let jobs = (0..n).map(|i| job(&format!("echo {i}"))).collect();
+        let err = Dag::build(pipeline(jobs, edges)).expect_err("cycle");
+        let cycle = err.0.iter().find_map(|e| match &e.kind { Kind::Cycle { cycle } => Some(cycle.clone()), _ => None });
+        let cycle = cycle.expect("a cycle error");
+        prop_assert_eq!(cycle.first(), cycle.last());
+        prop_assert_eq!(cycle.len(), from - to + 2);
+    }
+}
