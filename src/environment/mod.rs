@@ -2,6 +2,9 @@
 //! config file and the current process (working directory, PATH, HOME, NB_USER).
 //! `pod` and `user_config` are pure; `discover` does the reading.
 
+pub mod discover;
+pub mod pod;
+pub mod user_config;
 
 use std::collections::BTreeMap;
 

@@ -1,0 +1,464 @@
+//! The user's config file (`$JUPYTERFLOW_CONFIG_FILE`, else `~/.jupyterflow.yaml`): its format
+//! (the original tool's `spec:` block plus our top-level keys), its parsing with positioned,
+//! did-you-mean errors, and how its `spec` adjusts an [`Environment`]. Pure: `discover` reads
+//! the file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use k8s_openapi::api::core::v1::{
+    EnvVar, LocalObjectReference, ResourceRequirements, Volume, VolumeMount,
+};
+use serde::Deserialize;
+
+use super::Environment;
+use super::pod::dedupe_env;
+
+/// The whole config file. Every key is optional; an empty file is an empty config.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    /// Adjustments to the jobs' pod, in the original tool's format.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub spec: ConfigSpec,
+    pub backend: Option<Backend>,
+    /// Base URL of the Argo UI, for links to submitted workflows.
+    pub argo_ui_url: Option<String>,
+    pub cron_schedule_field: Option<CronScheduleField>,
+    /// Namespace to submit to, when not the notebook's.
+    pub namespace: Option<String>,
+    /// Where the local backend writes job logs.
+    pub log_dir: Option<String>,
+    /// How long a cancelled local job gets between SIGTERM and SIGKILL (`10s`, `1m30s`).
+    pub kill_grace_period: Option<String>,
+}
+
+/// The `spec:` block. Kubernetes types are used so their fields are type-checked.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ConfigSpec {
+    /// Replaces the notebook image; an explicit image is never digest-pinned.
+    pub image: Option<String>,
+    pub image_pull_policy: Option<String>,
+    /// Added to the notebook's pull secrets (same name kept once).
+    pub image_pull_secrets: Option<Vec<LocalObjectReference>>,
+    /// Appended; a name that is already there is replaced (the config wins).
+    pub env: Option<Vec<EnvVar>>,
+    pub resources: Option<ResourceRequirements>,
+    pub node_selector: Option<BTreeMap<String, String>>,
+    pub run_as_user: Option<i64>,
+    pub run_as_group: Option<i64>,
+    pub service_account_name: Option<String>,
+    /// Appended; a volume with the same name is replaced (pod volume names must be unique).
+    pub volumes: Option<Vec<Volume>>,
+    /// Appended; a mount at the same path is replaced (two mounts cannot share a path).
+    pub volume_mounts: Option<Vec<VolumeMount>>,
+}
+
+/// Where jobs run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Local,
+    Argo,
+    /// Argo when running in a pod that can reach the cluster, else local.
+    Auto,
+}
+
+/// The CronWorkflow field that holds the schedule: Argo ≥ 3.6 reads `schedules` (a list);
+/// older controllers know only `schedule` and silently ignore `schedules`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CronScheduleField {
+    Schedules,
+    Schedule,
+}
+
+/// What is wrong with a config file. Every variant names the file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// Boxed: it carries the most context, and keeps every `Result` small.
+    #[error(transparent)]
+    UnknownKey(Box<UnknownKey>),
+    #[error("{}: {message}", .path.display())]
+    Syntax {
+        path: PathBuf,
+        /// The parser's message, which includes the line and column when known.
+        message: String,
+        line: Option<u64>,
+        column: Option<u64>,
+    },
+    #[error("{}: invalid `{key}`: {message}", .path.display())]
+    InvalidValue {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
+}
+
+/// A key the config format does not have: usually a typo, so the message offers the closest.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{}{}: unknown key `{key}` in {within}{}",
+    .path.display(),
+    position(*.line, *.column),
+    did_you_mean(.suggestion.as_deref(), .expected)
+)]
+pub struct UnknownKey {
+    pub path: PathBuf,
+    pub key: String,
+    /// `the config file`, `spec`, or a path like `spec.env[0]`.
+    pub within: String,
+    pub line: Option<u64>,
+    pub column: Option<u64>,
+    pub suggestion: Option<String>,
+    /// The keys allowed there, when known (empty for keys inside Kubernetes objects).
+    pub expected: Vec<String>,
+}
+
+fn position(line: Option<u64>, column: Option<u64>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!(":{l}:{c}"),
+        (Some(l), None) => format!(":{l}"),
+        _ => String::new(),
+    }
+}
+
+fn did_you_mean(suggestion: Option<&str>, expected: &[String]) -> String {
+    match suggestion {
+        Some(s) => format!("; did you mean `{s}`?"),
+        None if !expected.is_empty() => format!("; expected one of: {}", expected.join(", ")),
+        None => String::new(),
+    }
+}
+
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// Parses a config file's text. `path` is only used in error messages.
+pub fn parse(text: &str, path: &Path) -> Result<UserConfig, ConfigError> {
+    let config: UserConfig =
+        match serde_saphyr::from_str_with_options::<Option<UserConfig>>(text, yaml_options()) {
+            Ok(config) => config.unwrap_or_default(),
+            Err(e) => return Err(from_yaml_error(&e, text, path)),
+        };
+    check_nested_keys(text, path)?;
+    validate(&config, path)?;
+    Ok(config)
+}
+
+/// Parser options. The default budget buffers only 32 comments while looking for a key's
+/// value, so `spec:` followed by a commented-out block (our own template, uncommented in part)
+/// failed with "too many buffered comments". Config files are small and the user's own.
+fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_buffered_comment_events: 4096,
+        },
+    }
+}
+
+/// Turns a parser error into ours; unknown keys get a did-you-mean. (The parser wraps its
+/// errors with a source snippet; the variant is inside.)
+fn from_yaml_error(e: &serde_saphyr::Error, text: &str, path: &Path) -> ConfigError {
+    let location = e.location();
+    let line = location.map(|l| l.line());
+    let column = location.map(|l| l.column());
+    if let serde_saphyr::Error::SerdeUnknownField {
+        field, expected, ..
+    } = e.without_snippet()
+    {
+        let expected: Vec<String> = expected.iter().map(|s| (*s).to_owned()).collect();
+        let within = if expected.iter().any(|k| k == "imagePullPolicy") {
+            "spec"
+        } else {
+            "the config file"
+        };
+        return ConfigError::UnknownKey(Box::new(UnknownKey {
+            path: path.to_owned(),
+            key: field.clone(),
+            within: within.to_owned(),
+            line: line.or_else(|| find_key_line(text, field)),
+            column,
+            suggestion: crate::pipeline::error::suggest(field, expected.iter().map(String::as_str)),
+            expected,
+        }));
+    }
+    ConfigError::Syntax {
+        path: path.to_owned(),
+        message: e.without_snippet().to_string(),
+        line,
+        column,
+    }
+}
+
+/// Kubernetes types accept and drop unknown keys, so a typo like `valu:` inside an env entry
+/// would silently do nothing. Re-reading the text untyped and comparing its keys with what the
+/// typed config serialises back finds them.
+fn check_nested_keys(text: &str, path: &Path) -> Result<(), ConfigError> {
+    // Both reads already succeeded once as `UserConfig`; failing here only skips the check.
+    #[derive(Deserialize)]
+    struct Raw {
+        spec: Option<serde_json::Value>,
+    }
+    #[derive(Deserialize)]
+    struct Typed {
+        spec: Option<ConfigSpecOut>,
+    }
+    let (Ok(Some(Raw { spec: Some(raw) })), Ok(Some(Typed { spec: Some(typed) }))) = (
+        serde_saphyr::from_str_with_options::<Option<Raw>>(text, yaml_options()),
+        serde_saphyr::from_str_with_options::<Option<Typed>>(text, yaml_options()),
+    ) else {
+        return Ok(());
+    };
+    let Ok(typed) = serde_json::to_value(typed) else {
+        return Ok(());
+    };
+    if let Some((within, key)) = first_unknown_key(&raw, &typed, "spec") {
+        return Err(ConfigError::UnknownKey(Box::new(UnknownKey {
+            path: path.to_owned(),
+            line: find_key_line(text, &key),
+            column: None,
+            key,
+            within,
+            suggestion: None,
+            expected: Vec::new(),
+        })));
+    }
+    Ok(())
+}
+
+/// `ConfigSpec` fields that hold Kubernetes objects, re-serialisable for the key comparison.
+#[derive(Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ConfigSpecOut {
+    image_pull_secrets: Option<Vec<LocalObjectReference>>,
+    env: Option<Vec<EnvVar>>,
+    resources: Option<ResourceRequirements>,
+    volumes: Option<Vec<Volume>>,
+    volume_mounts: Option<Vec<VolumeMount>>,
+}
+
+/// The first key in `raw` that the typed round trip `typed` lost, as (where, key).
+/// Only objects inside the Kubernetes-typed fields are compared; top-level spec keys are
+/// checked by serde already. Null values are skipped: they deserialise to `None` and vanish.
+fn first_unknown_key(
+    raw: &serde_json::Value,
+    typed: &serde_json::Value,
+    at: &str,
+) -> Option<(String, String)> {
+    use serde_json::Value;
+    match (raw, typed) {
+        (Value::Object(raw), Value::Object(typed)) => raw.iter().find_map(|(key, value)| {
+            if value.is_null() {
+                return None;
+            }
+            match typed.get(key) {
+                Some(t) => first_unknown_key(value, t, &format!("{at}.{key}")),
+                // At the spec level only the typed fields were round-tripped.
+                None if at == "spec" => None,
+                None => Some((at.to_owned(), key.clone())),
+            }
+        }),
+        (Value::Array(raw), Value::Array(typed)) => raw
+            .iter()
+            .zip(typed)
+            .enumerate()
+            .find_map(|(i, (r, t))| first_unknown_key(r, t, &format!("{at}[{i}]"))),
+        _ => None,
+    }
+}
+
+/// The line of the first `key:` that starts a line (after indentation and `- `). Best effort:
+/// keys inside flow mappings (`{a: b}`) are not found, and the error then has no line.
+fn find_key_line(text: &str, key: &str) -> Option<u64> {
+    text.lines()
+        .position(|line| {
+            let rest = line.trim_start().trim_start_matches(['-', ' ']);
+            rest.strip_prefix(key)
+                .is_some_and(|after| after.trim_start().starts_with(':'))
+        })
+        .and_then(|i| u64::try_from(i + 1).ok())
+}
+
+fn validate(config: &UserConfig, path: &Path) -> Result<(), ConfigError> {
+    let invalid = |key: &str, message: String| ConfigError::InvalidValue {
+        path: path.to_owned(),
+        key: key.to_owned(),
+        message,
+    };
+    if let Some(url) = &config.argo_ui_url
+        && !(url.starts_with("https://") || url.starts_with("http://"))
+    {
+        return Err(invalid(
+            "argo_ui_url",
+            format!("`{url}` is not an http(s) URL; write it like https://argo.example.com"),
+        ));
+    }
+    if let Some(period) = &config.kill_grace_period
+        && parse_duration_secs(period).is_none()
+    {
+        return Err(invalid(
+            "kill_grace_period",
+            format!("`{period}` is not a duration; write it like 10s, 2m or 1m30s"),
+        ));
+    }
+    if let Some(policy) = &config.spec.image_pull_policy
+        && !["Always", "IfNotPresent", "Never"].contains(&policy.as_str())
+    {
+        return Err(invalid(
+            "spec.imagePullPolicy",
+            format!("`{policy}` is not one of Always, IfNotPresent, Never"),
+        ));
+    }
+    if config.spec.image.as_deref().is_some_and(str::is_empty) {
+        return Err(invalid(
+            "spec.image",
+            "the image is empty; remove the key to use the notebook's image".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// Seconds in a duration like `10s`, `500ms` (rounded up), `2m`, `1h`, `1m30s`.
+pub fn parse_duration_secs(text: &str) -> Option<u64> {
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    let mut millis: u64 = 0;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return None;
+        }
+        let number: u64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            _ => return None,
+        };
+        millis = millis.checked_add(number.checked_mul(scale)?)?;
+        rest = &rest[unit_len..];
+    }
+    Some(millis.div_ceil(1_000))
+}
+
+/// Applies the `spec` block to an environment built from the pod. The caller adds a note
+/// naming the file.
+pub fn apply(config: &ConfigSpec, env: &mut Environment) {
+    if let Some(image) = &config.image {
+        // An explicit image replaces the pinned one; the pin note no longer applies.
+        env.image.clone_from(image);
+        env.notes
+            .retain(|n| !n.starts_with("image pinned to") && !n.starts_with("image not pinned"));
+    }
+    if let Some(policy) = &config.image_pull_policy {
+        env.image_pull_policy = Some(policy.clone());
+    }
+    for secret in config.image_pull_secrets.iter().flatten() {
+        if !env.image_pull_secrets.iter().any(|s| s.name == secret.name) {
+            env.image_pull_secrets.push(secret.clone());
+        }
+    }
+    if let Some(vars) = &config.env {
+        let mut all = std::mem::take(&mut env.env);
+        all.extend(vars.iter().cloned());
+        env.env = dedupe_env(all);
+    }
+    if let Some(resources) = &config.resources {
+        env.resources = Some(resources.clone());
+    }
+    if let Some(selector) = &config.node_selector {
+        env.node_selector.clone_from(selector);
+    }
+    if config.run_as_user.is_some() || config.run_as_group.is_some() {
+        let sc = env.security_context.get_or_insert_with(Default::default);
+        if let Some(uid) = config.run_as_user {
+            sc.run_as_user = Some(uid);
+        }
+        if let Some(gid) = config.run_as_group {
+            sc.run_as_group = Some(gid);
+        }
+    }
+    if let Some(account) = &config.service_account_name {
+        env.service_account_name = Some(account.clone());
+    }
+    for volume in config.volumes.iter().flatten() {
+        env.volumes.retain(|v| v.name != volume.name);
+        env.volumes.push(volume.clone());
+    }
+    for mount in config.volume_mounts.iter().flatten() {
+        env.volume_mounts
+            .retain(|m| m.mount_path != mount.mount_path);
+        env.volume_mounts.push(mount.clone());
+    }
+}
+
+/// A commented config with every key, for `jupyterflow config --generate-config`.
+pub fn template() -> &'static str {
+    TEMPLATE
+}
+
+const TEMPLATE: &str = r"# jupyterflow config: $JUPYTERFLOW_CONFIG_FILE, else ~/.jupyterflow.yaml
+# Every key is optional. Jobs run in the notebook pod's image, env, volumes and working
+# directory; `spec` adjusts that.
+
+spec:
+  # Image for the jobs. Replaces the notebook's image (which is otherwise pinned by digest).
+  # image: jupyter/datascience-notebook:2023-10-20
+  # imagePullPolicy: IfNotPresent        # Always | IfNotPresent | Never
+  # imagePullSecrets:                     # added to the notebook's
+  #   - name: regcred
+  # env:                                  # added; a name already set is replaced
+  #   - name: MLFLOW_TRACKING_URI
+  #     value: http://mlflow:5000
+  # resources:                            # replaces the notebook's
+  #   requests: {cpu: 1, memory: 2Gi}
+  #   limits: {memory: 4Gi}
+  # nodeSelector:                         # replaces the notebook's
+  #   cloud.google.com/gke-nodepool: batch-pool
+  # runAsUser: 1000                       # replaces the notebook's uid
+  # runAsGroup: 100
+  # serviceAccountName: default           # jobs' service account
+  # volumes:                              # added to the notebook's
+  #   - name: datasets
+  #     persistentVolumeClaim: {claimName: datasets}
+  # volumeMounts:                         # added; a mount at the same path is replaced
+  #   - name: datasets
+  #     mountPath: /data
+
+# Where jobs run: local | argo | auto (argo inside a cluster, else local).
+# backend: auto
+
+# Argo UI base URL, for links to submitted workflows.
+# argo_ui_url: https://argo.example.com
+
+# CronWorkflow schedule field: schedules (Argo >= 3.6) | schedule (older controllers).
+# cron_schedule_field: schedules
+
+# Namespace to submit to (default: the notebook's).
+# namespace: jhub
+
+# Directory for local job logs.
+# log_dir: ~/.jupyterflow/logs
+
+# Time a cancelled local job gets between SIGTERM and SIGKILL.
+# kill_grace_period: 10s
+";
+
+#[cfg(test)]
+mod tests;

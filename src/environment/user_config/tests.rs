@@ -1,0 +1,472 @@
+use std::path::Path;
+
+use k8s_openapi::api::core::v1::{EnvVar, PodSecurityContext};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+
+use super::*;
+
+fn cfg_path() -> &'static Path {
+    Path::new("/home/jovyan/.jupyterflow.yaml")
+}
+
+fn parse_ok(text: &str) -> UserConfig {
+    parse(text, cfg_path()).expect("config parses")
+}
+
+fn parse_err(text: &str) -> ConfigError {
+    parse(text, cfg_path()).expect_err("config is rejected")
+}
+
+fn var(name: &str, value: &str) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value: Some(value.into()),
+        value_from: None,
+    }
+}
+
+fn base_env() -> Environment {
+    Environment {
+        image: "jupyter/base-notebook@sha256:00".into(),
+        env: vec![var("A", "pod"), var("PATH", "/opt/conda/bin")],
+        image_pull_secrets: vec![LocalObjectReference {
+            name: "regcred".into(),
+        }],
+        node_selector: BTreeMap::from([("pool".into(), "user".into())]),
+        security_context: Some(PodSecurityContext {
+            fs_group: Some(100),
+            run_as_user: Some(1000),
+            ..PodSecurityContext::default()
+        }),
+        service_account_name: Some("default".into()),
+        notes: vec!["image pinned to jupyter/base-notebook@sha256:00 (…)".into()],
+        ..Environment::default()
+    }
+}
+
+// --- parse ---
+
+#[test]
+fn empty_file_is_empty_config() {
+    assert_eq!(parse_ok(""), UserConfig::default());
+    assert_eq!(parse_ok("# only comments\n"), UserConfig::default());
+    assert_eq!(parse_ok("spec:\n"), UserConfig::default());
+}
+
+#[test]
+fn full_original_spec_parses() {
+    let config = parse_ok(
+        "spec:
+  image: me/nb:2
+  imagePullPolicy: Always
+  imagePullSecrets: [{name: regcred}]
+  env: [{name: A, value: b}]
+  resources: {requests: {cpu: 1}, limits: {memory: 4Gi}}
+  nodeSelector: {k: v}
+  runAsUser: 1000
+  runAsGroup: 100
+  serviceAccountName: sa
+  volumes:
+    - name: data
+      persistentVolumeClaim: {claimName: data}
+  volumeMounts:
+    - name: data
+      mountPath: /data
+",
+    );
+    let spec = &config.spec;
+    assert_eq!(spec.image.as_deref(), Some("me/nb:2"));
+    assert_eq!(spec.image_pull_policy.as_deref(), Some("Always"));
+    assert_eq!(spec.env.as_deref(), Some(&[var("A", "b")][..]));
+    let resources = spec.resources.as_ref().expect("resources");
+    // An integer quantity is accepted as its text.
+    assert_eq!(
+        resources.requests.as_ref().and_then(|r| r.get("cpu")),
+        Some(&Quantity("1".into()))
+    );
+    assert_eq!(spec.run_as_user, Some(1000));
+    assert_eq!(spec.run_as_group, Some(100));
+    assert_eq!(spec.service_account_name.as_deref(), Some("sa"));
+    assert_eq!(spec.volumes.as_ref().map(Vec::len), Some(1));
+    assert_eq!(
+        spec.volume_mounts
+            .as_ref()
+            .map(|m| m[0].mount_path.as_str()),
+        Some("/data")
+    );
+}
+
+#[test]
+fn float_quantity_is_accepted() {
+    let config = parse_ok("spec:\n  resources:\n    limits:\n      cpu: 0.5\n");
+    let limits = config
+        .spec
+        .resources
+        .and_then(|r| r.limits)
+        .expect("limits");
+    assert_eq!(limits.get("cpu"), Some(&Quantity("0.5".into())));
+}
+
+#[test]
+fn extension_keys_parse() {
+    let config = parse_ok(
+        "backend: argo
+argo_ui_url: https://argo.example.com
+cron_schedule_field: schedule
+namespace: team
+log_dir: /tmp/logs
+kill_grace_period: 1m30s
+",
+    );
+    assert_eq!(config.backend, Some(Backend::Argo));
+    assert_eq!(
+        config.argo_ui_url.as_deref(),
+        Some("https://argo.example.com")
+    );
+    assert_eq!(
+        config.cron_schedule_field,
+        Some(CronScheduleField::Schedule)
+    );
+    assert_eq!(config.namespace.as_deref(), Some("team"));
+    assert_eq!(config.log_dir.as_deref(), Some("/tmp/logs"));
+    assert_eq!(config.kill_grace_period.as_deref(), Some("1m30s"));
+}
+
+#[test]
+fn unknown_top_level_key_has_line_and_suggestion() {
+    let err = parse_err("backend: local\n\nnamepsace: x\n");
+    let ConfigError::UnknownKey(unknown) = &err else {
+        panic!("expected UnknownKey, got {err:?}");
+    };
+    assert_eq!(unknown.key, "namepsace");
+    assert_eq!(unknown.within, "the config file");
+    assert_eq!(unknown.line, Some(3));
+    assert_eq!(unknown.suggestion.as_deref(), Some("namespace"));
+    let message = err.to_string();
+    assert!(
+        message.starts_with("/home/jovyan/.jupyterflow.yaml:3:"),
+        "{message}"
+    );
+    assert!(message.ends_with("did you mean `namespace`?"), "{message}");
+}
+
+#[test]
+fn unknown_spec_key_suggests_camel_case() {
+    let err = parse_err("spec:\n  image_pull_policy: Always\n");
+    let ConfigError::UnknownKey(unknown) = &err else {
+        panic!("expected UnknownKey, got {err:?}");
+    };
+    assert_eq!(unknown.within, "spec");
+    assert_eq!(unknown.suggestion.as_deref(), Some("imagePullPolicy"));
+    assert_eq!(unknown.line, Some(2));
+}
+
+#[test]
+fn unknown_key_without_close_match_lists_expected() {
+    let err = parse_err("zzz: 1\n");
+    let message = err.to_string();
+    assert!(
+        message.contains("expected one of: spec, backend"),
+        "{message}"
+    );
+}
+
+#[test]
+fn unknown_key_inside_kubernetes_object_is_found() {
+    let err = parse_err("spec:\n  env:\n    - name: A\n      valu: b\n");
+    assert_eq!(
+        err,
+        ConfigError::UnknownKey(Box::new(UnknownKey {
+            path: cfg_path().to_owned(),
+            key: "valu".into(),
+            within: "spec.env[0]".into(),
+            line: Some(4),
+            column: None,
+            suggestion: None,
+            expected: Vec::new(),
+        }))
+    );
+}
+
+#[test]
+fn unknown_key_in_volume_source_is_found() {
+    let err = parse_err(
+        "spec:\n  volumes:\n    - name: d\n      persistentVolumeClaim: {claimName: d, readonly: true}\n",
+    );
+    let ConfigError::UnknownKey(unknown) = &err else {
+        panic!("expected UnknownKey, got {err:?}");
+    };
+    assert_eq!(
+        (unknown.key.as_str(), unknown.within.as_str()),
+        ("readonly", "spec.volumes[0].persistentVolumeClaim")
+    );
+}
+
+#[test]
+fn null_values_inside_kubernetes_objects_are_not_unknown() {
+    let config = parse_ok("spec:\n  env:\n    - name: A\n      value: ~\n");
+    assert_eq!(config.spec.env.map(|e| e.len()), Some(1));
+}
+
+#[test]
+fn bad_backend_is_a_syntax_error_with_line() {
+    let err = parse_err("namespace: a\nbackend: cloud\n");
+    let ConfigError::Syntax { line, message, .. } = &err else {
+        panic!("expected Syntax, got {err:?}");
+    };
+    assert_eq!(*line, Some(2));
+    assert!(message.contains("cloud"), "{message}");
+}
+
+#[test]
+fn wrong_type_is_a_syntax_error() {
+    let err = parse_err("spec:\n  runAsUser: root\n");
+    assert!(
+        matches!(err, ConfigError::Syntax { line: Some(2), .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .starts_with("/home/jovyan/.jupyterflow.yaml: ")
+    );
+}
+
+#[test]
+fn broken_yaml_is_a_syntax_error() {
+    let err = parse_err("spec: [\n");
+    assert!(matches!(err, ConfigError::Syntax { .. }), "{err:?}");
+}
+
+#[test]
+fn bad_duration_is_invalid() {
+    let err = parse_err("kill_grace_period: soon\n");
+    assert!(
+        matches!(&err, ConfigError::InvalidValue { key, .. } if key == "kill_grace_period"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("like 10s"));
+}
+
+#[test]
+fn bad_url_is_invalid() {
+    let err = parse_err("argo_ui_url: argo.example.com\n");
+    assert!(
+        matches!(&err, ConfigError::InvalidValue { key, .. } if key == "argo_ui_url"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn bad_pull_policy_is_invalid() {
+    let err = parse_err("spec:\n  imagePullPolicy: always\n");
+    assert!(
+        matches!(&err, ConfigError::InvalidValue { key, .. } if key == "spec.imagePullPolicy"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn empty_image_is_invalid() {
+    let err = parse_err("spec:\n  image: ''\n");
+    assert!(
+        matches!(&err, ConfigError::InvalidValue { key, .. } if key == "spec.image"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn durations() {
+    assert_eq!(parse_duration_secs("10s"), Some(10));
+    assert_eq!(parse_duration_secs("1m30s"), Some(90));
+    assert_eq!(parse_duration_secs("1h"), Some(3600));
+    assert_eq!(parse_duration_secs("1500ms"), Some(2));
+    assert_eq!(parse_duration_secs("10"), None);
+    assert_eq!(parse_duration_secs("s"), None);
+    assert_eq!(parse_duration_secs(""), None);
+    assert_eq!(parse_duration_secs("-1s"), None);
+}
+
+// --- template ---
+
+#[test]
+fn template_parses_as_empty_config() {
+    assert_eq!(
+        parse(template(), Path::new("template")).expect("template parses"),
+        UserConfig::default()
+    );
+}
+
+/// Uncomments every line of the template that holds a key or list item.
+fn uncommented_template() -> String {
+    template()
+        .lines()
+        .map(|line| {
+            let indent = line.len() - line.trim_start().len();
+            let Some(rest) = line.trim_start().strip_prefix("# ") else {
+                return line.to_owned();
+            };
+            let first = rest.trim_start().split(' ').next().unwrap_or_default();
+            if first.ends_with(':') || first == "-" {
+                format!("{}{rest}", &line[..indent])
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn template_uncommented_sets_every_key() {
+    let text = uncommented_template();
+    let config = parse(&text, Path::new("template")).expect("uncommented template parses");
+    let spec = &config.spec;
+    assert!(spec.image.is_some());
+    assert!(spec.image_pull_policy.is_some());
+    assert!(spec.image_pull_secrets.is_some());
+    assert!(spec.env.is_some());
+    assert!(spec.resources.is_some());
+    assert!(spec.node_selector.is_some());
+    assert!(spec.run_as_user.is_some());
+    assert!(spec.run_as_group.is_some());
+    assert!(spec.service_account_name.is_some());
+    assert!(spec.volumes.is_some());
+    assert!(spec.volume_mounts.is_some());
+    assert_eq!(config.backend, Some(Backend::Auto));
+    assert!(config.argo_ui_url.is_some());
+    assert_eq!(
+        config.cron_schedule_field,
+        Some(CronScheduleField::Schedules)
+    );
+    assert!(config.namespace.is_some());
+    assert!(config.log_dir.is_some());
+    assert!(config.kill_grace_period.is_some());
+}
+
+// --- apply ---
+
+#[test]
+fn image_replaces_and_drops_pin_note() {
+    let mut env = base_env();
+    let spec = ConfigSpec {
+        image: Some("me/nb:2".into()),
+        ..ConfigSpec::default()
+    };
+    apply(&spec, &mut env);
+    assert_eq!(env.image, "me/nb:2");
+    assert!(env.notes.is_empty(), "{:?}", env.notes);
+}
+
+#[test]
+fn empty_spec_changes_nothing() {
+    let mut env = base_env();
+    apply(&ConfigSpec::default(), &mut env);
+    assert_eq!(env, base_env());
+}
+
+#[test]
+fn env_is_appended_and_config_wins() {
+    let mut env = base_env();
+    let spec = ConfigSpec {
+        env: Some(vec![var("A", "config"), var("B", "new")]),
+        ..ConfigSpec::default()
+    };
+    apply(&spec, &mut env);
+    assert_eq!(
+        env.env,
+        vec![
+            var("PATH", "/opt/conda/bin"),
+            var("A", "config"),
+            var("B", "new")
+        ]
+    );
+}
+
+#[test]
+fn scalars_and_maps_replace() {
+    let mut env = base_env();
+    let spec = parse_ok(
+        "spec:
+  imagePullPolicy: Always
+  resources: {limits: {memory: 4Gi}}
+  nodeSelector: {gpu: 'true'}
+  runAsUser: 2000
+  runAsGroup: 200
+  serviceAccountName: runner
+",
+    )
+    .spec;
+    apply(&spec, &mut env);
+    assert_eq!(env.image_pull_policy.as_deref(), Some("Always"));
+    assert_eq!(env.resources, spec.resources);
+    assert_eq!(
+        env.node_selector,
+        BTreeMap::from([("gpu".to_owned(), "true".to_owned())])
+    );
+    let sc = env.security_context.expect("security context");
+    assert_eq!(
+        (sc.run_as_user, sc.run_as_group, sc.fs_group),
+        (Some(2000), Some(200), Some(100))
+    );
+    assert_eq!(env.service_account_name.as_deref(), Some("runner"));
+}
+
+#[test]
+fn run_as_user_creates_security_context() {
+    let mut env = Environment::default();
+    let spec = ConfigSpec {
+        run_as_user: Some(1000),
+        ..ConfigSpec::default()
+    };
+    apply(&spec, &mut env);
+    assert_eq!(env.security_context.and_then(|s| s.run_as_user), Some(1000));
+}
+
+#[test]
+fn pull_secrets_are_added_once() {
+    let mut env = base_env();
+    let spec = parse_ok("spec:\n  imagePullSecrets: [{name: regcred}, {name: other}]\n").spec;
+    apply(&spec, &mut env);
+    let names: Vec<_> = env
+        .image_pull_secrets
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(names, ["regcred", "other"]);
+}
+
+#[test]
+fn volumes_and_mounts_are_appended_same_name_or_path_replaced() {
+    let mut env = base_env();
+    env.volumes =
+        parse_ok("spec:\n  volumes: [{name: home, emptyDir: {}}, {name: scratch, emptyDir: {}}]\n")
+            .spec
+            .volumes
+            .unwrap_or_default();
+    env.volume_mounts =
+        parse_ok("spec:\n  volumeMounts: [{name: home, mountPath: /home/jovyan}]\n")
+            .spec
+            .volume_mounts
+            .unwrap_or_default();
+    let spec = parse_ok(
+        "spec:
+  volumes:
+    - {name: scratch, persistentVolumeClaim: {claimName: scratch}}
+    - {name: data, persistentVolumeClaim: {claimName: data}}
+  volumeMounts:
+    - {name: data, mountPath: /data}
+    - {name: scratch, mountPath: /home/jovyan}
+",
+    )
+    .spec;
+    apply(&spec, &mut env);
+    let volumes: Vec<_> = env.volumes.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(volumes, ["home", "scratch", "data"]);
+    assert!(env.volumes[1].persistent_volume_claim.is_some());
+    let mounts: Vec<_> = env
+        .volume_mounts
+        .iter()
+        .map(|m| (m.name.as_str(), m.mount_path.as_str()))
+        .collect();
+    assert_eq!(mounts, [("data", "/data"), ("scratch", "/home/jovyan")]);
+}
