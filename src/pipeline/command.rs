@@ -122,14 +122,29 @@ struct Tokenizer<'a> {
     shell: Vec<Segment>,
     new_axes: Vec<Axis>,
     shell_reason: Option<String>,
+    /// An unquoted line break came after a word: if another word follows, the text is several
+    /// shell commands (`a\nb` runs `a`, then `b`), not one argv.
+    after_line_break: bool,
+    /// Char index of the last unquoted, unescaped `$`, to recognise `${…}`.
+    bare_dollar_at: Option<usize>,
 }
 
+/// Appends text, merging with a preceding text segment. An empty string still starts a word
+/// (`''` is an empty argument), but never adds an empty segment after others.
 fn push_text(segments: &mut Vec<Segment>, s: &str) {
     if let Some(Segment::Text(last)) = segments.last_mut() {
         last.push_str(s);
-    } else {
+    } else if !s.is_empty() || segments.is_empty() {
         segments.push(Segment::Text(s.to_owned()));
     }
+}
+
+/// Appends a placeholder, dropping an empty text segment left by `''` before it.
+fn push_param(segments: &mut Vec<Segment>, n: usize) {
+    if matches!(segments.last(), Some(Segment::Text(t)) if t.is_empty()) {
+        segments.pop();
+    }
+    segments.push(Segment::Param(n));
 }
 
 impl<'a> Tokenizer<'a> {
@@ -144,6 +159,8 @@ impl<'a> Tokenizer<'a> {
             shell: Vec::new(),
             new_axes: Vec::new(),
             shell_reason: None,
+            after_line_break: false,
+            bare_dollar_at: None,
         }
     }
 
@@ -178,9 +195,15 @@ impl<'a> Tokenizer<'a> {
         while self.i < self.chars.len() {
             let (offset, c) = self.chars[self.i];
             let start = self.i;
+            if !matches!(c, ' ' | '\t' | '\n') && self.after_line_break {
+                self.note_shell("a line break between commands");
+            }
             match c {
                 ' ' | '\t' | '\n' => {
                     self.end_word();
+                    if c == '\n' && !self.words.is_empty() {
+                        self.after_line_break = true;
+                    }
                     self.i += 1;
                 }
                 '\'' => {
@@ -190,10 +213,11 @@ impl<'a> Tokenizer<'a> {
                             offset,
                         },
                     )?;
-                    let literal: String = self.chars[self.i + 1..close].iter().map(|p| p.1).collect();
-                    self.literal_with_keys(&literal, start + 1);
+                    let literal: String =
+                        self.chars[self.i + 1..close].iter().map(|p| p.1).collect();
+                    self.literal_with_keys(&literal);
                     self.i = close + 1;
-                    self.raw_quoted(start, self.i);
+                    self.raw_quoted(start, self.i, '\'');
                 }
                 '"' => self.double_quoted()?,
                 '\\' => {
@@ -211,6 +235,9 @@ impl<'a> Tokenizer<'a> {
                 '{' => self.brace(offset)?,
                 _ => {
                     self.detect_unquoted(c);
+                    if c == '$' {
+                        self.bare_dollar_at = Some(self.i);
+                    }
                     push_text(self.word(), &c.to_string());
                     self.i += 1;
                     self.raw(start, self.i);
@@ -247,7 +274,9 @@ impl<'a> Tokenizer<'a> {
             '(' | ')' => Some("parentheses"),
             '~' if at_word_start => Some("`~`"),
             '#' if at_word_start => Some("a comment"),
-            '=' if self.words.is_empty() => Some("a variable assignment"),
+            '!' if at_word_start && self.words.is_empty() => Some("`!`"),
+            // `NAME=value cmd` sets a variable; `--lr=0.1` or `a/b=c` is just a word.
+            '=' if self.words.is_empty() && self.current_is_name() => Some("a variable assignment"),
             _ => None,
         };
         if let Some(reason) = reason {
@@ -255,9 +284,17 @@ impl<'a> Tokenizer<'a> {
         }
     }
 
+    /// Whether the word read so far is a shell variable name (so a following `=` assigns).
+    fn current_is_name(&self) -> bool {
+        match self.current.as_deref() {
+            Some([Segment::Text(t)]) => is_name(t),
+            _ => false,
+        }
+    }
+
     /// Quoted text keeps its quotes in the shell-mode template, but matrix keys inside it
-    /// must still become placeholders there.
-    fn raw_quoted(&mut self, from: usize, to: usize) {
+    /// must still become placeholders there. `quote` is the quote character of the text.
+    fn raw_quoted(&mut self, from: usize, to: usize, quote: char) {
         if self.placeholders.keys.is_empty() {
             self.raw(from, to);
             return;
@@ -265,34 +302,54 @@ impl<'a> Tokenizer<'a> {
         let (a, b) = (self.offset(from), self.offset(to));
         let s = self.text[a..b].to_owned();
         let keys = self.placeholders.keys;
-        split_keys(&s, keys, &mut self.shell, true);
+        split_keys(&s, keys, &mut self.shell, Some(quote));
     }
 
     /// Adds literal text to the current word, turning `{key}` matrix references into params.
-    fn literal_with_keys(&mut self, literal: &str, _at: usize) {
+    fn literal_with_keys(&mut self, literal: &str) {
         let keys = self.placeholders.keys;
         let word = self.word();
         if literal.is_empty() {
             push_text(word, "");
             return;
         }
-        split_keys(literal, keys, word, false);
+        split_keys(literal, keys, word, None);
     }
 
     fn double_quoted(&mut self) -> Result<(), CommandError> {
         let start = self.i;
-        let offset = self.chars[self.i].0;
+        let (literal, close, expansion) = self.read_double_quoted(start)?;
+        if let Some(reason) = expansion {
+            self.note_shell(reason);
+        }
+        self.literal_with_keys(&literal);
+        self.i = close + 1;
+        self.raw_quoted(start, self.i, '"');
+        Ok(())
+    }
+
+    /// Reads the double-quoted string opening at char `open`: its value (`\"`, `\\`, `\$`,
+    /// `` \` `` and `\<newline>` unescaped), the index of the closing quote, and whether it
+    /// holds an expansion (`$` or a backtick) that only a shell can do.
+    fn read_double_quoted(
+        &self,
+        open: usize,
+    ) -> Result<(String, usize, Option<&'static str>), CommandError> {
         let mut literal = String::new();
-        let mut j = self.i + 1;
+        let mut expansion = None;
+        let mut j = open + 1;
         loop {
             let Some(&(_, c)) = self.chars.get(j) else {
-                return Err(CommandError::UnclosedQuote { quote: '"', offset });
+                return Err(CommandError::UnclosedQuote {
+                    quote: '"',
+                    offset: self.offset(open),
+                });
             };
             match c {
-                '"' => break,
+                '"' => return Ok((literal, j, expansion)),
                 '\\' => match self.chars.get(j + 1).map(|p| p.1) {
-                    Some(n @ ('"' | '\\' | '$' | '`')) => {
-                        literal.push(n);
+                    Some(next @ ('"' | '\\' | '$' | '`')) => {
+                        literal.push(next);
                         j += 2;
                     }
                     Some('\n') => j += 2,
@@ -302,7 +359,7 @@ impl<'a> Tokenizer<'a> {
                     }
                 },
                 '$' | '`' => {
-                    self.note_shell(if c == '$' {
+                    expansion.get_or_insert(if c == '$' {
                         "`$` expansion"
                     } else {
                         "backticks"
@@ -316,37 +373,41 @@ impl<'a> Tokenizer<'a> {
                 }
             }
         }
-        self.literal_with_keys(&literal, start + 1);
-        self.i = j + 1;
-        self.raw_quoted(start, self.i);
-        Ok(())
     }
 
     /// `{…}` unquoted: a matrix key, a brace sweep, or literal text.
     fn brace(&mut self, offset: usize) -> Result<(), CommandError> {
         let start = self.i;
+        // `${…}` is the shell's parameter expansion (`${HOME}`, `${a,b}` in bash), never ours;
+        // the `$` already chose shell mode.
+        if start > 0 && self.bare_dollar_at == Some(start - 1) {
+            push_text(self.word(), "{");
+            self.i += 1;
+            self.raw(start, self.i);
+            return Ok(());
+        }
         // A matrix key reference: `{name}` exactly.
         if let Some(close) = self.find(self.i + 1, |c| c == '}') {
             let inner: String = self.chars[self.i + 1..close].iter().map(|p| p.1).collect();
             if let Some(n) = self.placeholders.keys.iter().position(|a| a.key == inner) {
-                self.word().push(Segment::Param(n));
-                self.shell.push(Segment::Param(n));
+                push_param(self.word(), n);
+                push_param(&mut self.shell, n);
                 self.i = close + 1;
                 return Ok(());
             }
         }
-        if self.placeholders.braces {
-            if let Some((values, end)) = self.sweep_values(offset)? {
-                let n = self.placeholders.keys.len() + self.new_axes.len();
-                self.new_axes.push(Axis {
-                    key: format!("p{}", self.new_axes.len() + 1),
-                    values,
-                });
-                self.word().push(Segment::Param(n));
-                self.shell.push(Segment::Param(n));
-                self.i = end;
-                return Ok(());
-            }
+        if self.placeholders.braces
+            && let Some((values, end)) = self.sweep_values(offset)?
+        {
+            let n = self.placeholders.keys.len() + self.new_axes.len();
+            self.new_axes.push(Axis {
+                key: format!("p{}", self.new_axes.len() + 1),
+                values,
+            });
+            push_param(self.word(), n);
+            push_param(&mut self.shell, n);
+            self.i = end;
+            return Ok(());
         }
         push_text(self.word(), "{");
         self.i += 1;
@@ -361,7 +422,7 @@ impl<'a> Tokenizer<'a> {
         let mut j = self.i + 1;
         let mut commas = 0;
         loop {
-            let Some(&(o, c)) = self.chars.get(j) else {
+            let Some(&(_, c)) = self.chars.get(j) else {
                 return if commas > 0 {
                     Err(CommandError::UnclosedBrace { offset })
                 } else {
@@ -377,13 +438,25 @@ impl<'a> Tokenizer<'a> {
                 }
                 '{' | ' ' | '\t' | '\n' => return Ok(None),
                 '\'' | '"' => {
-                    let close = self.find(j + 1, |x| x == c).ok_or(CommandError::UnclosedQuote {
-                        quote: c,
-                        offset: o,
-                    })?;
-                    let s: String = self.chars[j + 1..close].iter().map(|p| p.1).collect();
+                    // Values may be quoted; an expansion in one is kept literally, as it is
+                    // filled in quoted.
+                    let (quoted, close) = if c == '"' {
+                        let (quoted, close, _) = self.read_double_quoted(j)?;
+                        (quoted, close)
+                    } else {
+                        let close =
+                            self.find(j + 1, |x| x == '\'')
+                                .ok_or(CommandError::UnclosedQuote {
+                                    quote: '\'',
+                                    offset: self.offset(j),
+                                })?;
+                        (
+                            self.chars[j + 1..close].iter().map(|p| p.1).collect(),
+                            close,
+                        )
+                    };
                     if let Some(last) = values.last_mut() {
-                        last.push_str(&s);
+                        last.push_str(&quoted);
                     }
                     j = close + 1;
                 }
@@ -402,15 +475,41 @@ impl<'a> Tokenizer<'a> {
     }
 }
 
+/// Whether `s` is a shell variable name: `[A-Za-z_][A-Za-z0-9_]*`.
+fn is_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// Splits `s` at `{key}` references to matrix axes, appending to `out`.
-fn split_keys(s: &str, keys: &[Axis], out: &mut Vec<Segment>, _quoted: bool) {
+///
+/// `quote`: `s` is raw shell text inside that quote character. Params are filled with
+/// shell-quoted values, which only work outside quotes, so the quote is closed before each
+/// param and reopened after it (`'--a={k}'` → `'--a='` + value + `''`).
+fn split_keys(s: &str, keys: &[Axis], out: &mut Vec<Segment>, quote: Option<char>) {
     let mut rest = s;
     'outer: while let Some(open) = rest.find('{') {
         if let Some(close) = rest[open..].find('}') {
             let inner = &rest[open + 1..open + close];
             if let Some(n) = keys.iter().position(|a| a.key == inner) {
-                push_text(out, &rest[..open]);
-                out.push(Segment::Param(n));
+                let before = &rest[..open];
+                push_text(out, before);
+                if let Some(q) = quote {
+                    // In double quotes `\{` is a backslash then `{`; once the `{` is cut out an
+                    // odd backslash run would escape our closing quote instead, so double it.
+                    let backslashes = before.chars().rev().take_while(|&c| c == '\\').count();
+                    if q == '"' && backslashes % 2 == 1 {
+                        push_text(out, "\\");
+                    }
+                    push_text(out, &q.to_string());
+                }
+                push_param(out, n);
+                if let Some(q) = quote {
+                    push_text(out, &q.to_string());
+                }
                 rest = &rest[open + close + 1..];
                 continue 'outer;
             }
@@ -428,7 +527,8 @@ fn split_keys(s: &str, keys: &[Axis], out: &mut Vec<Segment>, _quoted: bool) {
 pub fn quote(s: &str) -> String {
     let safe = !s.is_empty()
         && s.chars().all(|c| {
-            c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/' | ',' | ':' | '@' | '%' | '+' | '=')
+            c.is_ascii_alphanumeric()
+                || matches!(c, '_' | '-' | '.' | '/' | ',' | ':' | '@' | '%' | '+' | '=')
         });
     if safe {
         s.to_owned()
@@ -517,7 +617,10 @@ impl CommandTemplate {
     /// The words of an exec command with placeholders shown as `{key}`; for shell mode the text.
     /// Used to derive job names and show plans.
     pub fn display(&self, axes: &[Axis]) -> String {
-        let key = |n: usize| axes.get(n).map_or_else(|| format!("p{n}"), |a| a.key.clone());
+        let key = |n: usize| {
+            axes.get(n)
+                .map_or_else(|| format!("p{n}"), |a| a.key.clone())
+        };
         match self {
             CommandTemplate::Exec(words) => words
                 .iter()

@@ -2,6 +2,7 @@
 //! validated `Dag`. Pure data and parsing: no I/O, no Kubernetes, no processes.
 
 pub mod command;
+pub mod command_line;
 pub mod cron;
 pub mod dag;
 pub mod error;
