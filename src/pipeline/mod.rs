@@ -2,7 +2,9 @@
 //! validated `Dag`. Pure data and parsing: no I/O, no Kubernetes, no processes.
 
 pub mod command;
+pub mod duration;
 pub mod error;
+pub mod workflow_file;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
