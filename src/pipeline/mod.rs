@@ -5,8 +5,10 @@ pub mod command;
 pub mod command_line;
 pub mod cron;
 pub mod dag;
+pub mod duration;
 pub mod error;
 pub mod quantity;
+pub mod workflow_file;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

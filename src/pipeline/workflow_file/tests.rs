@@ -1,0 +1,698 @@
+//! Tests for workflow.yaml parsing: the original JupyterFlow examples, every extension, exact
+//! scalar text, positions, and error reporting.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::*;
+use crate::pipeline::command::{Segment, Word};
+use crate::pipeline::error::PipelineErrorKind;
+use crate::pipeline::{Axis, CommandTemplate, JobRef, JobSpec, ResourceSpec};
+
+fn parse_ok(yaml: &str) -> Pipeline {
+    parse(yaml, Path::new("workflow.yaml"), None).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn parse_err(yaml: &str) -> Vec<PipelineError> {
+    match parse(yaml, Path::new("workflow.yaml"), None) {
+        Ok(p) => panic!("expected an error, got {p:#?}"),
+        Err(PipelineErrors(errors)) => errors,
+    }
+}
+
+fn fixture(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/workflows")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn parse_fixture(name: &str) -> Pipeline {
+    parse(&fixture(name), Path::new(name), None).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The argv of an unswept job.
+fn argv(job: &JobSpec) -> Vec<String> {
+    job.command.argv(&[])
+}
+
+fn words(s: &str) -> Vec<String> {
+    s.split(' ').map(str::to_owned).collect()
+}
+
+fn idx(from: usize, to: usize) -> (JobRef, JobRef) {
+    (JobRef::Index(from), JobRef::Index(to))
+}
+
+fn name(s: &str) -> JobRef {
+    JobRef::Name(s.to_owned())
+}
+
+fn edge_pairs(p: &Pipeline) -> Vec<(JobRef, JobRef)> {
+    p.edges
+        .iter()
+        .map(|e| (e.from.clone(), e.to.clone()))
+        .collect()
+}
+
+#[expect(
+    clippy::unnecessary_wraps,
+    reason = "compared with `Option<Pos>` fields"
+)]
+fn pos(line: u32, column: u32) -> Option<Pos> {
+    Some(Pos { line, column })
+}
+
+// --- The original JupyterFlow examples -------------------------------------------------
+
+#[test]
+fn get_started_example() {
+    let p = parse_ok("jobs: [python hello.py, python world.py]\ndags: [\"1 >> 2\"]\n");
+    assert_eq!(p.jobs.len(), 2);
+    assert_eq!(argv(&p.jobs[0]), words("python hello.py"));
+    assert_eq!(argv(&p.jobs[1]), words("python world.py"));
+    assert_eq!(edge_pairs(&p), vec![idx(1, 2)]);
+    assert_eq!(p.source, Source::File("workflow.yaml".into()));
+    let from_file = parse_fixture("get-started.yaml");
+    let texts = |p: &Pipeline| p.jobs.iter().map(|j| j.text.clone()).collect::<Vec<_>>();
+    assert_eq!(texts(&from_file), texts(&p));
+    assert_eq!(edge_pairs(&from_file), edge_pairs(&p));
+}
+
+#[test]
+fn basic_example() {
+    let p = parse_fixture("basic.yaml");
+    let texts: Vec<&str> = p.jobs.iter().map(|j| j.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        ["python prep.py", "python train.py", "python eval.py"]
+    );
+    assert_eq!(edge_pairs(&p), vec![idx(1, 2), idx(1, 3)]);
+    assert!(p.jobs.iter().all(|j| j.command.mode() == CmdMode::Exec));
+    assert_eq!(p.name, None);
+    assert_eq!(p.options, WorkflowOptions::default());
+}
+
+#[test]
+fn ml_pipeline_example() {
+    let p = parse_fixture("ml-pipeline.yaml");
+    assert_eq!(argv(&p.jobs[1]), words("python train.py 0.5"));
+    assert_eq!(argv(&p.jobs[3]), words("python train.py 0.7"));
+    assert_eq!(
+        edge_pairs(&p),
+        vec![
+            idx(1, 2),
+            idx(1, 3),
+            idx(1, 4),
+            idx(2, 5),
+            idx(3, 5),
+            idx(4, 5)
+        ]
+    );
+    // Positions: jobs start on line 3 of the fixture, dags on line 10.
+    assert_eq!(p.jobs[0].pos, pos(3, 3));
+    assert_eq!(p.jobs[4].pos, pos(7, 3));
+    assert_eq!(p.edges[0].pos, pos(10, 3));
+    assert_eq!(p.edges[5].pos, pos(15, 3));
+    insta::assert_debug_snapshot!("ml_pipeline", p);
+}
+
+#[test]
+fn hello_world_seed() {
+    let p = parse_fixture("hello-world.yaml");
+    assert_eq!(argv(&p.jobs[0]), words("echo hello"));
+    assert_eq!(argv(&p.jobs[1]), words("echo world"));
+    assert_eq!(edge_pairs(&p), vec![idx(1, 2)]);
+}
+
+#[test]
+fn schedule_example() {
+    let p = parse_fixture("scheduled.yaml");
+    assert_eq!(p.name.as_deref(), Some("my-workflow"));
+    assert_eq!(p.options.schedule.as_deref(), Some("*/2 * * * *"));
+    assert_eq!(p.options.schedule_pos, pos(9, 11));
+    assert_eq!(edge_pairs(&p), vec![idx(1, 2)]);
+}
+
+#[test]
+fn shell_mode_example() {
+    let p = parse_ok("jobs:\n- echo $HOME | wc -c\ncmd_mode: shell\n");
+    assert_eq!(p.jobs[0].command.mode(), CmdMode::Shell);
+    assert_eq!(
+        argv(&p.jobs[0]),
+        ["/bin/sh", "-c", "echo $HOME | wc -c"].map(str::to_owned)
+    );
+    assert_eq!(p.jobs[0].text, "echo $HOME | wc -c");
+}
+
+#[test]
+fn shell_syntax_is_detected_without_cmd_mode() {
+    let p = parse_ok("jobs:\n- echo $HOME | wc -c\n- python a.py\n");
+    assert_eq!(p.jobs[0].command.mode(), CmdMode::Shell);
+    assert_eq!(p.jobs[1].command.mode(), CmdMode::Exec);
+}
+
+#[test]
+fn jobs_without_dags_have_no_edges() {
+    let p = parse_ok("jobs:\n- python a.py\n- python b.py\n");
+    assert!(p.edges.is_empty());
+    assert!(p.jobs.iter().all(|j| j.depends.is_empty()));
+}
+
+// --- Modes ----------------------------------------------------------------------------
+
+#[test]
+fn job_cmd_mode_overrides_file_and_flag_overrides_both() {
+    let yaml = "cmd_mode: shell\njobs:\n- echo a\n- command: echo b\n  cmd_mode: exec\n";
+    let p = parse_ok(yaml);
+    assert_eq!(p.jobs[0].command.mode(), CmdMode::Shell);
+    assert_eq!(p.jobs[1].command.mode(), CmdMode::Exec);
+    let p =
+        parse(yaml, Path::new("w.yaml"), Some(CmdMode::Shell)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(p.jobs.iter().all(|j| j.command.mode() == CmdMode::Shell));
+    let p = parse(yaml, Path::new("w.yaml"), Some(CmdMode::Exec)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(p.jobs.iter().all(|j| j.command.mode() == CmdMode::Exec));
+}
+
+#[test]
+fn bad_cmd_mode_is_reported_with_position() {
+    let errors = parse_err("jobs: [a]\ncmd_mode: bash\n");
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].pos, pos(2, 11));
+    assert!(
+        matches!(&errors[0].kind, PipelineErrorKind::InvalidValue { key, .. } if key == "cmd_mode")
+    );
+}
+
+// --- Mapping jobs -----------------------------------------------------------------------
+
+#[test]
+fn mapping_job_with_every_field() {
+    let p = parse_ok(
+        "jobs:
+- name: train
+  command: python train.py
+  depends: [prep, 1]
+  cmd_mode: exec
+  env: {B: two, A: one}
+  resources: {cpu: 500m, memory: 4Gi, gpu: 1}
+  retries: 2
+  timeout: 90s
+",
+    );
+    let job = &p.jobs[0];
+    assert_eq!(job.name.as_deref(), Some("train"));
+    assert_eq!(job.text, "python train.py");
+    assert_eq!(argv(job), words("python train.py"));
+    assert_eq!(job.depends, vec![name("prep"), JobRef::Index(1)]);
+    // Written order, not sorted.
+    assert_eq!(
+        job.env,
+        vec![("B".into(), "two".into()), ("A".into(), "one".into())]
+    );
+    assert_eq!(
+        job.resources,
+        ResourceSpec {
+            cpu: Some("500m".into()),
+            memory: Some("4Gi".into()),
+            gpu: Some("1".into()),
+        }
+    );
+    assert_eq!(job.retries, Some(2));
+    assert_eq!(job.timeout, Some(Duration::from_secs(90)));
+    assert_eq!(job.pos, pos(2, 3));
+}
+
+#[test]
+fn depends_as_single_name_or_number() {
+    let p = parse_ok(
+        "jobs:\n- command: a\n  depends: prep\n- command: b\n  depends: 2\n- command: c\n  depends: yes\n",
+    );
+    assert_eq!(p.jobs[0].depends, vec![name("prep")]);
+    assert_eq!(p.jobs[1].depends, vec![JobRef::Index(2)]);
+    // `yes` is a job name here, not a boolean.
+    assert_eq!(p.jobs[2].depends, vec![name("yes")]);
+}
+
+#[test]
+fn timeout_as_integer_seconds() {
+    let p = parse_ok("jobs:\n- command: a\n  timeout: 300\n");
+    assert_eq!(p.jobs[0].timeout, Some(Duration::from_secs(300)));
+}
+
+#[test]
+fn bad_timeout_and_retries_name_the_key() {
+    let errors = parse_err("jobs:\n- command: a\n  timeout: soon\n  retries: many\n");
+    let keys: Vec<(&str, Option<Pos>)> = errors
+        .iter()
+        .map(|e| match &e.kind {
+            PipelineErrorKind::InvalidValue { key, .. } => (key.as_str(), e.pos),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(keys, vec![("timeout", pos(3, 12)), ("retries", pos(4, 12))]);
+}
+
+#[test]
+fn scalars_keep_their_exact_text() {
+    let p = parse_ok(
+        "jobs:
+- command: run
+  env: {DEBUG: 1, FLAG: yes, OFF: off, ZERO: \"007\", RATE: 1.50, NUL: '~'}
+  resources: {cpu: 0.5, memory: 1024}
+- command: run
+  resources: {cpu: 2}
+- yes
+- true
+- 1.0
+",
+    );
+    let env: Vec<(&str, &str)> = p.jobs[0]
+        .env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        env,
+        vec![
+            ("DEBUG", "1"),
+            ("FLAG", "yes"),
+            ("OFF", "off"),
+            ("ZERO", "007"),
+            ("RATE", "1.50"),
+            ("NUL", "~")
+        ]
+    );
+    assert_eq!(p.jobs[0].resources.cpu.as_deref(), Some("0.5"));
+    assert_eq!(p.jobs[0].resources.memory.as_deref(), Some("1024"));
+    assert_eq!(p.jobs[1].resources.cpu.as_deref(), Some("2"));
+    // Commands that YAML would read as a boolean or a number are commands.
+    assert_eq!(argv(&p.jobs[2]), ["yes"]);
+    assert_eq!(argv(&p.jobs[3]), ["true"]);
+    assert_eq!(argv(&p.jobs[4]), ["1.0"]);
+}
+
+#[test]
+fn list_command_is_an_exact_argv() {
+    let p = parse_ok("jobs:\n- command: [python, -c, 'print(\"a b\")', '$HOME', '', 1]\n");
+    let job = &p.jobs[0];
+    assert_eq!(job.command.mode(), CmdMode::Exec);
+    assert_eq!(
+        argv(job),
+        ["python", "-c", "print(\"a b\")", "$HOME", "", "1"]
+    );
+    assert_eq!(job.text, r#"python -c 'print("a b")' '$HOME' '' 1"#);
+}
+
+#[test]
+fn list_command_ignores_file_shell_mode_but_rejects_job_shell_mode() {
+    let p = parse_ok("cmd_mode: shell\njobs:\n- command: [echo, a]\n");
+    assert_eq!(argv(&p.jobs[0]), ["echo", "a"]);
+    let errors = parse_err("jobs:\n- command: [echo, a]\n  cmd_mode: shell\n");
+    assert_eq!(errors[0].pos, pos(3, 13));
+    assert!(
+        matches!(&errors[0].kind, PipelineErrorKind::InvalidValue { key, .. } if key == "cmd_mode")
+    );
+}
+
+#[test]
+fn matrix_axes_in_written_order_with_exact_values() {
+    let p = parse_ok(
+        "jobs:
+- name: train
+  command: python train.py --lr={lr} --seed {seed}
+  matrix:
+    seed: [1, 2]
+    lr: [0.10, 1e-3, yes]
+",
+    );
+    let job = &p.jobs[0];
+    assert_eq!(
+        job.axes,
+        vec![
+            Axis {
+                key: "seed".into(),
+                values: vec!["1".into(), "2".into()]
+            },
+            Axis {
+                key: "lr".into(),
+                values: vec!["0.10".into(), "1e-3".into(), "yes".into()]
+            },
+        ]
+    );
+    assert_eq!(
+        job.command.argv(&["7", "0.5"]),
+        words("python train.py --lr=0.5 --seed 7")
+    );
+}
+
+#[test]
+fn matrix_and_brace_sweeps_combine() {
+    let p = parse_ok(
+        "jobs:\n- command: python train.py --lr {lr} --opt {adam,sgd}\n  matrix: {lr: [0.1, 0.2]}\n",
+    );
+    let job = &p.jobs[0];
+    let keys: Vec<&str> = job.axes.iter().map(|a| a.key.as_str()).collect();
+    assert_eq!(keys, ["lr", "p1"]);
+    assert_eq!(job.axes[1].values, ["adam", "sgd"]);
+    assert_eq!(
+        job.command.argv(&["0.2", "sgd"]),
+        words("python train.py --lr 0.2 --opt sgd")
+    );
+}
+
+#[test]
+fn brace_sweeps_work_in_plain_string_jobs() {
+    let p = parse_ok("jobs:\n- python train.py {0.1,0.2}\n");
+    assert_eq!(p.jobs[0].axes.len(), 1);
+    assert_eq!(p.jobs[0].axes[0].values, ["0.1", "0.2"]);
+}
+
+#[test]
+fn matrix_keys_in_list_commands() {
+    let p = parse_ok(
+        "jobs:\n- command: [python, train.py, '--lr={lr}', '{other}', '{lr}']\n  matrix: {lr: [0.1]}\n",
+    );
+    let job = &p.jobs[0];
+    assert_eq!(
+        job.command.argv(&["0.1"]),
+        ["python", "train.py", "--lr=0.1", "{other}", "0.1"]
+    );
+    assert_eq!(
+        job.command,
+        CommandTemplate::Exec(vec![
+            Word(vec![Segment::Text("python".into())]),
+            Word(vec![Segment::Text("train.py".into())]),
+            Word(vec![Segment::Text("--lr=".into()), Segment::Param(0)]),
+            Word(vec![Segment::Text("{other}".into())]),
+            Word(vec![Segment::Param(0)]),
+        ])
+    );
+}
+
+// --- dags -------------------------------------------------------------------------------
+
+#[test]
+fn dags_with_names_chains_and_groups() {
+    let p = parse_ok(
+        "jobs:
+- {name: prep, command: a}
+- {name: a, command: b}
+- {name: b, command: c}
+- {name: eval, command: d}
+dags:
+- prep >> [a, b] >> eval
+- 1 >> 4
+",
+    );
+    assert_eq!(
+        edge_pairs(&p),
+        vec![
+            (name("prep"), name("a")),
+            (name("prep"), name("b")),
+            (name("a"), name("eval")),
+            (name("b"), name("eval")),
+            idx(1, 4),
+        ]
+    );
+    assert!(p.edges[..4].iter().all(|e| e.pos == pos(7, 3)));
+    assert_eq!(p.edges[4].pos, pos(8, 3));
+}
+
+#[test]
+fn malformed_dags_entries_are_all_reported() {
+    let errors = parse_err("jobs: [a, b]\ndags:\n- 1 > 2\n- 1 >> [2\n");
+    assert_eq!(errors.len(), 2);
+    assert_eq!(errors[0].pos, pos(3, 3));
+    assert_eq!(errors[1].pos, pos(4, 3));
+    assert!(
+        errors
+            .iter()
+            .all(|e| matches!(e.kind, PipelineErrorKind::Syntax(_)))
+    );
+}
+
+// --- Workflow-level options -------------------------------------------------------------
+
+#[test]
+fn workflow_options() {
+    let p = parse_ok(
+        "version: 1
+name: nightly
+jobs: [a]
+schedule: 0 3 * * *
+timezone: Europe/Paris
+concurrency_policy: forbid
+parallelism: 3
+retries: 2
+timeout: 1h30m
+ttl: 7d
+labels: {team: ml, cost: 1}
+",
+    );
+    assert_eq!(p.name.as_deref(), Some("nightly"));
+    let expected = WorkflowOptions {
+        parallelism: Some(3),
+        retries: Some(2),
+        timeout: Some(Duration::from_secs(5_400)),
+        ttl: Some(Duration::from_secs(7 * 86_400)),
+        schedule: Some("0 3 * * *".into()),
+        schedule_pos: pos(4, 11),
+        timezone: Some("Europe/Paris".into()),
+        concurrency_policy: Some(ConcurrencyPolicy::Forbid),
+        labels: BTreeMap::from([("team".into(), "ml".into()), ("cost".into(), "1".into())]),
+    };
+    assert_eq!(p.options, expected);
+}
+
+#[test]
+fn version_accepts_only_one() {
+    parse_ok("version: '1'\njobs: [a]\n");
+    let errors = parse_err("version: 2\njobs: [a]\n");
+    assert_eq!(errors[0].pos, pos(1, 10));
+    assert!(
+        matches!(&errors[0].kind, PipelineErrorKind::InvalidValue { key, .. } if key == "version")
+    );
+}
+
+#[test]
+fn bad_option_values() {
+    let errors =
+        parse_err("jobs: [a]\nparallelism: 0\nconcurrency_policy: Sometimes\nttl: forever\n");
+    let keys: Vec<&str> = errors
+        .iter()
+        .map(|e| match &e.kind {
+            PipelineErrorKind::InvalidValue { key, .. } => key.as_str(),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(keys, ["parallelism", "concurrency_policy", "ttl"]);
+}
+
+// --- Errors -----------------------------------------------------------------------------
+
+#[test]
+fn unknown_keys_suggest_the_right_one_with_position() {
+    let errors = parse_err(&fixture("errors/unknown-key.yaml"));
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].pos, pos(4, 1));
+    assert_eq!(
+        errors[0].kind.hint().as_deref(),
+        Some("did you mean `dags`?")
+    );
+    assert_eq!(
+        errors[0].to_string(),
+        "workflow.yaml:4:1: unknown key `dag` in workflow.yaml"
+    );
+}
+
+#[test]
+fn unknown_keys_in_jobs_and_resources_are_all_reported() {
+    let errors = parse_err(
+        "jobs:
+- command: a
+  depend: [b]
+  resources: {cpus: 2}
+- command: b
+  zzz: 1
+",
+    );
+    let found: Vec<(String, Option<String>, Option<Pos>)> = errors
+        .iter()
+        .map(|e| match &e.kind {
+            PipelineErrorKind::UnknownKey {
+                key, suggestion, ..
+            } => (key.clone(), suggestion.clone(), e.pos),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            ("depend".into(), Some("depends".into()), pos(3, 3)),
+            ("cpus".into(), Some("cpu".into()), pos(4, 15)),
+            ("zzz".into(), None, pos(6, 3)),
+        ]
+    );
+    assert_eq!(
+        errors[2].kind.hint().as_deref(),
+        Some(
+            "expected one of: name, command, depends, cmd_mode, env, resources, retries, timeout, matrix"
+        )
+    );
+}
+
+#[test]
+fn wrong_types_are_syntax_errors_with_position() {
+    let errors = parse_err(&fixture("errors/bad-type.yaml"));
+    assert_eq!(errors.len(), 1);
+    assert!(
+        matches!(errors[0].kind, PipelineErrorKind::Syntax(_)),
+        "{:?}",
+        errors[0]
+    );
+    assert_eq!(errors[0].pos.map(|p| p.line), Some(4));
+
+    let errors = parse_err("jobs: 3\n");
+    let PipelineErrorKind::Syntax(message) = &errors[0].kind else {
+        panic!("{:?}", errors[0]);
+    };
+    assert_eq!(message, "invalid type: integer `3`, expected a list");
+    assert_eq!(errors[0].pos.map(|p| p.line), Some(1));
+
+    let errors = parse_err("jobs:\n- command: {a: b}\n");
+    assert!(matches!(errors[0].kind, PipelineErrorKind::Syntax(_)));
+    assert_eq!(errors[0].pos.map(|p| p.line), Some(2));
+}
+
+#[test]
+fn empty_pipelines() {
+    for yaml in ["", "# nothing\n", "jobs:\n", "jobs: []\n", "name: x\n"] {
+        let errors = parse_err(yaml);
+        assert_eq!(errors.len(), 1, "{yaml:?}");
+        assert_eq!(errors[0].kind, PipelineErrorKind::EmptyPipeline, "{yaml:?}");
+    }
+    assert_eq!(
+        parse_err(&fixture("errors/empty.yaml"))[0].kind,
+        PipelineErrorKind::EmptyPipeline
+    );
+}
+
+#[test]
+fn command_errors_are_collected_per_job() {
+    let errors =
+        parse_err("jobs:\n- ''\n- python 'unclosed\n- command: [ ]\n- name: x\n- ~\n- [a, b]\n");
+    let kinds: Vec<(&PipelineErrorKind, Option<Pos>)> =
+        errors.iter().map(|e| (&e.kind, e.pos)).collect();
+    assert_eq!(kinds.len(), 6, "{kinds:#?}");
+    assert_eq!(
+        kinds[0],
+        (
+            &PipelineErrorKind::EmptyCommand { job: "1".into() },
+            pos(2, 3)
+        )
+    );
+    assert!(
+        matches!(kinds[1].0, PipelineErrorKind::BadCommand { job, message } if job == "2" && message.contains("unclosed"))
+    );
+    assert_eq!(kinds[1].1, pos(3, 3));
+    assert_eq!(
+        kinds[2].0,
+        &PipelineErrorKind::EmptyCommand { job: "3".into() }
+    );
+    assert_eq!(
+        kinds[3].0,
+        &PipelineErrorKind::EmptyCommand { job: "x".into() }
+    );
+    assert_eq!(
+        kinds[4].0,
+        &PipelineErrorKind::EmptyCommand { job: "5".into() }
+    );
+    assert!(matches!(kinds[5].0, PipelineErrorKind::BadCommand { job, .. } if job == "6"));
+}
+
+#[test]
+fn unclosed_quote_fixture() {
+    let errors = parse_err(&fixture("errors/unclosed-quote.yaml"));
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].pos, pos(3, 3));
+    assert!(matches!(&errors[0].kind, PipelineErrorKind::BadCommand { job, .. } if job == "2"));
+}
+
+#[test]
+fn yaml_syntax_errors_have_positions() {
+    let errors = parse_err("jobs: [a]\n  b: c\n");
+    assert!(matches!(errors[0].kind, PipelineErrorKind::Syntax(_)));
+    assert_eq!(errors[0].pos.map(|p| p.line), Some(2));
+    // The position is in `pos`; the message does not repeat it.
+    assert!(
+        !errors[0].kind.to_string().contains("line"),
+        "{}",
+        errors[0].kind
+    );
+}
+
+// --- Fixtures ---------------------------------------------------------------------------
+
+#[test]
+fn sweep_showcase() {
+    let p = parse_fixture("sweep.yaml");
+    let names: Vec<Option<&str>> = p.jobs.iter().map(|j| j.name.as_deref()).collect();
+    assert_eq!(names, [Some("prep"), Some("train"), Some("eval")]);
+    assert_eq!(p.options.parallelism, Some(4));
+    assert_eq!(p.options.labels.get("team").map(String::as_str), Some("ml"));
+    assert_eq!(p.jobs[1].axes.len(), 2);
+    assert_eq!(p.jobs[1].env[0], ("EPOCHS".into(), "10".into()));
+    assert_eq!(
+        edge_pairs(&p),
+        vec![(name("prep"), name("train")), (name("train"), name("eval"))]
+    );
+    insta::assert_debug_snapshot!("sweep", p);
+}
+
+/// These are errors for `dag` to find; the parser must read them faithfully.
+#[test]
+fn validation_fixtures_parse() {
+    for file in [
+        "unknown-ref.yaml",
+        "index-zero.yaml",
+        "out-of-range.yaml",
+        "duplicate-name.yaml",
+        "self-dep.yaml",
+        "cycle.yaml",
+        "bad-cron.yaml",
+        "bad-quantity.yaml",
+        "matrix-no-values.yaml",
+        "matrix-unused-key.yaml",
+    ] {
+        let p = parse_fixture(&format!("errors/{file}"));
+        assert!(!p.jobs.is_empty(), "{file}");
+    }
+    let cycle = parse_fixture("errors/cycle.yaml");
+    assert_eq!(
+        edge_pairs(&cycle),
+        vec![
+            (name("a"), name("b")),
+            (name("b"), name("c")),
+            (name("c"), name("a"))
+        ]
+    );
+    assert_eq!(
+        parse_fixture("errors/index-zero.yaml").edges[0].from,
+        JobRef::Index(0)
+    );
+    assert_eq!(
+        parse_fixture("errors/bad-quantity.yaml").jobs[0]
+            .resources
+            .memory
+            .as_deref(),
+        Some("8 gigs")
+    );
+    assert!(
+        parse_fixture("errors/matrix-no-values.yaml").jobs[0].axes[0]
+            .values
+            .is_empty()
+    );
+    let null_axis = parse_ok("jobs:\n- command: a {lr}\n  matrix: {lr: }\n");
+    assert!(null_axis.jobs[0].axes[0].values.is_empty());
+}
