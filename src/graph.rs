@@ -55,10 +55,7 @@ fn ascii(dag: &Dag) -> String {
             .map(|&d| dag.tasks[d].name.as_str())
             .collect();
         let line = if deps.is_empty() {
-            format!(
-                "{stage:<stage_width$} {:<name_width$}  {cmd}",
-                labels[i]
-            )
+            format!("{stage:<stage_width$} {:<name_width$}  {cmd}", labels[i])
         } else {
             format!(
                 "{stage:<stage_width$} {:<name_width$}  {cmd:<command_width$}  <- {}",

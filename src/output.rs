@@ -1,6 +1,8 @@
 //! Output formats shared by every command that prints objects (`-o yaml|json|name|wide|jsonpath=…`).
 //! Pure: turns a JSON value into text; the printer writes it.
 
+use std::fmt::Write as _;
+
 use serde_json::Value;
 use serde_json_path::JsonPath;
 
@@ -73,9 +75,13 @@ pub fn to_json(value: &impl serde::Serialize) -> Result<String, OutputError> {
         })
 }
 
-/// YAML (block style; strings quoted where YAML would change them).
+/// YAML (block style; strings quoted where YAML would change them). Long and multi-line
+/// strings stay on one line, quoted, rather than folded: folding is easy to misread and to
+/// break when copying into a shell.
 pub fn to_yaml(value: &impl serde::Serialize) -> Result<String, OutputError> {
-    serde_saphyr::to_string(value).map_err(|e| OutputError::Serialize {
+    let mut options = serde_saphyr::SerializerOptions::default();
+    options.prefer_block_scalars = false;
+    serde_saphyr::to_string_with_options(value, options).map_err(|e| OutputError::Serialize {
         format: "yaml".into(),
         message: e.to_string(),
     })
@@ -198,7 +204,11 @@ fn to_rfc9535(expr: &str) -> Result<String, String> {
     let mut in_key = false;
     let flush = |key: &mut String, out: &mut String| {
         if !key.is_empty() {
-            out.push_str(&format!("['{}']", key.replace('\\', "\\\\").replace('\'', "\\'")));
+            let _ = write!(
+                out,
+                "['{}']",
+                key.replace('\\', "\\\\").replace('\'', "\\'")
+            );
             key.clear();
         }
     };
@@ -253,9 +263,18 @@ mod tests {
 
     #[test]
     fn kubectl_and_original_forms_agree() {
-        assert_eq!(jsonpath(&doc(), "{.metadata.name}").ok(), Some("wf-abc".into()));
-        assert_eq!(jsonpath(&doc(), "metadata.name").ok(), Some("wf-abc".into()));
-        assert_eq!(jsonpath(&doc(), "$.metadata.name").ok(), Some("wf-abc".into()));
+        assert_eq!(
+            jsonpath(&doc(), "{.metadata.name}").ok(),
+            Some("wf-abc".into())
+        );
+        assert_eq!(
+            jsonpath(&doc(), "metadata.name").ok(),
+            Some("wf-abc".into())
+        );
+        assert_eq!(
+            jsonpath(&doc(), "$.metadata.name").ok(),
+            Some("wf-abc".into())
+        );
     }
 
     #[test]

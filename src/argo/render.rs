@@ -51,8 +51,8 @@ pub struct RenderOptions {
 /// A rendered object: what `run` submits and `--dry-run` prints.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Manifest {
-    Workflow(Workflow),
-    Cron(CronWorkflow),
+    Workflow(Box<Workflow>),
+    Cron(Box<CronWorkflow>),
 }
 
 impl Serialize for Manifest {
@@ -102,13 +102,13 @@ impl Manifest {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RenderError {
-    #[error("job `{job}`: the command contains `{{{{`, which Argo reads as its own template syntax")]
+    #[error(
+        "job `{job}`: the command contains `{{{{`, which Argo reads as its own template syntax"
+    )]
     TemplateSyntax { job: String },
     #[error("the workflow needs {templates} templates; Argo allows {MAX_TEMPLATES}")]
     TooManyTemplates { templates: usize },
-    #[error(
-        "the workflow is {bytes} bytes of JSON; Kubernetes stores objects up to about 1.5 MiB"
-    )]
+    #[error("the workflow is {bytes} bytes of JSON; Kubernetes stores objects up to about 1.5 MiB")]
     TooLarge { bytes: usize },
     #[error("label `{key}`: `{value}` is not a valid label value")]
     InvalidLabel { key: String, value: String },
@@ -187,7 +187,7 @@ pub fn render(
             CronScheduleField::Schedules => (vec![schedule.clone()], None),
             CronScheduleField::Schedule => (Vec::new(), Some(schedule.clone())),
         };
-        return Ok(Manifest::Cron(CronWorkflow {
+        return Ok(Manifest::Cron(Box::new(CronWorkflow {
             api_version: API_VERSION.to_owned(),
             kind: "CronWorkflow".to_owned(),
             metadata,
@@ -205,15 +205,15 @@ pub fn render(
                     ..ObjectMeta::default()
                 }),
             },
-        }));
+        })));
     }
-    Ok(Manifest::Workflow(Workflow {
+    Ok(Manifest::Workflow(Box::new(Workflow {
         api_version: API_VERSION.to_owned(),
         kind: "Workflow".to_owned(),
         metadata,
         spec,
         status: None,
-    }))
+    })))
 }
 
 fn has_template_syntax(task: &Task) -> bool {
@@ -267,10 +267,7 @@ fn workflow_spec(dag: &Dag, env: &Environment) -> WorkflowSpec {
                 arguments: Some(Arguments {
                     parameters: vec![Parameter {
                         name: "cmd".to_owned(),
-                        value: Some(
-                            task.command
-                                .shell_text(&|n| format!("{{{{item.p{n}}}}}")),
-                        ),
+                        value: Some(task.command.shell_text(&|n| format!("{{{{item.p{n}}}}}"))),
                     }],
                 }),
                 with_items: sweep_items(task),

@@ -134,10 +134,10 @@ pub fn from_pod(
             left_out.join(", ")
         ));
     }
-    let user = local
-        .nb_user
-        .clone()
-        .or_else(|| env_value(container, "JUPYTERHUB_USER"))
+    // The hub user names the person (`alice`); NB_USER is the image's account (`jovyan`),
+    // the same for everyone, so it only stands in when there is no hub.
+    let user = env_value(container, "JUPYTERHUB_USER")
+        .or_else(|| local.nb_user.clone())
         .or_else(|| env_value(container, "NB_USER"));
 
     let (volume_mounts, volumes) = carry_volumes(&pod_name, container, spec)?;

@@ -34,7 +34,7 @@ pub struct UserConfig {
 }
 
 /// The `spec:` block. Kubernetes types are used so their fields are type-checked.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ConfigSpec {
     /// Replaces the notebook image; an explicit image is never digest-pinned.
@@ -56,7 +56,7 @@ pub struct ConfigSpec {
 }
 
 /// Where jobs run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
     Local,
@@ -67,7 +67,7 @@ pub enum Backend {
 
 /// The CronWorkflow field that holds the schedule: Argo ≥ 3.6 reads `schedules` (a list);
 /// older controllers know only `schedule` and silently ignore `schedules`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CronScheduleField {
     Schedules,

@@ -56,9 +56,9 @@ pub struct Placeholders<'a> {
 pub enum CommandError {
     #[error("the command is empty")]
     Empty,
-    #[error("unclosed {quote} quote starting at character {offset}")]
+    #[error("unclosed {quote} quote (opened at position {pos} of the command)", pos = .offset + 1)]
     UnclosedQuote { quote: char, offset: usize },
-    #[error("unclosed `{{` sweep starting at character {offset}")]
+    #[error("unclosed `{{` sweep (opened at position {pos} of the command)", pos = .offset + 1)]
     UnclosedBrace { offset: usize },
 }
 
@@ -484,6 +484,12 @@ fn is_name(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// Axes made from `{a,b}` braces are named `p1`, `p2`, … (see `Tokenizer::brace`).
+fn is_brace_key(key: &str) -> bool {
+    key.strip_prefix('p')
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Splits `s` at `{key}` references to matrix axes, appending to `out`.
 ///
 /// `quote`: `s` is raw shell text inside that quote character. Params are filled with
@@ -617,9 +623,12 @@ impl CommandTemplate {
     /// The words of an exec command with placeholders shown as `{key}`; for shell mode the text.
     /// Used to derive job names and show plans.
     pub fn display(&self, axes: &[Axis]) -> String {
-        let key = |n: usize| {
-            axes.get(n)
-                .map_or_else(|| format!("p{n}"), |a| a.key.clone())
+        // A brace sweep (auto-named `p1`, `p2`…) reads best as the values the user typed;
+        // a matrix key as its name.
+        let key = |n: usize| match axes.get(n) {
+            Some(a) if is_brace_key(&a.key) => a.values.join(","),
+            Some(a) => a.key.clone(),
+            None => format!("p{n}"),
         };
         match self {
             CommandTemplate::Exec(words) => words

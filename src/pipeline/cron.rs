@@ -57,7 +57,10 @@ fn check_go_duration(s: &str) -> Result<(), String> {
         let unit_len = after
             .find(|c: char| c.is_ascii_digit() || c == '.')
             .unwrap_or(after.len());
-        if !matches!(&after[..unit_len], "ns" | "us" | "µs" | "ms" | "s" | "m" | "h") {
+        if !matches!(
+            &after[..unit_len],
+            "ns" | "us" | "µs" | "ms" | "s" | "m" | "h"
+        ) {
             return Err(format!("unknown unit `{}`", &after[..unit_len]));
         }
         rest = &after[unit_len..];

@@ -217,7 +217,8 @@ impl Builder {
     }
 
     fn error(&mut self, pos: Option<Pos>, kind: Kind) {
-        self.errors.push(PipelineError::new(&self.source, pos, kind));
+        self.errors
+            .push(PipelineError::new(&self.source, pos, kind));
     }
 
     fn build(mut self, pipeline: Pipeline) -> Result<Dag, PipelineErrors> {
@@ -434,16 +435,16 @@ impl Builder {
     }
 
     fn check_options(&mut self, options: &WorkflowOptions) {
-        if let Some(schedule) = &options.schedule {
-            if let Err(message) = cron::check(schedule) {
-                self.error(
-                    options.schedule_pos,
-                    Kind::InvalidSchedule {
-                        schedule: schedule.clone(),
-                        message,
-                    },
-                );
-            }
+        if let Some(schedule) = &options.schedule
+            && let Err(message) = cron::check(schedule)
+        {
+            self.error(
+                options.schedule_pos,
+                Kind::InvalidSchedule {
+                    schedule: schedule.clone(),
+                    message,
+                },
+            );
         }
     }
 }
@@ -470,6 +471,7 @@ fn used_params(command: &CommandTemplate) -> Vec<usize> {
 /// A readable name from a command: the script it runs (`python train.py` → `train`,
 /// `python -m pkg.mod` → `mod`), else the program (`echo hello` → `echo`).
 pub fn derive_name(command: &CommandTemplate) -> String {
+    const SCRIPTS: [&str; 8] = [".py", ".sh", ".r", ".R", ".ipynb", ".jl", ".js", ".pl"];
     let words: Vec<String> = match command {
         CommandTemplate::Exec(words) => words.iter().map(word_text).collect(),
         CommandTemplate::Shell(segments) => segments
@@ -483,7 +485,6 @@ pub fn derive_name(command: &CommandTemplate) -> String {
             .map(|w| w.trim_matches(['\'', '"']).to_owned())
             .collect(),
     };
-    const SCRIPTS: [&str; 8] = [".py", ".sh", ".r", ".R", ".ipynb", ".jl", ".js", ".pl"];
     let script = words
         .iter()
         .find(|w| SCRIPTS.iter().any(|ext| w.ends_with(ext)) && !w.starts_with('-'));
@@ -493,7 +494,9 @@ pub fn derive_name(command: &CommandTemplate) -> String {
         .map(|pair| pair[1].rsplit('.').next().unwrap_or_default().to_owned());
     let base = if let Some(script) = script {
         let file = script.rsplit('/').next().unwrap_or(script);
-        file.rsplit_once('.').map_or(file, |(stem, _)| stem).to_owned()
+        file.rsplit_once('.')
+            .map_or(file, |(stem, _)| stem)
+            .to_owned()
     } else if let Some(module) = module {
         module
     } else {

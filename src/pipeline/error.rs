@@ -68,6 +68,9 @@ impl PipelineErrorKind {
                 "give at least one command, e.g. -c \"python prep.py >> python train.py\"".into(),
             ),
             K::EmptyCommand { .. } => Some("remove the job or give it a command".into()),
+            K::BadCommand { .. } => Some(
+                "close each quote and brace, or escape a literal one with a backslash".into(),
+            ),
             K::UnknownJob { known, .. } if !known.is_empty() => {
                 let shown: Vec<&str> = known.iter().take(8).map(String::as_str).collect();
                 let more = if known.len() > 8 { ", …" } else { "" };

@@ -1,1 +1,8 @@
+//! The one integration-test binary: runs the real `jupyterflow` binary on fixture pods and
+//! workflows, checks what users see (snapshots), exit codes, and Argo schema validity.
 
+mod commands;
+mod dry_run;
+mod errors;
+mod helpers;
+mod schema;

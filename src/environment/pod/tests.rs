@@ -563,15 +563,19 @@ fn duplicate_env_names_keep_the_later_at_its_position() {
 // --- user ---
 
 #[test]
-fn user_prefers_local_nb_user() {
+fn user_prefers_the_hub_user_over_nb_user() {
+    // NB_USER is the image's shared account (jovyan); the hub user names the person.
     let env = from_pod(&pod(Z2JH), &local(), &pinned()).expect("pod");
-    assert_eq!(env.user.as_deref(), Some("jovyan"));
+    assert_eq!(env.user.as_deref(), Some("alice"));
+    let env = from_pod(&pod(Z2JH), &bare_local(), &pinned()).expect("pod");
+    assert_eq!(env.user.as_deref(), Some("alice"));
 }
 
 #[test]
-fn user_falls_back_to_jupyterhub_user() {
-    let env = from_pod(&pod(Z2JH), &bare_local(), &pinned()).expect("pod");
-    assert_eq!(env.user.as_deref(), Some("alice"));
+fn user_falls_back_to_local_nb_user() {
+    let p = one_container(&json!({"name": "notebook", "image": "i"}), None);
+    let env = from_pod(&p, &local(), &pinned()).expect("pod");
+    assert_eq!(env.user.as_deref(), Some("jovyan"));
 }
 
 #[test]

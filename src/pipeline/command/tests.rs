@@ -274,7 +274,7 @@ fn brace_sweeps_create_axes() {
     );
     assert_eq!(
         parsed.template.display(&parsed.new_axes),
-        "python train.py --lr {p1} --act {p2}"
+        "python train.py --lr {0.1,0.01} --act {relu,tanh}"
     );
 }
 
@@ -365,7 +365,7 @@ fn brace_sweep_in_shell_mode_is_a_quoted_param() {
     );
     assert_eq!(
         parsed.template.display(&parsed.new_axes),
-        "cat {p1} | wc -l"
+        "cat {a b,c} | wc -l"
     );
 }
 
@@ -511,7 +511,7 @@ fn display_shows_placeholders() {
     axes.extend(parsed.new_axes.clone());
     assert_eq!(
         parsed.template.display(&axes),
-        "python t.py 'a b' {lr} --x={p1}"
+        "python t.py 'a b' {lr} --x={a,b}"
     );
 }
 

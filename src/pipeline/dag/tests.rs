@@ -15,7 +15,11 @@ fn job(text: &str) -> JobSpec {
         },
     )
     .expect("valid command");
-    let mut spec = JobSpec::new(text.to_owned(), parsed.template, Some(Pos { line: 1, column: 1 }));
+    let mut spec = JobSpec::new(
+        text.to_owned(),
+        parsed.template,
+        Some(Pos { line: 1, column: 1 }),
+    );
     spec.axes = parsed.new_axes;
     spec
 }
@@ -23,7 +27,10 @@ fn job(text: &str) -> JobSpec {
 fn named(name: &str, text: &str, depends: &[&str]) -> JobSpec {
     let mut spec = job(text);
     spec.name = Some(name.to_owned());
-    spec.depends = depends.iter().map(|d| JobRef::Name((*d).to_owned())).collect();
+    spec.depends = depends
+        .iter()
+        .map(|d| JobRef::Name((*d).to_owned()))
+        .collect();
     spec
 }
 
@@ -100,8 +107,14 @@ fn every_error_class_is_reported_with_position() {
             (JobRef::Name("nope".into()), JobRef::Index(1)),
         ],
     ));
-    assert!(matches!(kinds[0], Kind::IndexOutOfRange { index: 0, count: 2 }));
-    assert!(matches!(kinds[1], Kind::IndexOutOfRange { index: 3, count: 2 }));
+    assert!(matches!(
+        kinds[0],
+        Kind::IndexOutOfRange { index: 0, count: 2 }
+    ));
+    assert!(matches!(
+        kinds[1],
+        Kind::IndexOutOfRange { index: 3, count: 2 }
+    ));
     assert!(matches!(&kinds[2], Kind::UnknownJob { reference, .. } if reference == "nope"));
 
     let err = Dag::build(pipeline(
@@ -146,7 +159,9 @@ fn a_cycle_is_printed_whole() {
     assert_eq!(cycle.first(), cycle.last());
     let text = err.to_string();
     assert!(
-        text.contains("a → b → c → a") || text.contains("b → c → a → b") || text.contains("c → a → b → c"),
+        text.contains("a → b → c → a")
+            || text.contains("b → c → a → b")
+            || text.contains("c → a → b → c"),
         "{text}"
     );
 }
@@ -169,11 +184,31 @@ fn bad_quantities_schedules_and_matrices() {
     let mut p = pipeline(vec![a, b], vec![]);
     p.options.schedule = Some("61 * * *".into());
     let kinds = errors(p);
-    assert!(kinds.iter().any(|k| matches!(k, Kind::InvalidSchedule { .. })));
-    assert!(kinds.iter().any(|k| matches!(k, Kind::InvalidQuantity { resource, .. } if resource == "cpu")));
-    assert!(kinds.iter().any(|k| matches!(k, Kind::InvalidQuantity { resource, .. } if resource == "gpu")));
-    assert!(kinds.iter().any(|k| matches!(k, Kind::EmptyMatrixAxis { key, .. } if key == "lr")));
-    assert!(kinds.iter().any(|k| matches!(k, Kind::UnusedMatrixKey { key, .. } if key == "act")));
+    assert!(
+        kinds
+            .iter()
+            .any(|k| matches!(k, Kind::InvalidSchedule { .. }))
+    );
+    assert!(
+        kinds
+            .iter()
+            .any(|k| matches!(k, Kind::InvalidQuantity { resource, .. } if resource == "cpu"))
+    );
+    assert!(
+        kinds
+            .iter()
+            .any(|k| matches!(k, Kind::InvalidQuantity { resource, .. } if resource == "gpu"))
+    );
+    assert!(
+        kinds
+            .iter()
+            .any(|k| matches!(k, Kind::EmptyMatrixAxis { key, .. } if key == "lr"))
+    );
+    assert!(
+        kinds
+            .iter()
+            .any(|k| matches!(k, Kind::UnusedMatrixKey { key, .. } if key == "act"))
+    );
 }
 
 #[test]

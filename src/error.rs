@@ -1,0 +1,83 @@
+//! The top-level error: every failure a command can end with, its exit code and its `hint:`.
+//! Printed once, by the printer, from `lib::run`.
+
+use std::path::PathBuf;
+
+use crate::argo::RenderError;
+use crate::environment::discover::DiscoverError;
+use crate::environment::pod::PodError;
+use crate::environment::user_config::ConfigError;
+use crate::output::OutputError;
+use crate::pipeline::error::PipelineErrors;
+
+/// Exit codes (documented in README):
+/// 0 success; 1 a run failed; 2 bad input or usage (nothing was started or submitted);
+/// 130/143 interrupted by SIGINT/SIGTERM.
+pub const EXIT_FAILED: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// One or more problems in the pipeline; each carries its own hint.
+    #[error("{0}")]
+    Pipeline(#[from] PipelineErrors),
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    #[error(transparent)]
+    Pod(#[from] PodError),
+    #[error(transparent)]
+    Discover(#[from] DiscoverError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    #[error("cannot read {}: {source}", path.display())]
+    ReadInput {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{message}")]
+    Usage {
+        message: String,
+        hint: Option<String>,
+    },
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub fn usage(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::Usage {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Write { .. } => EXIT_FAILED,
+            _ => EXIT_USAGE,
+        }
+    }
+
+    /// How to fix it, when there is one thing to say. (Pipeline errors print their own.)
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Render(e) => Some(e.hint().to_owned()),
+            Error::Output(e) => Some(e.hint().to_owned()),
+            Error::Usage { hint, .. } => hint.clone(),
+            Error::ReadInput { .. } => Some("check the path and that the file is readable".into()),
+            // These messages already say how to fix them.
+            Error::Write { .. }
+            | Error::Pipeline(_)
+            | Error::Pod(_)
+            | Error::Discover(_)
+            | Error::Config(_) => None,
+        }
+    }
+}

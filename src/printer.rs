@@ -1,0 +1,94 @@
+//! The only code that writes to the terminal. Data goes to stdout; notes, progress and errors
+//! to stderr. A closed stdout (`jupyterflow … | head`) is not an error.
+
+#![expect(
+    clippy::print_stderr,
+    reason = "the printer is the one place allowed to write to the terminal"
+)]
+
+use std::io::{self, Write};
+
+use crate::error::Error;
+
+pub struct Printer {
+    out: Box<dyn Write>,
+    err: Box<dyn Write>,
+    /// Suppresses notes (`-q`).
+    pub quiet: bool,
+}
+
+impl Default for Printer {
+    fn default() -> Self {
+        Printer::new(Box::new(io::stdout()), Box::new(io::stderr()))
+    }
+}
+
+impl Printer {
+    pub fn new(out: Box<dyn Write>, err: Box<dyn Write>) -> Self {
+        Printer {
+            out,
+            err,
+            quiet: false,
+        }
+    }
+
+    /// Writes command output. A broken pipe ends output quietly.
+    pub fn data(&mut self, text: &str) {
+        let result = self
+            .out
+            .write_all(text.as_bytes())
+            .and_then(|()| self.out.flush());
+        if let Err(e) = result
+            && e.kind() != io::ErrorKind::BrokenPipe
+        {
+            eprintln!("jupyterflow: cannot write output: {e}");
+        }
+    }
+
+    /// A note for the user on stderr: what was decided and why.
+    pub fn note(&mut self, text: &str) {
+        if !self.quiet {
+            let _ = writeln!(self.err, "note: {text}");
+        }
+    }
+
+    /// A plain status line on stderr.
+    pub fn status(&mut self, text: &str) {
+        if !self.quiet {
+            let _ = writeln!(self.err, "{text}");
+        }
+    }
+
+    /// The error, its causes, and how to fix it.
+    pub fn error(&mut self, error: &Error) {
+        // Several pipeline problems: one `error:` line each, with its own hint.
+        if let Error::Pipeline(errors) = error {
+            for e in &errors.0 {
+                let _ = writeln!(self.err, "error: {e}");
+                if let Some(hint) = e.kind.hint() {
+                    let _ = writeln!(self.err, "  hint: {hint}");
+                }
+            }
+            if errors.0.len() > 1 {
+                let _ = writeln!(
+                    self.err,
+                    "{} problems found; nothing was run",
+                    errors.0.len()
+                );
+            }
+            return;
+        }
+        let _ = writeln!(self.err, "error: {error}");
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            // thiserror's `transparent`/`{source}` already show the first cause inline.
+            if !error.to_string().contains(&cause.to_string()) {
+                let _ = writeln!(self.err, "  caused by: {cause}");
+            }
+            source = cause.source();
+        }
+        if let Some(hint) = error.hint() {
+            let _ = writeln!(self.err, "  hint: {hint}");
+        }
+    }
+}

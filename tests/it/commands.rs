@@ -1,0 +1,88 @@
+//! `lint`, `graph` and `config`, and the `--help` text.
+
+use crate::helpers::{jupyterflow, run, scrub, temp_home, workflow};
+
+#[test]
+fn lint_reports_a_summary() {
+    let home = temp_home();
+    let out = run(jupyterflow(home.path())
+        .arg("lint")
+        .arg("-f")
+        .arg(workflow("ml-pipeline")));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        scrub(&out.stdout, home.path()),
+        "[ROOT]/tests/fixtures/workflows/ml-pipeline.yaml: ok (5 jobs in 5 tasks, 3 stages)\n"
+    );
+    let out = run(jupyterflow(home.path()).args(["lint", "-c", "a >> b {1,2,3}"]));
+    assert_eq!(out.stdout, "-c: ok (4 jobs in 2 tasks, 2 stages)\n");
+}
+
+#[test]
+fn graphs_in_three_formats() {
+    let home = temp_home();
+    for format in ["ascii", "mermaid", "dot"] {
+        let out = run(jupyterflow(home.path()).args([
+            "graph",
+            "--format",
+            format,
+            "-c",
+            "python prep.py >> [python a.py, python b.py --x {1,2}] >> python eval.py",
+        ]));
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        insta::assert_snapshot!(format!("graph-{format}"), out.stdout);
+    }
+    let out = run(jupyterflow(home.path())
+        .arg("graph")
+        .arg("-f")
+        .arg(workflow("ml-pipeline")));
+    insta::assert_snapshot!("graph-ml-pipeline", out.stdout);
+}
+
+#[test]
+fn a_fifty_job_graph_stays_readable() {
+    let home = temp_home();
+    let stages: Vec<String> = (0..10)
+        .map(|s| {
+            let group: Vec<String> = (0..5).map(|j| format!("python step{s}_{j}.py")).collect();
+            format!("[{}]", group.join(", "))
+        })
+        .collect();
+    let out = run(jupyterflow(home.path()).args(["graph", "-c", &stages.join(" >> ")]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 51);
+    assert!(
+        lines.iter().all(|l| l.chars().count() <= 160),
+        "{}",
+        out.stdout
+    );
+    assert!(lines[5].starts_with("[2]"), "{}", lines[5]);
+}
+
+#[test]
+fn config_generate_show_and_refuse_overwrite() {
+    let home = temp_home();
+    let out = run(jupyterflow(home.path()).arg("config"));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("no config file"), "{}", out.stderr);
+    let out = run(jupyterflow(home.path()).args(["config", "--generate-config"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(home.path().join(".jupyterflow.yaml").exists());
+    let again = run(jupyterflow(home.path()).args(["config", "--generate-config"]));
+    assert_eq!(again.code, 2);
+    assert!(again.stderr.contains("--force"), "{}", again.stderr);
+    let forced = run(jupyterflow(home.path()).args(["config", "--generate-config", "--force"]));
+    assert_eq!(forced.code, 0);
+    let shown = run(jupyterflow(home.path()).arg("config"));
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    insta::assert_snapshot!("config-effective", scrub(&shown.stdout, home.path()));
+}
+
+#[test]
+fn help_text() {
+    let home = temp_home();
+    let out = run(jupyterflow(home.path()).args(["run", "--help"]));
+    assert_eq!(out.code, 0);
+    insta::assert_snapshot!("help-run", out.stdout);
+}

@@ -1,0 +1,109 @@
+//! Every manifest rendered from the test inputs must pass Argo's own schema and full CRDs:
+//! `validate.py --strict --crd` from ../shared/argo (Python deps installed by scripts/test).
+
+use std::path::PathBuf;
+
+use crate::dry_run::{ONE_LINERS, PODS, WORKFLOWS};
+use crate::helpers::{jupyterflow, pod, run, temp_home, workflow};
+
+fn validator() -> (PathBuf, PathBuf) {
+    let python = std::env::var_os("JUPYTERFLOW_VALIDATE_PYTHON").map(PathBuf::from);
+    let argo = std::env::var_os("JUPYTERFLOW_ARGO_DIR").map_or_else(
+        || crate::helpers::root().join("../shared/argo"),
+        PathBuf::from,
+    );
+    let Some(python) = python else {
+        panic!(
+            "JUPYTERFLOW_VALIDATE_PYTHON is not set: run the tests with ./scripts/test, which \
+             installs the validator's Python dependencies"
+        );
+    };
+    let script = argo.join("validate.py");
+    assert!(
+        script.exists(),
+        "{} is missing: the Argo reference data must sit next to the project",
+        script.display()
+    );
+    (python, script)
+}
+
+#[test]
+fn rendered_manifests_pass_argo_schema_and_crds() {
+    let (python, script) = validator();
+    let home = temp_home();
+    let out_dir = home.path().join("manifests");
+    std::fs::create_dir_all(&out_dir).expect("dir");
+    let mut files = Vec::new();
+    let mut render = |name: String, args: Vec<String>| {
+        let out = run(jupyterflow(home.path()).args(&args));
+        assert_eq!(out.code, 0, "{name}: {}", out.stderr);
+        let path = out_dir.join(format!("{name}.yaml"));
+        std::fs::write(&path, out.stdout).expect("write");
+        files.push(path);
+    };
+    for p in PODS {
+        let pod_file = pod(p).display().to_string();
+        for w in WORKFLOWS {
+            let file = workflow(w).display().to_string();
+            render(
+                format!("{w}@{p}"),
+                vec![
+                    "run".into(),
+                    "--dry-run".into(),
+                    "--pod-file".into(),
+                    pod_file.clone(),
+                    "-f".into(),
+                    file,
+                ],
+            );
+        }
+        for (name, text) in ONE_LINERS {
+            render(
+                format!("c-{name}@{p}"),
+                vec![
+                    "run".into(),
+                    "--dry-run".into(),
+                    "--pod-file".into(),
+                    pod_file.clone(),
+                    "-c".into(),
+                    text.into(),
+                ],
+            );
+        }
+    }
+    // Large shapes: nested DAGs under the 200-task cap, and a big sweep.
+    let pod_file = pod("zero-to-jupyterhub").display().to_string();
+    let chain: Vec<String> = (0..5000).map(|i| format!("python step.py {i}")).collect();
+    let sweep = format!(
+        "python train.py --seed {{{}}}",
+        (0..10_000)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    for (name, text) in [("chain-5000", chain.join(" >> ")), ("sweep-10000", sweep)] {
+        render(
+            name.into(),
+            vec![
+                "run".into(),
+                "--dry-run".into(),
+                "--pod-file".into(),
+                pod_file.clone(),
+                "-c".into(),
+                text,
+            ],
+        );
+    }
+    let output = std::process::Command::new(python)
+        .arg(script)
+        .args(["--strict", "--crd", "-q"])
+        .args(&files)
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "validate.py rejected a manifest:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
