@@ -1,0 +1,235 @@
+//! What happens during a run, as data. Engines (the local executor, later the Argo watch) never
+//! print: they send `RunEvent`s, and one printer turns them into the terminal view, so both
+//! backends look the same and the engines stay testable.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Where a job is in its life. `Succeeded`, `Failed`, `Skipped` and `Cancelled` are terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum JobPhase {
+    /// Waiting for its dependencies or for a free parallelism slot.
+    Pending,
+    /// An attempt is running, or it waits for the backoff before the next attempt.
+    Running,
+    Succeeded,
+    /// Its last attempt failed (non-zero exit, signal, timeout, or could not be started).
+    Failed,
+    /// Never started: a dependency failed or was skipped, fail-fast stopped new starts, or
+    /// the run was cancelled before its turn.
+    Skipped,
+    /// It was running when the run was cancelled, and was stopped.
+    Cancelled,
+}
+
+impl JobPhase {
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, JobPhase::Pending | JobPhase::Running)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobPhase::Pending => "Pending",
+            JobPhase::Running => "Running",
+            JobPhase::Succeeded => "Succeeded",
+            JobPhase::Failed => "Failed",
+            JobPhase::Skipped => "Skipped",
+            JobPhase::Cancelled => "Cancelled",
+        }
+    }
+}
+
+impl fmt::Display for JobPhase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The state of a whole run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RunStatus {
+    Running,
+    Succeeded,
+    /// At least one job failed.
+    Failed,
+    /// Stopped by Ctrl-C / SIGTERM.
+    Cancelled,
+    /// The record says Running but the process that wrote it is gone (killed, crashed,
+    /// machine restarted). Only ever reported by readers; never written.
+    Interrupted,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "Running",
+            RunStatus::Succeeded => "Succeeded",
+            RunStatus::Failed => "Failed",
+            RunStatus::Cancelled => "Cancelled",
+            RunStatus::Interrupted => "Interrupted",
+        }
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Exit {
+    Code(i32),
+    Signal(i32),
+}
+
+impl Exit {
+    pub fn success(self) -> bool {
+        self == Exit::Code(0)
+    }
+}
+
+impl fmt::Display for Exit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Exit::Code(code) => write!(f, "exit code {code}"),
+            Exit::Signal(signal) => match nix::sys::signal::Signal::try_from(signal) {
+                Ok(name) => write!(f, "killed by signal {signal} ({name})"),
+                Err(_) => write!(f, "killed by signal {signal}"),
+            },
+        }
+    }
+}
+
+/// Which pipe a line of output came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// One thing that happened. Job events name the job by its unique job name (`Dag::jobs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunEvent {
+    /// The run began; `jobs` are every job name in written order, all Pending.
+    RunStarted {
+        run_id: Option<String>,
+        jobs: Vec<String>,
+    },
+    /// An attempt of `job` started (phase Running). `attempt` counts from 1; `max_attempts`
+    /// is 1 + retries. `log` is the file its output goes to, when the backend keeps one.
+    JobStarted {
+        job: String,
+        attempt: u32,
+        max_attempts: u32,
+        log: Option<PathBuf>,
+    },
+    /// A complete line of output (newline removed, invalid UTF-8 replaced). Sent only when
+    /// following output (`--follow`); every line, in order per job.
+    JobOutput {
+        job: String,
+        stream: Stream,
+        line: String,
+    },
+    /// The latest line `job` printed, for a one-line live view. Throttled (at most one per
+    /// job per `progress_interval`), so it may skip lines; never use it as the log.
+    JobProgress { job: String, line: String },
+    /// An attempt failed and another one follows after `delay`. The job stays Running.
+    JobRetrying {
+        job: String,
+        attempt: u32,
+        exit: Option<Exit>,
+        reason: String,
+        delay: Duration,
+    },
+    /// `job` reached a terminal phase. `attempts` is 0 for a job that never started (Skipped).
+    /// `exit` is how the last attempt's process ended, `reason` a short explanation for
+    /// anything but success ("exit code 2", "timed out after 90s", "dependency `prep`
+    /// failed"), `duration` the time from the first start to the end.
+    JobFinished {
+        job: String,
+        phase: JobPhase,
+        attempts: u32,
+        exit: Option<Exit>,
+        reason: Option<String>,
+        duration: Duration,
+        log: Option<PathBuf>,
+    },
+    /// Every job is terminal. Always the last event of a run.
+    RunFinished {
+        status: RunStatus,
+        duration: Duration,
+    },
+}
+
+impl RunEvent {
+    /// The job this event is about, if any.
+    pub fn job(&self) -> Option<&str> {
+        match self {
+            RunEvent::JobStarted { job, .. }
+            | RunEvent::JobOutput { job, .. }
+            | RunEvent::JobProgress { job, .. }
+            | RunEvent::JobRetrying { job, .. }
+            | RunEvent::JobFinished { job, .. } => Some(job),
+            RunEvent::RunStarted { .. } | RunEvent::RunFinished { .. } => None,
+        }
+    }
+}
+
+/// Durations the way people read them: `850ms`, `42s`, `3m05s`, `1h02m`.
+pub fn human_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs == 0 {
+        return format!("{}ms", d.as_millis());
+    }
+    if secs < 60 {
+        return format!("{secs}s");
+    }
+    if secs < 3600 {
+        return format!("{}m{:02}s", secs / 60, secs % 60);
+    }
+    format!("{}h{:02}m", secs / 3600, (secs % 3600) / 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exits_read_well() {
+        assert_eq!(Exit::Code(2).to_string(), "exit code 2");
+        assert_eq!(Exit::Signal(9).to_string(), "killed by signal 9 (SIGKILL)");
+        assert!(Exit::Code(0).success());
+        assert!(!Exit::Signal(15).success());
+    }
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(human_duration(Duration::from_millis(850)), "850ms");
+        assert_eq!(human_duration(Duration::from_secs(90)), "1m30s");
+        assert_eq!(human_duration(Duration::from_secs(42)), "42s");
+        assert_eq!(human_duration(Duration::from_secs(3720)), "1h02m");
+    }
+
+    #[test]
+    fn terminal_phases() {
+        let terminal: Vec<JobPhase> = [
+            JobPhase::Pending,
+            JobPhase::Running,
+            JobPhase::Succeeded,
+            JobPhase::Failed,
+            JobPhase::Skipped,
+            JobPhase::Cancelled,
+        ]
+        .into_iter()
+        .filter(|p| p.is_terminal())
+        .collect();
+        assert_eq!(terminal.len(), 4);
+        assert!(!terminal.contains(&JobPhase::Running));
+    }
+}

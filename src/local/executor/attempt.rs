@@ -1,0 +1,109 @@
+//! One attempt of one job: open its log, start the process, pump the output, wait under the
+//! timeout and cancellation, and say how it ended.
+
+use std::path::Path;
+use std::time::Duration;
+
+use tokio::fs::{File, OpenOptions};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::watch;
+
+use super::{Attempt, Context, DRAIN};
+use crate::local::PlannedJob;
+use crate::local::output::{LogPump, OutputSink};
+use crate::local::process::{self, Ending};
+
+pub(super) async fn run(
+    job: &PlannedJob,
+    attempt: u32,
+    log: &Path,
+    context: &Context,
+    cancel: &mut watch::Receiver<bool>,
+) -> Attempt {
+    let mut file = match open_log(log, attempt, job.retries.saturating_add(1)).await {
+        Ok(file) => file,
+        Err(e) => {
+            return Attempt::Failed {
+                exit: None,
+                reason: format!("cannot write the log {}: {e}", log.display()),
+            };
+        }
+    };
+    let mut spawned = match process::spawn(&job.argv, &job.env, &context.options.workdir) {
+        Ok(spawned) => spawned,
+        Err(e) => {
+            let program = job.argv.first().map_or("", String::as_str);
+            let reason = format!("cannot start `{program}`: {e}");
+            // The log is where people look first; say it there too. Best effort.
+            let _ = file
+                .write_all(format!("jupyterflow: {reason}\n").as_bytes())
+                .await;
+            let _ = file.flush().await;
+            return Attempt::Failed { exit: None, reason };
+        }
+    };
+    let sink = OutputSink {
+        job: job.name.clone(),
+        follow: context.options.follow,
+        progress_interval: context.options.progress_interval,
+        events: context.events.clone(),
+    };
+    let pump = LogPump::start(file, spawned.stdout.take(), spawned.stderr.take(), sink);
+    let ending = process::wait(
+        &mut spawned,
+        job.timeout,
+        cancel,
+        context.options.kill_grace,
+    )
+    .await;
+    // A log that could not be written does not change how the job itself ended.
+    let _ = pump.finish(DRAIN).await;
+    match ending {
+        Ok(Ending::Exited(exit)) if exit.success() => Attempt::Succeeded,
+        Ok(Ending::Exited(exit)) => Attempt::Failed {
+            exit: Some(exit),
+            reason: exit.to_string(),
+        },
+        Ok(Ending::TimedOut(exit)) => Attempt::Failed {
+            exit: Some(exit),
+            reason: format!(
+                "timed out after {}",
+                seconds(job.timeout.unwrap_or_default())
+            ),
+        },
+        Ok(Ending::Cancelled(exit)) => Attempt::Cancelled { exit: Some(exit) },
+        Err(e) => Attempt::Failed {
+            exit: None,
+            reason: format!("lost track of the process: {e}"),
+        },
+    }
+}
+
+/// The first attempt starts a fresh log; later ones append under a marker line, so the output
+/// of failed attempts stays readable (Argo keeps each attempt's pod log too).
+async fn open_log(path: &Path, attempt: u32, max_attempts: u32) -> std::io::Result<File> {
+    if attempt <= 1 {
+        return File::create(path).await;
+    }
+    let mut file = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .await?;
+    file.write_all(
+        format!("--- jupyterflow: attempt {attempt} of {max_attempts} ---\n").as_bytes(),
+    )
+    .await?;
+    // tokio's File may still have the write in flight; settle it before others write.
+    file.flush().await?;
+    Ok(file)
+}
+
+/// `90s` for whole seconds (the usual case), else milliseconds.
+fn seconds(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}

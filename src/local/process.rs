@@ -1,0 +1,180 @@
+//! One attempt's process and its process group: start it the way Argo's container would
+//! (exact argv, own group, no stdin), wait for it under a timeout and cancellation, and make
+//! sure nothing of it survives (grandchildren included) when it ends or is stopped.
+//!
+//! Why this process becomes a child subreaper: when a job's shell dies, its background children
+//! are re-parented. Without a subreaper they go to PID 1, and on machines whose PID 1 does not
+//! reap (minimal containers, some VMs) they stay zombies forever, so "is the group gone?"
+//! never becomes true. As subreaper they become our children and we reap them ourselves.
+
+use std::io;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::sys::signal::{Signal, killpg};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
+use tokio::process::{Child, ChildStderr, ChildStdout, Command};
+use tokio::sync::watch;
+
+use crate::events::Exit;
+
+/// How long to wait for the rest of a group after a SIGKILL; the kernel needs only moments.
+const KILL_SETTLE: Duration = Duration::from_secs(2);
+/// How often to look whether a process group is gone.
+const POLL: Duration = Duration::from_millis(10);
+
+/// A started attempt: the group leader and its output pipes.
+pub(crate) struct Spawned {
+    pub(crate) child: Child,
+    pub(crate) pgid: Pid,
+    pub(crate) stdout: Option<ChildStdout>,
+    pub(crate) stderr: Option<ChildStderr>,
+}
+
+/// How the wait for an attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ending {
+    Exited(Exit),
+    TimedOut(Exit),
+    Cancelled(Exit),
+}
+
+/// Makes this process the reaper of its orphaned descendants (see the module doc). Best
+/// effort: without it, termination still works but may wait out the grace period.
+pub(crate) fn become_subreaper() {
+    // Failure only means zombies may linger (PID 1's business); nothing to report.
+    #[cfg(target_os = "linux")]
+    let _ = nix::sys::prctl::set_child_subreaper(true);
+}
+
+/// Starts `argv` in `workdir` with the current environment plus `env`, in a new process group,
+/// stdin from /dev/null and both output pipes captured.
+pub(crate) fn spawn(
+    argv: &[String],
+    env: &[(String, String)],
+    workdir: &Path,
+) -> io::Result<Spawned> {
+    let Some((program, arguments)) = argv.split_first() else {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty command"));
+    };
+    let mut child = Command::new(program)
+        .args(arguments)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .current_dir(workdir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        // Last resort if the executor itself is dropped mid-run: do not leave the leader.
+        .kill_on_drop(true)
+        .spawn()?;
+    let pid = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .ok_or_else(|| io::Error::other("the process exited before its id was read"))?;
+    Ok(Spawned {
+        pgid: Pid::from_raw(pid),
+        stdout: child.stdout.take(),
+        stderr: child.stderr.take(),
+        child,
+    })
+}
+
+/// Waits for the leader to exit, the `timeout` to pass, or `cancel` to turn true. In every
+/// case the whole group is gone on return: after a normal exit leftovers are SIGKILLed at once
+/// (as the kernel does when a container's main process exits); on timeout or cancellation the
+/// group gets SIGTERM, then SIGKILL after `grace`.
+pub(crate) async fn wait(
+    spawned: &mut Spawned,
+    timeout: Option<Duration>,
+    cancel: &mut watch::Receiver<bool>,
+    grace: Duration,
+) -> io::Result<Ending> {
+    let deadline = async {
+        match timeout {
+            Some(t) => tokio::time::sleep(t).await,
+            None => std::future::pending().await,
+        }
+    };
+    let ending = tokio::select! {
+        status = spawned.child.wait() => {
+            let exit = to_exit(status?);
+            kill_group(spawned.pgid, Signal::SIGKILL);
+            group_gone(spawned.pgid, KILL_SETTLE).await;
+            Ending::Exited(exit)
+        }
+        () = deadline => Ending::TimedOut(terminate(spawned, grace).await?),
+        () = cancelled(cancel) => Ending::Cancelled(terminate(spawned, grace).await?),
+    };
+    Ok(ending)
+}
+
+/// Resolves once `cancel` is true; never, if its sender is gone without cancelling.
+pub(crate) async fn cancelled(cancel: &mut watch::Receiver<bool>) {
+    if cancel.wait_for(|&c| c).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// SIGTERM to the group, SIGKILL to whatever is left after `grace`; returns the leader's exit.
+async fn terminate(spawned: &mut Spawned, grace: Duration) -> io::Result<Exit> {
+    let start = Instant::now();
+    kill_group(spawned.pgid, Signal::SIGTERM);
+    let status = if let Ok(status) = tokio::time::timeout(grace, spawned.child.wait()).await {
+        status?
+    } else {
+        kill_group(spawned.pgid, Signal::SIGKILL);
+        spawned.child.wait().await?
+    };
+    // The leader is gone; its children may still be shutting down on the same grace.
+    let left = grace.saturating_sub(start.elapsed());
+    if !group_gone(spawned.pgid, left).await {
+        kill_group(spawned.pgid, Signal::SIGKILL);
+        group_gone(spawned.pgid, KILL_SETTLE).await;
+    }
+    Ok(to_exit(status))
+}
+
+fn kill_group(pgid: Pid, signal: Signal) {
+    // ESRCH (already gone) is the good case; nothing else can be done about other errors.
+    let _ = killpg(pgid, signal);
+}
+
+/// Polls until no process of group `pgid` exists (reaping the orphans we inherited as
+/// subreaper, which would otherwise linger as zombies), for at most `within`.
+/// Call only after the leader was reaped by tokio, so we never steal its exit status.
+async fn group_gone(pgid: Pid, within: Duration) -> bool {
+    let start = Instant::now();
+    loop {
+        reap_group(pgid);
+        if killpg(pgid, None) == Err(Errno::ESRCH) {
+            return true;
+        }
+        if start.elapsed() >= within {
+            return false;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+fn reap_group(pgid: Pid) {
+    let group = Pid::from_raw(-pgid.as_raw());
+    while let Ok(status) = waitpid(group, Some(WaitPidFlag::WNOHANG)) {
+        if status == WaitStatus::StillAlive {
+            break;
+        }
+    }
+}
+
+fn to_exit(status: std::process::ExitStatus) -> Exit {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => Exit::Code(code),
+        (None, Some(signal)) => Exit::Signal(signal),
+        // Stopped/continued are not final states; wait() only returns final ones.
+        (None, None) => Exit::Code(-1),
+    }
+}
