@@ -24,6 +24,16 @@ pub enum Command {
     Graph(GraphArgs),
     /// Show the effective configuration, or write a commented template
     Config(ConfigArgs),
+    /// List runs (local runs of this directory)
+    #[command(visible_alias = "ls")]
+    List(ListArgs),
+    /// Show a run and each of its jobs
+    Get(GetArgs),
+    /// Print a run's job logs, each line prefixed with the job name
+    Logs(LogsArgs),
+    /// Delete runs and their logs
+    #[command(visible_alias = "rm")]
+    Delete(DeleteArgs),
 }
 
 /// Where the pipeline comes from: exactly one of `-c` and `-f`.
@@ -49,6 +59,10 @@ pub struct InputArgs {
 }
 
 #[derive(Debug, Args)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "command-line switches are bools"
+)]
 pub struct RunArgs {
     #[command(flatten)]
     pub input: InputArgs,
@@ -64,6 +78,81 @@ pub struct RunArgs {
     /// Output format: yaml, json, name, or jsonpath=EXPR (`{.metadata.name}` or `metadata.name`)
     #[arg(short = 'o', long = "output", value_name = "FORMAT")]
     pub output: Option<String>,
+    /// Run the jobs on this machine, as processes (the default where no cluster is configured)
+    #[arg(long)]
+    pub local: bool,
+    /// Most jobs running at once (default: the number of CPUs; the workflow's `parallelism` caps it)
+    #[arg(short = 'p', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub parallelism: Option<u32>,
+    /// After a failure, keep running every job that does not depend on it (default: fail fast)
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Also stream every job's output to the terminal, each line prefixed with the job name
+    #[arg(long, short = 'v', visible_alias = "verbose")]
+    pub follow: bool,
+    /// Print only the run's name and errors: no progress, no summary
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+/// Which runs: local runs are kept under `.jupyterflow/runs` of the working directory
+/// (`log_dir` in the config).
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Use the local run history (the only one in this version; accepted for scripts)
+    #[arg(long)]
+    pub local: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub history: HistoryArgs,
+    /// Only runs still running
+    #[arg(long, conflicts_with = "completed")]
+    pub running: bool,
+    /// Only finished runs
+    #[arg(long)]
+    pub completed: bool,
+    /// Output format: wide, name, json or yaml (default: a table)
+    #[arg(short = 'o', long = "output", value_name = "FORMAT")]
+    pub output: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    #[command(flatten)]
+    pub history: HistoryArgs,
+    /// The run (`@latest` for the newest)
+    pub run: String,
+    /// Output format: json or yaml (default: a summary and a table of jobs)
+    #[arg(short = 'o', long = "output", value_name = "FORMAT")]
+    pub output: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    #[command(flatten)]
+    pub history: HistoryArgs,
+    /// The run (`@latest` for the newest)
+    pub run: String,
+    /// Only this job (a job name, or a task name for all its sweep points)
+    pub job: Option<String>,
+    /// Keep printing new lines until the run ends
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    #[command(flatten)]
+    pub history: HistoryArgs,
+    /// The runs to delete (`@latest` for the newest)
+    #[arg(required_unless_present = "completed")]
+    pub runs: Vec<String>,
+    /// Delete every finished run
+    #[arg(long)]
+    pub completed: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -42,6 +42,12 @@ pub enum Error {
         message: String,
         hint: Option<String>,
     },
+    #[error(transparent)]
+    Local(#[from] crate::local::LocalError),
+    #[error(transparent)]
+    Record(#[from] crate::local::record::RecordError),
+    #[error("{0}")]
+    Runtime(String),
     #[error("cannot write {}: {source}", path.display())]
     Write {
         path: PathBuf,
@@ -60,7 +66,7 @@ impl Error {
 
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Write { .. } => EXIT_FAILED,
+            Error::Write { .. } | Error::Local(_) | Error::Runtime(_) => EXIT_FAILED,
             _ => EXIT_USAGE,
         }
     }
@@ -74,6 +80,9 @@ impl Error {
             Error::ReadInput { .. } => Some("check the path and that the file is readable".into()),
             // These messages already say how to fix them.
             Error::Write { .. }
+            | Error::Local(_)
+            | Error::Record(_)
+            | Error::Runtime(_)
             | Error::Pipeline(_)
             | Error::Pod(_)
             | Error::Discover(_)

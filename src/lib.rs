@@ -33,12 +33,16 @@ pub fn run() -> ExitCode {
     let mut printer = Printer::default();
     let result = match &cli.command {
         Command::Run(args) => commands::run::run(args, &mut printer),
-        Command::Lint(args) => commands::lint::lint(args, &mut printer),
-        Command::Graph(args) => commands::graph::graph(args, &mut printer),
-        Command::Config(args) => commands::config::config(args, &mut printer),
+        Command::Lint(args) => commands::lint::lint(args, &mut printer).map(|()| 0),
+        Command::Graph(args) => commands::graph::graph(args, &mut printer).map(|()| 0),
+        Command::Config(args) => commands::config::config(args, &mut printer).map(|()| 0),
+        Command::List(args) => commands::runs::list(args, &mut printer).map(|()| 0),
+        Command::Get(args) => commands::runs::get(args, &mut printer).map(|()| 0),
+        Command::Logs(args) => commands::runs::logs(args, &mut printer),
+        Command::Delete(args) => commands::runs::delete(args, &mut printer).map(|()| 0),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             printer.error(&e);
             ExitCode::from(e.exit_code())

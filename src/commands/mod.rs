@@ -4,7 +4,9 @@
 pub mod config;
 pub mod graph;
 pub mod lint;
+pub mod local_run;
 pub mod run;
+pub mod runs;
 
 use std::path::{Path, PathBuf};
 

@@ -1,14 +1,61 @@
 //! `jupyterflow run`: pipeline → environment → Argo object, printed with `--dry-run`.
 
+use super::local_run;
 use crate::argo::{self, CronScheduleField, Manifest, RenderOptions};
 use crate::cli::RunArgs;
-use crate::environment::user_config;
+use crate::environment::user_config::{self, Backend as Backend_, UserConfig};
 use crate::environment::{Environment, discover, pod};
 use crate::error::Error;
 use crate::output::{self, OutputFormat};
 use crate::printer::Printer;
 
-pub fn run(args: &RunArgs, printer: &mut Printer) -> Result<(), Error> {
+/// Which backend runs the pipeline, and why (said on the first line of output).
+enum Backend {
+    /// Print or submit an Argo object for this notebook pod (`--pod-file` for now).
+    Argo(std::path::PathBuf),
+    Local(String),
+}
+
+/// Flags first, then the config's `backend`, then what this machine offers.
+fn choose_backend(args: &RunArgs, config: &UserConfig) -> Result<Backend, Error> {
+    if args.local {
+        return Ok(Backend::Local("--local".into()));
+    }
+    if let Some(pod_file) = &args.pod_file {
+        if !args.dry_run {
+            return Err(Error::usage(
+                "--pod-file is for --dry-run: submitting uses the live notebook pod",
+                "add --dry-run to print the Argo Workflow, or --local to run here",
+            ));
+        }
+        return Ok(Backend::Argo(pod_file.clone()));
+    }
+    match config.backend {
+        Some(Backend_::Local) => Ok(Backend::Local("backend: local in the config file".into())),
+        Some(Backend_::Argo) => Err(Error::usage(
+            "the config file asks for the argo backend, but this version cannot submit to a cluster yet",
+            "use --dry-run --pod-file POD to print the Argo Workflow, or --local to run here",
+        )),
+        Some(Backend_::Auto) | None => Ok(Backend::Local(if in_cluster() {
+            "this version cannot submit to the cluster yet; `--dry-run --pod-file POD` prints the Argo Workflow".into()
+        } else {
+            "no Kubernetes service account found; `--dry-run --pod-file POD` prints the Argo Workflow".into()
+        })),
+    }
+}
+
+/// A pod with a mounted service account and the API server's address in its env.
+fn in_cluster() -> bool {
+    let dir = std::env::var_os("JUPYTERFLOW_SERVICEACCOUNT_DIR").map_or_else(
+        || std::path::PathBuf::from("/var/run/secrets/kubernetes.io/serviceaccount"),
+        std::path::PathBuf::from,
+    );
+    std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() && dir.join("token").exists()
+}
+
+/// `jupyterflow run`: returns the exit code (0, 1 for a failed run, 130/143 when interrupted).
+pub fn run(args: &RunArgs, printer: &mut Printer) -> Result<u8, Error> {
+    printer.quiet = args.quiet;
     // Check the output format before any work, so a typo costs nothing.
     let format = match &args.output {
         Some(text) => OutputFormat::parse(text)?,
@@ -23,18 +70,26 @@ pub fn run(args: &RunArgs, printer: &mut Printer) -> Result<(), Error> {
     }
     let loaded = super::load(&args.input)?;
     let (config_path, config) = super::config::load_user_config()?;
-    if !args.dry_run {
-        return Err(Error::usage(
-            "submitting to a cluster is not available in this build",
-            "use --dry-run --pod-file POD to print the Argo Workflow that would be submitted",
-        ));
-    }
-    let Some(pod_file) = &args.pod_file else {
-        return Err(Error::usage(
-            "--dry-run needs the notebook pod to take the image, volumes and env from",
-            "pass --pod-file POD.json (kubectl get pod $HOSTNAME -o json > pod.json)",
-        ));
+    let pod_file = match choose_backend(args, &config)? {
+        Backend::Argo(pod_file) => pod_file,
+        Backend::Local(reason) => {
+            if args.dry_run {
+                printer.note(&format!("local plan ({reason})"));
+                let parallelism = local_run::parallelism(args, &loaded);
+                // A plan reads best as a table unless a format was asked for.
+                let format = if args.output.is_none() {
+                    OutputFormat::Table
+                } else {
+                    format
+                };
+                local_run::print_plan(&loaded, parallelism, &format, printer)?;
+                return Ok(0);
+            }
+            printer.status(&format!("backend: local ({reason})"));
+            return local_run::run(args, &loaded, &config, printer);
+        }
     };
+    let pod_file = &pod_file;
     let pod = discover::read_pod_file(pod_file)?;
     let local = discover::local_context(&loaded.working_dir);
     let pin_image = !args.no_pin_image && config.spec.image.is_none();
@@ -56,7 +111,7 @@ pub fn run(args: &RunArgs, printer: &mut Printer) -> Result<(), Error> {
         printer.note(note);
     }
     printer.data(&format_manifest(&manifest, &format)?);
-    Ok(())
+    Ok(0)
 }
 
 /// The manifest in the chosen `-o` format.

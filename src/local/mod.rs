@@ -12,7 +12,7 @@ pub mod executor;
 mod output;
 mod process;
 pub mod record;
-mod rfc3339;
+pub mod rfc3339;
 mod run;
 pub mod scheduler;
 

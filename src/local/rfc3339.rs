@@ -6,15 +6,54 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// `2024-05-01T12:34:56Z`. Times before 1970 are clamped to the epoch (clocks that wrong
 /// are not worth a second code path).
-pub(crate) fn format(time: SystemTime) -> String {
+pub fn format(time: SystemTime) -> String {
     let (date, (h, m, s)) = parts(time);
     format!("{}T{h:02}:{m:02}:{s:02}Z", date_string(date, "-"))
 }
 
 /// `20240501-123456`, for run ids: sorts like the time it names.
-pub(crate) fn compact(time: SystemTime) -> String {
+pub fn compact(time: SystemTime) -> String {
     let (date, (h, m, s)) = parts(time);
     format!("{}-{h:02}{m:02}{s:02}", date_string(date, ""))
+}
+
+/// Parses what `format` writes (`2024-05-01T12:34:56Z`); `None` for anything else.
+pub fn parse(text: &str) -> Option<SystemTime> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 20
+        || bytes[4] != b'-'
+        || bytes[7] != b'-'
+        || bytes[10] != b'T'
+        || bytes[19] != b'Z'
+    {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| text.get(range)?.parse::<u64>().ok();
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let days = days_from_civil(i64::try_from(year).ok()?, month, day);
+    let secs = u64::try_from(days).ok()? * 86_400 + hour * 3600 + minute * 60 + second;
+    Some(UNIX_EPOCH + std::time::Duration::from_secs(secs))
+}
+
+/// (year, month, day) → days since 1970-01-01 (the inverse of `civil_from_days`).
+fn days_from_civil(year: i64, month: u64, day: u64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::try_from(month).unwrap_or(1);
+    let d = i64::try_from(day).unwrap_or(1);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 fn date_string((y, mo, d): (i64, u32, u32), sep: &str) -> String {
@@ -53,6 +92,16 @@ fn civil_from_days(days: i64) -> Date {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn parse_inverts_format() {
+        for secs in [0u64, 951_782_400, 1_700_000_000, 4_102_444_799] {
+            let t = super::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+            assert_eq!(super::parse(&super::format(t)), Some(t), "{secs}");
+        }
+        assert_eq!(super::parse("2024-13-01T00:00:00Z"), None);
+        assert_eq!(super::parse("yesterday"), None);
+    }
+
     use super::*;
     use std::time::Duration;
 

@@ -1,9 +1,12 @@
 //! `run_local`: one local run end to end — a run folder, the executor, and the run record kept
-//! in step with the events (saved on every job state change, before the event is passed on,
-//! so whoever sees an event can already read it in `run.json`).
+//! in step with the events. The record is saved (atomically) at most every `SAVE_INTERVAL`
+//! while jobs change state, and always at the end: a run of thousands of one-millisecond jobs
+//! must not spend its time rewriting and fsyncing `run.json`, and a reader is never more than
+//! `SAVE_INTERVAL` behind.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::{mpsc, watch};
 
@@ -60,10 +63,18 @@ pub async fn run_local(
     record.save(&dir)?;
     let (tx, rx) = mpsc::unbounded_channel();
     let keeper = RecordKeeper {
+        index: record
+            .jobs
+            .iter()
+            .enumerate()
+            .map(|(i, j)| (j.name.clone(), i))
+            .collect(),
         record,
         dir: dir.clone(),
         id: id.clone(),
         error: None,
+        dirty: false,
+        last_save: tokio::time::Instant::now(),
     };
     let (outcome, keeper) = tokio::join!(
         execute(plan, options, &log_dir, tx, cancel),
@@ -79,12 +90,20 @@ pub async fn run_local(
     })
 }
 
+/// Longest time a state change may wait before `run.json` is rewritten.
+const SAVE_INTERVAL: Duration = Duration::from_millis(250);
+
 /// Applies events to the record and saves it when a state changed.
 struct RecordKeeper {
     record: RunRecord,
+    /// Job name → index in `record.jobs` (runs can have thousands of jobs).
+    index: HashMap<String, usize>,
     dir: PathBuf,
     id: String,
     error: Option<RecordError>,
+    /// A change not yet saved.
+    dirty: bool,
+    last_save: tokio::time::Instant,
 }
 
 impl RecordKeeper {
@@ -93,17 +112,40 @@ impl RecordKeeper {
         mut rx: mpsc::UnboundedReceiver<RunEvent>,
         events: mpsc::UnboundedSender<RunEvent>,
     ) -> Self {
-        while let Some(mut event) = rx.recv().await {
+        loop {
+            let next = if self.dirty {
+                let deadline = self.last_save + SAVE_INTERVAL;
+                tokio::select! {
+                    next = rx.recv() => next,
+                    () = tokio::time::sleep_until(deadline) => {
+                        self.save().await;
+                        continue;
+                    }
+                }
+            } else {
+                rx.recv().await
+            };
+            let Some(mut event) = next else { break };
             if let RunEvent::RunStarted { run_id, .. } = &mut event {
                 *run_id = Some(self.id.clone());
             }
-            if self.apply(&event) {
+            self.dirty |= self.apply(&event);
+            let finished = matches!(event, RunEvent::RunFinished { .. });
+            if self.dirty && (finished || self.last_save.elapsed() >= SAVE_INTERVAL) {
                 self.save().await;
             }
             // The receiver may be gone (a printer that quit); the run goes on regardless.
             let _ = events.send(event);
         }
+        if self.dirty {
+            self.save().await;
+        }
         self
+    }
+
+    fn job_mut(&mut self, name: &str) -> Option<&mut crate::local::record::JobRecord> {
+        let i = *self.index.get(name)?;
+        self.record.jobs.get_mut(i)
     }
 
     /// Updates the record; true when it changed in a way worth saving.
@@ -111,7 +153,7 @@ impl RecordKeeper {
         let now = rfc3339::format(SystemTime::now());
         match event {
             RunEvent::JobStarted { job, attempt, .. } => {
-                let Some(record) = self.record.job_mut(job) else {
+                let Some(record) = self.job_mut(job) else {
                     return false;
                 };
                 record.phase = crate::events::JobPhase::Running;
@@ -122,7 +164,7 @@ impl RecordKeeper {
             RunEvent::JobRetrying {
                 job, exit, reason, ..
             } => {
-                let Some(record) = self.record.job_mut(job) else {
+                let Some(record) = self.job_mut(job) else {
                     return false;
                 };
                 record.exit = *exit;
@@ -137,7 +179,7 @@ impl RecordKeeper {
                 reason,
                 ..
             } => {
-                let Some(record) = self.record.job_mut(job) else {
+                let Some(record) = self.job_mut(job) else {
                     return false;
                 };
                 record.phase = *phase;
@@ -159,6 +201,8 @@ impl RecordKeeper {
     }
 
     async fn save(&mut self) {
+        self.dirty = false;
+        self.last_save = tokio::time::Instant::now();
         let record = self.record.clone();
         let dir = self.dir.clone();
         // fsync can take milliseconds; keep it off the async workers.
@@ -175,22 +219,27 @@ impl RecordKeeper {
     }
 }
 
-/// A cancel handle that turns true on the first SIGINT (Ctrl-C) or SIGTERM. Job processes
-/// run in their own process groups, so a terminal's Ctrl-C reaches only this process, and
-/// the executor stops the jobs itself (SIGTERM, then SIGKILL after the grace period).
-pub fn cancel_on_signals() -> std::io::Result<watch::Receiver<bool>> {
+/// A cancel handle that turns true on the first SIGINT (Ctrl-C) or SIGTERM, and which signal
+/// it was (for the exit code: 130 or 143). Job processes run in their own process groups, so a
+/// terminal's Ctrl-C reaches only this process, and the executor stops the jobs itself
+/// (SIGTERM, then SIGKILL after the grace period).
+pub fn cancel_on_signals() -> std::io::Result<(watch::Receiver<bool>, watch::Receiver<Option<i32>>)>
+{
     use tokio::signal::unix::{SignalKind, signal};
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
     let (tx, rx) = watch::channel(false);
+    let (which_tx, which_rx) = watch::channel(None);
     tokio::spawn(async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
+        let signal = tokio::select! {
+            _ = interrupt.recv() => nix::sys::signal::Signal::SIGINT,
+            _ = terminate.recv() => nix::sys::signal::Signal::SIGTERM,
+        };
+        let _ = which_tx.send(Some(signal as i32));
         let _ = tx.send(true);
-        // Keep the sender alive so receivers do not see "closed" instead of "cancelled".
+        // Keep the senders alive so receivers do not see "closed" instead of "cancelled".
         tx.closed().await;
+        drop(which_tx);
     });
-    Ok(rx)
+    Ok((rx, which_rx))
 }

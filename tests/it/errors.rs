@@ -80,7 +80,20 @@ fn missing_files_and_bad_pods() {
         .args(["-c", "echo a"]));
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("no containers"), "{}", out.stderr);
+    // Without a pod there is no Argo Workflow to show: the dry run shows the local plan and
+    // says how to get the Workflow instead.
     let out = run(jupyterflow(home.path()).args(["run", "--dry-run", "-c", "echo a"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--dry-run --pod-file POD"),
+        "{}",
+        out.stderr
+    );
+    let out = run(jupyterflow(home.path()).args(["run", "--pod-file", "pod.json", "-c", "echo a"]));
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("--pod-file"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--pod-file is for --dry-run"),
+        "{}",
+        out.stderr
+    );
 }

@@ -5,4 +5,5 @@ mod commands;
 mod dry_run;
 mod errors;
 mod helpers;
+mod local;
 mod schema;

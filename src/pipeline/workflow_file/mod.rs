@@ -37,7 +37,8 @@ pub fn parse(
         errors: Vec::new(),
     };
     // `Option` so that an empty (or comment-only) file reads as "no jobs", not a YAML error.
-    let raw = match serde_saphyr::from_str::<Option<RawWorkflow>>(text) {
+    let raw = match serde_saphyr::from_str_with_options::<Option<RawWorkflow>>(text, yaml_options())
+    {
         Ok(raw) => raw.unwrap_or_default(),
         Err(e) => return Err(conv.yaml_error(&e).into()),
     };
@@ -263,5 +264,17 @@ fn strip_location(message: &str) -> String {
             message[..at].to_owned()
         }
         _ => message.to_owned(),
+    }
+}
+
+/// The parser's default budget (250,000 nodes, 1M events) guards against hostile input; a
+/// workflow.yaml is the user's own file and may list 100,000 jobs (~5 nodes each), so the
+/// budget scales to that while keeping the depth and alias guards.
+fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_nodes: 5_000_000,
+            max_events: 20_000_000,
+        },
     }
 }

@@ -92,3 +92,14 @@ impl Printer {
         }
     }
 }
+
+pub mod run_view;
+pub mod table;
+
+impl Printer {
+    /// True when stderr is a terminal a live view can redraw.
+    pub fn stderr_is_terminal() -> bool {
+        use std::io::IsTerminal as _;
+        io::stderr().is_terminal()
+    }
+}

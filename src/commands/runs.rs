@@ -1,0 +1,295 @@
+//! `list`, `get`, `logs` and `delete` for local runs: the run records under the runs folder,
+//! shown in the same formats as Argo runs (`-o wide|name|json|yaml`, `@latest`).
+
+use std::io::{Read as _, Seek as _};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use crate::cli::{DeleteArgs, GetArgs, ListArgs, LogsArgs};
+use crate::error::Error;
+use crate::events::{Exit, JobPhase, RunStatus};
+use crate::local::record::{self, RecordSource, RunRecord};
+use crate::local::rfc3339;
+use crate::output::{self, OutputFormat};
+use crate::printer::{Printer, table};
+
+fn runs_dir() -> Result<PathBuf, Error> {
+    let cwd = std::env::current_dir().map_err(|source| Error::ReadInput {
+        path: PathBuf::from("."),
+        source,
+    })?;
+    let (_, config) = super::config::load_user_config()?;
+    Ok(super::local_run::runs_dir(&config, &cwd))
+}
+
+/// The run named `name`; `@latest` is the newest.
+fn find(runs_dir: &Path, name: &str) -> Result<RunRecord, Error> {
+    if name == "@latest" {
+        return record::list(runs_dir)?.into_iter().next().ok_or_else(|| {
+            Error::usage(
+                format!("there are no runs in {}", runs_dir.display()),
+                "start one with jupyterflow run -c \"…\"",
+            )
+        });
+    }
+    let plain = !name.is_empty() && !name.contains(['/', '\\']) && !name.starts_with('.');
+    let dir = runs_dir.join(name);
+    if plain && dir.join(record::RECORD_FILE).exists() {
+        return Ok(record::load(&dir)?);
+    }
+    let known: Vec<String> = record::list(runs_dir)?
+        .into_iter()
+        .take(5)
+        .map(|r| r.id)
+        .collect();
+    Err(Error::usage(
+        format!("no run named `{name}` in {}", runs_dir.display()),
+        if known.is_empty() {
+            "there are no runs here yet; jupyterflow list shows them".to_owned()
+        } else {
+            format!("recent runs: {} (or @latest)", known.join(", "))
+        },
+    ))
+}
+
+fn since(rfc: &str) -> Option<Duration> {
+    SystemTime::now().duration_since(rfc3339::parse(rfc)?).ok()
+}
+
+fn between(start: Option<&str>, end: Option<&str>) -> Option<Duration> {
+    let start = rfc3339::parse(start?)?;
+    let end = end.map_or(Some(SystemTime::now()), rfc3339::parse)?;
+    end.duration_since(start).ok()
+}
+
+fn serialize(value: &impl serde::Serialize, format: &OutputFormat) -> Result<String, Error> {
+    Ok(match format {
+        OutputFormat::Json => output::to_json(value)?,
+        _ => output::to_yaml(value)?,
+    })
+}
+
+pub fn list(args: &ListArgs, printer: &mut Printer) -> Result<(), Error> {
+    let format = match args.output.as_deref() {
+        None => OutputFormat::Table,
+        Some(text) => OutputFormat::parse(text)?,
+    };
+    let dir = runs_dir()?;
+    let runs: Vec<RunRecord> = record::list(&dir)?
+        .into_iter()
+        .filter(|r| {
+            let running = r.status == RunStatus::Running;
+            !(args.running && !running || args.completed && running)
+        })
+        .collect();
+    match format {
+        OutputFormat::Json | OutputFormat::Yaml => printer.data(&serialize(&runs, &format)?),
+        OutputFormat::Name => {
+            printer.data(&runs.iter().fold(String::new(), |mut out, r| {
+                out.push_str(&r.id);
+                out.push('\n');
+                out
+            }));
+        }
+        OutputFormat::JsonPath(expr) => {
+            let value = serde_json::to_value(&runs).map_err(|e| Error::Runtime(e.to_string()))?;
+            printer.data(&(output::jsonpath(&value, &expr)? + "\n"));
+        }
+        OutputFormat::Table | OutputFormat::Wide => {
+            if runs.is_empty() {
+                printer.status(&format!("no runs in {}", dir.display()));
+                return Ok(());
+            }
+            let wide = format == OutputFormat::Wide;
+            let rows: Vec<Vec<String>> = runs
+                .iter()
+                .map(|r| {
+                    let done = r.jobs.iter().filter(|j| j.phase.is_terminal()).count();
+                    let mut row = vec![
+                        r.id.clone(),
+                        r.status.as_str().to_owned(),
+                        format!("{done}/{}", r.jobs.len()),
+                        since(&r.started).map_or_else(|| "-".into(), table::age),
+                        between(Some(&r.started), r.finished.as_deref())
+                            .map_or_else(|| "-".into(), table::duration),
+                    ];
+                    if wide {
+                        row.push(match &r.source {
+                            RecordSource::CommandLine(text) => text.clone(),
+                            RecordSource::File(path) => path.display().to_string(),
+                        });
+                    }
+                    row
+                })
+                .collect();
+            let mut header = vec!["NAME", "STATUS", "PROGRESS", "AGE", "DURATION"];
+            if wide {
+                header.push("SOURCE");
+            }
+            printer.data(&table::render(&header, &rows));
+        }
+    }
+    Ok(())
+}
+
+pub fn get(args: &GetArgs, printer: &mut Printer) -> Result<(), Error> {
+    let format = match args.output.as_deref() {
+        None => OutputFormat::Table,
+        Some(text) => OutputFormat::parse(text)?,
+    };
+    let run = find(&runs_dir()?, &args.run)?;
+    match format {
+        OutputFormat::Json | OutputFormat::Yaml => {
+            printer.data(&serialize(&run, &format)?);
+            return Ok(());
+        }
+        OutputFormat::Name => {
+            printer.data(&format!("{}\n", run.id));
+            return Ok(());
+        }
+        OutputFormat::JsonPath(expr) => {
+            let value = serde_json::to_value(&run).map_err(|e| Error::Runtime(e.to_string()))?;
+            printer.data(&(output::jsonpath(&value, &expr)? + "\n"));
+            return Ok(());
+        }
+        OutputFormat::Table | OutputFormat::Wide => {}
+    }
+    let source = match &run.source {
+        RecordSource::CommandLine(text) => text.clone(),
+        RecordSource::File(path) => path.display().to_string(),
+    };
+    let duration = between(Some(&run.started), run.finished.as_deref())
+        .map_or_else(|| "-".into(), table::duration);
+    let mut text = format!(
+        "Name:       {}\nStatus:     {}\nSource:     {source}\nWorkdir:    {}\nStarted:    {}\nDuration:   {duration}\n\n",
+        run.id,
+        run.status,
+        run.workdir.display(),
+        run.started,
+    );
+    let rows: Vec<Vec<String>> = run
+        .jobs
+        .iter()
+        .map(|j| {
+            let message = match (j.exit, &j.reason) {
+                (_, Some(reason)) => reason.clone(),
+                (Some(exit), None) if !exit.success() => exit.to_string(),
+                (_, None) => String::new(),
+            };
+            vec![
+                j.name.clone(),
+                j.phase.as_str().to_owned(),
+                j.started.clone().unwrap_or_else(|| "-".into()),
+                between(j.started.as_deref(), j.finished.as_deref())
+                    .filter(|_| j.phase != JobPhase::Pending)
+                    .map_or_else(|| "-".into(), table::duration),
+                match j.exit {
+                    Some(Exit::Code(c)) => c.to_string(),
+                    Some(Exit::Signal(s)) => format!("signal {s}"),
+                    None => "-".into(),
+                },
+                message,
+            ]
+        })
+        .collect();
+    text.push_str(&table::render(
+        &["JOB", "STATUS", "STARTED", "DURATION", "EXIT", "MESSAGE"],
+        &rows,
+    ));
+    printer.data(&text);
+    Ok(())
+}
+
+/// Prints the logs of `run` (every job, or one job or task), each line prefixed with its job.
+/// With `-f`, keeps printing new lines until the run is no longer running.
+/// Returns the exit code (0; 1 when following a run that failed).
+pub fn logs(args: &LogsArgs, printer: &mut Printer) -> Result<u8, Error> {
+    let dir = runs_dir()?;
+    let mut run = find(&dir, &args.run)?;
+    let jobs: Vec<(String, PathBuf)> = run
+        .jobs
+        .iter()
+        .filter(|j| {
+            args.job
+                .as_ref()
+                .is_none_or(|n| &j.name == n || &j.task == n)
+        })
+        .map(|j| (j.name.clone(), j.log.clone()))
+        .collect();
+    if jobs.is_empty() {
+        let names: Vec<&str> = run.jobs.iter().map(|j| j.name.as_str()).collect();
+        return Err(Error::usage(
+            format!(
+                "run {} has no job named `{}`",
+                run.id,
+                args.job.as_deref().unwrap_or("")
+            ),
+            format!("its jobs are: {}", names.join(", ")),
+        ));
+    }
+    let mut offsets = vec![0u64; jobs.len()];
+    let mut pending = vec![String::new(); jobs.len()];
+    loop {
+        let live = run.status == RunStatus::Running;
+        for (i, (job, path)) in jobs.iter().enumerate() {
+            let Ok(mut file) = std::fs::File::open(path) else {
+                continue;
+            };
+            if file.seek(std::io::SeekFrom::Start(offsets[i])).is_err() {
+                continue;
+            }
+            let mut chunk = Vec::new();
+            let read = file.read_to_end(&mut chunk).unwrap_or(0);
+            offsets[i] += read as u64;
+            pending[i].push_str(&String::from_utf8_lossy(&chunk));
+            let mut out = String::new();
+            // Whole lines only while the job may still write the rest of a line.
+            let keep = if live && args.follow {
+                pending[i].rfind('\n').map_or(0, |p| p + 1)
+            } else {
+                pending[i].len()
+            };
+            for line in pending[i][..keep].lines() {
+                out.push_str(job);
+                out.push_str(" | ");
+                out.push_str(line);
+                out.push('\n');
+            }
+            pending[i].drain(..keep);
+            printer.data(&out);
+        }
+        if !(args.follow && live) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        run = record::load(&dir.join(&run.id))?;
+    }
+    Ok(match (args.follow, run.status) {
+        (true, RunStatus::Failed | RunStatus::Cancelled | RunStatus::Interrupted) => {
+            crate::error::EXIT_FAILED
+        }
+        _ => 0,
+    })
+}
+
+pub fn delete(args: &DeleteArgs, printer: &mut Printer) -> Result<(), Error> {
+    let dir = runs_dir()?;
+    let mut ids: Vec<String> = Vec::new();
+    for name in &args.runs {
+        ids.push(find(&dir, name)?.id);
+    }
+    if args.completed {
+        ids.extend(
+            record::list(&dir)?
+                .into_iter()
+                .filter(|r| r.status != RunStatus::Running)
+                .map(|r| r.id),
+        );
+    }
+    ids.dedup();
+    for id in ids {
+        record::delete(&dir, &id)?;
+        printer.data(&format!("deleted {id}\n"));
+    }
+    Ok(())
+}

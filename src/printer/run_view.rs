@@ -1,0 +1,340 @@
+//! The view of a running pipeline, fed by `RunEvent`s: a live view on a terminal (overall bar,
+//! one line per running job with its elapsed time and last output line), plain timestamped
+//! lines elsewhere (CI, pipes: no control characters), nothing with `-q`. The summary table at
+//! the end is the same in every mode but quiet.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::Printer;
+use super::table;
+use crate::events::{Exit, JobPhase, RunEvent, RunStatus};
+
+/// More jobs than this and the summary lists only the ones that did not succeed.
+const SUMMARY_ALL_UP_TO: usize = 30;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewMode {
+    Live,
+    Plain,
+    Quiet,
+}
+
+struct Live {
+    multi: MultiProgress,
+    overall: ProgressBar,
+    jobs: HashMap<String, ProgressBar>,
+}
+
+/// One finished job, for the summary.
+struct Finished {
+    job: String,
+    phase: JobPhase,
+    duration: Duration,
+    exit: Option<Exit>,
+    reason: Option<String>,
+    log: Option<PathBuf>,
+}
+
+pub struct RunView {
+    mode: ViewMode,
+    live: Option<Live>,
+    start: Instant,
+    run_id: Option<String>,
+    total: usize,
+    finished: Vec<Finished>,
+    failed: usize,
+    /// Where log paths are shown relative to.
+    cwd: PathBuf,
+}
+
+impl RunView {
+    pub fn new(mode: ViewMode, cwd: PathBuf) -> Self {
+        RunView {
+            mode,
+            live: None,
+            start: Instant::now(),
+            run_id: None,
+            total: 0,
+            finished: Vec::new(),
+            failed: 0,
+            cwd,
+        }
+    }
+
+    pub fn run_id(&self) -> Option<&str> {
+        self.run_id.as_deref()
+    }
+
+    fn shown(&self, path: &Path) -> String {
+        path.strip_prefix(&self.cwd)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    }
+
+    /// A plain-mode line: `HH:MM:SS text` (UTC, the same clock as the run record).
+    fn plain(printer: &mut Printer, text: &str) {
+        let now = crate::local::rfc3339::format(SystemTime::now());
+        let clock = now.get(11..19).unwrap_or("");
+        printer.status(&format!("{clock} {text}"));
+    }
+
+    /// Prints above the live view (or plainly) without tearing the bars.
+    fn line(&mut self, printer: &mut Printer, text: &str) {
+        match (&self.live, self.mode) {
+            (Some(live), _) => {
+                let _ = live.multi.println(text);
+            }
+            (None, ViewMode::Plain) => Self::plain(printer, text),
+            _ => {}
+        }
+    }
+
+    pub fn handle(&mut self, printer: &mut Printer, event: &RunEvent) {
+        match event {
+            RunEvent::RunStarted { run_id, jobs } => {
+                self.run_id.clone_from(run_id);
+                self.total = jobs.len();
+                let name = run_id.as_deref().unwrap_or("run");
+                match self.mode {
+                    ViewMode::Live => self.live = Some(Live::new(self.total)),
+                    ViewMode::Plain => {
+                        Self::plain(printer, &format!("{name}: {} jobs", self.total));
+                    }
+                    ViewMode::Quiet => {}
+                }
+            }
+            RunEvent::JobStarted {
+                job,
+                attempt,
+                max_attempts,
+                ..
+            } => {
+                let attempt_text = if *max_attempts > 1 {
+                    format!(" (attempt {attempt}/{max_attempts})")
+                } else {
+                    String::new()
+                };
+                if let Some(live) = &mut self.live {
+                    live.start_job(job, &attempt_text);
+                } else if self.mode == ViewMode::Plain {
+                    Self::plain(printer, &format!("start    {job}{attempt_text}"));
+                }
+            }
+            RunEvent::JobProgress { job, line } => {
+                if let Some(bar) = self.live.as_ref().and_then(|l| l.jobs.get(job)) {
+                    bar.set_message(line.clone());
+                }
+            }
+            RunEvent::JobOutput { job, line, .. } => {
+                let text = format!("{job} | {line}\n");
+                match &self.live {
+                    Some(live) => live.multi.suspend(|| printer.data(&text)),
+                    None => printer.data(&text),
+                }
+            }
+            RunEvent::JobRetrying {
+                job, reason, delay, ..
+            } => {
+                let text = format!("retry    {job} in {} ({reason})", table::duration(*delay));
+                self.line(printer, &text);
+            }
+            RunEvent::JobFinished {
+                job,
+                phase,
+                exit,
+                reason,
+                duration,
+                log,
+                ..
+            } => self.job_finished(
+                printer,
+                job,
+                *phase,
+                *exit,
+                reason.clone(),
+                *duration,
+                log.as_deref(),
+            ),
+            RunEvent::RunFinished { status, duration } => {
+                if let Some(live) = self.live.take() {
+                    live.overall.finish_and_clear();
+                    let _ = live.multi.clear();
+                }
+                self.summary(printer, *status, *duration);
+            }
+        }
+    }
+
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the fields of one JobFinished event"
+    )]
+    fn job_finished(
+        &mut self,
+        printer: &mut Printer,
+        job: &str,
+        phase: JobPhase,
+        exit: Option<Exit>,
+        reason: Option<String>,
+        duration: Duration,
+        log: Option<&Path>,
+    ) {
+        if matches!(phase, JobPhase::Failed | JobPhase::Cancelled) {
+            self.failed += 1;
+        }
+        let why = reason.as_deref().unwrap_or("");
+        let text = match phase {
+            JobPhase::Succeeded => format!("ok       {job} {}", table::duration(duration)),
+            JobPhase::Skipped => format!("skipped  {job}: {why}"),
+            _ => {
+                let log = log
+                    .map(|p| format!("; log: {}", self.shown(p)))
+                    .unwrap_or_default();
+                format!(
+                    "{:<8} {job} after {}: {why}{log}",
+                    phase.as_str().to_lowercase(),
+                    table::duration(duration)
+                )
+            }
+        };
+        if let Some(live) = &mut self.live {
+            live.finish_job(job, self.failed);
+        }
+        // On a live terminal, successes are counted by the bar; only problems get a line.
+        if self.live.is_none() || phase != JobPhase::Succeeded {
+            self.line(printer, &text);
+        }
+        self.finished.push(Finished {
+            job: job.to_owned(),
+            phase,
+            duration,
+            exit,
+            reason,
+            log: log.map(Path::to_path_buf),
+        });
+    }
+
+    fn summary(&self, printer: &mut Printer, status: RunStatus, duration: Duration) {
+        if self.mode == ViewMode::Quiet {
+            return;
+        }
+        let mut counts: Vec<(JobPhase, usize)> = Vec::new();
+        for f in &self.finished {
+            match counts.iter_mut().find(|(p, _)| *p == f.phase) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((f.phase, 1)),
+            }
+        }
+        let counts: Vec<String> = counts
+            .iter()
+            .map(|(p, n)| format!("{n} {}", p.as_str().to_lowercase()))
+            .collect();
+        let show_all = self.finished.len() <= SUMMARY_ALL_UP_TO;
+        let rows: Vec<Vec<String>> = self
+            .finished
+            .iter()
+            .filter(|f| show_all || f.phase != JobPhase::Succeeded)
+            .map(|f| {
+                vec![
+                    f.job.clone(),
+                    f.phase.as_str().to_owned(),
+                    if f.phase == JobPhase::Skipped {
+                        "-".to_owned()
+                    } else {
+                        table::duration(f.duration)
+                    },
+                    match f.exit {
+                        Some(Exit::Code(c)) => c.to_string(),
+                        Some(Exit::Signal(s)) => format!("signal {s}"),
+                        None => "-".to_owned(),
+                    },
+                    match (&f.log, f.phase) {
+                        (_, JobPhase::Skipped) => f.reason.clone().unwrap_or_default(),
+                        (Some(log), _) => self.shown(log),
+                        (None, _) => String::new(),
+                    },
+                ]
+            })
+            .collect();
+        let mut text = String::new();
+        if !rows.is_empty() {
+            text.push_str(&table::render(
+                &["JOB", "STATUS", "DURATION", "EXIT", "LOG"],
+                &rows,
+            ));
+        }
+        let hidden = self.finished.len() - rows.len();
+        if hidden > 0 {
+            text.push_str(&format!("… and {hidden} more jobs succeeded\n"));
+        }
+        let id = self.run_id.as_deref().unwrap_or("run");
+        text.push_str(&format!(
+            "{id}: {status} in {} ({} jobs: {})\n",
+            table::duration(duration),
+            self.finished.len(),
+            counts.join(", ")
+        ));
+        if status != RunStatus::Succeeded {
+            text.push_str(&format!(
+                "details: jupyterflow get {id}; logs: jupyterflow logs {id} [JOB]\n"
+            ));
+        }
+        printer.status(text.trim_end());
+        let _ = self.start;
+    }
+}
+
+impl Live {
+    fn new(total: usize) -> Self {
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+        let overall = multi.add(ProgressBar::new(total as u64));
+        overall.set_style(
+            ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:30.cyan/blue}] {pos}/{len} jobs {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        overall.enable_steady_tick(Duration::from_millis(200));
+        Live {
+            multi,
+            overall,
+            jobs: HashMap::new(),
+        }
+    }
+
+    fn start_job(&mut self, job: &str, attempt: &str) {
+        if let Some(bar) = self.jobs.get(job) {
+            bar.set_prefix(format!("{job}{attempt}"));
+            return;
+        }
+        let bar = self.multi.add(ProgressBar::new_spinner());
+        bar.set_style(
+            ProgressStyle::with_template("  {spinner} {prefix:24!} {elapsed:>4} {wide_msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.set_prefix(format!("{job}{attempt}"));
+        bar.enable_steady_tick(Duration::from_millis(120));
+        self.jobs.insert(job.to_owned(), bar);
+    }
+
+    fn finish_job(&mut self, job: &str, failed: usize) {
+        if let Some(bar) = self.jobs.remove(job) {
+            bar.finish_and_clear();
+            self.multi.remove(&bar);
+        }
+        self.overall.inc(1);
+        let running = self.jobs.len();
+        let mut msg = format!("({running} running");
+        if failed > 0 {
+            msg.push_str(&format!(", {failed} failed"));
+        }
+        msg.push(')');
+        self.overall.set_message(msg);
+    }
+}

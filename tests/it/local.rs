@@ -1,0 +1,248 @@
+//! The local backend end to end: the real binary running real processes, its exit codes,
+//! run history (`list`/`get`/`logs`/`delete`), signals, and a kill -9 of the tool itself.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::helpers::{jupyterflow, run, temp_home};
+
+fn spawn(dir: &Path, args: &[&str]) -> Child {
+    Command::new(assert_cmd::cargo::cargo_bin("jupyterflow"))
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("HOME", dir)
+        .current_dir(dir)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn jupyterflow")
+}
+
+/// Waits (bounded) until `path` exists with content.
+fn wait_for(path: &Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path)
+            && text.ends_with('\n')
+        {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Gone, or a zombie nobody will run again.
+fn process_gone(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z')),
+    }
+}
+
+fn wait_exit(child: &mut Child) -> i32 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status.code().unwrap_or(-1);
+        }
+        assert!(Instant::now() < deadline, "jupyterflow did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn signal(child: &Child, sig: nix::sys::signal::Signal) {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+    nix::sys::signal::kill(pid, sig).expect("signal");
+}
+
+#[test]
+fn a_chain_runs_in_order_and_is_kept_in_the_history() {
+    let home = temp_home();
+    let dir = home.path();
+    let out = run(jupyterflow(dir).args([
+        "run",
+        "-c",
+        "sh -c 'echo one >> order.txt' >> sh -c 'echo two >> order.txt' >> [sh -c 'echo three >> order.txt', sh -c 'echo four >> order.txt']",
+    ]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let order = std::fs::read_to_string(dir.join("order.txt")).expect("order");
+    let lines: Vec<&str> = order.lines().collect();
+    assert_eq!(&lines[..2], ["one", "two"]);
+    assert_eq!(lines.len(), 4);
+    assert!(out.stderr.starts_with("backend: local ("), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains('\u{1b}'),
+        "control characters off a terminal"
+    );
+    let id = out.stdout.trim().to_owned();
+
+    let listed = run(jupyterflow(dir).args(["list", "-o", "name"]));
+    assert_eq!(listed.stdout, format!("{id}\n"));
+    let table = run(jupyterflow(dir).arg("list"));
+    assert!(table.stdout.starts_with("NAME"), "{}", table.stdout);
+    assert!(table.stdout.contains("Succeeded  4/4"), "{}", table.stdout);
+
+    let got = run(jupyterflow(dir).args(["get", "@latest", "-o", "json"]));
+    let record: serde_json::Value = serde_json::from_str(&got.stdout).expect("json");
+    assert_eq!(record["status"], "Succeeded");
+    assert_eq!(record["jobs"].as_array().map(Vec::len), Some(4));
+
+    let logs = run(jupyterflow(dir).args(["logs", &id]));
+    assert_eq!(logs.code, 0, "{}", logs.stderr);
+    let missing = run(jupyterflow(dir).args(["logs", &id, "nope"]));
+    assert_eq!(missing.code, 2);
+    assert!(
+        missing.stderr.contains("its jobs are: sh-1"),
+        "{}",
+        missing.stderr
+    );
+
+    let deleted = run(jupyterflow(dir).args(["delete", &id]));
+    assert_eq!(deleted.stdout, format!("deleted {id}\n"));
+    let empty = run(jupyterflow(dir).args(["list", "-o", "name"]));
+    assert_eq!(empty.stdout, "");
+}
+
+#[test]
+fn output_is_logged_completely_and_followed_with_prefixes() {
+    let home = temp_home();
+    let dir = home.path();
+    let out = run(jupyterflow(dir).args([
+        "run",
+        "--follow",
+        "-c",
+        "head -c 10000000 /dev/zero >> echo 'good bye'",
+    ]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("echo | good bye\n"),
+        "{}",
+        &out.stdout[out.stdout.len().saturating_sub(200)..]
+    );
+    let id = out.stdout.lines().last().expect("id").to_owned();
+    let log = dir.join(format!(".jupyterflow/runs/{id}/logs/head.log"));
+    assert_eq!(std::fs::metadata(log).expect("log").len(), 10_000_000);
+}
+
+#[test]
+fn fail_fast_and_keep_going() {
+    let home = temp_home();
+    let dir = home.path();
+    std::fs::write(
+        dir.join("wf.yaml"),
+        "jobs:\n- sh -c 'exit 3'\n- sh -c 'sleep 0.5'\n- touch independent.txt\ndags: ['2 >> 3']\n",
+    )
+    .expect("write");
+    let out = run(jupyterflow(dir).args(["run", "-p", "2", "-f", "wf.yaml"]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        !dir.join("independent.txt").exists(),
+        "fail-fast started a new job"
+    );
+    assert!(out.stderr.contains("Skipped"), "{}", out.stderr);
+    let out = run(jupyterflow(dir).args(["run", "-p", "2", "--keep-going", "-f", "wf.yaml"]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        dir.join("independent.txt").exists(),
+        "keep-going skipped an independent job"
+    );
+}
+
+fn interrupted_run_leaves_nothing(sig: nix::sys::signal::Signal, expected: i32) {
+    let home = temp_home();
+    let dir = home.path();
+    let mut child = spawn(
+        dir,
+        &[
+            "run",
+            "-c",
+            "sh -c 'sleep 1000 & echo $! > grandchild.pid; wait'",
+        ],
+    );
+    let grandchild: i32 = wait_for(&dir.join("grandchild.pid"))
+        .trim()
+        .parse()
+        .expect("pid");
+    signal(&child, sig);
+    let code = wait_exit(&mut child);
+    assert_eq!(code, expected);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !process_gone(grandchild) {
+        assert!(
+            Instant::now() < deadline,
+            "grandchild {grandchild} survived"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let got = run(jupyterflow(dir).args(["get", "@latest", "-o", "json"]));
+    let record: serde_json::Value = serde_json::from_str(&got.stdout).expect("json");
+    assert_eq!(record["status"], "Cancelled");
+    assert_eq!(record["jobs"][0]["phase"], "Cancelled");
+}
+
+#[test]
+fn ctrl_c_stops_jobs_and_their_children() {
+    interrupted_run_leaves_nothing(nix::sys::signal::Signal::SIGINT, 130);
+}
+
+#[test]
+fn sigterm_stops_jobs_with_143() {
+    interrupted_run_leaves_nothing(nix::sys::signal::Signal::SIGTERM, 143);
+}
+
+#[test]
+fn the_record_survives_a_kill_9_of_the_tool() {
+    let home = temp_home();
+    let dir = home.path();
+    let mut child = spawn(
+        dir,
+        &[
+            "run",
+            "-c",
+            "echo first >> sh -c 'echo $$ > job.pid; exec sleep 1000'",
+        ],
+    );
+    let job: i32 = wait_for(&dir.join("job.pid")).trim().parse().expect("pid");
+    // Let the record catch up with the running job (it is saved at most every 250 ms).
+    std::thread::sleep(Duration::from_millis(600));
+    signal(&child, nix::sys::signal::Signal::SIGKILL);
+    let _ = wait_exit(&mut child);
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(job),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    let got = run(jupyterflow(dir).args(["get", "@latest", "-o", "json"]));
+    assert_eq!(got.code, 0, "{}", got.stderr);
+    let record: serde_json::Value = serde_json::from_str(&got.stdout).expect("readable json");
+    assert_eq!(record["status"], "Interrupted");
+    assert_eq!(record["jobs"][0]["phase"], "Succeeded");
+    assert_eq!(record["jobs"][1]["phase"], "Running");
+}
+
+#[test]
+fn dry_run_local_prints_the_plan() {
+    let home = temp_home();
+    let out = run(jupyterflow(home.path()).args([
+        "run",
+        "--dry-run",
+        "--local",
+        "-p",
+        "3",
+        "-c",
+        "python prep.py >> python train.py --lr {0.1,0.01} >> python eval.py",
+    ]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    insta::assert_snapshot!(
+        "local-plan",
+        crate::helpers::scrub(&out.stdout, home.path())
+    );
+}
