@@ -146,6 +146,8 @@ pub fn run(
     } else {
         ViewMode::Plain
     };
+    // Only the live view and --follow need the lines as they come.
+    options.capture_output = args.follow || mode == ViewMode::Live;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

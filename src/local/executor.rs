@@ -53,6 +53,9 @@ pub struct ExecOptions {
     pub policy: FailurePolicy,
     /// Send every output line as a `JobOutput` event.
     pub follow: bool,
+    /// Read the jobs' output through pipes (for `follow` and the live view's `JobProgress`).
+    /// When false, output goes straight to the log files: cheaper, and nothing is lost.
+    pub capture_output: bool,
     /// Between SIGTERM and SIGKILL when a job times out or the run is cancelled.
     pub kill_grace: Duration,
     pub backoff: Backoff,
@@ -68,6 +71,7 @@ impl ExecOptions {
             parallelism: std::thread::available_parallelism().map_or(1, usize::from),
             policy: FailurePolicy::FailFast,
             follow: false,
+            capture_output: true,
             kill_grace: Duration::from_secs(10),
             backoff: Backoff::default(),
             progress_interval: Duration::from_millis(100),

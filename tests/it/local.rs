@@ -131,6 +131,19 @@ fn output_is_logged_completely_and_followed_with_prefixes() {
     let id = out.stdout.lines().last().expect("id").to_owned();
     let log = dir.join(format!(".jupyterflow/runs/{id}/logs/head.log"));
     assert_eq!(std::fs::metadata(log).expect("log").len(), 10_000_000);
+
+    // Without --follow (and off a terminal) output goes straight to the log file: both
+    // streams, every byte.
+    let out = run(jupyterflow(dir).args([
+        "run",
+        "-c",
+        "head -c 10000000 /dev/zero >> sh -c 'echo out; echo err >&2'",
+    ]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let id = out.stdout.trim();
+    let logs = dir.join(format!(".jupyterflow/runs/{id}/logs"));
+    assert_eq!(std::fs::metadata(logs.join("head.log")).expect("log").len(), 10_000_000);
+    assert_eq!(std::fs::read_to_string(logs.join("sh.log")).expect("log"), "out\nerr\n");
 }
 
 #[test]

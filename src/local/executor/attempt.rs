@@ -20,6 +20,9 @@ pub(super) async fn run(
     context: &Context,
     cancel: &mut watch::Receiver<bool>,
 ) -> Attempt {
+    if !context.options.capture_output {
+        return run_to_file(job, attempt, log, context, cancel).await;
+    }
     let mut file = match open_log(log, attempt, job.retries.saturating_add(1)).await {
         Ok(file) => file,
         Err(e) => {
@@ -29,7 +32,7 @@ pub(super) async fn run(
             };
         }
     };
-    let mut spawned = match process::spawn(&job.argv, &job.env, &context.options.workdir) {
+    let mut spawned = match process::spawn(&job.argv, &job.env, &context.options.workdir, None) {
         Ok(spawned) => spawned,
         Err(e) => {
             let program = job.argv.first().map_or("", String::as_str);
@@ -58,6 +61,61 @@ pub(super) async fn run(
     .await;
     // A log that could not be written does not change how the job itself ended.
     let _ = pump.finish(DRAIN).await;
+    conclude(job, ending)
+}
+
+/// The attempt without capturing: stdout and stderr are the log file itself (appended, so both
+/// streams interleave exactly as written). Used when nobody needs the lines as events.
+async fn run_to_file(
+    job: &PlannedJob,
+    attempt: u32,
+    log: &Path,
+    context: &Context,
+    cancel: &mut watch::Receiver<bool>,
+) -> Attempt {
+    let file = match open_log_std(log, attempt, job.retries.saturating_add(1)) {
+        Ok(file) => file,
+        Err(e) => {
+            return Attempt::Failed {
+                exit: None,
+                reason: format!("cannot write the log {}: {e}", log.display()),
+            };
+        }
+    };
+    let mut note = match file.try_clone() {
+        Ok(note) => note,
+        Err(e) => {
+            return Attempt::Failed {
+                exit: None,
+                reason: format!("cannot write the log {}: {e}", log.display()),
+            };
+        }
+    };
+    let mut spawned =
+        match process::spawn(&job.argv, &job.env, &context.options.workdir, Some(file)) {
+            Ok(spawned) => spawned,
+            Err(e) => {
+                let program = job.argv.first().map_or("", String::as_str);
+                let reason = format!("cannot start `{program}`: {e}");
+                let _ = std::io::Write::write_all(
+                    &mut note,
+                    format!("jupyterflow: {reason}\n").as_bytes(),
+                );
+                return Attempt::Failed { exit: None, reason };
+            }
+        };
+    drop(note);
+    let ending = process::wait(
+        &mut spawned,
+        job.timeout,
+        cancel,
+        context.options.kill_grace,
+    )
+    .await;
+    conclude(job, ending)
+}
+
+fn conclude(job: &PlannedJob, ending: std::io::Result<Ending>) -> Attempt {
     match ending {
         Ok(Ending::Exited(exit)) if exit.success() => Attempt::Succeeded,
         Ok(Ending::Exited(exit)) => Attempt::Failed {
@@ -77,6 +135,25 @@ pub(super) async fn run(
             reason: format!("lost track of the process: {e}"),
         },
     }
+}
+
+/// `open_log` without the async runtime's thread hop (for the uncaptured path, where the file
+/// is handed to the child as is).
+fn open_log_std(path: &Path, attempt: u32, max_attempts: u32) -> std::io::Result<std::fs::File> {
+    use std::io::Write as _;
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .truncate(false)
+        .open(path)?;
+    if attempt <= 1 {
+        file.set_len(0)?;
+    } else {
+        file.write_all(
+            format!("--- jupyterflow: attempt {attempt} of {max_attempts} ---\n").as_bytes(),
+        )?;
+    }
+    Ok(file)
 }
 
 /// The first attempt starts a fresh log; later ones append under a marker line, so the output
