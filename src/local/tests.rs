@@ -1,25 +1,15 @@
 //! Planning tests (pure), plus the helpers the executor and run tests build plans with.
 
 use super::*;
-use crate::pipeline::command::{self, Placeholders};
-use crate::pipeline::{JobRef, JobSpec, Pipeline, WorkflowOptions};
+use crate::pipeline::testing::job;
+use crate::pipeline::{JobRef, Pipeline, WorkflowOptions};
 
 /// A plan from `(name, command, depends)` triples, parsed and validated like real input.
 pub(crate) fn plan(jobs: &[(&str, &str, &[&str])]) -> Plan {
     let specs = jobs
         .iter()
         .map(|(name, text, depends)| {
-            let parsed = command::parse(
-                text,
-                None,
-                Placeholders {
-                    braces: true,
-                    keys: &[],
-                },
-            )
-            .expect("valid command");
-            let mut spec = JobSpec::new((*text).to_owned(), parsed.template, None);
-            spec.axes = parsed.new_axes;
+            let mut spec = job(text);
             spec.name = Some((*name).to_owned());
             spec.depends = depends
                 .iter()
@@ -71,20 +61,7 @@ fn sweep_jobs_depend_on_every_job_of_their_dependencies() {
 
 #[test]
 fn retries_timeout_and_env_come_from_the_task() {
-    let mut spec = JobSpec::new(
-        "echo hi".to_owned(),
-        command::parse(
-            "echo hi",
-            None,
-            Placeholders {
-                braces: false,
-                keys: &[],
-            },
-        )
-        .expect("valid")
-        .template,
-        None,
-    );
+    let mut spec = job("echo hi");
     spec.env = vec![("A".to_owned(), "1".to_owned())];
     spec.timeout = Some(Duration::from_secs(5));
     let dag = Dag::build(Pipeline {

@@ -8,6 +8,8 @@ pub mod dag;
 pub mod duration;
 pub mod error;
 pub mod quantity;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod workflow_file;
 
 use std::collections::BTreeMap;

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -42,9 +42,10 @@ struct Finished {
 pub struct RunView {
     mode: ViewMode,
     live: Option<Live>,
-    start: Instant,
     run_id: Option<String>,
     total: usize,
+    /// Job name → position in the pipeline, so the summary lists jobs as written.
+    order: HashMap<String, usize>,
     finished: Vec<Finished>,
     failed: usize,
     /// Where log paths are shown relative to.
@@ -56,9 +57,9 @@ impl RunView {
         RunView {
             mode,
             live: None,
-            start: Instant::now(),
             run_id: None,
             total: 0,
+            order: HashMap::new(),
             finished: Vec::new(),
             failed: 0,
             cwd,
@@ -99,6 +100,11 @@ impl RunView {
             RunEvent::RunStarted { run_id, jobs } => {
                 self.run_id.clone_from(run_id);
                 self.total = jobs.len();
+                self.order = jobs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, j)| (j.clone(), i))
+                    .collect();
                 let name = run_id.as_deref().unwrap_or("run");
                 match self.mode {
                     ViewMode::Live => self.live = Some(Live::new(self.total)),
@@ -235,9 +241,10 @@ impl RunView {
             .map(|(p, n)| format!("{n} {}", p.as_str().to_lowercase()))
             .collect();
         let show_all = self.finished.len() <= SUMMARY_ALL_UP_TO;
-        let rows: Vec<Vec<String>> = self
-            .finished
-            .iter()
+        let mut finished: Vec<&Finished> = self.finished.iter().collect();
+        finished.sort_by_key(|f| self.order.get(&f.job).copied().unwrap_or(usize::MAX));
+        let rows: Vec<Vec<String>> = finished
+            .into_iter()
             .filter(|f| show_all || f.phase != JobPhase::Succeeded)
             .map(|f| {
                 vec![
@@ -285,7 +292,6 @@ impl RunView {
             ));
         }
         printer.status(text.trim_end());
-        let _ = self.start;
     }
 }
 

@@ -142,8 +142,14 @@ fn output_is_logged_completely_and_followed_with_prefixes() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let id = out.stdout.trim();
     let logs = dir.join(format!(".jupyterflow/runs/{id}/logs"));
-    assert_eq!(std::fs::metadata(logs.join("head.log")).expect("log").len(), 10_000_000);
-    assert_eq!(std::fs::read_to_string(logs.join("sh.log")).expect("log"), "out\nerr\n");
+    assert_eq!(
+        std::fs::metadata(logs.join("head.log")).expect("log").len(),
+        10_000_000
+    );
+    assert_eq!(
+        std::fs::read_to_string(logs.join("sh.log")).expect("log"),
+        "out\nerr\n"
+    );
 }
 
 #[test]

@@ -1,23 +1,8 @@
 //! Tests for rendering: shape, sweeps, own templates, nesting under Argo's caps, size per job.
 
 use super::*;
-use crate::pipeline::command::{self, Placeholders};
-use crate::pipeline::{JobRef, JobSpec, Pipeline, Pos, WorkflowOptions};
-
-fn job(text: &str) -> JobSpec {
-    let parsed = command::parse(
-        text,
-        None,
-        Placeholders {
-            braces: true,
-            keys: &[],
-        },
-    )
-    .expect("valid command");
-    let mut spec = JobSpec::new(text.to_owned(), parsed.template, Some(Pos::default()));
-    spec.axes = parsed.new_axes;
-    spec
-}
+use crate::pipeline::testing::job;
+use crate::pipeline::{JobRef, Pipeline, WorkflowOptions};
 
 fn chain(texts: &[String]) -> Dag {
     let jobs = texts

@@ -1,28 +1,9 @@
 //! Tests for DAG validation: each error class, naming, expansion, order, and random DAGs.
 
 use super::*;
-use crate::pipeline::command::{self, Placeholders};
+use crate::pipeline::testing::job;
 use crate::pipeline::{EdgeSpec, JobSpec};
 use proptest::prelude::*;
-
-fn job(text: &str) -> JobSpec {
-    let parsed = command::parse(
-        text,
-        None,
-        Placeholders {
-            braces: true,
-            keys: &[],
-        },
-    )
-    .expect("valid command");
-    let mut spec = JobSpec::new(
-        text.to_owned(),
-        parsed.template,
-        Some(Pos { line: 1, column: 1 }),
-    );
-    spec.axes = parsed.new_axes;
-    spec
-}
 
 fn named(name: &str, text: &str, depends: &[&str]) -> JobSpec {
     let mut spec = job(text);
