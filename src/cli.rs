@@ -16,7 +16,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a pipeline (`--dry-run` prints the Argo Workflow instead of submitting it)
+    /// Run a pipeline (locally where no cluster is configured; `--dry-run --pod-file` prints its Argo Workflow)
     Run(RunArgs),
     /// Check a pipeline without rendering or running it
     Lint(InputArgs),
@@ -79,8 +79,11 @@ pub struct RunArgs {
     #[arg(short = 'o', long = "output", value_name = "FORMAT")]
     pub output: Option<String>,
     /// Run the jobs on this machine, as processes (the default where no cluster is configured)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "argo")]
     pub local: bool,
+    /// Use the Argo backend: with --dry-run --pod-file, print the Workflow for that pod
+    #[arg(long)]
+    pub argo: bool,
     /// Most jobs running at once (default: the number of CPUs; the workflow's `parallelism` caps it)
     #[arg(short = 'p', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub parallelism: Option<u32>,

@@ -21,6 +21,18 @@ fn choose_backend(args: &RunArgs, config: &UserConfig) -> Result<Backend, Error>
     if args.local {
         return Ok(Backend::Local("--local".into()));
     }
+    if args.argo && !args.dry_run {
+        return Err(Error::usage(
+            "this version cannot submit to a cluster yet (--argo)",
+            "add --dry-run --pod-file POD to print the Argo Workflow, or use --local to run here",
+        ));
+    }
+    if args.argo && args.pod_file.is_none() {
+        return Err(Error::usage(
+            "--argo --dry-run needs the notebook pod to take the image, volumes and env from",
+            "pass --pod-file POD.json (kubectl get pod $HOSTNAME -o json > pod.json)",
+        ));
+    }
     if let Some(pod_file) = &args.pod_file {
         if !args.dry_run {
             return Err(Error::usage(
