@@ -125,6 +125,11 @@ pub fn run(
         path: PathBuf::from("."),
         source,
     })?;
+    if let Some(schedule) = &loaded.dag.options.schedule {
+        printer.note(&format!(
+            "schedule `{schedule}` is for the Argo backend (a CronWorkflow); running the pipeline once, now"
+        ));
+    }
     let plan = Plan::from_dag(&loaded.dag);
     let mut options = ExecOptions::new(loaded.working_dir.clone());
     options.parallelism = parallelism(args, loaded);
