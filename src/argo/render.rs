@@ -20,7 +20,7 @@ use super::types::{
 };
 use crate::environment::Environment;
 use crate::pipeline::dag::dns_label;
-use crate::pipeline::{Dag, Segment, Source, Task, Word};
+use crate::pipeline::{Dag, Source, Task};
 
 /// Argo's CRD caps: tasks in one DAG template, templates in one workflow.
 pub const MAX_DAG_TASKS: usize = 200;
@@ -110,8 +110,12 @@ pub enum RenderError {
     TooManyTemplates { templates: usize },
     #[error("the workflow is {bytes} bytes of JSON; Kubernetes stores objects up to about 1.5 MiB")]
     TooLarge { bytes: usize },
-    #[error("label `{key}`: `{value}` is not a valid label value")]
-    InvalidLabel { key: String, value: String },
+    #[error("labels: `{key}: {value}` {problem}")]
+    InvalidLabel {
+        key: String,
+        value: String,
+        problem: &'static str,
+    },
 }
 
 impl RenderError {
@@ -127,7 +131,7 @@ impl RenderError {
                 "express repeated jobs as a sweep (`matrix` or {a,b} braces), which costs ~30 bytes a point, or split the pipeline"
             }
             RenderError::InvalidLabel { .. } => {
-                "label values are at most 63 characters of letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit"
+                "keys are `name` or `prefix/name` and values at most 63 characters of letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit; jupyterflow's own labels cannot be set"
             }
         }
     }
@@ -154,10 +158,20 @@ pub fn render(
         labels.insert(USER_LABEL.to_owned(), label_value(user));
     }
     for (key, value) in &dag.options.labels {
-        if !is_label_value(value) {
+        let problem = if key == MANAGED_BY || key.starts_with("jupyterflow.io/") {
+            Some("is set by jupyterflow itself (it finds its runs by it)")
+        } else if !is_label_key(key) {
+            Some("has an invalid key")
+        } else if !is_label_value(value) {
+            Some("has an invalid value")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
             return Err(RenderError::InvalidLabel {
                 key: key.clone(),
                 value: value.clone(),
+                problem,
             });
         }
         labels.insert(key.clone(), value.clone());
@@ -216,17 +230,13 @@ pub fn render(
     })))
 }
 
+/// Would Argo see `{{` that is not ours? Checked on the rendered text with a marker standing
+/// for each placeholder: a `{` right before one would merge with its `{{…}}` (a `}` after one
+/// is harmless: Argo's tag ends at the first `}}`).
 fn has_template_syntax(task: &Task) -> bool {
-    let text = |segments: &[Segment]| {
-        segments
-            .iter()
-            .any(|s| matches!(s, Segment::Text(t) if t.contains("{{")))
-    };
-    let in_command = match &task.command {
-        crate::pipeline::CommandTemplate::Exec(words) => words.iter().any(|Word(s)| text(s)),
-        crate::pipeline::CommandTemplate::Shell(segments) => text(segments),
-    };
-    in_command
+    let text = task.command.shell_text(&|_| "\u{1}".to_owned());
+    text.contains("{{")
+        || text.contains("{\u{1}")
         || task
             .axes
             .iter()
@@ -267,7 +277,9 @@ fn workflow_spec(dag: &Dag, env: &Environment) -> WorkflowSpec {
                 arguments: Some(Arguments {
                     parameters: vec![Parameter {
                         name: "cmd".to_owned(),
-                        value: Some(task.command.shell_text(&|n| format!("{{{{item.p{n}}}}}"))),
+                        value: Some(escape_kubernetes(
+                            &task.command.shell_text(&|n| format!("{{{{item.p{n}}}}}")),
+                        )),
                     }],
                 }),
                 with_items: sweep_items(task),
@@ -415,7 +427,7 @@ fn own_template(name: &str, task: &Task, base: &Container) -> Template {
             env.retain(|e| &e.name != key);
             env.push(EnvVar {
                 name: key.clone(),
-                value: Some(value.clone()),
+                value: Some(escape_kubernetes(value)),
                 value_from: None,
             });
         }
@@ -478,12 +490,43 @@ fn sweep_items(task: &Task) -> Vec<BTreeMap<String, String>> {
                 .map(|(n, &v)| {
                     (
                         format!("p{n}"),
-                        crate::pipeline::command::quote(&task.axes[n].values[v]),
+                        escape_kubernetes(&crate::pipeline::command::quote(
+                            &task.axes[n].values[v],
+                        )),
                     )
                 })
                 .collect()
         })
         .collect()
+}
+
+/// Kubernetes expands `$(VAR)` in a container's command, args and env values, and turns `$$`
+/// into `$`. Our values are literal (the local engine runs them as is), so every `$` is
+/// doubled to reach the container unchanged.
+pub fn escape_kubernetes(text: &str) -> String {
+    text.replace('$', "$$")
+}
+
+/// Label keys: `name` or `prefix/name`; name ≤ 63 like a value (non-empty), prefix a DNS
+/// subdomain ≤ 253.
+fn is_label_key(key: &str) -> bool {
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    let prefix_ok = prefix.is_none_or(|p| {
+        !p.is_empty()
+            && p.len() <= 253
+            && p.split('.').all(|part| {
+                !part.is_empty()
+                    && part
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                    && !part.starts_with('-')
+                    && !part.ends_with('-')
+            })
+    });
+    prefix_ok && !name.is_empty() && is_label_value(name)
 }
 
 /// Label values: ≤ 63 of `[A-Za-z0-9._-]`, alphanumeric at both ends.

@@ -118,6 +118,20 @@ fn output_formats() {
     );
 }
 
+/// What the kubelet does to a container's command before running it: `$$` → `$`, and
+/// `$(VAR)` → the variable (none are defined here, so it stays as written).
+fn kubernetes_expand(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek() == Some(&'$') {
+            chars.next();
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Values the original tool broke by pasting text into a YAML template must arrive unchanged,
 /// in both output formats, and the command must reach the shell with the same argv.
 #[test]
@@ -135,7 +149,7 @@ fn values_travel_byte_exact() {
         ),
     )
     .expect("write config");
-    let arg = r#"it's "quoted" \ $HOME #not-a-comment: yes"#;
+    let arg = r#"it's "quoted" \ $HOME $(HOME) $$ #not-a-comment: yes"#;
     let command = format!(
         "printf '%s\\n' {}",
         jupyterflow::pipeline::command::quote(arg)
@@ -165,7 +179,7 @@ fn values_travel_byte_exact() {
                 .expect("cmd")
                 .to_owned();
         let printed = std::process::Command::new("/bin/sh")
-            .args(["-c", &cmd])
+            .args(["-c", &kubernetes_expand(&cmd)])
             .output()
             .expect("sh");
         assert_eq!(String::from_utf8_lossy(&printed.stdout), format!("{arg}\n"));

@@ -212,13 +212,47 @@ fn argo_template_syntax_in_a_command_is_refused() {
 }
 
 #[test]
-fn bad_user_labels_are_refused() {
-    let mut dag = chain(&["echo".into()]);
-    dag.options
-        .labels
-        .insert("team".into(), "data science!".into());
+fn dollars_survive_kubernetes_expansion() {
+    // The kubelet turns `$$` into `$` and expands `$(VAR)`: doubled, every `$` arrives as is.
+    let w = workflow(&chain(&["echo '$(HOME) $$ $HOME' {$a,b}".into()]));
+    let task = &w.spec.templates[0].dag.as_ref().expect("dag").tasks[0];
+    assert_eq!(cmd(task), "exec echo '$$(HOME) $$$$ $$HOME' {{item.p0}}");
+    assert_eq!(task.with_items[0]["p0"], "'$$a'");
+}
+
+#[test]
+fn braces_next_to_a_sweep_placeholder_are_refused() {
+    // Exec mode quotes the `{` away from the placeholder; shell text keeps it next to it.
+    let quoted = chain(&["echo {{a,b}".into()]);
+    assert!(render(&quoted, &env(), &RenderOptions::default()).is_ok());
+    let dag = chain(&["echo {{a,b} | cat".into()]);
     assert!(matches!(
         render(&dag, &env(), &RenderOptions::default()),
-        Err(RenderError::InvalidLabel { .. })
+        Err(RenderError::TemplateSyntax { .. })
     ));
+}
+
+#[test]
+fn bad_user_labels_are_refused() {
+    let mut dag = chain(&["echo".into()]);
+    for (key, value) in [
+        ("team", "data science!"),
+        ("Bad Key!", "a"),
+        ("app.kubernetes.io/managed-by", "me"),
+        ("jupyterflow.io/user", "me"),
+    ] {
+        let mut dag = dag.clone();
+        dag.options.labels.insert(key.into(), value.into());
+        assert!(
+            matches!(
+                render(&dag, &env(), &RenderOptions::default()),
+                Err(RenderError::InvalidLabel { .. })
+            ),
+            "{key}: {value}"
+        );
+    }
+    dag.options
+        .labels
+        .insert("example.com/team".into(), "ml_1.0".into());
+    assert!(render(&dag, &env(), &RenderOptions::default()).is_ok());
 }
