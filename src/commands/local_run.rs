@@ -61,7 +61,7 @@ pub fn print_plan(
             printer.data(&text);
         }
         _ => {
-            let levels = job_levels(&plan);
+            let levels = job_levels(loaded, &plan);
             let rows: Vec<Vec<String>> = plan
                 .jobs
                 .iter()
@@ -95,13 +95,20 @@ pub fn print_plan(
     Ok(())
 }
 
-fn job_levels(plan: &Plan) -> Vec<usize> {
-    let mut level = vec![0; plan.jobs.len()];
-    // Jobs come in written order and depend only on earlier tasks' jobs.
-    for (i, job) in plan.jobs.iter().enumerate() {
-        level[i] = job.depends.iter().map(|&d| level[d] + 1).max().unwrap_or(0);
-    }
-    level
+/// Each job's stage: its task's depth in the DAG.
+fn job_levels(loaded: &LoadedPipeline, plan: &Plan) -> Vec<usize> {
+    let levels = loaded.dag.levels();
+    let by_name: std::collections::HashMap<&str, usize> = loaded
+        .dag
+        .tasks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.name.as_str(), levels[i]))
+        .collect();
+    plan.jobs
+        .iter()
+        .map(|j| by_name.get(j.task.as_str()).copied().unwrap_or(0))
+        .collect()
 }
 
 /// Most jobs at once: `-p`, else the CPUs, capped by the workflow's `parallelism`.
@@ -119,6 +126,7 @@ pub fn run(
     args: &RunArgs,
     loaded: &LoadedPipeline,
     config: &UserConfig,
+    format: &OutputFormat,
     printer: &mut Printer,
 ) -> Result<u8, Error> {
     let cwd = std::env::current_dir().map_err(|source| Error::ReadInput {
@@ -176,13 +184,22 @@ pub fn run(
     if let Some(e) = &run.record_error {
         printer.note(&format!("the run record could not be kept up to date: {e}"));
     }
-    printer.data(&format!("{}\n", run.id));
+    match format {
+        OutputFormat::Json => printer.data(&output::to_json(&run.record)?),
+        OutputFormat::Yaml => printer.data(&output::to_yaml(&run.record)?),
+        OutputFormat::JsonPath(expr) => {
+            let value =
+                serde_json::to_value(&run.record).map_err(|e| Error::Runtime(e.to_string()))?;
+            printer.data(&(output::jsonpath(&value, expr)? + "\n"));
+        }
+        _ => printer.data(&format!("{}\n", run.id)),
+    }
     Ok(match run.outcome.status {
         RunStatus::Succeeded => 0,
-        RunStatus::Cancelled => match signal {
-            Some(15) => 143,
-            _ => 130,
-        },
+        // 128 + the signal, as shells report it; Ctrl-C when we cannot tell.
+        RunStatus::Cancelled => signal
+            .and_then(|s| u8::try_from(128 + s).ok())
+            .unwrap_or(130),
         _ => crate::error::EXIT_FAILED,
     })
 }

@@ -19,6 +19,12 @@ enum Backend {
 /// Flags first, then the config's `backend`, then what this machine offers.
 fn choose_backend(args: &RunArgs, config: &UserConfig) -> Result<Backend, Error> {
     if args.local {
+        if args.pod_file.is_some() {
+            return Err(Error::usage(
+                "--pod-file is for the Argo backend's dry run; local jobs run in this environment",
+                "drop --local to print the Argo Workflow for that pod, or drop --pod-file",
+            ));
+        }
         return Ok(Backend::Local("--local".into()));
     }
     if args.argo && !args.dry_run {
@@ -98,7 +104,7 @@ pub fn run(args: &RunArgs, printer: &mut Printer) -> Result<u8, Error> {
                 return Ok(0);
             }
             printer.status(&format!("backend: local ({reason})"));
-            return local_run::run(args, &loaded, &config, printer);
+            return local_run::run(args, &loaded, &config, &format, printer);
         }
     };
     let pod_file = &pod_file;

@@ -228,7 +228,8 @@ pub fn logs(args: &LogsArgs, printer: &mut Printer) -> Result<u8, Error> {
         ));
     }
     let mut offsets = vec![0u64; jobs.len()];
-    let mut pending = vec![String::new(); jobs.len()];
+    // Bytes, not text: a multi-byte character may arrive split across two reads.
+    let mut pending: Vec<Vec<u8>> = vec![Vec::new(); jobs.len()];
     loop {
         let live = run.status == RunStatus::Running;
         for (i, (job, path)) in jobs.iter().enumerate() {
@@ -238,18 +239,20 @@ pub fn logs(args: &LogsArgs, printer: &mut Printer) -> Result<u8, Error> {
             if file.seek(std::io::SeekFrom::Start(offsets[i])).is_err() {
                 continue;
             }
-            let mut chunk = Vec::new();
-            let read = file.read_to_end(&mut chunk).unwrap_or(0);
+            let read = file.read_to_end(&mut pending[i]).unwrap_or(0);
             offsets[i] += read as u64;
-            pending[i].push_str(&String::from_utf8_lossy(&chunk));
             let mut out = String::new();
             // Whole lines only while the job may still write the rest of a line.
             let keep = if live && args.follow {
-                pending[i].rfind('\n').map_or(0, |p| p + 1)
+                pending[i]
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |p| p + 1)
             } else {
                 pending[i].len()
             };
-            for line in pending[i][..keep].lines() {
+            let text = String::from_utf8_lossy(&pending[i][..keep]).into_owned();
+            for line in text.lines() {
                 out.push_str(job);
                 out.push_str(" | ");
                 out.push_str(line);
@@ -274,6 +277,7 @@ pub fn logs(args: &LogsArgs, printer: &mut Printer) -> Result<u8, Error> {
 
 pub fn delete(args: &DeleteArgs, printer: &mut Printer) -> Result<(), Error> {
     let dir = runs_dir()?;
+    // Resolve every name first: a typo in the third name must not leave two runs deleted.
     let mut ids: Vec<String> = Vec::new();
     for name in &args.runs {
         ids.push(find(&dir, name)?.id);
@@ -286,7 +290,8 @@ pub fn delete(args: &DeleteArgs, printer: &mut Printer) -> Result<(), Error> {
                 .map(|r| r.id),
         );
     }
-    ids.dedup();
+    let mut seen = std::collections::HashSet::new();
+    ids.retain(|id| seen.insert(id.clone()));
     for id in ids {
         record::delete(&dir, &id)?;
         printer.data(&format!("deleted {id}\n"));

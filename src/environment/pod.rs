@@ -285,7 +285,9 @@ fn carry_env(pod_env: &[EnvVar], local: &LocalContext) -> (Vec<EnvVar>, Vec<Stri
         if let Some(value) = value {
             env.push(EnvVar {
                 name: name.to_owned(),
-                value: Some(value.clone()),
+                // Pod env values are in Kubernetes' form, where `$(X)` expands and `$$` is a
+                // `$`; these come from a live process and are literal.
+                value: Some(value.replace('$', "$$")),
                 value_from: None,
             });
         }

@@ -84,6 +84,10 @@ pub struct RunRecord {
     pub finished: Option<String>,
     /// The process that runs (ran) it, to tell a live run from an interrupted one.
     pub pid: u32,
+    /// When that process started (clock ticks since boot, from /proc): pids are reused, so a
+    /// live pid with another start time is not our run.
+    #[serde(default)]
+    pub pid_started: Option<u64>,
     pub jobs: Vec<JobRecord>,
 }
 
@@ -115,6 +119,7 @@ impl RunRecord {
             started: rfc3339::format(SystemTime::now()),
             finished: None,
             pid: std::process::id(),
+            pid_started: process_start_time(std::process::id()),
             jobs: plan
                 .jobs
                 .iter()
@@ -177,7 +182,7 @@ pub fn load(dir: &Path) -> Result<RunRecord, RecordError> {
     })?;
     let mut record: RunRecord =
         serde_json::from_slice(&text).map_err(|source| RecordError::Parse { path, source })?;
-    if record.status == RunStatus::Running && !process_alive(record.pid) {
+    if record.status == RunStatus::Running && !process_alive(record.pid, record.pid_started) {
         record.status = RunStatus::Interrupted;
     }
     Ok(record)
@@ -255,17 +260,31 @@ pub fn new_run_id(name: &str, now: SystemTime) -> String {
 }
 
 /// Whether a process with this id exists. EPERM means it exists but belongs to someone else.
-fn process_alive(pid: u32) -> bool {
+fn process_alive(pid: u32, started: Option<u64>) -> bool {
     let Ok(raw) = i32::try_from(pid) else {
         return false;
     };
     if raw <= 0 {
         return false;
     }
-    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), None) {
+    let exists = match nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), None) {
         Ok(()) => true,
         Err(e) => e == nix::errno::Errno::EPERM,
-    }
+    };
+    // Where /proc tells the start time, a different one means the pid was reused.
+    exists
+        && match (started, process_start_time(pid)) {
+            (Some(recorded), Some(now)) => recorded == now,
+            _ => true,
+        }
+}
+
+/// Field 22 of /proc/PID/stat (start time in clock ticks since boot); `None` off Linux.
+fn process_start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: count from the last `)`.
+    let (_, rest) = stat.rsplit_once(") ")?;
+    rest.split_whitespace().nth(19)?.parse().ok()
 }
 
 #[cfg(test)]

@@ -4,11 +4,18 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// `2024-05-01T12:34:56Z`. Times before 1970 are clamped to the epoch (clocks that wrong
-/// are not worth a second code path).
+/// `2024-05-01T12:34:56.789Z`: milliseconds, so runs started within one second still sort in
+/// order. Times before 1970 are clamped to the epoch (clocks that wrong are not worth a
+/// second code path).
 pub fn format(time: SystemTime) -> String {
     let (date, (h, m, s)) = parts(time);
-    format!("{}T{h:02}:{m:02}:{s:02}Z", date_string(date, "-"))
+    let millis = time
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_millis());
+    format!(
+        "{}T{h:02}:{m:02}:{s:02}.{millis:03}Z",
+        date_string(date, "-")
+    )
 }
 
 /// `20240501-123456`, for run ids: sorts like the time it names.
@@ -17,8 +24,17 @@ pub fn compact(time: SystemTime) -> String {
     format!("{}-{h:02}{m:02}{s:02}", date_string(date, ""))
 }
 
-/// Parses what `format` writes (`2024-05-01T12:34:56Z`); `None` for anything else.
+/// Parses what `format` writes (`2024-05-01T12:34:56.789Z`, or without the milliseconds);
+/// `None` for anything else.
 pub fn parse(text: &str) -> Option<SystemTime> {
+    let (text, millis) = match text.len() {
+        24 if text.as_bytes()[19] == b'.' => (
+            format!("{}Z", &text[..19]),
+            text.get(20..23)?.parse::<u64>().ok()?,
+        ),
+        _ => (text.to_owned(), 0),
+    };
+    let text = text.as_str();
     let bytes = text.as_bytes();
     if bytes.len() != 20
         || bytes[4] != b'-'
@@ -41,7 +57,7 @@ pub fn parse(text: &str) -> Option<SystemTime> {
     }
     let days = days_from_civil(i64::try_from(year).ok()?, month, day);
     let secs = u64::try_from(days).ok()? * 86_400 + hour * 3600 + minute * 60 + second;
-    Some(UNIX_EPOCH + std::time::Duration::from_secs(secs))
+    Some(UNIX_EPOCH + std::time::Duration::from_millis(secs * 1000 + millis))
 }
 
 /// (year, month, day) → days since 1970-01-01 (the inverse of `civil_from_days`).
@@ -94,9 +110,9 @@ fn civil_from_days(days: i64) -> Date {
 mod tests {
     #[test]
     fn parse_inverts_format() {
-        for secs in [0u64, 951_782_400, 1_700_000_000, 4_102_444_799] {
-            let t = super::UNIX_EPOCH + std::time::Duration::from_secs(secs);
-            assert_eq!(super::parse(&super::format(t)), Some(t), "{secs}");
+        for millis in [0u64, 951_782_400_123, 1_700_000_000_999, 4_102_444_799_000] {
+            let t = super::UNIX_EPOCH + std::time::Duration::from_millis(millis);
+            assert_eq!(super::parse(&super::format(t)), Some(t), "{millis}");
         }
         assert_eq!(super::parse("2024-13-01T00:00:00Z"), None);
         assert_eq!(super::parse("yesterday"), None);
@@ -111,17 +127,17 @@ mod tests {
 
     #[test]
     fn known_instants() {
-        assert_eq!(format(at(0)), "1970-01-01T00:00:00Z");
+        assert_eq!(format(at(0)), "1970-01-01T00:00:00.000Z");
         // `date -u -d @951782400` → 2000-02-29 (a leap day of a century leap year)
-        assert_eq!(format(at(951_782_400)), "2000-02-29T00:00:00Z");
-        assert_eq!(format(at(1_714_566_896)), "2024-05-01T12:34:56Z");
+        assert_eq!(format(at(951_782_400)), "2000-02-29T00:00:00.000Z");
+        assert_eq!(format(at(1_714_566_896)), "2024-05-01T12:34:56.000Z");
         assert_eq!(compact(at(1_714_566_896)), "20240501-123456");
-        assert_eq!(format(at(4_102_444_799)), "2099-12-31T23:59:59Z");
+        assert_eq!(format(at(4_102_444_799)), "2099-12-31T23:59:59.000Z");
     }
 
     #[test]
     fn before_the_epoch_is_clamped() {
         let early = UNIX_EPOCH - Duration::from_secs(10);
-        assert_eq!(format(early), "1970-01-01T00:00:00Z");
+        assert_eq!(format(early), "1970-01-01T00:00:00.000Z");
     }
 }

@@ -52,12 +52,24 @@ pub async fn run_local(
     events: mpsc::UnboundedSender<RunEvent>,
     cancel: watch::Receiver<bool>,
 ) -> Result<LocalRun, LocalError> {
-    let id = record::new_run_id(&plan.name, SystemTime::now());
-    let dir = runs_dir.join(&id);
-    std::fs::create_dir_all(&dir).map_err(|source| LocalError::RunDir {
-        path: dir.clone(),
+    // Ids are unique by time and a random suffix; `create_dir` (not `create_dir_all`) makes
+    // sure a collision never reuses another run's folder.
+    std::fs::create_dir_all(runs_dir).map_err(|source| LocalError::RunDir {
+        path: runs_dir.to_owned(),
         source,
     })?;
+    let mut attempts = 0;
+    let (id, dir) = loop {
+        let id = record::new_run_id(&plan.name, SystemTime::now());
+        let dir = runs_dir.join(&id);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => break (id, dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempts < 16 => {
+                attempts += 1;
+            }
+            Err(source) => return Err(LocalError::RunDir { path: dir, source }),
+        }
+    };
     let log_dir = dir.join("logs");
     let record = RunRecord::new(id.clone(), plan, options.workdir.clone(), &log_dir);
     record.save(&dir)?;
@@ -219,8 +231,9 @@ impl RecordKeeper {
     }
 }
 
-/// A cancel handle that turns true on the first SIGINT (Ctrl-C) or SIGTERM, and which signal
-/// it was (for the exit code: 130 or 143). Job processes run in their own process groups, so a
+/// A cancel handle that turns true on the first SIGINT (Ctrl-C), SIGTERM, SIGHUP or SIGQUIT,
+/// and which signal it was (for the exit code, 128 + the signal: 130 for Ctrl-C, 143 for
+/// SIGTERM). Job processes run in their own process groups, so a
 /// terminal's Ctrl-C reaches only this process, and the executor stops the jobs itself
 /// (SIGTERM, then SIGKILL after the grace period).
 pub fn cancel_on_signals() -> std::io::Result<(watch::Receiver<bool>, watch::Receiver<Option<i32>>)>
@@ -228,12 +241,18 @@ pub fn cancel_on_signals() -> std::io::Result<(watch::Receiver<bool>, watch::Rec
     use tokio::signal::unix::{SignalKind, signal};
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
+    // A closed terminal (SIGHUP) or Ctrl-\ (SIGQUIT) would otherwise kill only this process
+    // and leave the jobs running in their own process groups.
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut quit = signal(SignalKind::quit())?;
     let (tx, rx) = watch::channel(false);
     let (which_tx, which_rx) = watch::channel(None);
     tokio::spawn(async move {
         let signal = tokio::select! {
             _ = interrupt.recv() => nix::sys::signal::Signal::SIGINT,
             _ = terminate.recv() => nix::sys::signal::Signal::SIGTERM,
+            _ = hangup.recv() => nix::sys::signal::Signal::SIGHUP,
+            _ = quit.recv() => nix::sys::signal::Signal::SIGQUIT,
         };
         let _ = which_tx.send(Some(signal as i32));
         let _ = tx.send(true);

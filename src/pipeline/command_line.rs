@@ -238,7 +238,21 @@ impl<'a> Parser<'a> {
             return Vec::new();
         };
         if close + 1 != span.end {
-            // Text after the `]`: not a group but a command starting with `[` (`[ -f x ] && y`).
+            let inner = Span {
+                start: span.start + 1,
+                end: close,
+            };
+            // A list of commands followed by more text is a mistake; without a top-level comma
+            // it is a command that starts with `[` (`[ -f x ] && y`).
+            if !self.scan_group(inner).0.is_empty() {
+                self.error(
+                    Some(close + 1),
+                    format!(
+                        "text after the `]` of the group in stage {n}; a group is a whole stage: end it with `]` and put `>>` after it, e.g. `a >> [b, c] >> d`"
+                    ),
+                );
+                return Vec::new();
+            }
             return vec![span];
         }
         self.group_commands(
@@ -268,17 +282,9 @@ impl<'a> Parser<'a> {
 
     /// Splits a group's inside at top-level bare commas (not inside `{…}` sweeps or nested
     /// `[…]` globs).
-    fn group_commands(&mut self, inner: Span, n: usize) -> Vec<Span> {
-        let open = inner.start - 1;
-        if self.trim(inner).start == inner.end {
-            self.error(
-                Some(open),
-                format!(
-                    "the group in stage {n} is empty; list commands to run in parallel, e.g. `[python a.py, python b.py]`"
-                ),
-            );
-            return Vec::new();
-        }
+    /// The top-level commas of a group's inside (not within `{…}` or `[…]`), and the first
+    /// `>>` in it, if any.
+    fn scan_group(&self, inner: Span) -> (Vec<usize>, Option<usize>) {
         let mut commas = Vec::new();
         let (mut braces, mut brackets) = (0usize, 0usize);
         for i in inner.start..inner.end {
@@ -293,14 +299,32 @@ impl<'a> Parser<'a> {
             } else if self.is_bare(i, ',') && braces == 0 && brackets == 0 {
                 commas.push(i);
             } else if self.is_bare(i, '>') && self.is_bare(i + 1, '>') && i + 1 < inner.end {
-                self.error(
-                    Some(i),
-                    format!(
-                        "`>>` inside the `[…]` group of stage {n}; a group holds commands that run in parallel, so chain outside it, e.g. `a >> [b, c] >> d`"
-                    ),
-                );
-                return Vec::new();
+                return (commas, Some(i));
             }
+        }
+        (commas, None)
+    }
+
+    fn group_commands(&mut self, inner: Span, n: usize) -> Vec<Span> {
+        let open = inner.start - 1;
+        if self.trim(inner).start == inner.end {
+            self.error(
+                Some(open),
+                format!(
+                    "the group in stage {n} is empty; list commands to run in parallel, e.g. `[python a.py, python b.py]`"
+                ),
+            );
+            return Vec::new();
+        }
+        let (commas, chain) = self.scan_group(inner);
+        if let Some(i) = chain {
+            self.error(
+                Some(i),
+                format!(
+                    "`>>` inside the `[…]` group of stage {n}; a group holds commands that run in parallel, so chain outside it, e.g. `a >> [b, c] >> d`"
+                ),
+            );
+            return Vec::new();
         }
         let mut bounds = vec![inner.start];
         bounds.extend(commas.iter().map(|&c| c + 1));
@@ -781,5 +805,19 @@ mod tests {
             Err(e) => e.to_string(),
         };
         insta::assert_snapshot!(rendered);
+    }
+
+    #[test]
+    fn text_after_a_group_is_an_error_but_a_test_command_is_not() {
+        let errs = errors("echo a >> [echo b, echo c] -v >> echo d");
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].0, Some(27));
+        assert!(
+            matches!(&errs[0].1, PipelineErrorKind::Syntax(m) if m.contains("text after the `]`")),
+            "{errs:?}"
+        );
+        let p = ok("[ -f x ] && echo y >> echo d");
+        assert_eq!(p.jobs.len(), 2);
+        assert_eq!(p.jobs[0].text, "[ -f x ] && echo y");
     }
 }

@@ -227,63 +227,7 @@ impl Builder {
             return Err(PipelineErrors(self.errors));
         }
         let names = self.names(&pipeline);
-        // What a `depends`/`dags` reference may say: the name as written or as made DNS-safe.
-        let mut by_name: HashMap<&str, usize> = HashMap::new();
-        for (i, job) in pipeline.jobs.iter().enumerate() {
-            by_name.insert(names[i].as_str(), i);
-            if let Some(written) = &job.name {
-                by_name.insert(written.as_str(), i);
-            }
-        }
-        let count = pipeline.jobs.len();
-        let mut depends: Vec<Vec<usize>> = vec![Vec::new(); count];
-        let resolve = |this: &mut Self, r: &JobRef, pos: Option<Pos>| -> Option<usize> {
-            match r {
-                JobRef::Index(i) if (1..=count).contains(i) => Some(i - 1),
-                JobRef::Index(i) => {
-                    this.error(pos, Kind::IndexOutOfRange { index: *i, count });
-                    None
-                }
-                JobRef::Name(n) => by_name.get(n.as_str()).copied().or_else(|| {
-                    this.error(
-                        pos,
-                        Kind::UnknownJob {
-                            reference: n.clone(),
-                            known: names.clone(),
-                        },
-                    );
-                    None
-                }),
-            }
-        };
-        for (i, job) in pipeline.jobs.iter().enumerate() {
-            for r in &job.depends {
-                if let Some(d) = resolve(&mut self, r, job.pos) {
-                    depends[i].push(d);
-                }
-            }
-        }
-        for edge in &pipeline.edges {
-            let from = resolve(&mut self, &edge.from, edge.pos);
-            let to = resolve(&mut self, &edge.to, edge.pos);
-            if let (Some(from), Some(to)) = (from, to) {
-                depends[to].push(from);
-            }
-        }
-        for (i, d) in depends.iter_mut().enumerate() {
-            d.sort_unstable();
-            d.dedup();
-            if d.contains(&i) {
-                let pos = pipeline.jobs[i].pos;
-                self.error(
-                    pos,
-                    Kind::SelfDependency {
-                        job: names[i].clone(),
-                    },
-                );
-                d.retain(|&x| x != i);
-            }
-        }
+        let depends = self.dependencies(&pipeline, &names);
         let slices: Vec<&[usize]> = depends.iter().map(Vec::as_slice).collect();
         if let Err(stuck) = kahn(&slices) {
             let cycle = find_cycle(&slices, &stuck);
@@ -297,7 +241,7 @@ impl Builder {
         }
         self.check_options(&pipeline.options);
         let options = pipeline.options;
-        let mut tasks = Vec::with_capacity(count);
+        let mut tasks = Vec::with_capacity(pipeline.jobs.len());
         for ((job, name), depends) in pipeline.jobs.into_iter().zip(names).zip(depends) {
             self.check_job(&name, &job);
             tasks.push(Task {
@@ -321,6 +265,77 @@ impl Builder {
             options,
             tasks,
         })
+    }
+
+    /// Resolves every `depends` entry and `dags` edge to task indices (sorted, no duplicates,
+    /// no self-edges), reporting what does not resolve.
+    fn dependencies(&mut self, pipeline: &Pipeline, names: &[String]) -> Vec<Vec<usize>> {
+        // What a `depends`/`dags` reference may say: the name as written or as made DNS-safe.
+        let mut by_name: HashMap<&str, usize> = HashMap::new();
+        for (i, job) in pipeline.jobs.iter().enumerate() {
+            by_name.insert(names[i].as_str(), i);
+            if let Some(written) = &job.name {
+                by_name.insert(written.as_str(), i);
+            }
+        }
+        let count = pipeline.jobs.len();
+        let mut depends: Vec<Vec<usize>> = vec![Vec::new(); count];
+        let resolve = |this: &mut Self, r: &JobRef, pos: Option<Pos>| -> Option<usize> {
+            match r {
+                JobRef::Index(i) if (1..=count).contains(i) => Some(i - 1),
+                JobRef::Index(i) => {
+                    this.error(pos, Kind::IndexOutOfRange { index: *i, count });
+                    None
+                }
+                JobRef::Name(n) => by_name.get(n.as_str()).copied().or_else(|| {
+                    this.error(
+                        pos,
+                        Kind::UnknownJob {
+                            reference: n.clone(),
+                            known: names.to_vec(),
+                        },
+                    );
+                    None
+                }),
+            }
+        };
+        for (i, job) in pipeline.jobs.iter().enumerate() {
+            for r in &job.depends {
+                if let Some(d) = resolve(self, r, job.pos) {
+                    depends[i].push(d);
+                }
+            }
+        }
+        for edge in &pipeline.edges {
+            let from = resolve(self, &edge.from, edge.pos);
+            let to = resolve(self, &edge.to, edge.pos);
+            match (from, to) {
+                // Reported here, at the `dags` line that says it, not at the job.
+                (Some(from), Some(to)) if from == to => self.error(
+                    edge.pos,
+                    Kind::SelfDependency {
+                        job: names[to].clone(),
+                    },
+                ),
+                (Some(from), Some(to)) => depends[to].push(from),
+                _ => {}
+            }
+        }
+        for (i, d) in depends.iter_mut().enumerate() {
+            d.sort_unstable();
+            d.dedup();
+            if d.contains(&i) {
+                let pos = pipeline.jobs[i].pos;
+                self.error(
+                    pos,
+                    Kind::SelfDependency {
+                        job: names[i].clone(),
+                    },
+                );
+                d.retain(|&x| x != i);
+            }
+        }
+        depends
     }
 
     /// Task names: explicit ones made DNS-safe (duplicates are errors), others derived from the

@@ -81,7 +81,7 @@ impl PipelineErrorKind {
             }
             K::IndexOutOfRange { count, .. } => Some(format!("use a number from 1 to {count}")),
             K::DuplicateName { .. } => Some("give each job its own `name`".into()),
-            K::SelfDependency { .. } => Some("remove the job from its own `depends`".into()),
+            K::SelfDependency { .. } => Some("a job cannot wait for itself: remove that dependency".into()),
             K::Cycle { .. } => Some("remove one of these dependencies to break the cycle".into()),
             K::InvalidSchedule { .. } => Some(
                 "use five cron fields (minute hour day-of-month month day-of-week), e.g. \"0 3 * * *\", or @daily / @every 1h"

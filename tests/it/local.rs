@@ -219,6 +219,48 @@ fn sigterm_stops_jobs_with_143() {
 }
 
 #[test]
+fn a_closed_terminal_stops_jobs_with_129() {
+    interrupted_run_leaves_nothing(nix::sys::signal::Signal::SIGHUP, 129);
+}
+
+#[test]
+fn delete_resolves_every_name_before_deleting_any() {
+    let home = temp_home();
+    let dir = home.path();
+    let first = run(jupyterflow(dir).args(["run", "-q", "-c", "true"]));
+    let id = first.stdout.trim().to_owned();
+    let out = run(jupyterflow(dir).args(["delete", &id, "no-such-run"]));
+    assert_eq!(out.code, 2);
+    assert_eq!(out.stdout, "");
+    let listed = run(jupyterflow(dir).args(["list", "-o", "name"]));
+    assert_eq!(listed.stdout, format!("{id}\n"), "nothing may be deleted");
+    let out = run(jupyterflow(dir).args(["delete", &id, "--completed"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, format!("deleted {id}\n"));
+}
+
+#[test]
+fn plan_stages_follow_dependencies_written_backwards() {
+    let home = temp_home();
+    let dir = home.path();
+    std::fs::write(
+        dir.join("wf.yaml"),
+        "jobs:\n- {name: last, command: echo 3, depends: [mid]}\n- {name: mid, command: echo 2, depends: [first]}\n- {name: first, command: echo 1}\n",
+    )
+    .expect("write");
+    let out = run(jupyterflow(dir).args(["run", "--dry-run", "--local", "-f", "wf.yaml"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let stages: Vec<&str> = out
+        .stdout
+        .lines()
+        .skip(1)
+        .take(3)
+        .map(|l| l.split_whitespace().next().unwrap_or(""))
+        .collect();
+    assert_eq!(stages, ["3", "2", "1"], "{}", out.stdout);
+}
+
+#[test]
 fn the_record_survives_a_kill_9_of_the_tool() {
     let home = temp_home();
     let dir = home.path();

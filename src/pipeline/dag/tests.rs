@@ -122,6 +122,17 @@ fn duplicates_self_dependencies_and_empty_pipelines() {
 }
 
 #[test]
+fn a_self_edge_in_dags_is_reported_at_the_dags_line() {
+    let err = Dag::build(pipeline(
+        vec![job("echo a")],
+        vec![(JobRef::Index(1), JobRef::Index(1))],
+    ))
+    .expect_err("self edge");
+    assert_eq!(err.0[0].kind, Kind::SelfDependency { job: "echo".into() });
+    assert_eq!(err.0[0].pos, Some(Pos { line: 7, column: 3 }));
+}
+
+#[test]
 fn a_cycle_is_printed_whole() {
     let err = Dag::build(pipeline(
         vec![
