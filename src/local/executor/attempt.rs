@@ -4,8 +4,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use tokio::fs::{File, OpenOptions};
-use tokio::io::AsyncWriteExt;
+use std::io::Write as _;
+
+use tokio::fs::File;
 use tokio::sync::watch;
 
 use super::{Attempt, Context, DRAIN};
@@ -20,10 +21,7 @@ pub(super) async fn run(
     context: &Context,
     cancel: &mut watch::Receiver<bool>,
 ) -> Attempt {
-    if !context.options.capture_output {
-        return run_to_file(job, attempt, log, context, cancel).await;
-    }
-    let mut file = match open_log(log, attempt, job.retries.saturating_add(1)).await {
+    let file = match open_log(log, attempt, job.retries.saturating_add(1)) {
         Ok(file) => file,
         Err(e) => {
             return Attempt::Failed {
@@ -32,79 +30,48 @@ pub(super) async fn run(
             };
         }
     };
-    let mut spawned = match process::spawn(&job.argv, &job.env, &context.options.workdir, None) {
+    // Captured: the output comes through pipes (for --follow and the live view) and is
+    // pumped into the log. Otherwise the log file itself is the job's stdout and stderr:
+    // cheaper, and both streams interleave exactly as written.
+    let capture = context.options.capture_output;
+    let (child_log, mut note) = if capture {
+        (None, file)
+    } else {
+        match file.try_clone() {
+            Ok(copy) => (Some(copy), file),
+            Err(e) => {
+                return Attempt::Failed {
+                    exit: None,
+                    reason: format!("cannot write the log {}: {e}", log.display()),
+                };
+            }
+        }
+    };
+    let mut spawned = match process::spawn(&job.argv, &job.env, &context.options.workdir, child_log)
+    {
         Ok(spawned) => spawned,
         Err(e) => {
             let program = job.argv.first().map_or("", String::as_str);
             let reason = format!("cannot start `{program}`: {e}");
             // The log is where people look first; say it there too. Best effort.
-            let _ = file
-                .write_all(format!("jupyterflow: {reason}\n").as_bytes())
-                .await;
-            let _ = file.flush().await;
+            let _ = note.write_all(format!("jupyterflow: {reason}\n").as_bytes());
             return Attempt::Failed { exit: None, reason };
         }
     };
-    let sink = OutputSink {
-        job: job.name.clone(),
-        follow: context.options.follow,
-        progress_interval: context.options.progress_interval,
-        events: context.events.clone(),
-    };
-    let pump = LogPump::start(file, spawned.stdout.take(), spawned.stderr.take(), sink);
-    let ending = process::wait(
-        &mut spawned,
-        job.timeout,
-        cancel,
-        context.options.kill_grace,
-    )
-    .await;
-    // A log that could not be written does not change how the job itself ended.
-    let _ = pump.finish(DRAIN).await;
-    conclude(job, ending)
-}
-
-/// The attempt without capturing: stdout and stderr are the log file itself (appended, so both
-/// streams interleave exactly as written). Used when nobody needs the lines as events.
-async fn run_to_file(
-    job: &PlannedJob,
-    attempt: u32,
-    log: &Path,
-    context: &Context,
-    cancel: &mut watch::Receiver<bool>,
-) -> Attempt {
-    let file = match open_log_std(log, attempt, job.retries.saturating_add(1)) {
-        Ok(file) => file,
-        Err(e) => {
-            return Attempt::Failed {
-                exit: None,
-                reason: format!("cannot write the log {}: {e}", log.display()),
-            };
-        }
-    };
-    let mut note = match file.try_clone() {
-        Ok(note) => note,
-        Err(e) => {
-            return Attempt::Failed {
-                exit: None,
-                reason: format!("cannot write the log {}: {e}", log.display()),
-            };
-        }
-    };
-    let mut spawned =
-        match process::spawn(&job.argv, &job.env, &context.options.workdir, Some(file)) {
-            Ok(spawned) => spawned,
-            Err(e) => {
-                let program = job.argv.first().map_or("", String::as_str);
-                let reason = format!("cannot start `{program}`: {e}");
-                let _ = std::io::Write::write_all(
-                    &mut note,
-                    format!("jupyterflow: {reason}\n").as_bytes(),
-                );
-                return Attempt::Failed { exit: None, reason };
-            }
+    let pump = capture.then(|| {
+        let sink = OutputSink {
+            job: job.name.clone(),
+            follow: context.options.follow,
+            progress_interval: context.options.progress_interval,
+            events: context.events.clone(),
         };
-    drop(note);
+        LogPump::start(
+            File::from_std(note),
+            spawned.stdout.take(),
+            spawned.stderr.take(),
+            sink,
+        )
+    });
     let ending = process::wait(
         &mut spawned,
         job.timeout,
@@ -112,6 +79,10 @@ async fn run_to_file(
         context.options.kill_grace,
     )
     .await;
+    if let Some(pump) = pump {
+        // A log that could not be written does not change how the job itself ended.
+        let _ = pump.finish(DRAIN).await;
+    }
     conclude(job, ending)
 }
 
@@ -137,10 +108,10 @@ fn conclude(job: &PlannedJob, ending: std::io::Result<Ending>) -> Attempt {
     }
 }
 
-/// `open_log` without the async runtime's thread hop (for the uncaptured path, where the file
-/// is handed to the child as is).
-fn open_log_std(path: &Path, attempt: u32, max_attempts: u32) -> std::io::Result<std::fs::File> {
-    use std::io::Write as _;
+/// The first attempt starts a fresh log; later ones append under a marker line, so the output
+/// of failed attempts stays readable (Argo keeps each attempt's pod log too). Plain blocking
+/// I/O: opening a file is quick, and the file may be handed to the child as is.
+fn open_log(path: &Path, attempt: u32, max_attempts: u32) -> std::io::Result<std::fs::File> {
     let mut file = std::fs::OpenOptions::new()
         .append(true)
         .create(true)
@@ -153,26 +124,6 @@ fn open_log_std(path: &Path, attempt: u32, max_attempts: u32) -> std::io::Result
             format!("--- jupyterflow: attempt {attempt} of {max_attempts} ---\n").as_bytes(),
         )?;
     }
-    Ok(file)
-}
-
-/// The first attempt starts a fresh log; later ones append under a marker line, so the output
-/// of failed attempts stays readable (Argo keeps each attempt's pod log too).
-async fn open_log(path: &Path, attempt: u32, max_attempts: u32) -> std::io::Result<File> {
-    if attempt <= 1 {
-        return File::create(path).await;
-    }
-    let mut file = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .await?;
-    file.write_all(
-        format!("--- jupyterflow: attempt {attempt} of {max_attempts} ---\n").as_bytes(),
-    )
-    .await?;
-    // tokio's File may still have the write in flight; settle it before others write.
-    file.flush().await?;
     Ok(file)
 }
 
