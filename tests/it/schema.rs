@@ -34,8 +34,16 @@ fn rendered_manifests_pass_argo_schema_and_crds() {
     let out_dir = home.path().join("manifests");
     std::fs::create_dir_all(&out_dir).expect("dir");
     let mut files = Vec::new();
-    let mut render = |name: String, args: Vec<String>| {
-        let out = run(jupyterflow(home.path()).args(&args));
+    // `run --dry-run --pod-file POD FLAG VALUE` (FLAG: -f or -c), saved for the validator.
+    let mut render = |name: String, pod_file: &str, flag: &str, value: &str| {
+        let out = run(jupyterflow(home.path()).args([
+            "run",
+            "--dry-run",
+            "--pod-file",
+            pod_file,
+            flag,
+            value,
+        ]));
         assert_eq!(out.code, 0, "{name}: {}", out.stderr);
         let path = out_dir.join(format!("{name}.yaml"));
         std::fs::write(&path, out.stdout).expect("write");
@@ -44,56 +52,24 @@ fn rendered_manifests_pass_argo_schema_and_crds() {
     for p in PODS {
         let pod_file = pod(p).display().to_string();
         for w in WORKFLOWS {
-            let file = workflow(w).display().to_string();
             render(
                 format!("{w}@{p}"),
-                vec![
-                    "run".into(),
-                    "--dry-run".into(),
-                    "--pod-file".into(),
-                    pod_file.clone(),
-                    "-f".into(),
-                    file,
-                ],
+                &pod_file,
+                "-f",
+                &workflow(w).display().to_string(),
             );
         }
         for (name, text) in ONE_LINERS {
-            render(
-                format!("c-{name}@{p}"),
-                vec![
-                    "run".into(),
-                    "--dry-run".into(),
-                    "--pod-file".into(),
-                    pod_file.clone(),
-                    "-c".into(),
-                    text.into(),
-                ],
-            );
+            render(format!("c-{name}@{p}"), &pod_file, "-c", text);
         }
     }
     // Large shapes: nested DAGs under the 200-task cap, and a big sweep.
     let pod_file = pod("zero-to-jupyterhub").display().to_string();
     let chain: Vec<String> = (0..5000).map(|i| format!("python step.py {i}")).collect();
-    let sweep = format!(
-        "python train.py --seed {{{}}}",
-        (0..10_000)
-            .map(|i| i.to_string())
-            .collect::<Vec<_>>()
-            .join(",")
-    );
-    for (name, text) in [("chain-5000", chain.join(" >> ")), ("sweep-10000", sweep)] {
-        render(
-            name.into(),
-            vec![
-                "run".into(),
-                "--dry-run".into(),
-                "--pod-file".into(),
-                pod_file.clone(),
-                "-c".into(),
-                text,
-            ],
-        );
-    }
+    let values: Vec<String> = (0..10_000).map(|i| i.to_string()).collect();
+    let sweep = format!("python train.py --seed {{{}}}", values.join(","));
+    render("chain-5000".into(), &pod_file, "-c", &chain.join(" >> "));
+    render("sweep-10000".into(), &pod_file, "-c", &sweep);
     let output = std::process::Command::new(python)
         .arg(script)
         .args(["--strict", "--crd", "-q"])
