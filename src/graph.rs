@@ -82,27 +82,43 @@ fn mermaid_text(s: &str) -> String {
         .replace('>', "#gt;")
 }
 
-fn mermaid(dag: &Dag) -> String {
-    let mut out = String::from("flowchart TD\n");
+/// The shape both diagram languages share: a header, one node per task, one edge per
+/// dependency, a footer. `node` gets (id, label, command); `edge` gets (from, to).
+fn diagram(
+    dag: &Dag,
+    head: &str,
+    node: impl Fn(&str, &str, &str) -> String,
+    edge: impl Fn(&str, &str) -> String,
+    tail: &str,
+) -> String {
+    let id = |i: usize| format!("t{i}");
+    let mut out = String::from(head);
     for i in 0..dag.tasks.len() {
-        let _ = writeln!(
-            out,
-            "  {}[\"{}<br/>{}\"]",
-            node_id(i),
-            mermaid_text(&label(dag, i)),
-            mermaid_text(&command(dag, i))
-        );
+        out.push_str(&node(&id(i), &label(dag, i), &command(dag, i)));
     }
     for (i, task) in dag.tasks.iter().enumerate() {
         for &d in &task.depends {
-            let _ = writeln!(out, "  {} --> {}", node_id(d), node_id(i));
+            out.push_str(&edge(&id(d), &id(i)));
         }
     }
+    out.push_str(tail);
     out
 }
 
-fn node_id(i: usize) -> String {
-    format!("t{i}")
+fn mermaid(dag: &Dag) -> String {
+    diagram(
+        dag,
+        "flowchart TD\n",
+        |id, label, cmd| {
+            format!(
+                "  {id}[\"{}<br/>{}\"]\n",
+                mermaid_text(label),
+                mermaid_text(cmd)
+            )
+        },
+        |from, to| format!("  {from} --> {to}\n"),
+        "",
+    )
 }
 
 fn dot_text(s: &str) -> String {
@@ -110,21 +126,17 @@ fn dot_text(s: &str) -> String {
 }
 
 fn dot(dag: &Dag) -> String {
-    let mut out = String::from("digraph pipeline {\n  rankdir=TB;\n  node [shape=box];\n");
-    for i in 0..dag.tasks.len() {
-        let _ = writeln!(
-            out,
-            "  {} [label=\"{}\\n{}\"];",
-            node_id(i),
-            dot_text(&label(dag, i)),
-            dot_text(&command(dag, i))
-        );
-    }
-    for (i, task) in dag.tasks.iter().enumerate() {
-        for &d in &task.depends {
-            let _ = writeln!(out, "  {} -> {};", node_id(d), node_id(i));
-        }
-    }
-    out.push_str("}\n");
-    out
+    diagram(
+        dag,
+        "digraph pipeline {\n  rankdir=TB;\n  node [shape=box];\n",
+        |id, label, cmd| {
+            format!(
+                "  {id} [label=\"{}\\n{}\"];\n",
+                dot_text(label),
+                dot_text(cmd)
+            )
+        },
+        |from, to| format!("  {from} -> {to};\n"),
+        "}\n",
+    )
 }

@@ -87,6 +87,26 @@ pub fn to_yaml(value: &impl serde::Serialize) -> Result<String, OutputError> {
     })
 }
 
+/// `value` in a structured format (`json`, `yaml`, `jsonpath=…`), the one way every command
+/// prints objects; `None` for the formats each command draws itself (name, table, wide).
+pub fn structured(
+    value: &impl serde::Serialize,
+    format: &OutputFormat,
+) -> Result<Option<String>, OutputError> {
+    Ok(match format {
+        OutputFormat::Json => Some(to_json(value)?),
+        OutputFormat::Yaml => Some(to_yaml(value)?),
+        OutputFormat::JsonPath(expr) => {
+            let value = serde_json::to_value(value).map_err(|e| OutputError::Serialize {
+                format: "json".into(),
+                message: e.to_string(),
+            })?;
+            Some(jsonpath(&value, expr)? + "\n")
+        }
+        OutputFormat::Name | OutputFormat::Wide | OutputFormat::Table => None,
+    })
+}
+
 /// Evaluates `expr` against `value`, kubectl style: `{.a.b}` segments inside literal text,
 /// `{range .items[*]}…{end}`, `{"\n"}` literals; several results are joined by spaces.
 /// A bare field path (`metadata.name`, the original tool's form) or an RFC 9535 path (`$.a`)

@@ -35,8 +35,11 @@ pub const SOURCE_ANNOTATION: &str = "jupyterflow.io/source";
 const SHARED_TEMPLATE: &str = "job";
 const ENTRYPOINT: &str = "main";
 
-/// Which CronWorkflow field carries the schedule (see README: Argo ≥ 3.6 vs older).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Which CronWorkflow field carries the schedule: Argo ≥ 3.6 (and the v4 schema) read
+/// `schedules`, a list; older controllers know only `schedule` and silently ignore `schedules`.
+/// Set by `cron_schedule_field` in the user's config.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum CronScheduleField {
     #[default]
     Schedules,

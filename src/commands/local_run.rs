@@ -39,7 +39,7 @@ pub fn print_plan(
     let plan = Plan::from_dag(&loaded.dag);
     let names: Vec<&str> = plan.jobs.iter().map(|j| j.name.as_str()).collect();
     match format {
-        OutputFormat::Json | OutputFormat::Yaml => {
+        OutputFormat::Json | OutputFormat::Yaml | OutputFormat::JsonPath(_) => {
             let value = json!({
                 "name": plan.name,
                 "workingDir": loaded.working_dir,
@@ -53,12 +53,7 @@ pub fn print_plan(
                     "timeoutSeconds": j.timeout.map(|t| t.as_secs()),
                 })).collect::<Vec<_>>(),
             });
-            let text = if *format == OutputFormat::Json {
-                output::to_json(&value)?
-            } else {
-                output::to_yaml(&value)?
-            };
-            printer.data(&text);
+            printer.data(&output::structured(&value, format)?.unwrap_or_default());
         }
         _ => {
             let levels = job_levels(loaded, &plan);
@@ -184,15 +179,9 @@ pub fn run(
     if let Some(e) = &run.record_error {
         printer.note(&format!("the run record could not be kept up to date: {e}"));
     }
-    match format {
-        OutputFormat::Json => printer.data(&output::to_json(&run.record)?),
-        OutputFormat::Yaml => printer.data(&output::to_yaml(&run.record)?),
-        OutputFormat::JsonPath(expr) => {
-            let value =
-                serde_json::to_value(&run.record).map_err(|e| Error::Runtime(e.to_string()))?;
-            printer.data(&(output::jsonpath(&value, expr)? + "\n"));
-        }
-        _ => printer.data(&format!("{}\n", run.id)),
+    match output::structured(&run.record, format)? {
+        Some(text) => printer.data(&text),
+        None => printer.data(&format!("{}\n", run.id)),
     }
     Ok(match run.outcome.status {
         RunStatus::Succeeded => 0,

@@ -1,23 +1,23 @@
 //! `jupyterflow run`: pipeline → environment → Argo object, printed with `--dry-run`.
 
 use super::local_run;
-use crate::argo::{self, CronScheduleField, Manifest, RenderOptions};
+use crate::argo::{self, Manifest, RenderOptions};
 use crate::cli::RunArgs;
-use crate::environment::user_config::{self, Backend as Backend_, UserConfig};
+use crate::environment::user_config::{self, Backend, UserConfig};
 use crate::environment::{Environment, discover, pod};
 use crate::error::Error;
 use crate::output::{self, OutputFormat};
 use crate::printer::Printer;
 
 /// Which backend runs the pipeline, and why (said on the first line of output).
-enum Backend {
+enum Chosen {
     /// Print or submit an Argo object for this notebook pod (`--pod-file` for now).
     Argo(std::path::PathBuf),
     Local(String),
 }
 
 /// Flags first, then the config's `backend`, then what this machine offers.
-fn choose_backend(args: &RunArgs, config: &UserConfig) -> Result<Backend, Error> {
+fn choose_backend(args: &RunArgs, config: &UserConfig) -> Result<Chosen, Error> {
     if args.local {
         if args.pod_file.is_some() {
             return Err(Error::usage(
@@ -25,7 +25,7 @@ fn choose_backend(args: &RunArgs, config: &UserConfig) -> Result<Backend, Error>
                 "drop --local to print the Argo Workflow for that pod, or drop --pod-file",
             ));
         }
-        return Ok(Backend::Local("--local".into()));
+        return Ok(Chosen::Local("--local".into()));
     }
     if args.argo && !args.dry_run {
         return Err(Error::usage(
@@ -46,15 +46,15 @@ fn choose_backend(args: &RunArgs, config: &UserConfig) -> Result<Backend, Error>
                 "add --dry-run to print the Argo Workflow, or --local to run here",
             ));
         }
-        return Ok(Backend::Argo(pod_file.clone()));
+        return Ok(Chosen::Argo(pod_file.clone()));
     }
     match config.backend {
-        Some(Backend_::Local) => Ok(Backend::Local("backend: local in the config file".into())),
-        Some(Backend_::Argo) => Err(Error::usage(
+        Some(Backend::Local) => Ok(Chosen::Local("backend: local in the config file".into())),
+        Some(Backend::Argo) => Err(Error::usage(
             "the config file asks for the argo backend, but this version cannot submit to a cluster yet",
             "use --dry-run --pod-file POD to print the Argo Workflow, or --local to run here",
         )),
-        Some(Backend_::Auto) | None => Ok(Backend::Local(if in_cluster() {
+        Some(Backend::Auto) | None => Ok(Chosen::Local(if in_cluster() {
             "this version cannot submit to the cluster yet; `--dry-run --pod-file POD` prints the Argo Workflow".into()
         } else {
             "no Kubernetes service account found; `--dry-run --pod-file POD` prints the Argo Workflow".into()
@@ -89,8 +89,8 @@ pub fn run(args: &RunArgs, printer: &mut Printer) -> Result<u8, Error> {
     let loaded = super::load(&args.input)?;
     let (config_path, config) = super::config::load_user_config()?;
     let pod_file = match choose_backend(args, &config)? {
-        Backend::Argo(pod_file) => pod_file,
-        Backend::Local(reason) => {
+        Chosen::Argo(pod_file) => pod_file,
+        Chosen::Local(reason) => {
             if args.dry_run {
                 printer.note(&format!("local plan ({reason})"));
                 let parallelism = local_run::parallelism(args, &loaded);
@@ -118,10 +118,7 @@ pub fn run(args: &RunArgs, printer: &mut Printer) -> Result<u8, Error> {
             .push(format!("applied config from {}", path.display()));
     }
     let options = RenderOptions {
-        cron_schedule_field: match config.cron_schedule_field {
-            Some(user_config::CronScheduleField::Schedule) => CronScheduleField::Schedule,
-            _ => CronScheduleField::Schedules,
-        },
+        cron_schedule_field: config.cron_schedule_field.unwrap_or_default(),
     };
     let manifest = argo::render(&loaded.dag, &env, &options)?;
     manifest.check_limits()?;
@@ -134,9 +131,10 @@ pub fn run(args: &RunArgs, printer: &mut Printer) -> Result<u8, Error> {
 
 /// The manifest in the chosen `-o` format.
 pub fn format_manifest(manifest: &Manifest, format: &OutputFormat) -> Result<String, Error> {
+    if let Some(text) = output::structured(manifest, format)? {
+        return Ok(text);
+    }
     Ok(match format {
-        OutputFormat::Yaml => output::to_yaml(manifest)?,
-        OutputFormat::Json => output::to_json(manifest)?,
         OutputFormat::Name => {
             let meta = manifest.metadata();
             let name = meta
@@ -150,14 +148,7 @@ pub fn format_manifest(manifest: &Manifest, format: &OutputFormat) -> Result<Str
             };
             format!("{resource}/{name}\n")
         }
-        OutputFormat::JsonPath(expr) => {
-            let value =
-                serde_json::to_value(manifest).map_err(|e| output::OutputError::Serialize {
-                    format: "json".into(),
-                    message: e.to_string(),
-                })?;
-            output::jsonpath(&value, expr)? + "\n"
-        }
-        OutputFormat::Wide | OutputFormat::Table => String::new(),
+        // Refused before rendering (see `run`); structured formats returned above.
+        _ => String::new(),
     })
 }

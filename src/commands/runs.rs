@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use crate::cli::{DeleteArgs, GetArgs, ListArgs, LogsArgs};
 use crate::error::Error;
 use crate::events::{Exit, JobPhase, RunStatus};
-use crate::local::record::{self, RecordSource, RunRecord};
+use crate::local::record::{self, RunRecord};
 use crate::local::rfc3339;
 use crate::output::{self, OutputFormat};
 use crate::printer::{Printer, table};
@@ -62,13 +62,6 @@ fn between(start: Option<&str>, end: Option<&str>) -> Option<Duration> {
     end.duration_since(start).ok()
 }
 
-fn serialize(value: &impl serde::Serialize, format: &OutputFormat) -> Result<String, Error> {
-    Ok(match format {
-        OutputFormat::Json => output::to_json(value)?,
-        _ => output::to_yaml(value)?,
-    })
-}
-
 pub fn list(args: &ListArgs, printer: &mut Printer) -> Result<(), Error> {
     let format = match args.output.as_deref() {
         None => OutputFormat::Table,
@@ -82,53 +75,46 @@ pub fn list(args: &ListArgs, printer: &mut Printer) -> Result<(), Error> {
             !(args.running && !running || args.completed && running)
         })
         .collect();
-    match format {
-        OutputFormat::Json | OutputFormat::Yaml => printer.data(&serialize(&runs, &format)?),
-        OutputFormat::Name => {
-            printer.data(&runs.iter().fold(String::new(), |mut out, r| {
-                out.push_str(&r.id);
-                out.push('\n');
-                out
-            }));
-        }
-        OutputFormat::JsonPath(expr) => {
-            let value = serde_json::to_value(&runs).map_err(|e| Error::Runtime(e.to_string()))?;
-            printer.data(&(output::jsonpath(&value, &expr)? + "\n"));
-        }
-        OutputFormat::Table | OutputFormat::Wide => {
-            if runs.is_empty() {
-                printer.status(&format!("no runs in {}", dir.display()));
-                return Ok(());
-            }
-            let wide = format == OutputFormat::Wide;
-            let rows: Vec<Vec<String>> = runs
-                .iter()
-                .map(|r| {
-                    let done = r.jobs.iter().filter(|j| j.phase.is_terminal()).count();
-                    let mut row = vec![
-                        r.id.clone(),
-                        r.status.as_str().to_owned(),
-                        format!("{done}/{}", r.jobs.len()),
-                        since(&r.started).map_or_else(|| "-".into(), table::age),
-                        between(Some(&r.started), r.finished.as_deref())
-                            .map_or_else(|| "-".into(), table::duration),
-                    ];
-                    if wide {
-                        row.push(match &r.source {
-                            RecordSource::CommandLine(text) => text.clone(),
-                            RecordSource::File(path) => path.display().to_string(),
-                        });
-                    }
-                    row
-                })
-                .collect();
-            let mut header = vec!["NAME", "STATUS", "PROGRESS", "AGE", "DURATION"];
-            if wide {
-                header.push("SOURCE");
-            }
-            printer.data(&table::render(&header, &rows));
-        }
+    if let Some(text) = output::structured(&runs, &format)? {
+        printer.data(&text);
+        return Ok(());
     }
+    if format == OutputFormat::Name {
+        printer.data(&runs.iter().fold(String::new(), |mut out, r| {
+            out.push_str(&r.id);
+            out.push('\n');
+            out
+        }));
+        return Ok(());
+    }
+    if runs.is_empty() {
+        printer.status(&format!("no runs in {}", dir.display()));
+        return Ok(());
+    }
+    let wide = format == OutputFormat::Wide;
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .map(|r| {
+            let done = r.jobs.iter().filter(|j| j.phase.is_terminal()).count();
+            let mut row = vec![
+                r.id.clone(),
+                r.status.as_str().to_owned(),
+                format!("{done}/{}", r.jobs.len()),
+                since(&r.started).map_or_else(|| "-".into(), table::age),
+                between(Some(&r.started), r.finished.as_deref())
+                    .map_or_else(|| "-".into(), table::duration),
+            ];
+            if wide {
+                row.push(r.source.text());
+            }
+            row
+        })
+        .collect();
+    let mut header = vec!["NAME", "STATUS", "PROGRESS", "AGE", "DURATION"];
+    if wide {
+        header.push("SOURCE");
+    }
+    printer.data(&table::render(&header, &rows));
     Ok(())
 }
 
@@ -138,26 +124,15 @@ pub fn get(args: &GetArgs, printer: &mut Printer) -> Result<(), Error> {
         Some(text) => OutputFormat::parse(text)?,
     };
     let run = find(&runs_dir()?, &args.run)?;
-    match format {
-        OutputFormat::Json | OutputFormat::Yaml => {
-            printer.data(&serialize(&run, &format)?);
-            return Ok(());
-        }
-        OutputFormat::Name => {
-            printer.data(&format!("{}\n", run.id));
-            return Ok(());
-        }
-        OutputFormat::JsonPath(expr) => {
-            let value = serde_json::to_value(&run).map_err(|e| Error::Runtime(e.to_string()))?;
-            printer.data(&(output::jsonpath(&value, &expr)? + "\n"));
-            return Ok(());
-        }
-        OutputFormat::Table | OutputFormat::Wide => {}
+    if let Some(text) = output::structured(&run, &format)? {
+        printer.data(&text);
+        return Ok(());
     }
-    let source = match &run.source {
-        RecordSource::CommandLine(text) => text.clone(),
-        RecordSource::File(path) => path.display().to_string(),
-    };
+    if format == OutputFormat::Name {
+        printer.data(&format!("{}\n", run.id));
+        return Ok(());
+    }
+    let source = run.source.text();
     let duration = between(Some(&run.started), run.finished.as_deref())
         .map_or_else(|| "-".into(), table::duration);
     let mut text = format!(

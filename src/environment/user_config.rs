@@ -65,14 +65,7 @@ pub enum Backend {
     Auto,
 }
 
-/// The CronWorkflow field that holds the schedule: Argo ≥ 3.6 reads `schedules` (a list);
-/// older controllers know only `schedule` and silently ignore `schedules`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CronScheduleField {
-    Schedules,
-    Schedule,
-}
+pub use crate::argo::CronScheduleField;
 
 /// What is wrong with a config file. Every variant names the file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -60,6 +60,16 @@ pub enum RecordSource {
     File(PathBuf),
 }
 
+impl RecordSource {
+    /// The `-c` text or the file path, for tables and summaries.
+    pub fn text(&self) -> String {
+        match self {
+            RecordSource::CommandLine(text) => text.clone(),
+            RecordSource::File(path) => path.display().to_string(),
+        }
+    }
+}
+
 impl From<&Source> for RecordSource {
     fn from(source: &Source) -> Self {
         match source {
