@@ -16,7 +16,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a pipeline (locally where no cluster is configured; `--dry-run --pod-file` prints its Argo Workflow)
+    /// Run a pipeline: on the cluster from a notebook pod (an Argo Workflow), else locally
     Run(RunArgs),
     /// Check a pipeline without rendering or running it
     Lint(InputArgs),
@@ -24,14 +24,22 @@ pub enum Command {
     Graph(GraphArgs),
     /// Show the effective configuration, or write a commented template
     Config(ConfigArgs),
-    /// List runs (local runs of this directory)
+    /// List runs (the cluster's from a notebook pod, else local runs of this directory)
     #[command(visible_alias = "ls")]
     List(ListArgs),
     /// Show a run and each of its jobs
     Get(GetArgs),
+    /// Follow a cluster run live until it ends
+    Watch(RunRefArgs),
     /// Print a run's job logs, each line prefixed with the job name
     Logs(LogsArgs),
-    /// Delete runs and their logs
+    /// Stop a cluster run: no new jobs start, running ones finish (exit handlers run)
+    Stop(RunRefArgs),
+    /// Terminate a cluster run now: running jobs are killed
+    Terminate(RunRefArgs),
+    /// Start a new cluster run from an earlier run's spec
+    Resubmit(ResubmitArgs),
+    /// Delete runs (and their logs)
     #[command(visible_alias = "rm")]
     Delete(DeleteArgs),
 }
@@ -72,6 +80,17 @@ pub struct RunArgs {
     /// Take the notebook environment from this Pod (JSON or YAML) instead of the live pod
     #[arg(long, value_name = "FILE")]
     pub pod_file: Option<PathBuf>,
+    /// The notebook pod whose image, volumes and env jobs reuse (default: this pod, $HOSTNAME)
+    #[arg(long, value_name = "NAME", conflicts_with = "pod_file")]
+    pub pod: Option<String>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Stay attached and show progress until the workflow ends (exit 0 if it succeeded)
+    #[arg(short = 'w', long)]
+    pub watch: bool,
+    /// Submit even though the working directory is not on a volume job pods can mount
+    #[arg(long)]
+    pub allow_unshared_workdir: bool,
     /// Keep the notebook image's tag instead of pinning jobs to the running digest
     #[arg(long)]
     pub no_pin_image: bool,
@@ -81,7 +100,7 @@ pub struct RunArgs {
     /// Run the jobs on this machine, as processes (the default where no cluster is configured)
     #[arg(long, conflicts_with = "argo")]
     pub local: bool,
-    /// Use the Argo backend: with --dry-run --pod-file, print the Workflow for that pod
+    /// Use the Argo backend (the default in a notebook pod)
     #[arg(long)]
     pub argo: bool,
     /// Most jobs running at once (default: the number of CPUs; the workflow's `parallelism` caps it)
@@ -90,7 +109,7 @@ pub struct RunArgs {
     /// After a failure, keep running every job that does not depend on it (default: fail fast)
     #[arg(long)]
     pub keep_going: bool,
-    /// Also stream every job's output to the terminal, each line prefixed with the job name
+    /// Also stream every job's output to the terminal (local runs), and report API retries
     #[arg(long, short = 'v', visible_alias = "verbose")]
     pub follow: bool,
     /// Print only the run's name and errors: no progress, no summary
@@ -98,13 +117,57 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
-/// Which runs: local runs are kept under `.jupyterflow/runs` of the working directory
-/// (`log_dir` in the config).
-#[derive(Debug, Args)]
+/// Which cluster and namespace: the notebook pod's service account, else the kubeconfig.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ClusterArgs {
+    /// Namespace (default: the config's `namespace`, else the service account's or context's)
+    #[arg(short = 'n', long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+    /// The kubeconfig context to use (outside a notebook pod)
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Time limit for each API request, e.g. 30s or 2m
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub request_timeout: String,
+}
+
+/// Which runs: the cluster's Argo runs (in a notebook pod, with `-n`/`--context`, or
+/// `backend: argo`), else the local runs kept under `.jupyterflow/runs` of the working directory.
+#[derive(Debug, Args, Clone, Default)]
 pub struct HistoryArgs {
-    /// Use the local run history (the only one in this version; accepted for scripts)
+    /// Use the local run history even where a cluster is configured
     #[arg(long)]
     pub local: bool,
+    /// Cluster runs not made by jupyterflow too (default: only jupyterflow's, by label)
+    #[arg(long)]
+    pub all: bool,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Report API retries
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunRefArgs {
+    #[command(flatten)]
+    pub history: HistoryArgs,
+    /// The run (`@latest` for the newest from this notebook)
+    pub run: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ResubmitArgs {
+    #[command(flatten)]
+    pub history: HistoryArgs,
+    /// The run to start again (`@latest` for the newest from this notebook)
+    pub run: String,
+    /// Stay attached and show progress until the new run ends
+    #[arg(short = 'w', long)]
+    pub watch: bool,
+    /// Output format: name, yaml, json or jsonpath=EXPR
+    #[arg(short = 'o', long = "output", value_name = "FORMAT")]
+    pub output: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -117,6 +180,9 @@ pub struct ListArgs {
     /// Only finished runs
     #[arg(long)]
     pub completed: bool,
+    /// Scheduled pipelines (CronWorkflows) instead of runs
+    #[arg(long, conflicts_with_all = ["running", "completed"])]
+    pub cron: bool,
     /// Output format: wide, name, json or yaml (default: a table)
     #[arg(short = 'o', long = "output", value_name = "FORMAT")]
     pub output: Option<String>,
@@ -151,11 +217,17 @@ pub struct DeleteArgs {
     #[command(flatten)]
     pub history: HistoryArgs,
     /// The runs to delete (`@latest` for the newest)
-    #[arg(required_unless_present = "completed")]
+    #[arg(required_unless_present_any = ["completed", "older_than", "cron"])]
     pub runs: Vec<String>,
     /// Delete every finished run
     #[arg(long)]
     pub completed: bool,
+    /// Only finished runs older than this, e.g. 7d, 12h (with --completed or alone)
+    #[arg(long, value_name = "AGE")]
+    pub older_than: Option<String>,
+    /// Delete this scheduled pipeline (CronWorkflow); its past runs stay
+    #[arg(long, value_name = "NAME")]
+    pub cron: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

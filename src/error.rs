@@ -15,6 +15,9 @@ use crate::pipeline::error::PipelineErrors;
 /// 130/143 interrupted by SIGINT/SIGTERM.
 pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
+/// The cluster could not be reached, refused the request, or lacks Argo: nothing was submitted
+/// (or, for `get`/`delete`…, nothing changed).
+pub const EXIT_CLUSTER: u8 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -48,6 +51,8 @@ pub enum Error {
     Record(#[from] crate::local::record::RecordError),
     #[error("{0}")]
     Runtime(String),
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterError),
     #[error("cannot write {}: {source}", path.display())]
     Write {
         path: PathBuf,
@@ -67,6 +72,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Write { .. } | Error::Local(_) | Error::Runtime(_) => EXIT_FAILED,
+            Error::Cluster(_) => EXIT_CLUSTER,
             _ => EXIT_USAGE,
         }
     }
@@ -77,6 +83,7 @@ impl Error {
             Error::Render(e) => Some(e.hint().to_owned()),
             Error::Output(e) => Some(e.hint().to_owned()),
             Error::Usage { hint, .. } => hint.clone(),
+            Error::Cluster(e) => Some(e.hint()),
             Error::ReadInput { .. } => Some("check the path and that the file is readable".into()),
             // These messages already say how to fix them.
             Error::Write { .. }

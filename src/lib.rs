@@ -3,6 +3,7 @@
 
 pub mod argo;
 pub mod cli;
+pub mod cluster;
 pub mod commands;
 pub mod environment;
 pub mod error;
@@ -40,6 +41,12 @@ pub fn run() -> ExitCode {
         Command::Get(args) => commands::runs::get(args, &mut printer).map(|()| 0),
         Command::Logs(args) => commands::runs::logs(args, &mut printer),
         Command::Delete(args) => commands::runs::delete(args, &mut printer).map(|()| 0),
+        Command::Watch(args) => commands::runs::watch(args, &mut printer),
+        Command::Stop(args) => commands::runs::shutdown(args, "Stop", &mut printer).map(|()| 0),
+        Command::Terminate(args) => {
+            commands::runs::shutdown(args, "Terminate", &mut printer).map(|()| 0)
+        }
+        Command::Resubmit(args) => commands::runs::resubmit(args, &mut printer),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -543,7 +543,7 @@ fn is_label_value(value: &str) -> bool {
             && value.ends_with(|c: char| c.is_ascii_alphanumeric()))
 }
 
-fn label_value(value: &str) -> String {
+pub fn label_value(value: &str) -> String {
     if is_label_value(value) {
         return value.to_owned();
     }

@@ -1,12 +1,17 @@
 //! One function per verb. Commands receive resolved arguments, call the pure stages and the
 //! backends, and hand everything they show to the printer.
 
+pub mod cluster;
+pub mod cluster_logs;
+pub mod cluster_runs;
 pub mod config;
+pub mod follow;
 pub mod graph;
 pub mod lint;
 pub mod local_run;
 pub mod run;
 pub mod runs;
+pub mod submit;
 
 use std::path::{Path, PathBuf};
 

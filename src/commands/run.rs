@@ -1,7 +1,11 @@
 //! `jupyterflow run`: pipeline → environment → Argo object, printed with `--dry-run`.
 
 use super::local_run;
+use k8s_openapi::api::core::v1::Pod;
+
+use super::LoadedPipeline;
 use crate::argo::{self, Manifest, RenderOptions};
+use crate::cluster::ProcessEnv;
 use crate::cli::RunArgs;
 use crate::environment::user_config::{self, Backend, UserConfig};
 use crate::environment::{Environment, discover, pod};
@@ -11,64 +15,49 @@ use crate::printer::Printer;
 
 /// Which backend runs the pipeline, and why (said on the first line of output).
 enum Chosen {
-    /// Print or submit an Argo object for this notebook pod (`--pod-file` for now).
-    Argo(std::path::PathBuf),
+    /// Print the Argo object for a notebook pod saved in a file (`--dry-run --pod-file`).
+    PodFile(std::path::PathBuf),
+    /// Submit to (or, with `--dry-run`, render for) the cluster, from the live notebook pod.
+    Cluster,
     Local(String),
 }
 
 /// Flags first, then the config's `backend`, then what this machine offers.
 fn choose_backend(args: &RunArgs, config: &UserConfig) -> Result<Chosen, Error> {
     if args.local {
-        if args.pod_file.is_some() {
+        if args.pod_file.is_some() || args.pod.is_some() || args.watch {
             return Err(Error::usage(
-                "--pod-file is for the Argo backend's dry run; local jobs run in this environment",
-                "drop --local to print the Argo Workflow for that pod, or drop --pod-file",
+                "--pod-file, --pod and --watch are for the Argo backend; local jobs run in this environment",
+                "drop --local to use the cluster, or drop those flags",
             ));
         }
         return Ok(Chosen::Local("--local".into()));
-    }
-    if args.argo && !args.dry_run {
-        return Err(Error::usage(
-            "this version cannot submit to a cluster yet (--argo)",
-            "add --dry-run --pod-file POD to print the Argo Workflow, or use --local to run here",
-        ));
-    }
-    if args.argo && args.pod_file.is_none() {
-        return Err(Error::usage(
-            "--argo --dry-run needs the notebook pod to take the image, volumes and env from",
-            "pass --pod-file POD.json (kubectl get pod $HOSTNAME -o json > pod.json)",
-        ));
     }
     if let Some(pod_file) = &args.pod_file {
         if !args.dry_run {
             return Err(Error::usage(
                 "--pod-file is for --dry-run: submitting uses the live notebook pod",
-                "add --dry-run to print the Argo Workflow, or --local to run here",
+                "add --dry-run to print the Argo Workflow, or drop --pod-file to submit",
             ));
         }
-        return Ok(Chosen::Argo(pod_file.clone()));
+        return Ok(Chosen::PodFile(pod_file.clone()));
+    }
+    if args.argo || args.pod.is_some() || args.watch {
+        return Ok(Chosen::Cluster);
     }
     match config.backend {
         Some(Backend::Local) => Ok(Chosen::Local("backend: local in the config file".into())),
-        Some(Backend::Argo) => Err(Error::usage(
-            "the config file asks for the argo backend, but this version cannot submit to a cluster yet",
-            "use --dry-run --pod-file POD to print the Argo Workflow, or --local to run here",
-        )),
-        Some(Backend::Auto) | None => Ok(Chosen::Local(if in_cluster() {
-            "this version cannot submit to the cluster yet; `--dry-run --pod-file POD` prints the Argo Workflow".into()
-        } else {
-            "no Kubernetes service account found; `--dry-run --pod-file POD` prints the Argo Workflow".into()
-        })),
+        Some(Backend::Argo) => Ok(Chosen::Cluster),
+        Some(Backend::Auto) | None => {
+            if ProcessEnv::from_process().in_pod() {
+                Ok(Chosen::Cluster)
+            } else {
+                Ok(Chosen::Local(
+                    "not in a notebook pod; --argo --pod NAME submits to the cluster".into(),
+                ))
+            }
+        }
     }
-}
-
-/// A pod with a mounted service account and the API server's address in its env.
-fn in_cluster() -> bool {
-    let dir = std::env::var_os("JUPYTERFLOW_SERVICEACCOUNT_DIR").map_or_else(
-        || std::path::PathBuf::from("/var/run/secrets/kubernetes.io/serviceaccount"),
-        std::path::PathBuf::from,
-    );
-    std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() && dir.join("token").exists()
 }
 
 /// `jupyterflow run`: returns the exit code (0, 1 for a failed run, 130/143 when interrupted).
@@ -89,7 +78,10 @@ pub fn run(args: &RunArgs, printer: &mut Printer) -> Result<u8, Error> {
     let loaded = super::load(&args.input)?;
     let (config_path, config) = super::config::load_user_config()?;
     let pod_file = match choose_backend(args, &config)? {
-        Chosen::Argo(pod_file) => pod_file,
+        Chosen::PodFile(pod_file) => pod_file,
+        Chosen::Cluster => {
+            return super::submit::run(args, &loaded, &config, config_path.as_deref(), &format, printer);
+        }
         Chosen::Local(reason) => {
             if args.dry_run {
                 printer.note(&format!("local plan ({reason})"));
@@ -107,26 +99,47 @@ pub fn run(args: &RunArgs, printer: &mut Printer) -> Result<u8, Error> {
             return local_run::run(args, &loaded, &config, &format, printer);
         }
     };
-    let pod_file = &pod_file;
-    let pod = discover::read_pod_file(pod_file)?;
-    let local = discover::local_context(&loaded.working_dir);
-    let pin_image = !args.no_pin_image && config.spec.image.is_none();
-    let mut env: Environment = pod::from_pod(&pod, &local, &pod::PodOptions { pin_image })?;
-    user_config::apply(&config.spec, &mut env);
-    if let Some(path) = config_path {
-        env.notes
-            .push(format!("applied config from {}", path.display()));
-    }
-    let options = RenderOptions {
-        cron_schedule_field: config.cron_schedule_field.unwrap_or_default(),
-    };
-    let manifest = argo::render(&loaded.dag, &env, &options)?;
-    manifest.check_limits()?;
+    let pod = discover::read_pod_file(&pod_file)?;
+    let env = environment(args, &loaded, &config, config_path.as_deref(), &pod)?;
+    let manifest = render_checked(&loaded, &config, &env)?;
     for note in &env.notes {
         printer.note(note);
     }
     printer.data(&format_manifest(&manifest, &format)?);
     Ok(0)
+}
+
+/// The jobs' environment: the notebook pod, then the config file on top.
+pub fn environment(
+    args: &RunArgs,
+    loaded: &LoadedPipeline,
+    config: &UserConfig,
+    config_path: Option<&std::path::Path>,
+    pod: &Pod,
+) -> Result<Environment, Error> {
+    let local = discover::local_context(&loaded.working_dir);
+    let pin_image = !args.no_pin_image && config.spec.image.is_none();
+    let mut env: Environment = pod::from_pod(pod, &local, &pod::PodOptions { pin_image })?;
+    user_config::apply(&config.spec, &mut env);
+    if let Some(path) = config_path {
+        env.notes
+            .push(format!("applied config from {}", path.display()));
+    }
+    Ok(env)
+}
+
+/// The Argo object, refused here if Argo or Kubernetes would refuse it.
+pub fn render_checked(
+    loaded: &LoadedPipeline,
+    config: &UserConfig,
+    env: &Environment,
+) -> Result<Manifest, Error> {
+    let options = RenderOptions {
+        cron_schedule_field: config.cron_schedule_field.unwrap_or_default(),
+    };
+    let manifest = argo::render(&loaded.dag, env, &options)?;
+    manifest.check_limits()?;
+    Ok(manifest)
 }
 
 /// The manifest in the chosen `-o` format.

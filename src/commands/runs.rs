@@ -5,13 +5,23 @@ use std::io::{Read as _, Seek as _};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use crate::cli::{DeleteArgs, GetArgs, ListArgs, LogsArgs};
+use super::{cluster_logs, cluster_runs};
+use crate::cli::{
+    DeleteArgs, GetArgs, HistoryArgs, ListArgs, LogsArgs, ResubmitArgs, RunRefArgs,
+};
+use crate::environment::user_config::UserConfig;
 use crate::error::Error;
 use crate::events::{Exit, JobPhase, RunStatus};
 use crate::local::record::{self, RunRecord};
 use crate::local::rfc3339;
 use crate::output::{self, OutputFormat};
 use crate::printer::{Printer, table};
+
+/// The config, when this command is about cluster runs (see `cluster::wants_cluster`).
+fn cluster_config(history: &HistoryArgs) -> Result<Option<UserConfig>, Error> {
+    let (_, config) = super::config::load_user_config()?;
+    Ok(super::cluster::wants_cluster(history, &config).then_some(config))
+}
 
 fn runs_dir() -> Result<PathBuf, Error> {
     let cwd = std::env::current_dir().map_err(|source| Error::ReadInput {
@@ -63,6 +73,9 @@ fn between(start: Option<&str>, end: Option<&str>) -> Option<Duration> {
 }
 
 pub fn list(args: &ListArgs, printer: &mut Printer) -> Result<(), Error> {
+    if let Some(config) = cluster_config(&args.history)? {
+        return cluster_runs::list(args, &config, printer);
+    }
     let format = match args.output.as_deref() {
         None => OutputFormat::Table,
         Some(text) => OutputFormat::parse(text)?,
@@ -119,6 +132,9 @@ pub fn list(args: &ListArgs, printer: &mut Printer) -> Result<(), Error> {
 }
 
 pub fn get(args: &GetArgs, printer: &mut Printer) -> Result<(), Error> {
+    if let Some(config) = cluster_config(&args.history)? {
+        return cluster_runs::get(args, &config, printer);
+    }
     let format = match args.output.as_deref() {
         None => OutputFormat::Table,
         Some(text) => OutputFormat::parse(text)?,
@@ -179,6 +195,9 @@ pub fn get(args: &GetArgs, printer: &mut Printer) -> Result<(), Error> {
 /// With `-f`, keeps printing new lines until the run is no longer running.
 /// Returns the exit code (0; 1 when following a run that failed).
 pub fn logs(args: &LogsArgs, printer: &mut Printer) -> Result<u8, Error> {
+    if let Some(config) = cluster_config(&args.history)? {
+        return cluster_logs::logs(args, &config, printer);
+    }
     let dir = runs_dir()?;
     let mut run = find(&dir, &args.run)?;
     let jobs: Vec<(String, PathBuf)> = run
@@ -250,7 +269,33 @@ pub fn logs(args: &LogsArgs, printer: &mut Printer) -> Result<u8, Error> {
     })
 }
 
+/// `watch`: cluster runs only (a local run shows its progress where it was started).
+pub fn watch(args: &RunRefArgs, printer: &mut Printer) -> Result<u8, Error> {
+    match cluster_config(&args.history)? {
+        Some(config) => cluster_runs::watch(args, &config, printer),
+        None => Err(cluster_runs::cluster_only("watch")),
+    }
+}
+
+/// `stop` / `terminate`: cluster runs only (Ctrl-C stops a local run).
+pub fn shutdown(args: &RunRefArgs, strategy: &str, printer: &mut Printer) -> Result<(), Error> {
+    match cluster_config(&args.history)? {
+        Some(config) => cluster_runs::shutdown(args, strategy, &config, printer),
+        None => Err(cluster_runs::cluster_only(&strategy.to_ascii_lowercase())),
+    }
+}
+
+pub fn resubmit(args: &ResubmitArgs, printer: &mut Printer) -> Result<u8, Error> {
+    match cluster_config(&args.history)? {
+        Some(config) => cluster_runs::resubmit(args, &config, printer),
+        None => Err(cluster_runs::cluster_only("resubmit")),
+    }
+}
+
 pub fn delete(args: &DeleteArgs, printer: &mut Printer) -> Result<(), Error> {
+    if let Some(config) = cluster_config(&args.history)? {
+        return cluster_runs::delete(args, &config, printer);
+    }
     let dir = runs_dir()?;
     // Resolve every name first: a typo in the third name must not leave two runs deleted.
     let mut ids: Vec<String> = Vec::new();

@@ -1,0 +1,345 @@
+//! Finding the cluster and building the kube client: the pod's service account (in a
+//! notebook pod) or a kubeconfig (elsewhere). Makes no request; the first request is the
+//! caller's. Owns which namespace and which notebook pod the other commands use.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+use super::error::ClusterError;
+
+/// Where a pod's service account is mounted, unless `$JUPYTERFLOW_SERVICEACCOUNT_DIR` says otherwise
+/// (tests point it at a directory the fake API server wrote).
+pub const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/// What the user asked for on the command line (`--context`, `-n`, `--pod`) and the process
+/// environment that decides the rest. Built once by the command; pure data.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    pub context: Option<String>,
+    pub namespace: Option<String>,
+    /// The notebook pod whose environment jobs reuse (`--pod`, else `$HOSTNAME` in a pod).
+    pub pod: Option<String>,
+    /// Per-attempt time limit for requests that are not streams.
+    pub request_timeout: Duration,
+    pub env: ProcessEnv,
+}
+
+/// The environment variables that decide how to connect, read once so the decision is pure.
+#[derive(Debug, Clone, Default)]
+pub struct ProcessEnv {
+    pub service_host: Option<String>,
+    pub service_port: Option<String>,
+    pub service_account_dir: PathBuf,
+    pub kubeconfig: Option<String>,
+    pub home: Option<PathBuf>,
+    pub hostname: Option<String>,
+}
+
+impl ProcessEnv {
+    pub fn from_process() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        ProcessEnv {
+            service_host: var("KUBERNETES_SERVICE_HOST"),
+            service_port: var("KUBERNETES_SERVICE_PORT"),
+            service_account_dir: var("JUPYTERFLOW_SERVICEACCOUNT_DIR")
+                .map_or_else(|| PathBuf::from(SERVICE_ACCOUNT_DIR), PathBuf::from),
+            kubeconfig: var("KUBECONFIG"),
+            home: var("HOME").map(PathBuf::from),
+            hostname: var("HOSTNAME"),
+        }
+    }
+
+    /// Running in a pod with a mounted service account token.
+    pub fn in_pod(&self) -> bool {
+        self.service_host.is_some() && self.service_account_dir.join("token").is_file()
+    }
+
+    fn default_kubeconfig(&self) -> Option<PathBuf> {
+        self.home
+            .as_ref()
+            .map(|h| h.join(".kube/config"))
+            .filter(|p| p.is_file())
+    }
+
+    /// Any way to reach a cluster at all: a service account or a kubeconfig.
+    pub fn has_cluster(&self) -> bool {
+        self.in_pod() || self.kubeconfig.is_some() || self.default_kubeconfig().is_some()
+    }
+}
+
+/// How we reached the cluster, for messages ("the pod's service account", "context prod").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    ServiceAccount { dir: PathBuf },
+    Kubeconfig { context: String },
+}
+
+impl Origin {
+    pub fn describe(&self) -> String {
+        match self {
+            Origin::ServiceAccount { dir } => {
+                format!("the pod's service account ({})", dir.display())
+            }
+            Origin::Kubeconfig { context } => format!("kubeconfig context `{context}`"),
+        }
+    }
+}
+
+/// What the client layer saw, shared with the retry loop: the last `Retry-After` header and
+/// how many HTTP requests went out (the benchmark and `-v` report it).
+#[derive(Debug, Default)]
+pub struct Observed {
+    pub requests: u64,
+    pub retry_after: Option<Duration>,
+}
+
+/// A ready client: where it points, its default namespace, and the notebook pod name.
+#[derive(Clone)]
+pub struct Connection {
+    pub client: kube::Client,
+    pub namespace: String,
+    pub origin: Origin,
+    pub server: String,
+    pub own_pod: Option<String>,
+    pub request_timeout: Duration,
+    pub observed: Arc<Mutex<Observed>>,
+}
+
+impl Connection {
+    pub fn requests(&self) -> u64 {
+        self.observed.lock().map_or(0, |o| o.requests)
+    }
+}
+
+/// The kubeconfig path that `kubectl` would read, for messages.
+fn kubeconfig_label(env: &ProcessEnv) -> String {
+    env.kubeconfig
+        .clone()
+        .unwrap_or_else(|| "~/.kube/config".to_owned())
+}
+
+/// Connects the way kubectl would: an explicit kubeconfig (`$KUBECONFIG` or `--context`) first,
+/// then the pod's service account, then `~/.kube/config`.
+pub async fn connect(target: &Target) -> Result<Connection, ClusterError> {
+    let env = &target.env;
+    let explicit_kubeconfig = env.kubeconfig.is_some() || target.context.is_some();
+    let (config, origin) = if !explicit_kubeconfig && env.in_pod() {
+        in_cluster_config(env).await?
+    } else if env.kubeconfig.is_some() || env.default_kubeconfig().is_some() {
+        kubeconfig_config(target).await?
+    } else {
+        return Err(ClusterError::NoCluster {
+            service_account_dir: env.service_account_dir.clone(),
+        });
+    };
+    let namespace = target
+        .namespace
+        .clone()
+        .unwrap_or_else(|| config.default_namespace.clone());
+    let own_pod = target.pod.clone().or_else(|| match origin {
+        // $HOSTNAME is the pod's name only inside a pod.
+        Origin::ServiceAccount { .. } => env.hostname.clone(),
+        Origin::Kubeconfig { .. } => None,
+    });
+    build(config, origin, namespace, own_pod, target.request_timeout)
+}
+
+fn build(
+    mut config: kube::Config,
+    origin: Origin,
+    namespace: String,
+    own_pod: Option<String>,
+    request_timeout: Duration,
+) -> Result<Connection, ClusterError> {
+    // Our own retry loop decides (bounded, reported with -v, and safe for POST); kube's
+    // built-in one would retry underneath it, unseen.
+    config.default_retry = false;
+    config.connect_timeout = Some(request_timeout.min(Duration::from_secs(10)));
+    let server = config.cluster_url.to_string().trim_end_matches('/').to_owned();
+    let observed = Arc::new(Mutex::new(Observed::default()));
+    let builder = kube::client::ClientBuilder::try_from(config).map_err(|e| {
+        ClusterError::Config {
+            message: format!("cannot set up a client for {server}: {e}"),
+            hint: "check the cluster's certificate authority and credentials".into(),
+        }
+    })?;
+    let on_request = Arc::clone(&observed);
+    let on_response = Arc::clone(&observed);
+    let client = builder
+        .with_layer(&tower::util::MapRequestLayer::new(
+            move |req: http::Request<kube::client::Body>| {
+                if let Ok(mut seen) = on_request.lock() {
+                    seen.requests += 1;
+                    seen.retry_after = None;
+                }
+                req
+            },
+        ))
+        .with_layer(&tower::util::MapResponseLayer::new(
+            move |res: http::Response<Box<kube::client::DynBody>>| {
+                let retry_after = res
+                    .headers()
+                    .get(http::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs);
+                if let (Some(delay), Ok(mut seen)) = (retry_after, on_response.lock()) {
+                    seen.retry_after = Some(delay);
+                }
+                res
+            },
+        ))
+        .build();
+    Ok(Connection {
+        client,
+        namespace,
+        origin,
+        server,
+        own_pod,
+        request_timeout,
+        observed,
+    })
+}
+
+/// The in-cluster config from a service-account directory. Built as an in-memory kubeconfig so
+/// kube reads the CA bundle and re-reads the token file as it rotates (about every minute).
+async fn in_cluster_config(env: &ProcessEnv) -> Result<(kube::Config, Origin), ClusterError> {
+    let dir = &env.service_account_dir;
+    let host = env.service_host.clone().unwrap_or_default();
+    let port = env.service_port.clone().unwrap_or_else(|| "443".into());
+    let host = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]") // IPv6 literal
+    } else {
+        host
+    };
+    let namespace = std::fs::read_to_string(dir.join("namespace"))
+        .map(|n| n.trim().to_owned())
+        .unwrap_or_else(|_| "default".into());
+    let ca = dir.join("ca.crt");
+    let yaml = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "in-cluster", "cluster": {
+            "server": format!("https://{host}:{port}"),
+            "certificate-authority": path_text(&ca),
+        }}],
+        "users": [{"name": "service-account", "user": {"tokenFile": path_text(&dir.join("token"))}}],
+        "contexts": [{"name": "in-cluster", "context": {
+            "cluster": "in-cluster", "user": "service-account", "namespace": namespace,
+        }}],
+        "current-context": "in-cluster",
+    });
+    let kubeconfig: Kubeconfig =
+        serde_json::from_value(yaml).map_err(|e| ClusterError::Config {
+            message: format!("cannot use the service account in {}: {e}", dir.display()),
+            hint: "check KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT".into(),
+        })?;
+    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .map_err(|e| ClusterError::Config {
+            message: format!("cannot use the service account in {}: {e}", dir.display()),
+            hint: format!(
+                "the directory needs token, ca.crt and namespace files{}",
+                if ca.is_file() { "" } else { " (ca.crt is missing)" }
+            ),
+        })?;
+    // Re-read the CA bundle too when the cluster rotates it.
+    config.root_cert_file = Some(ca);
+    Ok((config, Origin::ServiceAccount { dir: dir.clone() }))
+}
+
+fn path_text(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+async fn kubeconfig_config(target: &Target) -> Result<(kube::Config, Origin), ClusterError> {
+    let label = kubeconfig_label(&target.env);
+    let kubeconfig = Kubeconfig::read().map_err(|e| ClusterError::Config {
+        message: format!("cannot read kubeconfig {label}: {e}"),
+        hint: "check the file (kubectl config view), or unset KUBECONFIG".into(),
+    })?;
+    let context = target
+        .context
+        .clone()
+        .or_else(|| kubeconfig.current_context.clone())
+        .unwrap_or_default();
+    if !kubeconfig.contexts.iter().any(|c| c.name == context) {
+        let known: Vec<&str> = kubeconfig
+            .contexts
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        return Err(ClusterError::Config {
+            message: if context.is_empty() {
+                format!("kubeconfig {label} has no current context")
+            } else {
+                format!("kubeconfig {label} has no context `{context}`")
+            },
+            hint: if known.is_empty() {
+                "add a context (kubectl config set-context) or run inside the notebook pod".into()
+            } else {
+                format!("pass --context with one of: {}", known.join(", "))
+            },
+        });
+    }
+    let options = KubeConfigOptions {
+        context: Some(context.clone()),
+        ..KubeConfigOptions::default()
+    };
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+        .await
+        .map_err(|e| ClusterError::Config {
+            message: format!("cannot use context `{context}` of kubeconfig {label}: {e}"),
+            hint: "check it with kubectl config view --minify".into(),
+        })?;
+    Ok((config, Origin::Kubeconfig { context }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_with(dir: &Path) -> ProcessEnv {
+        ProcessEnv {
+            service_host: Some("10.0.0.1".into()),
+            service_port: Some("443".into()),
+            service_account_dir: dir.to_owned(),
+            ..ProcessEnv::default()
+        }
+    }
+
+    #[test]
+    fn a_pod_needs_both_the_env_and_the_token() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let env = env_with(dir.path());
+        assert!(!env.in_pod(), "no token file yet");
+        std::fs::write(dir.path().join("token"), "t").expect("write token");
+        assert!(env.in_pod());
+        let no_host = ProcessEnv {
+            service_host: None,
+            ..env
+        };
+        assert!(!no_host.in_pod());
+        assert!(!no_host.has_cluster());
+    }
+
+    #[tokio::test]
+    async fn no_cluster_says_where_it_looked() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let target = Target {
+            env: ProcessEnv {
+                service_account_dir: dir.path().join("sa"),
+                home: Some(dir.path().to_owned()),
+                ..ProcessEnv::default()
+            },
+            ..Target::default()
+        };
+        let Err(err) = connect(&target).await else {
+            panic!("connected without a cluster");
+        };
+        assert!(matches!(err, ClusterError::NoCluster { .. }), "{err}");
+    }
+}

@@ -1,0 +1,289 @@
+//! Everything that can go wrong talking to the cluster, each with what to do about it. Turns
+//! kube's errors (HTTP status + Kubernetes `Status` body, or a transport failure) into these,
+//! using what the request was (verb, resource, namespace). Never includes the bearer token.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What a request was about, for messages: "create workflows.argoproj.io in namespace ns".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub verb: &'static str,
+    /// Plural resource, with `/subresource` when there is one (`pods/log`).
+    pub resource: &'static str,
+    /// API group: "" for core, "argoproj.io" for Argo.
+    pub group: &'static str,
+    pub namespace: String,
+    pub name: Option<String>,
+}
+
+impl Request {
+    /// `workflows.argoproj.io "x"` / `pods "x"`, the way Kubernetes names things.
+    pub fn what(&self) -> String {
+        let kind = if self.group.is_empty() {
+            self.resource.to_owned()
+        } else {
+            format!("{}.{}", self.resource, self.group)
+        };
+        match &self.name {
+            Some(name) => format!("{kind} \"{name}\""),
+            None => kind,
+        }
+    }
+}
+
+/// One field the API server refused, from a 422 `Status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldCause {
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error(
+        "no Kubernetes cluster is configured: no service account at {} and no kubeconfig",
+        .service_account_dir.display()
+    )]
+    NoCluster { service_account_dir: PathBuf },
+    #[error("{message}")]
+    Config { message: String, hint: String },
+    #[error("the API server at {server} rejected our credentials (401 Unauthorized) from {origin}")]
+    Unauthorized { server: String, origin: String },
+    #[error("{user} cannot {verb} {resource} in namespace `{namespace}` (403 Forbidden)", verb = .request.verb, resource = .request.what(), namespace = .request.namespace)]
+    Forbidden { request: Request, user: String },
+    #[error("notebook pod `{name}` was not found in namespace `{namespace}`")]
+    OwnPodNotFound {
+        name: String,
+        namespace: String,
+        in_pod: bool,
+    },
+    #[error("this version cannot tell which pod is the notebook: {reason}")]
+    NoOwnPod { reason: String },
+    #[error(
+        "Argo Workflows is not installed in this cluster: the API server does not know {group}/{resource}",
+        group = .request.group, resource = .request.resource
+    )]
+    ArgoNotInstalled { request: Request },
+    #[error("{} not found in namespace `{}`", .request.what(), .request.namespace)]
+    NotFound { request: Request },
+    #[error("{} already exists in namespace `{}` (409 Conflict)", .request.what(), .request.namespace)]
+    Conflict { request: Request, message: String },
+    #[error("the API server refused {}: {message}", .request.what())]
+    Invalid {
+        request: Request,
+        message: String,
+        causes: Vec<FieldCause>,
+    },
+    #[error("cannot verify the API server at {server}: {detail}")]
+    Tls { server: String, detail: String },
+    #[error("cannot connect to the API server at {server}: connection refused")]
+    ConnectionRefused { server: String },
+    #[error("the API server at {server} did not answer {} within {}s", .request.what(), .after.as_secs())]
+    Timeout {
+        server: String,
+        request: Request,
+        after: Duration,
+    },
+    #[error("the API server answered {code} to {verb} {}: {message}", .request.what(), verb = .request.verb)]
+    Server {
+        request: Request,
+        code: u16,
+        message: String,
+    },
+    #[error("lost the connection to the API server at {server} ({verb} {}): {detail}", .request.what(), verb = .request.verb)]
+    Transport {
+        server: String,
+        request: Request,
+        detail: String,
+    },
+    #[error("{message}")]
+    Other { message: String, hint: String },
+}
+
+/// The Role and RoleBinding a notebook's service account needs, printed after a 403.
+pub fn role_yaml(namespace: &str, service_account: &str) -> String {
+    format!(
+        "apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: jupyterflow
+  namespace: {namespace}
+rules:
+- apiGroups: [\"\"]
+  resources: [pods, pods/log, persistentvolumeclaims]
+  verbs: [get, list, watch]
+- apiGroups: [argoproj.io]
+  resources: [workflows, cronworkflows]
+  verbs: [create, get, list, watch, patch, delete]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: jupyterflow
+  namespace: {namespace}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: jupyterflow
+subjects:
+- kind: ServiceAccount
+  name: {service_account}
+  namespace: {namespace}
+"
+    )
+}
+
+impl ClusterError {
+    /// How to fix it. Multi-line for 403 (the RBAC objects to apply).
+    pub fn hint(&self) -> String {
+        match self {
+            ClusterError::NoCluster { .. } => "run inside the notebook pod, set KUBECONFIG or --context, or use --local to run here".into(),
+            ClusterError::Config { hint, .. } | ClusterError::Other { hint, .. } => hint.clone(),
+            ClusterError::Unauthorized { .. } => "the token has expired or was revoked: restart the notebook server to get a fresh service-account token, or log in again (kubeconfig)".into(),
+            ClusterError::Forbidden { request, user } => {
+                let service_account = user
+                    .strip_prefix("system:serviceaccount:")
+                    .and_then(|rest| rest.split_once(':'))
+                    .map_or("<notebook-service-account>", |(_, name)| name);
+                format!(
+                    "ask a cluster admin to apply this Role and RoleBinding (kubectl apply -f -):\n{}",
+                    role_yaml(&request.namespace, service_account)
+                )
+            }
+            ClusterError::OwnPodNotFound { in_pod: true, .. } => "jupyterflow reads the notebook's own pod ($HOSTNAME); if this is not a notebook pod, pass --pod NAME, or --dry-run --pod-file POD.json".into(),
+            ClusterError::OwnPodNotFound { in_pod: false, .. } => "check the name with kubectl get pods, and -n/--namespace".into(),
+            ClusterError::NoOwnPod { .. } => "pass --pod NAME (the notebook pod to take the image and volumes from), or --dry-run --pod-file POD.json".into(),
+            ClusterError::ArgoNotInstalled { .. } => "install Argo Workflows (https://argo-workflows.readthedocs.io/en/latest/quick-start/) or ask your cluster admin; --local runs the pipeline here".into(),
+            ClusterError::NotFound { .. } => "jupyterflow list shows the runs (add --all for runs not made by jupyterflow)".into(),
+            ClusterError::Conflict { .. } => "another object has that name: pick another `name:` or delete the old one".into(),
+            ClusterError::Invalid { causes, .. } => {
+                let mut text = String::from("fix these fields:");
+                for cause in causes {
+                    text.push_str(&format!("\n  {}: {}", cause.field, cause.message));
+                }
+                if causes.is_empty() {
+                    text = "check the workflow's name and labels".into();
+                }
+                text
+            }
+            ClusterError::Tls { .. } => "the server's certificate does not match the CA jupyterflow trusts: check certificate-authority in the kubeconfig, or the service account's ca.crt".into(),
+            ClusterError::ConnectionRefused { .. } => "is the API server address right and reachable from here? (kubectl cluster-info)".into(),
+            ClusterError::Timeout { .. } => "the API server is slow or unreachable; try again, or raise --request-timeout".into(),
+            ClusterError::Server { .. } | ClusterError::Transport { .. } => "jupyterflow retried and gave up; try again in a moment (-v shows the retries)".into(),
+        }
+    }
+}
+
+/// Why a transport-level failure happened, from the error chain's text (hyper and rustls do not
+/// expose typed kinds through kube's boxed errors).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportKind {
+    Refused,
+    Tls,
+    /// Reset, closed early, incomplete message: worth retrying.
+    Broken,
+    Other,
+}
+
+pub fn transport_kind(chain: &str) -> TransportKind {
+    let text = chain.to_ascii_lowercase();
+    if text.contains("connection refused") {
+        TransportKind::Refused
+    } else if text.contains("certificate")
+        || text.contains("invalidcertificate")
+        || text.contains("unknownissuer")
+        || text.contains("tls handshake")
+        || text.contains("handshake")
+    {
+        TransportKind::Tls
+    } else if text.contains("reset")
+        || text.contains("closed")
+        || text.contains("incomplete")
+        || text.contains("broken pipe")
+        || text.contains("eof")
+        || text.contains("timed out")
+        || text.contains("timeout")
+    {
+        TransportKind::Broken
+    } else {
+        TransportKind::Other
+    }
+}
+
+/// The whole `source()` chain of an error, joined, for classification and messages.
+pub fn chain_text(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        let next = e.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = e.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> Request {
+        Request {
+            verb: "create",
+            resource: "workflows",
+            group: "argoproj.io",
+            namespace: "team-a".into(),
+            name: None,
+        }
+    }
+
+    #[test]
+    fn forbidden_names_the_verb_resource_namespace_and_prints_the_role() {
+        let err = ClusterError::Forbidden {
+            request: request(),
+            user: "system:serviceaccount:team-a:default-editor".into(),
+        };
+        assert_eq!(
+            err.to_string(),
+            "system:serviceaccount:team-a:default-editor cannot create workflows.argoproj.io in namespace `team-a` (403 Forbidden)"
+        );
+        let hint = err.hint();
+        assert!(hint.contains("kind: RoleBinding"), "{hint}");
+        assert!(hint.contains("  name: default-editor\n  namespace: team-a"), "{hint}");
+    }
+
+    #[test]
+    fn invalid_lists_the_field_causes() {
+        let err = ClusterError::Invalid {
+            request: request(),
+            message: "Workflow.argoproj.io \"x\" is invalid".into(),
+            causes: vec![FieldCause {
+                field: "metadata.labels".into(),
+                message: "must be no more than 63 characters".into(),
+            }],
+        };
+        assert!(
+            err.hint()
+                .contains("metadata.labels: must be no more than 63 characters")
+        );
+    }
+
+    #[test]
+    fn transport_failures_are_told_apart() {
+        assert_eq!(
+            transport_kind("client error (Connect): tcp connect error: Connection refused (os error 111)"),
+            TransportKind::Refused
+        );
+        assert_eq!(
+            transport_kind("invalid peer certificate: UnknownIssuer"),
+            TransportKind::Tls
+        );
+        assert_eq!(
+            transport_kind("connection closed before message completed"),
+            TransportKind::Broken
+        );
+    }
+}

@@ -1,0 +1,14 @@
+//! The Kubernetes backend: connecting (service account or kubeconfig), the requests with their
+//! retries and errors, pre-flight checks, idempotent submission, and reading Argo's status.
+//! Commands drive it; it never prints.
+
+pub mod api;
+pub mod connect;
+pub mod error;
+pub mod preflight;
+pub mod retry;
+pub mod submit;
+
+pub use api::{ArgoKind, Cluster};
+pub use connect::{Connection, ProcessEnv, Target};
+pub use error::ClusterError;

@@ -1,0 +1,387 @@
+//! `list`, `get`, `watch`, `stop`, `terminate`, `delete` and `resubmit` for runs on the
+//! cluster (Argo Workflows). Scope: the runs jupyterflow made (by label) unless `--all`;
+//! `@latest` is the newest run from this notebook. `logs` lives in `cluster_logs`.
+
+use std::time::{Duration, SystemTime};
+
+use serde_json::{Value, json};
+
+use super::cluster::{self, block_on, connect_cluster};
+use crate::argo::render::{MANAGED_BY, NOTEBOOK_LABEL, label_value};
+use crate::cli::{DeleteArgs, GetArgs, HistoryArgs, ListArgs, ResubmitArgs, RunRefArgs};
+use crate::cluster::status::{CronView, WorkflowView};
+use crate::cluster::submit::{self, SUBMISSION_LABEL};
+use crate::cluster::{ArgoKind, Cluster, ClusterError};
+use crate::environment::user_config::{self, UserConfig};
+use crate::error::Error;
+use crate::output::{self, OutputFormat};
+use crate::printer::{Printer, workflows};
+
+/// Runs one cluster command with a connection; prints retry notes with `-v`.
+pub(super) fn with_cluster<T>(
+    history: &HistoryArgs,
+    config: &UserConfig,
+    printer: &mut Printer,
+    body: impl AsyncFnOnce(&mut Cluster, &mut Printer) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let target = cluster::target(&history.cluster, None, config)?;
+    block_on(async {
+        let mut cluster = connect_cluster(&target).await?;
+        let result = body(&mut cluster, printer).await;
+        cluster::report(&mut cluster, history.verbose, printer);
+        result
+    })
+}
+
+/// The label selector for the runs in scope.
+fn scope(history: &HistoryArgs) -> String {
+    if history.all {
+        String::new()
+    } else {
+        format!("{MANAGED_BY}=jupyterflow")
+    }
+}
+
+/// A run's name: as given, or `@latest` = the newest jupyterflow run of this notebook pod
+/// (of the namespace when we are not in a pod).
+pub(super) async fn resolve(cluster: &mut Cluster, name: &str) -> Result<String, Error> {
+    if name != "@latest" {
+        return Ok(name.to_owned());
+    }
+    let mut selector = format!("{MANAGED_BY}=jupyterflow");
+    if let Some(pod) = &cluster.conn.own_pod {
+        selector.push_str(&format!(",{NOTEBOOK_LABEL}={}", label_value(pod)));
+    }
+    let (items, _) = cluster.list(ArgoKind::Workflow, &selector).await?;
+    newest(&items).ok_or_else(|| {
+        Error::usage(
+            format!(
+                "there are no jupyterflow runs in namespace `{}`{}",
+                cluster.namespace(),
+                cluster
+                    .conn
+                    .own_pod
+                    .as_ref()
+                    .map(|p| format!(" from notebook {p}"))
+                    .unwrap_or_default()
+            ),
+            "start one with jupyterflow run -c \"…\", or name a run (jupyterflow list --all)",
+        )
+    })
+}
+
+fn newest(items: &[Value]) -> Option<String> {
+    items
+        .iter()
+        .max_by(|a, b| {
+            let key = |o: &Value| {
+                (
+                    o["metadata"]["creationTimestamp"].as_str().unwrap_or("").to_owned(),
+                    o["metadata"]["name"].as_str().unwrap_or("").to_owned(),
+                )
+            };
+            key(a).cmp(&key(b))
+        })
+        .and_then(|o| o["metadata"]["name"].as_str())
+        .map(str::to_owned)
+}
+
+fn format_of(text: Option<&str>) -> Result<OutputFormat, Error> {
+    Ok(text.map_or(Ok(OutputFormat::Table), OutputFormat::parse)?)
+}
+
+/// kubectl's shape for several objects.
+fn list_object(items: &[Value]) -> Value {
+    json!({"apiVersion": "v1", "kind": "List", "items": items})
+}
+
+pub fn list(args: &ListArgs, config: &UserConfig, printer: &mut Printer) -> Result<(), Error> {
+    let format = format_of(args.output.as_deref())?;
+    let selector = scope(&args.history);
+    with_cluster(&args.history, config, printer, async |cluster, printer| {
+        let kind = if args.cron {
+            ArgoKind::CronWorkflow
+        } else {
+            ArgoKind::Workflow
+        };
+        let (mut items, _) = cluster.list(kind, &selector).await?;
+        if !args.cron {
+            items.retain(|o| {
+                let finished = WorkflowView::from_json(o).is_finished();
+                !(args.running && finished || args.completed && !finished)
+            });
+        }
+        // Newest first, as `argo list` shows them.
+        items.sort_by(|a, b| {
+            b["metadata"]["creationTimestamp"]
+                .as_str()
+                .cmp(&a["metadata"]["creationTimestamp"].as_str())
+        });
+        if let Some(text) = output::structured(&list_object(&items), &format)? {
+            printer.data(&text);
+            return Ok(());
+        }
+        if format == OutputFormat::Name {
+            let prefix = kind.kind().to_ascii_lowercase();
+            printer.data(&items.iter().fold(String::new(), |mut out, o| {
+                out.push_str(&format!(
+                    "{prefix}.argoproj.io/{}\n",
+                    o["metadata"]["name"].as_str().unwrap_or_default()
+                ));
+                out
+            }));
+            return Ok(());
+        }
+        if items.is_empty() {
+            printer.status(&format!(
+                "no {}{} in namespace `{}`",
+                if args.history.all { "" } else { "jupyterflow " },
+                if args.cron { "scheduled pipelines" } else { "runs" },
+                cluster.namespace()
+            ));
+            return Ok(());
+        }
+        let now = SystemTime::now();
+        let text = if args.cron {
+            let views: Vec<CronView> = items.iter().map(CronView::from_json).collect();
+            workflows::cron_table(&views, now)
+        } else {
+            let views: Vec<WorkflowView> = items.iter().map(WorkflowView::from_json).collect();
+            workflows::list_table(&views, format == OutputFormat::Wide, now)
+        };
+        printer.data(&text);
+        Ok(())
+    })
+}
+
+pub fn get(args: &GetArgs, config: &UserConfig, printer: &mut Printer) -> Result<(), Error> {
+    let format = format_of(args.output.as_deref())?;
+    with_cluster(&args.history, config, printer, async |cluster, printer| {
+        let name = resolve(cluster, &args.run).await?;
+        let object = cluster.get(ArgoKind::Workflow, &name).await?;
+        if let Some(text) = output::structured(&object, &format)? {
+            printer.data(&text);
+        } else if format == OutputFormat::Name {
+            printer.data(&format!("workflow.argoproj.io/{name}\n"));
+        } else {
+            printer.data(&workflows::get_text(
+                &WorkflowView::from_json(&object),
+                SystemTime::now(),
+            ));
+        }
+        Ok(())
+    })
+}
+
+pub fn watch(args: &RunRefArgs, config: &UserConfig, printer: &mut Printer) -> Result<u8, Error> {
+    with_cluster(&args.history, config, printer, async |cluster, printer| {
+        let name = resolve(cluster, &args.run).await?;
+        let object = cluster.get(ArgoKind::Workflow, &name).await?;
+        super::follow::follow(cluster, &name, object, false, args.history.verbose, printer).await
+    })
+}
+
+/// `stop` (no new jobs; running ones finish) or `terminate` (kill now), via `spec.shutdown`.
+pub fn shutdown(
+    args: &RunRefArgs,
+    strategy: &str,
+    config: &UserConfig,
+    printer: &mut Printer,
+) -> Result<(), Error> {
+    with_cluster(&args.history, config, printer, async |cluster, printer| {
+        let name = resolve(cluster, &args.run).await?;
+        let object = cluster.get(ArgoKind::Workflow, &name).await?;
+        let view = WorkflowView::from_json(&object);
+        if view.is_finished() {
+            printer.status(&format!(
+                "{name} has already finished ({}); nothing to {}",
+                view.phase,
+                strategy.to_ascii_lowercase()
+            ));
+            return Ok(());
+        }
+        let patch = json!({"spec": {"shutdown": strategy}});
+        cluster.merge_patch(ArgoKind::Workflow, &name, &patch).await?;
+        let verb = if strategy == "Stop" { "stopped" } else { "terminated" };
+        printer.data(&format!("workflow.argoproj.io/{name} {verb}\n"));
+        Ok(())
+    })
+}
+
+pub fn delete(args: &DeleteArgs, config: &UserConfig, printer: &mut Printer) -> Result<(), Error> {
+    let older_than = match &args.older_than {
+        None => None,
+        Some(text) => Some(Duration::from_secs(
+            user_config::parse_duration_secs(text).ok_or_else(|| {
+                Error::usage(
+                    format!("--older-than `{text}` is not an age"),
+                    "write it like 7d, 12h or 30m",
+                )
+            })?,
+        )),
+    };
+    let selector = scope(&args.history);
+    with_cluster(&args.history, config, printer, async |cluster, printer| {
+        // Resolve and check every name first, so a typo deletes nothing.
+        let mut names: Vec<String> = Vec::new();
+        for run in &args.runs {
+            let name = resolve(cluster, run).await?;
+            cluster.get(ArgoKind::Workflow, &name).await?;
+            names.push(name);
+        }
+        for cron in &args.cron {
+            cluster.get(ArgoKind::CronWorkflow, cron).await?;
+        }
+        if args.completed || older_than.is_some() {
+            let now = SystemTime::now();
+            let (items, _) = cluster.list(ArgoKind::Workflow, &selector).await?;
+            for object in &items {
+                let view = WorkflowView::from_json(object);
+                let old_enough = older_than.is_none_or(|age| {
+                    view
+                        .finished_at
+                        .and_then(|at| now.duration_since(at).ok())
+                        .is_some_and(|finished| finished >= age)
+                });
+                if view.is_finished() && old_enough {
+                    names.push(view.name.clone());
+                }
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        names.retain(|n| seen.insert(n.clone()));
+        for name in &names {
+            cluster.delete(ArgoKind::Workflow, name).await?;
+            printer.data(&format!("workflow.argoproj.io/{name} deleted\n"));
+        }
+        for cron in &args.cron {
+            cluster.delete(ArgoKind::CronWorkflow, cron).await?;
+            printer.data(&format!("cronworkflow.argoproj.io/{cron} deleted\n"));
+        }
+        if names.is_empty() && args.cron.is_empty() {
+            printer.status("no runs matched; nothing deleted");
+        }
+        Ok(())
+    })
+}
+
+/// The object a resubmission creates: the old spec (without the shutdown a stop left there),
+/// jupyterflow's labels and annotations, a fresh name.
+pub fn resubmission(old: &Value) -> Value {
+    let meta = &old["metadata"];
+    let name = meta["name"].as_str().unwrap_or("jupyterflow");
+    let generate_name = meta["generateName"].as_str().map_or_else(
+        || {
+            // Drop a generated `-xxxxx` suffix so the new run reads as the same pipeline.
+            let base = name
+                .rsplit_once('-')
+                .filter(|(_, s)| s.len() == 5)
+                .map_or(name, |(b, _)| b);
+            format!("{base}-")
+        },
+        str::to_owned,
+    );
+    let keep = |map: &Value| -> serde_json::Map<String, Value> {
+        map.as_object()
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| !k.starts_with("workflows.argoproj.io/") && k.as_str() != SUBMISSION_LABEL)
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut spec = old["spec"].clone();
+    if let Some(spec) = spec.as_object_mut() {
+        spec.remove("shutdown");
+    }
+    json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {
+            "generateName": generate_name,
+            "labels": keep(&meta["labels"]),
+            "annotations": keep(&meta["annotations"]),
+        },
+        "spec": spec,
+    })
+}
+
+pub fn resubmit(args: &ResubmitArgs, config: &UserConfig, printer: &mut Printer) -> Result<u8, Error> {
+    let format = match args.output.as_deref() {
+        None => OutputFormat::Name,
+        Some(text) => OutputFormat::parse(text)?,
+    };
+    with_cluster(&args.history, config, printer, async |cluster, printer| {
+        let name = resolve(cluster, &args.run).await?;
+        let old = cluster.get(ArgoKind::Workflow, &name).await?;
+        let created = submit::submit_object(cluster, ArgoKind::Workflow, &resubmission(&old)).await?;
+        match output::structured(&created.object, &format)? {
+            Some(text) => printer.data(&text),
+            None => printer.data(&format!("workflow.argoproj.io/{}\n", created.name)),
+        }
+        if args.watch {
+            return super::follow::follow(cluster, &created.name, created.object, false, args.history.verbose, printer).await;
+        }
+        Ok(0)
+    })
+}
+
+/// Refuses cluster-only verbs on local runs, with the local equivalent.
+pub fn cluster_only(verb: &str) -> Error {
+    Error::from(ClusterError::Other {
+        message: format!("`{verb}` is for runs on the cluster, and no cluster is in use here"),
+        hint: "run it inside the notebook pod, or pass -n/--context; local runs: jupyterflow logs -f @latest follows one, Ctrl-C stops it".into(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resubmission_keeps_the_spec_and_our_labels_but_not_the_shutdown() {
+        let old = json!({
+            "metadata": {
+                "name": "train-x2b4z",
+                "generateName": "train-",
+                "labels": {
+                    "app.kubernetes.io/managed-by": "jupyterflow",
+                    SUBMISSION_LABEL: "abc",
+                    "workflows.argoproj.io/completed": "true",
+                    "workflows.argoproj.io/phase": "Failed"
+                },
+                "annotations": {"jupyterflow.io/source": "-c a >> b"},
+                "resourceVersion": "12",
+                "uid": "u"
+            },
+            "spec": {"entrypoint": "main", "shutdown": "Stop"},
+            "status": {"phase": "Failed"}
+        });
+        let new = resubmission(&old);
+        assert_eq!(new["metadata"]["generateName"], "train-");
+        assert_eq!(
+            new["metadata"]["labels"],
+            json!({"app.kubernetes.io/managed-by": "jupyterflow"})
+        );
+        assert_eq!(new["metadata"]["annotations"]["jupyterflow.io/source"], "-c a >> b");
+        assert_eq!(new["spec"], json!({"entrypoint": "main"}));
+        assert!(new.get("status").is_none());
+    }
+
+    #[test]
+    fn resubmitting_a_named_run_drops_its_generated_suffix() {
+        let old = json!({"metadata": {"name": "etl-b2c4d"}, "spec": {}});
+        assert_eq!(resubmission(&old)["metadata"]["generateName"], "etl-");
+    }
+
+    #[test]
+    fn latest_is_the_newest_created() {
+        let items = vec![
+            json!({"metadata": {"name": "a", "creationTimestamp": "2026-11-28T10:00:00Z"}}),
+            json!({"metadata": {"name": "b", "creationTimestamp": "2026-11-28T11:00:00Z"}}),
+        ];
+        assert_eq!(newest(&items).as_deref(), Some("b"));
+        assert_eq!(newest(&[]), None);
+    }
+}
