@@ -3,6 +3,7 @@
 
 pub mod argo;
 pub mod cli;
+pub mod cluster;
 pub mod commands;
 pub mod environment;
 pub mod error;
