@@ -1,12 +1,14 @@
 //! The Kubernetes backend: connecting (service account or kubeconfig), the requests with their
-//! retries and errors, pre-flight checks, idempotent submission, and reading Argo's status.
-//! Commands drive it; it never prints.
+//! retries and errors, pre-flight checks, idempotent submission, and reading Argo's status
+//! into views and run events. Commands drive it; it never prints.
 
 pub mod api;
 pub mod connect;
 pub mod error;
 pub mod preflight;
+pub mod progress;
 pub mod retry;
+pub mod status;
 pub mod submit;
 
 pub use api::{ArgoKind, Cluster};

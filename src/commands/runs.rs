@@ -11,10 +11,11 @@ use crate::cli::{
 };
 use crate::environment::user_config::UserConfig;
 use crate::error::Error;
-use crate::events::{Exit, JobPhase, RunStatus};
+use crate::events::{JobPhase, RunStatus};
 use crate::local::record::{self, RunRecord};
 use crate::local::rfc3339;
 use crate::output::{self, OutputFormat};
+use crate::printer::run_tables::{self, JobRow, RunRow};
 use crate::printer::{Printer, table};
 
 /// The config, when this command is about cluster runs (see `cluster::wants_cluster`).
@@ -104,31 +105,41 @@ pub fn list(args: &ListArgs, printer: &mut Printer) -> Result<(), Error> {
         printer.status(&format!("no runs in {}", dir.display()));
         return Ok(());
     }
-    let wide = format == OutputFormat::Wide;
-    let rows: Vec<Vec<String>> = runs
+    let rows: Vec<RunRow> = runs
         .iter()
-        .map(|r| {
-            let done = r.jobs.iter().filter(|j| j.phase.is_terminal()).count();
-            let mut row = vec![
-                r.id.clone(),
-                r.status.as_str().to_owned(),
-                format!("{done}/{}", r.jobs.len()),
-                since(&r.started).map_or_else(|| "-".into(), table::age),
-                between(Some(&r.started), r.finished.as_deref())
-                    .map_or_else(|| "-".into(), table::duration),
-            ];
-            if wide {
-                row.push(r.source.text());
-            }
-            row
+        .map(|r| RunRow {
+            name: r.id.clone(),
+            status: r.status.as_str().to_owned(),
+            done: r.jobs.iter().filter(|j| j.phase.is_terminal()).count(),
+            total: r.jobs.len(),
+            age: since(&r.started),
+            duration: between(Some(&r.started), r.finished.as_deref()),
+            message: message(r),
+            source: Some(r.source.text()),
         })
         .collect();
-    let mut header = vec!["NAME", "STATUS", "PROGRESS", "AGE", "DURATION"];
-    if wide {
-        header.push("SOURCE");
-    }
-    printer.data(&table::render(&header, &rows));
+    printer.data(&run_tables::run_list(&rows, format == OutputFormat::Wide));
     Ok(())
+}
+
+/// What went wrong, for the MESSAGE column and `get`: the first job that failed or was
+/// cancelled, or why an interrupted run stopped. Nothing to say about other runs.
+fn message(run: &RunRecord) -> Option<String> {
+    if run.status == RunStatus::Interrupted {
+        return Some("the process running it is gone".to_owned());
+    }
+    run_tables::failure_summary(
+        run.jobs
+            .iter()
+            .filter(|j| matches!(j.phase, JobPhase::Failed | JobPhase::Cancelled))
+            .map(|j| {
+                let why = j.reason.clone().or_else(|| j.exit.map(|e| e.to_string()));
+                (
+                    j.name.clone(),
+                    why.unwrap_or_else(|| j.phase.as_str().to_lowercase()),
+                )
+            }),
+    )
 }
 
 pub fn get(args: &GetArgs, printer: &mut Printer) -> Result<(), Error> {
@@ -148,46 +159,34 @@ pub fn get(args: &GetArgs, printer: &mut Printer) -> Result<(), Error> {
         printer.data(&format!("{}\n", run.id));
         return Ok(());
     }
-    let source = run.source.text();
-    let duration = between(Some(&run.started), run.finished.as_deref())
-        .map_or_else(|| "-".into(), table::duration);
-    let mut text = format!(
-        "Name:       {}\nStatus:     {}\nSource:     {source}\nWorkdir:    {}\nStarted:    {}\nDuration:   {duration}\n\n",
-        run.id,
-        run.status,
-        run.workdir.display(),
-        run.started,
-    );
-    let rows: Vec<Vec<String>> = run
+    let mut fields = vec![
+        ("Name", run.id.clone()),
+        ("Status", run.status.as_str().to_owned()),
+        ("Source", run.source.text()),
+        ("Workdir", run.workdir.display().to_string()),
+        ("Started", run.started.clone()),
+        (
+            "Duration",
+            between(Some(&run.started), run.finished.as_deref())
+                .map_or_else(|| "-".into(), table::duration),
+        ),
+    ];
+    if let Some(message) = message(&run) {
+        fields.push(("Message", message));
+    }
+    let jobs: Vec<JobRow> = run
         .jobs
         .iter()
-        .map(|j| {
-            let message = match (j.exit, &j.reason) {
-                (_, Some(reason)) => reason.clone(),
-                (Some(exit), None) if !exit.success() => exit.to_string(),
-                (_, None) => String::new(),
-            };
-            vec![
-                j.name.clone(),
-                j.phase.as_str().to_owned(),
-                j.started.clone().unwrap_or_else(|| "-".into()),
-                between(j.started.as_deref(), j.finished.as_deref())
-                    .filter(|_| j.phase != JobPhase::Pending)
-                    .map_or_else(|| "-".into(), table::duration),
-                match j.exit {
-                    Some(Exit::Code(c)) => c.to_string(),
-                    Some(Exit::Signal(s)) => format!("signal {s}"),
-                    None => "-".into(),
-                },
-                message,
-            ]
+        .map(|j| JobRow {
+            name: j.name.clone(),
+            phase: j.phase,
+            started: j.started.as_deref().and_then(rfc3339::parse),
+            duration: between(j.started.as_deref(), j.finished.as_deref()),
+            exit: j.exit,
+            reason: j.reason.clone(),
         })
         .collect();
-    text.push_str(&table::render(
-        &["JOB", "STATUS", "STARTED", "DURATION", "EXIT", "MESSAGE"],
-        &rows,
-    ));
-    printer.data(&text);
+    printer.data(&run_tables::run_details(&fields, &jobs));
     Ok(())
 }
 

@@ -93,8 +93,10 @@ impl Printer {
     }
 }
 
+pub mod run_tables;
 pub mod run_view;
 pub mod table;
+pub mod workflows;
 
 impl Printer {
     /// True when stderr is a terminal a live view can redraw.

@@ -95,7 +95,26 @@ impl RunView {
         }
     }
 
+    /// A job not announced in `RunStarted` (a sweep point Argo expands while the run goes):
+    /// count it, so the bar's total and the summary's order include it.
+    fn see(&mut self, job: &str) {
+        if self.order.contains_key(job) {
+            return;
+        }
+        self.order.insert(job.to_owned(), self.order.len());
+        self.total += 1;
+        if let Some(live) = &self.live {
+            live.overall.set_length(self.total as u64);
+        }
+    }
+
     pub fn handle(&mut self, printer: &mut Printer, event: &RunEvent) {
+        if let RunEvent::JobStarted { job, .. }
+        | RunEvent::JobRetrying { job, .. }
+        | RunEvent::JobFinished { job, .. } = event
+        {
+            self.see(job);
+        }
         match event {
             RunEvent::RunStarted { run_id, jobs } => {
                 self.run_id.clone_from(run_id);
@@ -255,11 +274,7 @@ impl RunView {
                     } else {
                         table::duration(f.duration)
                     },
-                    match f.exit {
-                        Some(Exit::Code(c)) => c.to_string(),
-                        Some(Exit::Signal(s)) => format!("signal {s}"),
-                        None => "-".to_owned(),
-                    },
+                    table::exit(f.exit),
                     match (&f.log, f.phase) {
                         (_, JobPhase::Skipped) => f.reason.clone().unwrap_or_default(),
                         (Some(log), _) => self.shown(log),
@@ -342,5 +357,81 @@ impl Live {
         }
         msg.push(')');
         self.overall.set_message(msg);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{self, Write};
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// A writer the test can read back after the printer is done with it.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0.lock().expect("lock").extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn done(job: &str) -> RunEvent {
+        RunEvent::JobFinished {
+            job: job.into(),
+            phase: JobPhase::Succeeded,
+            attempts: 1,
+            exit: Some(Exit::Code(0)),
+            reason: None,
+            duration: Duration::from_secs(2),
+            log: None,
+        }
+    }
+
+    #[test]
+    fn jobs_not_announced_at_the_start_are_counted_in_order() {
+        let err = Shared::default();
+        let mut printer = Printer::new(Box::new(io::sink()), Box::new(err.clone()));
+        let mut view = RunView::new(ViewMode::Plain, PathBuf::from("/"));
+        let point = "train(0:p0:0.1)";
+        for event in [
+            RunEvent::RunStarted {
+                run_id: Some("wf".into()),
+                jobs: vec!["eval".into()],
+            },
+            RunEvent::JobStarted {
+                job: point.into(),
+                attempt: 1,
+                max_attempts: 1,
+                log: None,
+            },
+            done(point),
+            done("eval"),
+            RunEvent::RunFinished {
+                status: RunStatus::Succeeded,
+                duration: Duration::from_secs(5),
+            },
+        ] {
+            view.handle(&mut printer, &event);
+        }
+        assert_eq!(view.total, 2);
+        let text = String::from_utf8(err.0.lock().expect("lock").clone()).expect("UTF-8");
+        assert!(
+            text.contains("wf: Succeeded in 5.0s (2 jobs: 2 succeeded)"),
+            "{text}"
+        );
+        let eval = text.find("\neval ").expect("eval in the summary");
+        let train = text
+            .find("\ntrain(0:p0:0.1) ")
+            .expect("the point in the summary");
+        assert!(
+            eval < train,
+            "announced jobs first, then in order seen: {text}"
+        );
     }
 }

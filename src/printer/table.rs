@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::events::Exit;
+
 /// Left-aligned columns; the last column is not padded. Widths count characters.
 pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
     let columns = header.len();
@@ -62,6 +64,15 @@ pub fn age(d: Duration) -> String {
         format!("{}h", s / 3600)
     } else {
         format!("{}d", s / 86_400)
+    }
+}
+
+/// The EXIT cell: the code, `signal N`, or `-` when the process did not end (or never ran).
+pub fn exit(exit: Option<Exit>) -> String {
+    match exit {
+        Some(Exit::Code(code)) => code.to_string(),
+        Some(Exit::Signal(signal)) => format!("signal {signal}"),
+        None => "-".to_owned(),
     }
 }
 

@@ -1,0 +1,140 @@
+//! Argo workflows and cron workflows as text: the `list` table, the `list --cron` table and the
+//! `get` details, in the layout local runs use (`run_tables`), so a user sees one tool whichever
+//! backend ran the pipeline. Pure: views and `now` in, text out.
+
+use std::time::SystemTime;
+
+use super::run_tables::{self, JobRow, RunRow};
+use super::table;
+use crate::cluster::status::{CronView, WorkflowView};
+use crate::events::JobPhase;
+use crate::local::rfc3339;
+
+/// NAME, STATUS, PROGRESS, AGE, DURATION; wide adds MESSAGE and SOURCE.
+pub fn list_table(views: &[WorkflowView], wide: bool, now: SystemTime) -> String {
+    let rows: Vec<RunRow> = views
+        .iter()
+        .map(|v| {
+            let (done, total) = v.progress();
+            RunRow {
+                name: v.name.clone(),
+                status: v.status_text(),
+                done,
+                total,
+                age: v.age(now),
+                duration: v.duration(now),
+                message: message(v),
+                source: v.source.clone(),
+            }
+        })
+        .collect();
+    run_tables::run_list(&rows, wide)
+}
+
+/// NAME, SCHEDULE, SUSPENDED, LAST RUN (how long ago), AGE.
+pub fn cron_table(views: &[CronView], now: SystemTime) -> String {
+    let ago = |t: Option<SystemTime>| {
+        t.and_then(|t| now.duration_since(t).ok())
+            .map_or_else(|| "-".to_owned(), table::age)
+    };
+    let rows: Vec<Vec<String>> = views
+        .iter()
+        .map(|c| {
+            let mut schedule = c.schedules.join(", ");
+            if let Some(zone) = &c.timezone {
+                schedule.push_str(&format!(" ({zone})"));
+            }
+            vec![
+                c.name.clone(),
+                schedule,
+                c.suspend.to_string(),
+                ago(c.last_scheduled),
+                ago(c.created),
+            ]
+        })
+        .collect();
+    table::render(&["NAME", "SCHEDULE", "SUSPENDED", "LAST RUN", "AGE"], &rows)
+}
+
+/// The header lines, then every job. Tasks the controller has not reached are listed too
+/// (Pending, or Skipped once the run ended), as a local run lists all its jobs.
+pub fn get_text(view: &WorkflowView, now: SystemTime) -> String {
+    let dash = || "-".to_owned();
+    let mut fields = vec![("Name", view.name.clone())];
+    if let Some(namespace) = &view.namespace {
+        fields.push(("Namespace", namespace.clone()));
+    }
+    fields.push(("Status", view.status_text()));
+    fields.push(("Source", view.source.clone().unwrap_or_else(dash)));
+    if let Some(cron) = &view.cron_workflow {
+        fields.push(("Cron", cron.clone()));
+    }
+    fields.push((
+        "Started",
+        view.started_at.map_or_else(dash, rfc3339::format),
+    ));
+    fields.push((
+        "Duration",
+        view.duration(now).map_or_else(dash, table::duration),
+    ));
+    if let Some(message) = message(view) {
+        fields.push(("Message", message));
+    }
+    let mut jobs: Vec<JobRow> = view
+        .jobs
+        .iter()
+        .map(|j| JobRow {
+            name: j.name.clone(),
+            phase: j.phase,
+            started: j.started_at,
+            duration: j.duration(now),
+            exit: j.exit,
+            reason: j.reason(),
+        })
+        .collect();
+    let finished = view.is_finished();
+    jobs.extend(view.unstarted_tasks().map(|t| JobRow {
+        name: t.name.clone(),
+        phase: if finished {
+            JobPhase::Skipped
+        } else {
+            JobPhase::Pending
+        },
+        started: None,
+        duration: None,
+        exit: None,
+        reason: match (t.points, finished) {
+            (Some(points), true) => Some(format!("not started ({points} points)")),
+            (Some(points), false) => Some(format!("{points} points")),
+            (None, true) => Some("not started".to_owned()),
+            (None, false) => None,
+        },
+    }));
+    let mut text = run_tables::run_details(&fields, &jobs);
+    if view.nodes_offloaded {
+        text.push_str(
+            "(the controller keeps this workflow's job details in its database; \
+             the Argo UI or `argo get` shows them)\n",
+        );
+    }
+    text
+}
+
+/// What to say about a run, as for local runs: its failed jobs and why; else Argo's own
+/// message (a stop, a spec the controller refused). Argo's message for a failed DAG, "child
+/// '<node id>' failed", names a node id where the job name says more.
+fn message(view: &WorkflowView) -> Option<String> {
+    run_tables::failure_summary(
+        view.jobs
+            .iter()
+            .filter(|j| j.phase == JobPhase::Failed)
+            .map(|j| {
+                let why = j.reason().unwrap_or_else(|| "failed".to_owned());
+                (j.name.clone(), why)
+            }),
+    )
+    .or_else(|| view.message.clone())
+}
+
+#[cfg(test)]
+mod tests;

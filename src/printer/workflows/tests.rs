@@ -1,0 +1,80 @@
+use std::time::SystemTime;
+
+use super::*;
+use crate::cluster::status::fixture;
+
+const WORKFLOWS: [&str; 7] = [
+    "running-chain",
+    "sweep",
+    "retried",
+    "failed",
+    "stopped",
+    "nested",
+    "succeeded",
+];
+
+/// Ten minutes after the newest fixture was created.
+fn now() -> SystemTime {
+    rfc3339::parse("2026-09-01T12:10:00Z").expect("a time")
+}
+
+fn view(name: &str) -> WorkflowView {
+    WorkflowView::from_json(&fixture(&format!("{name}.json")))
+}
+
+#[test]
+fn list_tables() {
+    let views: Vec<WorkflowView> = WORKFLOWS.iter().map(|n| view(n)).collect();
+    insta::assert_snapshot!("list", list_table(&views, false, now()));
+    insta::assert_snapshot!("list-wide", list_table(&views, true, now()));
+}
+
+#[test]
+fn get_texts() {
+    for name in WORKFLOWS {
+        insta::assert_snapshot!(format!("get-{name}"), get_text(&view(name), now()));
+    }
+}
+
+#[test]
+fn cron_tables() {
+    let nightly = CronView::from_json(&fixture("cron.json"));
+    let paused = CronView {
+        name: "hourly-report".into(),
+        schedules: vec!["0 * * * *".into(), "30 12 * * 1-5".into()],
+        suspend: true,
+        created: rfc3339::parse("2026-08-31T12:10:00Z"),
+        ..CronView::default()
+    };
+    insta::assert_snapshot!("cron", cron_table(&[nightly, paused], now()));
+}
+
+#[test]
+fn offloaded_jobs_are_explained_not_invented() {
+    let mut object = fixture("running-chain.json");
+    object["status"]["nodes"] = serde_json::json!({});
+    object["status"]["offloadNodeStatusVersion"] = serde_json::json!("fnv:3312743226");
+    let text = get_text(&WorkflowView::from_json(&object), now());
+    assert!(
+        text.contains("keeps this workflow's job details in its database"),
+        "{text}"
+    );
+    assert!(!text.lines().any(|l| l.starts_with("prep")), "{text}");
+}
+
+#[test]
+fn local_and_argo_lists_share_one_header() {
+    let argo = list_table(&[view("succeeded")], true, now());
+    let local = run_tables::run_list(&[], true);
+    let columns = |text: &str| -> Vec<String> {
+        let header = text.lines().next().unwrap_or_default();
+        header
+            .split("  ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(columns(&argo), columns(&local));
+    assert_eq!(columns(&argo).len(), 7);
+}
