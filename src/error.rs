@@ -52,13 +52,19 @@ pub enum Error {
     #[error("{0}")]
     Runtime(String),
     #[error(transparent)]
-    Cluster(#[from] crate::cluster::ClusterError),
+    Cluster(Box<crate::cluster::ClusterError>),
     #[error("cannot write {}: {source}", path.display())]
     Write {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
+}
+
+impl From<crate::cluster::ClusterError> for Error {
+    fn from(e: crate::cluster::ClusterError) -> Self {
+        Error::Cluster(Box::new(e))
+    }
 }
 
 impl Error {

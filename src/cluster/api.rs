@@ -107,7 +107,11 @@ impl Cluster {
     }
 
     /// Runs `attempt` until it succeeds, fails for good, or the policy gives up.
-    pub async fn call<T, F, Fut>(&mut self, request: &Request, mut attempt: F) -> Result<T, ClusterError>
+    pub async fn call<T, F, Fut>(
+        &mut self,
+        request: &Request,
+        mut attempt: F,
+    ) -> Result<T, ClusterError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, kube::Error>>,
@@ -121,7 +125,7 @@ impl Cluster {
                 Err(_) => Failure {
                     error: ClusterError::Timeout {
                         server: self.conn.server.clone(),
-                        request: request.clone(),
+                        request: Box::new(request.clone()),
                         after: self.conn.request_timeout,
                     },
                     retry: Retry::Yes { server_delay: None },
@@ -132,7 +136,10 @@ impl Cluster {
             };
             number += 1;
             let random = self.rng.unit();
-            let Some(wait) = self.policy.delay(number, started.elapsed(), server_delay, random) else {
+            let Some(wait) = self
+                .policy
+                .delay(number, started.elapsed(), server_delay, random)
+            else {
                 self.notes.push(format!(
                     "gave up on {} {} after {} attempts",
                     request.verb,
@@ -171,7 +178,7 @@ impl Cluster {
                         .map(|s| Duration::from_secs(u64::from(s)));
                     return Failure {
                         error: ClusterError::Server {
-                            request: request.clone(),
+                            request: Box::new(request.clone()),
                             code,
                             message,
                         },
@@ -180,55 +187,7 @@ impl Cluster {
                         },
                     };
                 }
-                fatal(match code {
-                    401 => ClusterError::Unauthorized {
-                        server: self.conn.server.clone(),
-                        origin: self.conn.origin.describe(),
-                    },
-                    403 => ClusterError::Forbidden {
-                        request: request.clone(),
-                        user: forbidden_user(&message).unwrap_or_else(|| match &self.conn.origin {
-                            Origin::ServiceAccount { .. } => "the notebook's service account".into(),
-                            Origin::Kubeconfig { context } => format!("the user of context `{context}`"),
-                        }),
-                    },
-                    // A 404 that names no object means the path itself is unknown: the
-                    // resource type is not installed.
-                    404 if details.is_none_or(|d| d.name.is_empty())
-                        && request.group == "argoproj.io" =>
-                    {
-                        ClusterError::ArgoNotInstalled {
-                            request: request.clone(),
-                        }
-                    }
-                    404 => ClusterError::NotFound {
-                        request: request.clone(),
-                    },
-                    409 => ClusterError::Conflict {
-                        request: request.clone(),
-                        message,
-                    },
-                    422 => ClusterError::Invalid {
-                        request: request.clone(),
-                        message,
-                        causes: details
-                            .map(|d| {
-                                d.causes
-                                    .iter()
-                                    .map(|c| FieldCause {
-                                        field: c.field.clone(),
-                                        message: c.message.clone(),
-                                    })
-                                    .collect()
-                            })
-                            .unwrap_or_default(),
-                    },
-                    _ => ClusterError::Server {
-                        request: request.clone(),
-                        code,
-                        message,
-                    },
-                })
+                fatal(self.refusal(request, code, message, details))
             }
             other => {
                 let chain = error::chain_text(other);
@@ -243,7 +202,7 @@ impl Cluster {
                     kind => Failure {
                         error: ClusterError::Transport {
                             server: self.conn.server.clone(),
-                            request: request.clone(),
+                            request: Box::new(request.clone()),
                             detail: chain,
                         },
                         retry: if kind == TransportKind::Broken
@@ -256,6 +215,63 @@ impl Cluster {
                     },
                 }
             }
+        }
+    }
+
+    /// A status that is not worth retrying, as the error users see.
+    fn refusal(
+        &self,
+        request: &Request,
+        code: u16,
+        message: String,
+        details: Option<&kube::core::response::StatusDetails>,
+    ) -> ClusterError {
+        match code {
+            401 => ClusterError::Unauthorized {
+                server: self.conn.server.clone(),
+                origin: self.conn.origin.describe(),
+            },
+            403 => ClusterError::Forbidden {
+                request: Box::new(request.clone()),
+                user: forbidden_user(&message).unwrap_or_else(|| match &self.conn.origin {
+                    Origin::ServiceAccount { .. } => "the notebook's service account".into(),
+                    Origin::Kubeconfig { context } => format!("the user of context `{context}`"),
+                }),
+            },
+            // A 404 that names no object means the path itself is unknown: the
+            // resource type is not installed.
+            404 if details.is_none_or(|d| d.name.is_empty()) && request.group == "argoproj.io" => {
+                ClusterError::ArgoNotInstalled {
+                    request: Box::new(request.clone()),
+                }
+            }
+            404 => ClusterError::NotFound {
+                request: Box::new(request.clone()),
+            },
+            409 => ClusterError::Conflict {
+                request: Box::new(request.clone()),
+                message,
+            },
+            422 => ClusterError::Invalid {
+                request: Box::new(request.clone()),
+                message,
+                causes: details
+                    .map(|d| {
+                        d.causes
+                            .iter()
+                            .map(|c| FieldCause {
+                                field: c.field.clone(),
+                                message: c.message.clone(),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            },
+            _ => ClusterError::Server {
+                request: Box::new(request.clone()),
+                code,
+                message,
+            },
         }
     }
 
@@ -302,13 +318,22 @@ impl Cluster {
         object: &DynamicObject,
     ) -> Result<serde_json::Value, ClusterError> {
         let api = self.argo_api(kind);
-        let request = self.request("create", kind.plural(), "argoproj.io", object.metadata.name.as_deref());
+        let request = self.request(
+            "create",
+            kind.plural(),
+            "argoproj.io",
+            object.metadata.name.as_deref(),
+        );
         let params = PostParams::default();
         let created = self.call(&request, || api.create(&params, object)).await?;
         Ok(to_json(&created))
     }
 
-    pub async fn get(&mut self, kind: ArgoKind, name: &str) -> Result<serde_json::Value, ClusterError> {
+    pub async fn get(
+        &mut self,
+        kind: ArgoKind,
+        name: &str,
+    ) -> Result<serde_json::Value, ClusterError> {
         let api = self.argo_api(kind);
         let request = self.request("get", kind.plural(), "argoproj.io", Some(name));
         Ok(to_json(&self.call(&request, || api.get(name)).await?))
@@ -362,8 +387,10 @@ impl Cluster {
         kind: ArgoKind,
         name: &str,
         version: &str,
-    ) -> Result<impl futures::Stream<Item = Result<WatchEvent<DynamicObject>, kube::Error>> + use<>, ClusterError>
-    {
+    ) -> Result<
+        impl futures::Stream<Item = Result<WatchEvent<DynamicObject>, kube::Error>> + use<>,
+        ClusterError,
+    > {
         let api = self.argo_api(kind);
         let request = self.request("watch", kind.plural(), "argoproj.io", Some(name));
         let params = WatchParams::default()

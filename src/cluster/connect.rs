@@ -158,14 +158,17 @@ fn build(
     // built-in one would retry underneath it, unseen.
     config.default_retry = false;
     config.connect_timeout = Some(request_timeout.min(Duration::from_secs(10)));
-    let server = config.cluster_url.to_string().trim_end_matches('/').to_owned();
+    let server = config
+        .cluster_url
+        .to_string()
+        .trim_end_matches('/')
+        .to_owned();
     let observed = Arc::new(Mutex::new(Observed::default()));
-    let builder = kube::client::ClientBuilder::try_from(config).map_err(|e| {
-        ClusterError::Config {
+    let builder =
+        kube::client::ClientBuilder::try_from(config).map_err(|e| ClusterError::Config {
             message: format!("cannot set up a client for {server}: {e}"),
             hint: "check the cluster's certificate authority and credentials".into(),
-        }
-    })?;
+        })?;
     let on_request = Arc::clone(&observed);
     let on_response = Arc::clone(&observed);
     let client = builder
@@ -216,8 +219,7 @@ async fn in_cluster_config(env: &ProcessEnv) -> Result<(kube::Config, Origin), C
         host
     };
     let namespace = std::fs::read_to_string(dir.join("namespace"))
-        .map(|n| n.trim().to_owned())
-        .unwrap_or_else(|_| "default".into());
+        .map_or_else(|_| "default".into(), |n| n.trim().to_owned());
     let ca = dir.join("ca.crt");
     let yaml = serde_json::json!({
         "apiVersion": "v1",
@@ -237,15 +239,20 @@ async fn in_cluster_config(env: &ProcessEnv) -> Result<(kube::Config, Origin), C
             message: format!("cannot use the service account in {}: {e}", dir.display()),
             hint: "check KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT".into(),
         })?;
-    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-        .await
-        .map_err(|e| ClusterError::Config {
-            message: format!("cannot use the service account in {}: {e}", dir.display()),
-            hint: format!(
-                "the directory needs token, ca.crt and namespace files{}",
-                if ca.is_file() { "" } else { " (ca.crt is missing)" }
-            ),
-        })?;
+    let mut config =
+        kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+            .await
+            .map_err(|e| ClusterError::Config {
+                message: format!("cannot use the service account in {}: {e}", dir.display()),
+                hint: format!(
+                    "the directory needs token, ca.crt and namespace files{}",
+                    if ca.is_file() {
+                        ""
+                    } else {
+                        " (ca.crt is missing)"
+                    }
+                ),
+            })?;
     // Re-read the CA bundle too when the cluster rotates it.
     config.root_cert_file = Some(ca);
     Ok((config, Origin::ServiceAccount { dir: dir.clone() }))

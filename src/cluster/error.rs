@@ -51,7 +51,7 @@ pub enum ClusterError {
     #[error("the API server at {server} rejected our credentials (401 Unauthorized) from {origin}")]
     Unauthorized { server: String, origin: String },
     #[error("{user} cannot {verb} {resource} in namespace `{namespace}` (403 Forbidden)", verb = .request.verb, resource = .request.what(), namespace = .request.namespace)]
-    Forbidden { request: Request, user: String },
+    Forbidden { request: Box<Request>, user: String },
     #[error("notebook pod `{name}` was not found in namespace `{namespace}`")]
     OwnPodNotFound {
         name: String,
@@ -64,14 +64,17 @@ pub enum ClusterError {
         "Argo Workflows is not installed in this cluster: the API server does not know {group}/{resource}",
         group = .request.group, resource = .request.resource
     )]
-    ArgoNotInstalled { request: Request },
+    ArgoNotInstalled { request: Box<Request> },
     #[error("{} not found in namespace `{}`", .request.what(), .request.namespace)]
-    NotFound { request: Request },
+    NotFound { request: Box<Request> },
     #[error("{} already exists in namespace `{}` (409 Conflict)", .request.what(), .request.namespace)]
-    Conflict { request: Request, message: String },
+    Conflict {
+        request: Box<Request>,
+        message: String,
+    },
     #[error("the API server refused {}: {message}", .request.what())]
     Invalid {
-        request: Request,
+        request: Box<Request>,
         message: String,
         causes: Vec<FieldCause>,
     },
@@ -82,19 +85,19 @@ pub enum ClusterError {
     #[error("the API server at {server} did not answer {} within {}s", .request.what(), .after.as_secs())]
     Timeout {
         server: String,
-        request: Request,
+        request: Box<Request>,
         after: Duration,
     },
     #[error("the API server answered {code} to {verb} {}: {message}", .request.what(), verb = .request.verb)]
     Server {
-        request: Request,
+        request: Box<Request>,
         code: u16,
         message: String,
     },
     #[error("lost the connection to the API server at {server} ({verb} {}): {detail}", .request.what(), verb = .request.verb)]
     Transport {
         server: String,
-        request: Request,
+        request: Box<Request>,
         detail: String,
     },
     #[error("{message}")]
@@ -243,7 +246,7 @@ mod tests {
     #[test]
     fn forbidden_names_the_verb_resource_namespace_and_prints_the_role() {
         let err = ClusterError::Forbidden {
-            request: request(),
+            request: Box::new(request()),
             user: "system:serviceaccount:team-a:default-editor".into(),
         };
         assert_eq!(
@@ -252,13 +255,16 @@ mod tests {
         );
         let hint = err.hint();
         assert!(hint.contains("kind: RoleBinding"), "{hint}");
-        assert!(hint.contains("  name: default-editor\n  namespace: team-a"), "{hint}");
+        assert!(
+            hint.contains("  name: default-editor\n  namespace: team-a"),
+            "{hint}"
+        );
     }
 
     #[test]
     fn invalid_lists_the_field_causes() {
         let err = ClusterError::Invalid {
-            request: request(),
+            request: Box::new(request()),
             message: "Workflow.argoproj.io \"x\" is invalid".into(),
             causes: vec![FieldCause {
                 field: "metadata.labels".into(),
@@ -274,7 +280,9 @@ mod tests {
     #[test]
     fn transport_failures_are_told_apart() {
         assert_eq!(
-            transport_kind("client error (Connect): tcp connect error: Connection refused (os error 111)"),
+            transport_kind(
+                "client error (Connect): tcp connect error: Connection refused (os error 111)"
+            ),
             TransportKind::Refused
         );
         assert_eq!(

@@ -12,7 +12,10 @@ const SHARED_VOLUME_TYPES: &[&str] = &["nfs", "cephfs", "glusterfs", "azureFile"
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Workdir {
     /// On a shared file system: nothing more to check.
-    Shared { mount_path: String, volume_type: String },
+    Shared {
+        mount_path: String,
+        volume_type: String,
+    },
     /// On a PersistentVolumeClaim: its access modes decide.
     Claim { mount_path: String, claim: String },
     /// Not on anything job pods can see: the image's own file system or a per-pod volume.
@@ -42,7 +45,10 @@ pub fn locate(env: &Environment) -> Workdir {
     let volume = env.volumes.iter().find(|v| v.name == mount.name);
     let Some(volume) = volume else {
         return Workdir::Unshared {
-            reason: format!("volume `{}` of mount {} is not in the pod", mount.name, mount.mount_path),
+            reason: format!(
+                "volume `{}` of mount {} is not in the pod",
+                mount.name, mount.mount_path
+            ),
         };
     };
     if let Some(claim) = &volume.persistent_volume_claim {
@@ -200,13 +206,18 @@ mod tests {
             ..Volume::default()
         };
         let env = env("/data/x", vec![("data", "/data", nfs)]);
-        assert!(matches!(locate(&env), Workdir::Shared { volume_type, .. } if volume_type == "nfs"));
+        assert!(
+            matches!(locate(&env), Workdir::Shared { volume_type, .. } if volume_type == "nfs")
+        );
     }
 
     #[test]
     fn access_modes_and_pinning() {
         let modes = |m: &[&str]| m.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        assert_eq!(claim_access(&modes(&["ReadWriteMany"])), ClaimAccess::AnyNode);
+        assert_eq!(
+            claim_access(&modes(&["ReadWriteMany"])),
+            ClaimAccess::AnyNode
+        );
         assert_eq!(
             claim_access(&modes(&["ReadWriteOnce"])),
             ClaimAccess::NotebookNode
@@ -215,9 +226,15 @@ mod tests {
             claim_access(&modes(&["ReadWriteOncePod"])),
             ClaimAccess::NotebookPodOnly
         );
-        let mut env = env("/home/jovyan", vec![("home", "/home/jovyan", claim("home", "c"))]);
+        let mut env = env(
+            "/home/jovyan",
+            vec![("home", "/home/jovyan", claim("home", "c"))],
+        );
         let note = pin_to_notebook_node(&mut env, "c").expect("pinned");
         assert!(note.contains("node-7"));
-        assert_eq!(env.node_selector.get(HOSTNAME_LABEL).map(String::as_str), Some("node-7"));
+        assert_eq!(
+            env.node_selector.get(HOSTNAME_LABEL).map(String::as_str),
+            Some("node-7")
+        );
     }
 }

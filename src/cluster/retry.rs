@@ -61,7 +61,9 @@ impl RetryPolicy {
         // Full jitter spreads out many clients retrying at once; the server's Retry-After is
         // a floor, not a suggestion.
         let jittered = ceiling.mul_f64(random.clamp(0.0, 1.0));
-        let wait = server_delay.map_or(jittered, |d| d.max(jittered.min(Duration::from_millis(100))));
+        let wait = server_delay.map_or(jittered, |d| {
+            d.max(jittered.min(Duration::from_millis(100)))
+        });
         (elapsed + wait <= self.budget).then_some(wait)
     }
 }
@@ -92,7 +94,10 @@ impl Rng {
 
     /// Uniform in [0, 1).
     pub fn unit(&mut self) -> f64 {
-        #[expect(clippy::cast_precision_loss, reason = "53 random bits fit an f64 exactly")]
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "53 random bits fit an f64 exactly"
+        )]
         let value = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
         value
     }
@@ -130,7 +135,12 @@ mod tests {
             .expect("retry");
         assert_eq!(wait, Duration::from_secs(3));
         assert_eq!(
-            policy.delay(2, Duration::from_secs(58), Some(Duration::from_secs(3)), 0.0),
+            policy.delay(
+                2,
+                Duration::from_secs(58),
+                Some(Duration::from_secs(3)),
+                0.0
+            ),
             None,
             "waiting past the budget gives up instead"
         );

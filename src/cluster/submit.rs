@@ -90,7 +90,10 @@ pub async fn submit_object(
     for _ in 0..3 {
         let suffix = cluster.rng().string(SUFFIX_ALPHABET, SUFFIX_LEN);
         let object = named_object(kind, template.clone(), &suffix, &submission_id);
-        let name = object["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+        let name = object["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let dynamic = serde_json::from_value(object).map_err(|e| ClusterError::Other {
             message: format!("cannot build the {} to submit: {e}", kind.kind()),
             hint: "this is a bug in jupyterflow; please report it with the workflow".into(),
@@ -101,9 +104,9 @@ pub async fn submit_object(
                 // Our own earlier attempt (its response was lost), or a name clash.
                 let existing = cluster.get(kind, &name).await?;
                 if is_ours(&existing, &submission_id) {
-                    cluster
-                        .notes
-                        .push(format!("{name} already existed from our own earlier attempt"));
+                    cluster.notes.push(format!(
+                        "{name} already existed from our own earlier attempt"
+                    ));
                     return Ok(Submitted {
                         kind,
                         name,
@@ -176,7 +179,12 @@ mod tests {
 
     #[test]
     fn names_like_generate_name_and_labels_the_submission() {
-        let object = named_object(ArgoKind::Workflow, json(&workflow("train-")), "x2b4z", "abc");
+        let object = named_object(
+            ArgoKind::Workflow,
+            json(&workflow("train-")),
+            "x2b4z",
+            "abc",
+        );
         assert_eq!(object["metadata"]["name"], "train-x2b4z");
         assert!(object["metadata"].get("generateName").is_none());
         assert_eq!(object["metadata"]["labels"][SUBMISSION_LABEL], "abc");

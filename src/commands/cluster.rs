@@ -23,7 +23,10 @@ pub fn target(
         .map(Duration::from_secs)
         .ok_or_else(|| {
             Error::usage(
-                format!("--request-timeout `{}` is not a duration", args.request_timeout),
+                format!(
+                    "--request-timeout `{}` is not a duration",
+                    args.request_timeout
+                ),
                 "write it like 30s, 2m or 1h",
             )
         })?;

@@ -36,34 +36,34 @@ struct JobPod {
 /// Which job each pod runs, from the node-name annotation Argo puts on it, matched against the
 /// workflow's nodes (so sweep points read `train(0:0.1)`, not a pod hash).
 fn job_pods(pods: &[Pod], view: &WorkflowView) -> Vec<JobPod> {
-    let mut out: Vec<JobPod> = pods
-        .iter()
-        .map(|pod| {
-            let name = pod.metadata.name.clone().unwrap_or_default();
-            let node = pod
-                .metadata
-                .annotations
-                .as_ref()
-                .and_then(|a| a.get(NODE_NAME_ANNOTATION))
-                .cloned()
-                .unwrap_or_default();
-            let job = view.jobs.iter().find(|j| {
-                j.node_name == node || j.attempts.iter().any(|a| a.node_name == node)
-            });
-            let fallback = node.rsplit('.').next().unwrap_or(&name).to_owned();
-            let phase = pod
-                .status
-                .as_ref()
-                .and_then(|s| s.phase.as_deref())
-                .unwrap_or("Pending");
-            JobPod {
-                pod: name.clone(),
-                job: job.map_or_else(|| fallback.clone(), |j| j.name.clone()),
-                task: job.map_or(fallback, |j| j.task.clone()),
-                started: phase != "Pending",
-            }
-        })
-        .collect();
+    let mut out: Vec<JobPod> =
+        pods.iter()
+            .map(|pod| {
+                let name = pod.metadata.name.clone().unwrap_or_default();
+                let node = pod
+                    .metadata
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get(NODE_NAME_ANNOTATION))
+                    .cloned()
+                    .unwrap_or_default();
+                let job = view.jobs.iter().find(|j| {
+                    j.node_name == node || j.attempts.iter().any(|a| a.node_name == node)
+                });
+                let fallback = node.rsplit('.').next().unwrap_or(&name).to_owned();
+                let phase = pod
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.phase.as_deref())
+                    .unwrap_or("Pending");
+                JobPod {
+                    pod: name.clone(),
+                    job: job.map_or_else(|| fallback.clone(), |j| j.name.clone()),
+                    task: job.map_or(fallback, |j| j.task.clone()),
+                    started: phase != "Pending",
+                }
+            })
+            .collect();
     // Job order as the workflow shows it, then pod name.
     let order: BTreeMap<&str, usize> = view
         .jobs
@@ -71,7 +71,12 @@ fn job_pods(pods: &[Pod], view: &WorkflowView) -> Vec<JobPod> {
         .enumerate()
         .map(|(i, j)| (j.name.as_str(), i))
         .collect();
-    out.sort_by_key(|p| (order.get(p.job.as_str()).copied().unwrap_or(usize::MAX), p.pod.clone()));
+    out.sort_by_key(|p| {
+        (
+            order.get(p.job.as_str()).copied().unwrap_or(usize::MAX),
+            p.pod.clone(),
+        )
+    });
     out
 }
 
@@ -104,12 +109,21 @@ pub fn logs(args: &LogsArgs, config: &UserConfig, printer: &mut Printer) -> Resu
                 },
             ));
         }
-        let wanted = |p: &JobPod| args.job.as_ref().is_none_or(|j| &p.job == j || &p.task == j);
+        let wanted = |p: &JobPod| {
+            args.job
+                .as_ref()
+                .is_none_or(|j| &p.job == j || &p.task == j)
+        };
         if args.follow {
             return follow(cluster, &name, object, &wanted, printer).await;
         }
-        let pods = cluster.list_pods(&format!("{WORKFLOW_LABEL}={name}")).await?;
-        let pods: Vec<JobPod> = job_pods(&pods, &view).into_iter().filter(|p| wanted(p)).collect();
+        let pods = cluster
+            .list_pods(&format!("{WORKFLOW_LABEL}={name}"))
+            .await?;
+        let pods: Vec<JobPod> = job_pods(&pods, &view)
+            .into_iter()
+            .filter(|p| wanted(p))
+            .collect();
         if pods.is_empty() {
             gone(&name, &view, printer)?;
             return Ok(0);
@@ -149,11 +163,16 @@ async fn follow(
 ) -> Result<u8, Error> {
     let (lines, mut incoming) = mpsc::unbounded_channel::<String>();
     let mut streaming: HashSet<String> = HashSet::new();
-    let mut version = object["metadata"]["resourceVersion"].as_str().unwrap_or("").to_owned();
+    let mut version = object["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
     let mut watch = None;
     loop {
         let view = WorkflowView::from_json(&object);
-        let pods = cluster.list_pods(&format!("{WORKFLOW_LABEL}={name}")).await?;
+        let pods = cluster
+            .list_pods(&format!("{WORKFLOW_LABEL}={name}"))
+            .await?;
         for pod in job_pods(&pods, &view) {
             if pod.started && wanted(&pod) && streaming.insert(pod.pod.clone()) {
                 let mut pod_cluster = Cluster::new(cluster.conn.clone());
@@ -188,10 +207,14 @@ async fn follow(
         loop {
             if watch.is_none() {
                 watch = Some(Box::pin(
-                    cluster.watch_one(ArgoKind::Workflow, name, &version).await?,
+                    cluster
+                        .watch_one(ArgoKind::Workflow, name, &version)
+                        .await?,
                 ));
             }
-            let Some(stream) = watch.as_mut() else { continue };
+            let Some(stream) = watch.as_mut() else {
+                continue;
+            };
             tokio::select! {
                 Some(text) = incoming.recv() => printer.data(&text),
                 event = stream.next() => match event {

@@ -76,7 +76,10 @@ fn newest(items: &[Value]) -> Option<String> {
         .max_by(|a, b| {
             let key = |o: &Value| {
                 (
-                    o["metadata"]["creationTimestamp"].as_str().unwrap_or("").to_owned(),
+                    o["metadata"]["creationTimestamp"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_owned(),
                     o["metadata"]["name"].as_str().unwrap_or("").to_owned(),
                 )
             };
@@ -136,7 +139,11 @@ pub fn list(args: &ListArgs, config: &UserConfig, printer: &mut Printer) -> Resu
             printer.status(&format!(
                 "no {}{} in namespace `{}`",
                 if args.history.all { "" } else { "jupyterflow " },
-                if args.cron { "scheduled pipelines" } else { "runs" },
+                if args.cron {
+                    "scheduled pipelines"
+                } else {
+                    "runs"
+                },
                 cluster.namespace()
             ));
             return Ok(());
@@ -201,8 +208,14 @@ pub fn shutdown(
             return Ok(());
         }
         let patch = json!({"spec": {"shutdown": strategy}});
-        cluster.merge_patch(ArgoKind::Workflow, &name, &patch).await?;
-        let verb = if strategy == "Stop" { "stopped" } else { "terminated" };
+        cluster
+            .merge_patch(ArgoKind::Workflow, &name, &patch)
+            .await?;
+        let verb = if strategy == "Stop" {
+            "stopped"
+        } else {
+            "terminated"
+        };
         printer.data(&format!("workflow.argoproj.io/{name} {verb}\n"));
         Ok(())
     })
@@ -238,8 +251,7 @@ pub fn delete(args: &DeleteArgs, config: &UserConfig, printer: &mut Printer) -> 
             for object in &items {
                 let view = WorkflowView::from_json(object);
                 let old_enough = older_than.is_none_or(|age| {
-                    view
-                        .finished_at
+                    view.finished_at
                         .and_then(|at| now.duration_since(at).ok())
                         .is_some_and(|finished| finished >= age)
                 });
@@ -285,7 +297,9 @@ pub fn resubmission(old: &Value) -> Value {
         map.as_object()
             .map(|m| {
                 m.iter()
-                    .filter(|(k, _)| !k.starts_with("workflows.argoproj.io/") && k.as_str() != SUBMISSION_LABEL)
+                    .filter(|(k, _)| {
+                        !k.starts_with("workflows.argoproj.io/") && k.as_str() != SUBMISSION_LABEL
+                    })
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect()
             })
@@ -307,7 +321,11 @@ pub fn resubmission(old: &Value) -> Value {
     })
 }
 
-pub fn resubmit(args: &ResubmitArgs, config: &UserConfig, printer: &mut Printer) -> Result<u8, Error> {
+pub fn resubmit(
+    args: &ResubmitArgs,
+    config: &UserConfig,
+    printer: &mut Printer,
+) -> Result<u8, Error> {
     let format = match args.output.as_deref() {
         None => OutputFormat::Name,
         Some(text) => OutputFormat::parse(text)?,
@@ -315,13 +333,22 @@ pub fn resubmit(args: &ResubmitArgs, config: &UserConfig, printer: &mut Printer)
     with_cluster(&args.history, config, printer, async |cluster, printer| {
         let name = resolve(cluster, &args.run).await?;
         let old = cluster.get(ArgoKind::Workflow, &name).await?;
-        let created = submit::submit_object(cluster, ArgoKind::Workflow, &resubmission(&old)).await?;
+        let created =
+            submit::submit_object(cluster, ArgoKind::Workflow, &resubmission(&old)).await?;
         match output::structured(&created.object, &format)? {
             Some(text) => printer.data(&text),
             None => printer.data(&format!("workflow.argoproj.io/{}\n", created.name)),
         }
         if args.watch {
-            return super::follow::follow(cluster, &created.name, created.object, false, args.history.verbose, printer).await;
+            return super::follow::follow(
+                cluster,
+                &created.name,
+                created.object,
+                false,
+                args.history.verbose,
+                printer,
+            )
+            .await;
         }
         Ok(0)
     })
@@ -364,7 +391,10 @@ mod tests {
             new["metadata"]["labels"],
             json!({"app.kubernetes.io/managed-by": "jupyterflow"})
         );
-        assert_eq!(new["metadata"]["annotations"]["jupyterflow.io/source"], "-c a >> b");
+        assert_eq!(
+            new["metadata"]["annotations"]["jupyterflow.io/source"],
+            "-c a >> b"
+        );
         assert_eq!(new["spec"], json!({"entrypoint": "main"}));
         assert!(new.get("status").is_none());
     }

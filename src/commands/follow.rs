@@ -3,7 +3,7 @@
 //! snapshot turned into the same `RunEvent`s the local engine sends, shown by `RunView`.
 //! Ctrl-C detaches: the run goes on in the cluster.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
 use kube::api::WatchEvent;
@@ -32,10 +32,10 @@ impl Follower<'_> {
     /// Shows one snapshot; returns the exit code once the workflow has finished.
     fn show(&mut self, object: &Value) -> Option<u8> {
         if let Some(version) = object["metadata"]["resourceVersion"].as_str() {
-            self.version = version.to_owned();
+            version.clone_into(&mut self.version);
         }
         let snapshot = WorkflowView::from_json(object);
-        for event in self.tracker.update(&snapshot, SystemTime::now()) {
+        for event in self.tracker.update(&snapshot) {
             self.view.handle(self.printer, &event);
         }
         snapshot.is_finished().then(|| match snapshot.run_status() {
@@ -64,7 +64,7 @@ pub async fn follow(
     };
     let cwd = std::env::current_dir().unwrap_or_default();
     let mut follower = Follower {
-        tracker: Tracker::default(),
+        tracker: Tracker::new(),
         view: RunView::new(mode, cwd),
         printer,
         version: String::new(),

@@ -5,8 +5,8 @@ use k8s_openapi::api::core::v1::Pod;
 
 use super::LoadedPipeline;
 use crate::argo::{self, Manifest, RenderOptions};
-use crate::cluster::ProcessEnv;
 use crate::cli::RunArgs;
+use crate::cluster::ProcessEnv;
 use crate::environment::user_config::{self, Backend, UserConfig};
 use crate::environment::{Environment, discover, pod};
 use crate::error::Error;
@@ -53,7 +53,7 @@ fn choose_backend(args: &RunArgs, config: &UserConfig) -> Result<Chosen, Error> 
                 Ok(Chosen::Cluster)
             } else {
                 Ok(Chosen::Local(
-                    "not in a notebook pod; --argo --pod NAME submits to the cluster".into(),
+                    "not in a notebook pod; `--pod NAME` submits to the cluster, `--dry-run --pod-file POD` prints the Argo Workflow".into(),
                 ))
             }
         }
@@ -80,7 +80,14 @@ pub fn run(args: &RunArgs, printer: &mut Printer) -> Result<u8, Error> {
     let pod_file = match choose_backend(args, &config)? {
         Chosen::PodFile(pod_file) => pod_file,
         Chosen::Cluster => {
-            return super::submit::run(args, &loaded, &config, config_path.as_deref(), &format, printer);
+            return super::submit::run(
+                args,
+                &loaded,
+                &config,
+                config_path.as_deref(),
+                &format,
+                printer,
+            );
         }
         Chosen::Local(reason) => {
             if args.dry_run {

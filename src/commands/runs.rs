@@ -6,9 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use super::{cluster_logs, cluster_runs};
-use crate::cli::{
-    DeleteArgs, GetArgs, HistoryArgs, ListArgs, LogsArgs, ResubmitArgs, RunRefArgs,
-};
+use crate::cli::{DeleteArgs, GetArgs, HistoryArgs, ListArgs, LogsArgs, ResubmitArgs, RunRefArgs};
 use crate::environment::user_config::UserConfig;
 use crate::error::Error;
 use crate::events::{JobPhase, RunStatus};

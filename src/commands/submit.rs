@@ -26,11 +26,19 @@ pub fn run(
     let target = cluster::target(&args.cluster, args.pod.clone(), config)?;
     block_on(async {
         let mut cluster = connect_cluster(&target).await?;
-        let result = submit_from_pod(&mut cluster, args, loaded, config, config_path, format, printer).await;
+        let result = submit_from_pod(
+            &mut cluster,
+            args,
+            loaded,
+            config,
+            config_path,
+            format,
+            printer,
+        )
+        .await;
         cluster::report(&mut cluster, args.follow, printer);
-        let submitted = match result? {
-            Some(submitted) => submitted,
-            None => return Ok(0), // dry run
+        let Some(submitted) = result? else {
+            return Ok(0); // a dry run
         };
         if let Some(url) = &config.argo_ui_url {
             let path = match submitted.kind {
@@ -51,7 +59,15 @@ pub fn run(
             printer.note("--watch follows runs; a CronWorkflow starts them on its schedule (jupyterflow list --cron)");
             return Ok(0);
         }
-        super::follow::follow(&mut cluster, &submitted.name, submitted.object, args.quiet, args.follow, printer).await
+        super::follow::follow(
+            &mut cluster,
+            &submitted.name,
+            submitted.object,
+            args.quiet,
+            args.follow,
+            printer,
+        )
+        .await
     })
 }
 
@@ -64,12 +80,16 @@ async fn submit_from_pod(
     format: &OutputFormat,
     printer: &mut Printer,
 ) -> Result<Option<Submitted>, Error> {
-    let pod_name = cluster.conn.own_pod.clone().ok_or_else(|| ClusterError::NoOwnPod {
-        reason: format!(
-            "not inside a pod ({}), and no --pod given",
-            cluster.conn.origin.describe()
-        ),
-    })?;
+    let pod_name = cluster
+        .conn
+        .own_pod
+        .clone()
+        .ok_or_else(|| ClusterError::NoOwnPod {
+            reason: format!(
+                "not inside a pod ({}), and no --pod given",
+                cluster.conn.origin.describe()
+            ),
+        })?;
     let pod = match cluster.get_pod(&pod_name).await {
         Err(ClusterError::NotFound { .. }) => {
             return Err(ClusterError::OwnPodNotFound {
@@ -121,7 +141,8 @@ async fn check_workdir(
     match preflight::locate(env) {
         Workdir::Shared { .. } => Ok(()),
         Workdir::Unshared { reason } if allow_unshared => {
-            env.notes.push(format!("--allow-unshared-workdir: {reason}"));
+            env.notes
+                .push(format!("--allow-unshared-workdir: {reason}"));
             Ok(())
         }
         Workdir::Unshared { reason } => Err(refuse(reason)),
