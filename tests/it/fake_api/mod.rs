@@ -14,6 +14,11 @@ mod routes;
 mod select;
 mod status;
 mod store;
+// A bench that includes this module is checked with cfg(test) but without the test harness,
+// which drops the #[test] functions and leaves the imports they use unused.
+#[cfg(test)]
+#[allow(unused_imports, reason = "see above: only in a bench's check build")]
+mod tests;
 mod tls;
 mod validate;
 
