@@ -4,6 +4,7 @@
 mod commands;
 mod dry_run;
 mod errors;
+mod fake_api;
 mod helpers;
 mod local;
 mod schema;

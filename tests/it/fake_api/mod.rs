@@ -1,0 +1,365 @@
+//! An in-process fake Kubernetes API server for the integration tests and the benchmark: HTTPS
+//! with a test CA, bearer tokens, pods/logs/PVCs and Argo Workflows/CronWorkflows with watch
+//! streams, RBAC denials, fault injection and a request log. Self-contained (no other test
+//! module), so a bench can include it with `#[path = "../tests/it/fake_api/mod.rs"]`.
+// The bench uses only part of this surface.
+#![allow(dead_code)]
+
+mod discovery;
+mod faults;
+mod http;
+mod logs;
+mod resources;
+mod routes;
+mod select;
+mod status;
+mod store;
+// A bench that includes this module is checked with cfg(test) but without the test harness,
+// which drops the #[test] functions and leaves the imports they use unused.
+#[cfg(test)]
+#[allow(unused_imports, reason = "see above: only in a bench's check build")]
+mod tests;
+mod tls;
+mod validate;
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+use faults::Faults;
+#[allow(
+    unused_imports,
+    reason = "a bench that injects no faults names neither"
+)]
+pub(crate) use faults::{Fault, FaultRule};
+use logs::Logs;
+use resources::Res;
+use store::Store;
+
+/// One request as the server saw it (faulted and unauthorized ones too).
+#[derive(Debug, Clone)]
+pub(crate) struct Recorded {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) query: String,
+    pub(crate) token: Option<String>,
+    pub(crate) content_type: Option<String>,
+    pub(crate) body_len: usize,
+}
+
+struct State {
+    store: Store,
+    logs: Logs,
+    tokens: HashSet<String>,
+    current_token: String,
+    /// (verb, resource) pairs RBAC denies, e.g. ("get", "pods/log").
+    forbidden: HashSet<(String, String)>,
+    argo_installed: bool,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    faults: Mutex<Faults>,
+    requests: Mutex<Vec<Recorded>>,
+    addr: SocketAddr,
+}
+
+/// A panicking test thread must not take the server down with it.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The fake API server. Dropping it stops the server and closes every connection.
+pub(crate) struct FakeApi {
+    shared: Arc<Shared>,
+    ca_pem: String,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl FakeApi {
+    /// Binds 127.0.0.1 on a free port and serves HTTPS from a runtime of its own on a
+    /// background thread, so sync and async tests alike can use it.
+    pub(crate) fn start() -> FakeApi {
+        let certs = tls::generate();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        listener
+            .set_nonblocking(true)
+            .expect("a non-blocking listener");
+        let addr = listener.local_addr().expect("the listener's address");
+        let mut store = Store::new();
+        let token = store.random_token();
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                store,
+                logs: Logs::default(),
+                tokens: HashSet::from([token.clone()]),
+                current_token: token,
+                forbidden: HashSet::new(),
+                argo_installed: true,
+            }),
+            faults: Mutex::new(Faults::default()),
+            requests: Mutex::new(Vec::new()),
+            addr,
+        });
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server_shared = Arc::clone(&shared);
+        let tls_config = certs.server;
+        let thread = std::thread::Builder::new()
+            .name(format!("fake-api-{}", addr.port()))
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name("fake-api-worker")
+                    .enable_all()
+                    .build()
+                    .expect("the fake API server's runtime");
+                runtime.block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener)
+                        .expect("register the listener with tokio");
+                    tokio::select! {
+                        () = http::serve(listener, tls_config, server_shared) => {}
+                        _ = stopped => {}
+                    }
+                });
+                // Dropping the runtime here drops every connection task, closing its socket.
+            })
+            .expect("spawn the fake API server thread");
+        FakeApi {
+            shared,
+            ca_pem: certs.ca_pem,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.shared.state)
+    }
+
+    /// `https://127.0.0.1:PORT`
+    pub(crate) fn url(&self) -> String {
+        format!("https://{}", self.shared.addr)
+    }
+
+    pub(crate) fn host(&self) -> String {
+        self.shared.addr.ip().to_string()
+    }
+
+    pub(crate) fn port(&self) -> u16 {
+        self.shared.addr.port()
+    }
+
+    /// The CA that signed the server certificate (SANs: IP 127.0.0.1, DNS localhost).
+    pub(crate) fn ca_pem(&self) -> String {
+        self.ca_pem.clone()
+    }
+
+    /// A CA that signed nothing this server presents: for TLS-failure tests.
+    pub(crate) fn foreign_ca_pem() -> String {
+        tls::foreign_ca_pem()
+    }
+
+    /// The currently valid bearer token.
+    pub(crate) fn token(&self) -> String {
+        self.state().current_token.clone()
+    }
+
+    /// Makes a new token the valid one; the old one gets 401 from now on. Returns the new one.
+    pub(crate) fn rotate_token(&self) -> String {
+        let mut st = self.state();
+        let old = st.current_token.clone();
+        st.tokens.remove(&old);
+        let new = st.store.random_token();
+        st.tokens.insert(new.clone());
+        st.current_token.clone_from(&new);
+        new
+    }
+
+    pub(crate) fn set_token_valid(&self, token: &str, valid: bool) {
+        let mut st = self.state();
+        if valid {
+            st.tokens.insert(token.to_owned());
+        } else {
+            st.tokens.remove(token);
+        }
+    }
+
+    /// Writes `token`, `ca.crt` and `namespace` as in /var/run/secrets/kubernetes.io/serviceaccount.
+    pub(crate) fn write_service_account_dir(&self, dir: &Path, namespace: &str) {
+        std::fs::create_dir_all(dir).expect("create the service account directory");
+        for (file, content) in [
+            ("token", self.token()),
+            ("ca.crt", self.ca_pem()),
+            ("namespace", namespace.to_owned()),
+        ] {
+            std::fs::write(dir.join(file), content).expect("write a service account file");
+        }
+    }
+
+    /// A kubeconfig with one cluster (this server, its CA inline), one user (the current
+    /// token) and `contexts` (name, namespace); the first is the current context.
+    pub(crate) fn kubeconfig_yaml(&self, contexts: &[(&str, Option<&str>)]) -> String {
+        // JSON strings are YAML strings: quoting this way escapes whatever a test passes.
+        let q = |s: &str| Value::from(s).to_string();
+        let mut y =
+            String::from("apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n");
+        let _ = writeln!(y, "    server: {}", q(&self.url()));
+        let _ = writeln!(
+            y,
+            "    certificate-authority-data: {}",
+            base64(self.ca_pem.as_bytes())
+        );
+        y.push_str("users:\n- name: fake-user\n  user:\n");
+        let _ = writeln!(y, "    token: {}", q(&self.token()));
+        y.push_str("contexts:\n");
+        for (name, ns) in contexts {
+            let _ = writeln!(
+                y,
+                "- name: {}\n  context:\n    cluster: fake\n    user: fake-user",
+                q(name)
+            );
+            if let Some(ns) = ns {
+                let _ = writeln!(y, "    namespace: {}", q(ns));
+            }
+        }
+        if let Some((first, _)) = contexts.first() {
+            let _ = writeln!(y, "current-context: {}", q(first));
+        }
+        y
+    }
+
+    /// Adds (or replaces) a pod; resourceVersion, uid and creationTimestamp are filled when
+    /// missing. Watchers see ADDED (or MODIFIED).
+    pub(crate) fn add_pod(&self, ns: &str, pod: Value) {
+        self.state().store.upsert(Res::Pods, ns, pod);
+    }
+
+    pub(crate) fn add_pvc(&self, ns: &str, pvc: Value) {
+        self.state().store.upsert(Res::Pvcs, ns, pvc);
+    }
+
+    /// Adds (or replaces) a Workflow without validation, e.g. for list/get tests.
+    pub(crate) fn add_workflow(&self, ns: &str, wf: Value) {
+        self.state().store.upsert(Res::Workflows, ns, wf);
+    }
+
+    /// The namespace's Workflows in creation order.
+    pub(crate) fn workflows(&self, ns: &str) -> Vec<Value> {
+        self.state().store.objects(Res::Workflows, ns)
+    }
+
+    pub(crate) fn cron_workflows(&self, ns: &str) -> Vec<Value> {
+        self.state().store.objects(Res::CronWorkflows, ns)
+    }
+
+    /// The namespace's pods in creation order.
+    pub(crate) fn pods(&self, ns: &str) -> Vec<Value> {
+        self.state().store.objects(Res::Pods, ns)
+    }
+
+    /// What the Argo controller does: merge-patches `status` (RFC 7386) into the Workflow,
+    /// bumps its resourceVersion and emits MODIFIED. Panics when the Workflow is missing.
+    pub(crate) fn patch_workflow_status(&self, ns: &str, name: &str, status: Value) {
+        let patch = Value::Object(serde_json::Map::from_iter([("status".to_owned(), status)]));
+        if let Err(e) = self
+            .state()
+            .store
+            .patch(Res::Workflows, ns, name, &patch, false)
+        {
+            panic!("patch_workflow_status {ns}/{name}: {}", e.body);
+        }
+    }
+
+    /// Appends to the pod's log; followers receive it at once.
+    pub(crate) fn append_pod_log(&self, ns: &str, pod: &str, text: &str) {
+        self.state().logs.append(ns, pod, text);
+    }
+
+    /// Ends the pod's follow streams, now and later (its container terminated).
+    pub(crate) fn finish_pod_log(&self, ns: &str, pod: &str) {
+        self.state().logs.finish(ns, pod);
+    }
+
+    /// Denies `verb` on `resource` (a plural, or `pods/log`) with a 403 like RBAC's.
+    pub(crate) fn forbid(&self, verb: &str, resource: &str) {
+        self.state()
+            .forbidden
+            .insert((verb.to_owned(), resource.to_owned()));
+    }
+
+    pub(crate) fn allow(&self, verb: &str, resource: &str) {
+        self.state()
+            .forbidden
+            .remove(&(verb.to_owned(), resource.to_owned()));
+    }
+
+    /// As if Argo's CRDs were missing: every argoproj.io path answers 404 and discovery no
+    /// longer lists the group.
+    pub(crate) fn uninstall_argo(&self) {
+        self.state().argo_installed = false;
+    }
+
+    pub(crate) fn inject(&self, rule: FaultRule) {
+        lock(&self.shared.faults).inject(rule);
+    }
+
+    /// From now on each request gets, with `probability`, one fault picked uniformly from
+    /// {429 with Retry-After 0, 500, 502, 503, 504, DropBefore, DropAfter, StatusAfter 504,
+    /// Delay 50 ms}, deterministically from `seed`. Probability 0 turns this off.
+    pub(crate) fn random_faults(&self, seed: u64, probability: f64) {
+        lock(&self.shared.faults).random(seed, probability);
+    }
+
+    /// Removes every rule and the random faults.
+    pub(crate) fn clear_faults(&self) {
+        lock(&self.shared.faults).clear();
+    }
+
+    pub(crate) fn requests(&self) -> Vec<Recorded> {
+        lock(&self.shared.requests).clone()
+    }
+
+    pub(crate) fn clear_requests(&self) {
+        lock(&self.shared.requests).clear();
+    }
+}
+
+impl Drop for FakeApi {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Standard base64 with padding (kubeconfig `certificate-authority-data`).
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}

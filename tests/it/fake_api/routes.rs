@@ -1,0 +1,351 @@
+//! Routing: maps a path to a discovery document or a resource (collection, object, pod log),
+//! decides the RBAC verb, then runs list/watch/create/get/patch/update/delete/log against the
+//! store with the API server's checks. Runs with the state lock held, so it never awaits.
+
+use std::time::Duration;
+
+use hyper::http::request::Parts;
+use hyper::{Method, Response};
+use serde_json::{Value, json};
+
+use super::http::{self, Body, RequestBody};
+use super::logs::LogRead;
+use super::resources::{ARGO_GROUP, Res};
+use super::select::{FieldSelector, Filter, LabelSelector};
+use super::status::{self, ApiError};
+use super::{Shared, State, discovery, lock};
+
+/// What a path names.
+enum Target {
+    Doc(Value),
+    Collection { res: Res, ns: Option<String> },
+    Object { res: Res, ns: String, name: String },
+    Log { ns: String, name: String },
+}
+
+fn resolve(path: &str, st: &State, shared: &Shared) -> Result<Target, ApiError> {
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let argo = |doc: Value| {
+        if st.argo_installed {
+            Ok(Target::Doc(doc))
+        } else {
+            Err(status::path_not_found())
+        }
+    };
+    let (group, rest) = match segs.as_slice() {
+        ["version"] => return Ok(Target::Doc(discovery::version())),
+        ["api"] => return Ok(Target::Doc(discovery::api_versions(shared.addr))),
+        ["apis"] => return Ok(Target::Doc(discovery::api_group_list(st.argo_installed))),
+        ["api", "v1"] => return Ok(Target::Doc(discovery::resource_list(""))),
+        ["apis", ARGO_GROUP] => return argo(discovery::api_group()),
+        ["apis", ARGO_GROUP, "v1alpha1"] => return argo(discovery::resource_list(ARGO_GROUP)),
+        ["openapi", "v3"] => {
+            return Ok(Target::Doc(discovery::openapi_v3_root(st.argo_installed)));
+        }
+        ["openapi", "v3", "api", "v1"] => return Ok(Target::Doc(discovery::openapi_v3_group(""))),
+        ["openapi", "v3", "apis", ARGO_GROUP, "v1alpha1"] => {
+            return argo(discovery::openapi_v3_group(ARGO_GROUP));
+        }
+        ["api", "v1", rest @ ..] => ("", rest),
+        ["apis", ARGO_GROUP, "v1alpha1", rest @ ..] => (ARGO_GROUP, rest),
+        _ => return Err(status::path_not_found()),
+    };
+    let find = |plural: &str| Res::find(group, plural).ok_or_else(status::path_not_found);
+    match rest {
+        [plural] => Ok(Target::Collection {
+            res: find(plural)?,
+            ns: None,
+        }),
+        ["namespaces", ns, plural] => Ok(Target::Collection {
+            res: find(plural)?,
+            ns: Some((*ns).to_owned()),
+        }),
+        ["namespaces", ns, plural, name] => Ok(Target::Object {
+            res: find(plural)?,
+            ns: (*ns).to_owned(),
+            name: (*name).to_owned(),
+        }),
+        ["namespaces", ns, "pods", name, "log"] if group.is_empty() => Ok(Target::Log {
+            ns: (*ns).to_owned(),
+            name: (*name).to_owned(),
+        }),
+        _ => Err(status::path_not_found()),
+    }
+}
+
+/// Query parameters, percent- and plus-decoded.
+fn query_pairs(query: &str) -> Vec<(String, String)> {
+    fn hex(b: u8) -> Option<u8> {
+        char::from(b)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    }
+    fn decode(s: &str) -> String {
+        let bytes = s.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                    (Some(hi), Some(lo)) => {
+                        out.push(hi << 4 | lo);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                },
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+struct Query(Vec<(String, String)>);
+
+impl Query {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn flag(&self, key: &str) -> bool {
+        matches!(self.get(key), Some("true" | "1"))
+    }
+
+    fn filter(&self, res: Res) -> Result<Filter, ApiError> {
+        let labels = LabelSelector::parse(self.get("labelSelector").unwrap_or_default())
+            .map_err(|e| status::bad_request(&e))?;
+        let fields = FieldSelector::parse(self.get("fieldSelector").unwrap_or_default(), res)
+            .map_err(|e| status::bad_request(&e))?;
+        Ok(Filter { labels, fields })
+    }
+
+    fn number(&self, key: &str) -> Result<Option<u64>, ApiError> {
+        self.get(key)
+            .filter(|v| !v.is_empty())
+            .map(|v| {
+                v.parse::<u64>().map_err(|_| {
+                    status::bad_request(&format!("{key}: Invalid value: \"{v}\": must be a number"))
+                })
+            })
+            .transpose()
+    }
+}
+
+fn authorize(
+    st: &State,
+    res: Res,
+    verb: &str,
+    resource: &str,
+    name: Option<&str>,
+    ns: Option<&str>,
+) -> Result<(), ApiError> {
+    if st
+        .forbidden
+        .contains(&(verb.to_owned(), resource.to_owned()))
+    {
+        return Err(status::forbidden(res, verb, resource, name, ns));
+    }
+    // Authorization runs before routing on a real server: only now may a missing CRD show.
+    if res.def().group == ARGO_GROUP && !st.argo_installed {
+        return Err(status::path_not_found());
+    }
+    Ok(())
+}
+
+fn parse_object(body: RequestBody) -> Result<Value, ApiError> {
+    let RequestBody::Bytes(bytes) = body else {
+        return Err(status::request_too_large());
+    };
+    let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        status::bad_request(&format!("couldn't get version/kind; json parse error: {e}"))
+    })?;
+    if !value.is_object() {
+        return Err(status::bad_request(
+            "couldn't get version/kind; json parse error: expected a JSON object",
+        ));
+    }
+    Ok(value)
+}
+
+pub(super) fn route(
+    shared: &Shared,
+    parts: &Parts,
+    content_type: Option<&str>,
+    body: RequestBody,
+) -> Result<Response<Body>, ApiError> {
+    let query = Query(query_pairs(parts.uri.query().unwrap_or_default()));
+    let mut guard = lock(&shared.state);
+    let st = &mut *guard;
+    let method = &parts.method;
+    match resolve(parts.uri.path(), st, shared)? {
+        Target::Doc(doc) if method == Method::GET => Ok(http::json(200, &doc)),
+        Target::Doc(_) => Err(status::method_not_allowed()),
+        Target::Collection { res, ns } => collection(st, method, &query, res, ns, body),
+        Target::Object { res, ns, name } => object(st, method, content_type, res, &ns, &name, body),
+        Target::Log { ns, name } => log(st, method, &query, &ns, &name),
+    }
+}
+
+fn collection(
+    st: &mut State,
+    method: &Method,
+    query: &Query,
+    res: Res,
+    ns: Option<String>,
+    body: RequestBody,
+) -> Result<Response<Body>, ApiError> {
+    let plural = res.def().plural;
+    if method == Method::GET && query.flag("watch") {
+        authorize(st, res, "watch", plural, None, ns.as_deref())?;
+        let filter = query.filter(res)?;
+        let since = query.number("resourceVersion")?;
+        let timeout = query.number("timeoutSeconds")?.map(Duration::from_secs);
+        let bookmark = query.flag("sendInitialEvents");
+        let rx = st.store.watch(res, ns, filter, since, bookmark);
+        Ok(http::stream("application/json", rx, timeout))
+    } else if method == Method::GET {
+        authorize(st, res, "list", plural, None, ns.as_deref())?;
+        let filter = query.filter(res)?;
+        Ok(http::json(200, &st.store.list(res, ns.as_deref(), &filter)))
+    } else if method == Method::POST {
+        let Some(ns) = ns else {
+            return Err(status::method_not_allowed());
+        };
+        authorize(st, res, "create", plural, None, Some(&ns))?;
+        let obj = parse_object(body)?;
+        if let Some(body_ns) = obj.pointer("/metadata/namespace").and_then(Value::as_str)
+            && !body_ns.is_empty()
+            && body_ns != ns
+        {
+            return Err(status::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        let dry_run = query.get("dryRun") == Some("All");
+        let created = st.store.create(res, &ns, obj, dry_run)?;
+        Ok(http::json(201, &created))
+    } else {
+        Err(status::method_not_allowed())
+    }
+}
+
+fn object(
+    st: &mut State,
+    method: &Method,
+    content_type: Option<&str>,
+    res: Res,
+    ns: &str,
+    name: &str,
+    body: RequestBody,
+) -> Result<Response<Body>, ApiError> {
+    let def = res.def();
+    let verb = match *method {
+        Method::GET => "get",
+        Method::PATCH => "patch",
+        Method::PUT => "update",
+        Method::DELETE => "delete",
+        _ => return Err(status::method_not_allowed()),
+    };
+    authorize(st, res, verb, def.plural, Some(name), Some(ns))?;
+    match verb {
+        "get" => Ok(http::json(200, &st.store.get(res, ns, name)?)),
+        "patch" => {
+            let media = content_type.map(|c| c.split(';').next().unwrap_or(c).trim());
+            if media != Some("application/merge-patch+json") {
+                return Err(status::unsupported_patch(content_type));
+            }
+            let patch = parse_object(body)?;
+            Ok(http::json(
+                200,
+                &st.store.patch(res, ns, name, &patch, true)?,
+            ))
+        }
+        "update" => {
+            let obj = parse_object(body)?;
+            Ok(http::json(200, &st.store.replace(res, ns, name, obj)?))
+        }
+        _ => {
+            let last = st.store.delete(res, ns, name)?;
+            if def.group.is_empty() {
+                return Ok(http::json(200, &last));
+            }
+            // Custom resources answer a deletion with a Success Status.
+            let uid = last.pointer("/metadata/uid").cloned().unwrap_or_default();
+            Ok(http::json(
+                200,
+                &json!({
+                    "kind": "Status",
+                    "apiVersion": "v1",
+                    "metadata": {},
+                    "status": "Success",
+                    "details": {"name": name, "group": def.group, "kind": def.plural, "uid": uid},
+                }),
+            ))
+        }
+    }
+}
+
+fn log(
+    st: &mut State,
+    method: &Method,
+    query: &Query,
+    ns: &str,
+    name: &str,
+) -> Result<Response<Body>, ApiError> {
+    if method != Method::GET {
+        return Err(status::method_not_allowed());
+    }
+    authorize(st, Res::Pods, "get", "pods/log", Some(name), Some(ns))?;
+    let pod = st.store.get(Res::Pods, ns, name)?;
+    check_container(&pod, name, query.get("container"))?;
+    let tail = query
+        .number("tailLines")?
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+    match st.logs.read(ns, name, query.flag("follow"), tail) {
+        LogRead::Text(t) => Ok(http::text(t)),
+        LogRead::Follow(rx) => Ok(http::stream("text/plain", rx, None)),
+    }
+}
+
+/// The API server's rules: a named container must exist; with several, one must be named.
+fn check_container(pod: &Value, name: &str, container: Option<&str>) -> Result<(), ApiError> {
+    let names = |pointer: &str| -> Vec<&str> {
+        pod.pointer(pointer)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.get("name").and_then(Value::as_str))
+            .collect()
+    };
+    let containers = names("/spec/containers");
+    let init = names("/spec/initContainers");
+    match container.filter(|c| !c.is_empty()) {
+        Some(c) if !containers.contains(&c) && !init.contains(&c) => Err(status::bad_request(
+            &format!("container {c} is not valid for pod {name}"),
+        )),
+        None if containers.len() > 1 => {
+            let mut message = format!(
+                "a container name must be specified for pod {name}, choose one of: [{}]",
+                containers.join(" ")
+            );
+            if !init.is_empty() {
+                message += &format!(" or one of the init containers: [{}]", init.join(" "));
+            }
+            Err(status::bad_request(&message))
+        }
+        _ => Ok(()),
+    }
+}

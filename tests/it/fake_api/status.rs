@@ -1,0 +1,211 @@
+//! Kubernetes `Status` error bodies with the real API server's codes, reasons, messages and
+//! details. Builds values only; `http.rs` turns an `ApiError` into a response.
+
+use serde_json::{Map, Value, json};
+
+use super::resources::Res;
+use super::validate::Cause;
+
+/// An error answer: HTTP code, `Status` body, and an optional `Retry-After` header.
+#[derive(Debug)]
+pub(super) struct ApiError {
+    pub(super) code: u16,
+    pub(super) body: Value,
+    pub(super) retry_after: Option<u32>,
+}
+
+fn failure(code: u16, reason: &str, message: &str, details: Option<Value>) -> ApiError {
+    let mut body = Map::new();
+    body.insert("kind".into(), "Status".into());
+    body.insert("apiVersion".into(), "v1".into());
+    body.insert("metadata".into(), json!({}));
+    body.insert("status".into(), "Failure".into());
+    body.insert("message".into(), message.into());
+    // The API server leaves out an unknown (empty) reason.
+    if !reason.is_empty() {
+        body.insert("reason".into(), reason.into());
+    }
+    if let Some(details) = details {
+        body.insert("details".into(), details);
+    }
+    body.insert("code".into(), code.into());
+    ApiError {
+        code,
+        body: Value::Object(body),
+        retry_after: None,
+    }
+}
+
+fn details(res: Res, name: Option<&str>) -> Value {
+    let def = res.def();
+    let mut d = Map::new();
+    if let Some(name) = name {
+        d.insert("name".into(), name.into());
+    }
+    d.insert("group".into(), def.group.into());
+    d.insert("kind".into(), def.plural.into());
+    Value::Object(d)
+}
+
+pub(super) fn unauthorized() -> ApiError {
+    failure(401, "Unauthorized", "Unauthorized", None)
+}
+
+/// `resource` may name a subresource (`pods/log`); the message names the resource as RBAC sees it.
+pub(super) fn forbidden(
+    res: Res,
+    verb: &str,
+    resource: &str,
+    name: Option<&str>,
+    ns: Option<&str>,
+) -> ApiError {
+    let def = res.def();
+    let subject = match name {
+        Some(name) => format!("{} \"{name}\"", def.qualified()),
+        None => def.qualified(),
+    };
+    let user_ns = ns.unwrap_or("default");
+    let scope = match ns {
+        Some(ns) => format!("in the namespace \"{ns}\""),
+        None => "at the cluster scope".to_owned(),
+    };
+    let message = format!(
+        "{subject} is forbidden: User \"system:serviceaccount:{user_ns}:default-editor\" cannot {verb} resource \"{resource}\" in API group \"{}\" {scope}",
+        def.group
+    );
+    failure(403, "Forbidden", &message, Some(details(res, name)))
+}
+
+/// An unknown path, or an Argo path when Argo is not installed.
+pub(super) fn path_not_found() -> ApiError {
+    failure(
+        404,
+        "NotFound",
+        "the server could not find the requested resource",
+        Some(json!({})),
+    )
+}
+
+pub(super) fn not_found(res: Res, name: &str) -> ApiError {
+    let message = format!("{} \"{name}\" not found", res.def().qualified());
+    failure(404, "NotFound", &message, Some(details(res, Some(name))))
+}
+
+pub(super) fn already_exists(res: Res, name: &str) -> ApiError {
+    let message = format!("{} \"{name}\" already exists", res.def().qualified());
+    failure(
+        409,
+        "AlreadyExists",
+        &message,
+        Some(details(res, Some(name))),
+    )
+}
+
+pub(super) fn conflict(res: Res, name: &str) -> ApiError {
+    let message = format!(
+        "Operation cannot be fulfilled on {} \"{name}\": the object has been modified; please apply your changes to the latest version and try again",
+        res.def().qualified()
+    );
+    failure(409, "Conflict", &message, Some(details(res, Some(name))))
+}
+
+pub(super) fn invalid(res: Res, name: &str, causes: &[Cause]) -> ApiError {
+    let def = res.def();
+    let kind = if def.group.is_empty() {
+        def.kind.to_owned()
+    } else {
+        format!("{}.{}", def.kind, def.group)
+    };
+    let lines: Vec<String> = causes
+        .iter()
+        .map(|c| format!("{}: {}", c.field, c.message))
+        .collect();
+    let summary = if let [one] = lines.as_slice() {
+        one.clone()
+    } else {
+        format!("[{}]", lines.join(", "))
+    };
+    let message = format!("{kind} \"{name}\" is invalid: {summary}");
+    let mut d = details(res, Some(name));
+    d["causes"] = causes
+        .iter()
+        .map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field}))
+        .collect();
+    failure(422, "Invalid", &message, Some(d))
+}
+
+pub(super) fn bad_request(message: &str) -> ApiError {
+    failure(400, "BadRequest", message, None)
+}
+
+pub(super) fn method_not_allowed() -> ApiError {
+    failure(
+        405,
+        "MethodNotAllowed",
+        "the server does not allow this method on the requested resource",
+        None,
+    )
+}
+
+pub(super) fn unsupported_patch(content_type: Option<&str>) -> ApiError {
+    let message = format!(
+        "the body of the request was in an unknown format - accepted media types include: application/merge-patch+json (got {})",
+        content_type.unwrap_or("no Content-Type")
+    );
+    failure(415, "UnsupportedMediaType", &message, None)
+}
+
+pub(super) fn request_too_large() -> ApiError {
+    failure(
+        413,
+        "RequestEntityTooLarge",
+        "Request entity too large: limit is 3145728",
+        None,
+    )
+}
+
+/// What a real server answers when etcd refuses an object over its 1.5 MiB request limit: the
+/// raw etcd error, so no reason.
+pub(super) fn etcd_too_large() -> ApiError {
+    failure(500, "", "etcdserver: request is too large", None)
+}
+
+/// The 410 a watch gets, as an ERROR event, when its resourceVersion left the event history.
+pub(super) fn expired(asked: u64, oldest: u64) -> ApiError {
+    let message = format!("too old resource version: {asked} ({oldest})");
+    failure(410, "Expired", &message, None)
+}
+
+/// An injected fault, shaped like what the API server (or its priority-and-fairness filter)
+/// answers with that code.
+pub(super) fn fault(code: u16, retry_after: Option<u32>) -> ApiError {
+    let (reason, message) = match code {
+        400 => ("BadRequest", "injected fault: bad request"),
+        401 => ("Unauthorized", "Unauthorized"),
+        403 => ("Forbidden", "injected fault: forbidden"),
+        404 => (
+            "NotFound",
+            "the server could not find the requested resource",
+        ),
+        409 => ("Conflict", "injected fault: conflict"),
+        410 => ("Expired", "injected fault: resource version too old"),
+        429 => (
+            "TooManyRequests",
+            "Too many requests, please try again later.",
+        ),
+        500 => ("InternalError", "Internal error occurred: injected fault"),
+        503 => (
+            "ServiceUnavailable",
+            "the server is currently unable to handle the request",
+        ),
+        504 => (
+            "Timeout",
+            "Timeout: request did not complete within requested timeout - context deadline exceeded",
+        ),
+        _ => ("", "injected fault"),
+    };
+    let details = retry_after.map(|s| json!({ "retryAfterSeconds": s }));
+    let mut e = failure(code, reason, message, details);
+    e.retry_after = retry_after;
+    e
+}
