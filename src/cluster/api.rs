@@ -318,12 +318,7 @@ impl Cluster {
         object: &DynamicObject,
     ) -> Result<serde_json::Value, ClusterError> {
         let api = self.argo_api(kind);
-        let request = self.request(
-            "create",
-            kind.plural(),
-            "argoproj.io",
-            object.metadata.name.as_deref(),
-        );
+        let request = self.request("create", kind.plural(), "argoproj.io", None);
         let params = PostParams::default();
         let created = self.call(&request, || api.create(&params, object)).await?;
         Ok(to_json(&created))

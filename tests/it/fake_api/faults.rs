@@ -17,6 +17,8 @@ pub(crate) enum Fault {
     DropAfter,
     /// Apply the request, then answer with this error status (e.g. 504 after the commit).
     StatusAfter { code: u16 },
+    /// Refuse it with 422 Invalid and one field cause, as an admission policy would.
+    Invalid { field: String, message: String },
 }
 
 /// A fault for requests that match `method` (any when `None`) and whose path and query contain

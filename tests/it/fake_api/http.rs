@@ -228,6 +228,9 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
             return Ok(error(&status::fault(code, retry_after)));
         }
         Some(Fault::DropBefore) => return Err(Dropped),
+        Some(Fault::Invalid { field, message }) => {
+            return Ok(error(&status::policy_invalid(&field, &message)));
+        }
         Some(Fault::Delay(d)) => {
             tokio::time::sleep(d).await;
             None

@@ -134,6 +134,18 @@ pub(super) fn invalid(res: Res, name: &str, causes: &[Cause]) -> ApiError {
     failure(422, "Invalid", &message, Some(d))
 }
 
+/// A 422 from an admission policy: no object details, one field cause.
+pub(super) fn policy_invalid(field: &str, message: &str) -> ApiError {
+    failure(
+        422,
+        "Invalid",
+        &format!("admission webhook \"policy.example.com\" denied the request: {field}: {message}"),
+        Some(
+            json!({"causes": [{"reason": "FieldValueInvalid", "message": message, "field": field}]}),
+        ),
+    )
+}
+
 pub(super) fn bad_request(message: &str) -> ApiError {
     failure(400, "BadRequest", message, None)
 }

@@ -1,0 +1,326 @@
+//! What users see when the cluster says no or misbehaves: every error is actionable and exits 3
+//! with nothing submitted, retries recover from transient faults, and under random faults
+//! every submission ends with exactly one workflow or a clear error — never two.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::cluster_helpers::{NAMESPACE, Notebook, POD, Volume, submitted_name};
+use crate::fake_api::{FakeApi, Fault, FaultRule};
+use crate::helpers::run;
+
+const EXIT_CLUSTER: i32 = 3;
+
+fn rule(method: &'static str, path: &str, times: usize, fault: Fault) -> FaultRule {
+    FaultRule::times(method, path, times, fault)
+}
+
+#[test]
+fn an_invalid_token_is_a_401_that_says_what_to_do_and_never_shows_the_token() {
+    let nb = Notebook::start(Volume::Nfs);
+    let token = nb.api.token();
+    nb.api.set_token_valid(&token, false);
+    let out = run(nb.in_pod().args(["run", "-v", "-c", "echo a"]));
+    assert_eq!(out.code, EXIT_CLUSTER, "{}", out.stderr);
+    assert!(out.stderr.contains("401 Unauthorized"), "{}", out.stderr);
+    assert!(out.stderr.contains("service account"), "{}", out.stderr);
+    assert!(!out.stderr.contains(&token) && !out.stdout.contains(&token));
+}
+
+#[test]
+fn a_rotated_token_file_is_read_again() {
+    let nb = Notebook::start(Volume::Nfs);
+    assert_eq!(run(nb.in_pod().args(["run", "-c", "echo a"])).code, 0);
+    let fresh = nb.api.rotate_token();
+    // The old token no longer works; the kubelet writes the new one into the same file.
+    std::fs::write(nb.service_account.join("token"), &fresh).expect("rotate token file");
+    let out = run(nb.in_pod().args(["run", "-c", "echo a"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let last = nb.api.requests().pop().expect("requests");
+    assert_eq!(last.token.as_deref(), Some(fresh.as_str()));
+}
+
+#[test]
+fn forbidden_names_verb_resource_namespace_and_prints_the_role() {
+    let nb = Notebook::start(Volume::Nfs);
+    nb.api.forbid("create", "workflows");
+    let out = run(nb.in_pod().args(["run", "-c", "echo a"]));
+    assert_eq!(out.code, EXIT_CLUSTER, "{}", out.stderr);
+    let stderr = nb.scrub(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "cannot create workflows.argoproj.io in namespace `{NAMESPACE}` (403 Forbidden)"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("kind: RoleBinding"), "{stderr}");
+    assert!(nb.workflows().is_empty());
+}
+
+#[test]
+fn a_missing_own_pod_says_how_to_name_one() {
+    let nb = Notebook::start(Volume::Nfs);
+    let out = run(nb
+        .in_pod()
+        .env("HOSTNAME", "not-a-notebook")
+        .args(["run", "-c", "echo a"]));
+    assert_eq!(out.code, EXIT_CLUSTER, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("notebook pod `not-a-notebook` was not found in namespace `jhub`"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("--pod NAME"), "{}", out.stderr);
+    assert!(out.stderr.contains("--pod-file"), "{}", out.stderr);
+}
+
+#[test]
+fn argo_not_installed_is_said_plainly() {
+    let nb = Notebook::start(Volume::Nfs);
+    nb.api.uninstall_argo();
+    let out = run(nb.in_pod().args(["run", "-c", "echo a"]));
+    assert_eq!(out.code, EXIT_CLUSTER, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("Argo Workflows is not installed in this cluster"),
+        "{}",
+        out.stderr
+    );
+    let out = run(nb.in_pod().args(["list"]));
+    assert_eq!(out.code, EXIT_CLUSTER, "{}", out.stderr);
+    assert!(out.stderr.contains("Argo Workflows is not installed"));
+}
+
+#[test]
+fn unprocessable_shows_the_servers_field_causes() {
+    let nb = Notebook::start(Volume::Nfs);
+    // A label value the server refuses (longer than 63 characters) but that passes our own
+    // checks only through a workflow file's `labels:` … we check those too, so ask the fake
+    // to refuse the POST the way a validating webhook would.
+    nb.api.inject(rule(
+        "POST",
+        "/workflows",
+        1,
+        Fault::Status {
+            code: 422,
+            retry_after: None,
+        },
+    ));
+    let out = run(nb.in_pod().args(["run", "-c", "echo a"]));
+    assert_eq!(out.code, EXIT_CLUSTER, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("the API server refused"),
+        "{}",
+        out.stderr
+    );
+    assert!(nb.workflows().is_empty());
+}
+
+#[test]
+fn tls_failure_and_connection_refused() {
+    let nb = Notebook::start(Volume::Nfs);
+    std::fs::write(nb.service_account.join("ca.crt"), FakeApi::foreign_ca_pem()).expect("ca");
+    let out = run(nb.in_pod().args(["run", "-c", "echo a"]));
+    assert_eq!(out.code, EXIT_CLUSTER, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("cannot verify the API server"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("ca.crt"), "{}", out.stderr);
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let out = run(nb
+        .in_pod()
+        .env("KUBERNETES_SERVICE_PORT", port.to_string())
+        .args(["run", "-c", "echo a"]));
+    assert_eq!(out.code, EXIT_CLUSTER, "{}", out.stderr);
+    assert!(out.stderr.contains("connection refused"), "{}", out.stderr);
+}
+
+#[test]
+fn a_slow_server_times_out_and_is_retried() {
+    let nb = Notebook::start(Volume::Nfs);
+    nb.api.inject(rule(
+        "GET",
+        "/pods/",
+        1,
+        Fault::Delay(Duration::from_secs(3)),
+    ));
+    let out = run(nb
+        .in_pod()
+        .args(["run", "-v", "--request-timeout", "1s", "-c", "echo a"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("retrying get pods"), "{}", out.stderr);
+    assert!(out.stderr.contains("did not answer"), "{}", out.stderr);
+    assert_eq!(nb.workflows().len(), 1);
+}
+
+#[test]
+fn too_many_requests_waits_for_retry_after() {
+    let nb = Notebook::start(Volume::Nfs);
+    nb.api.inject(rule(
+        "POST",
+        "/workflows",
+        1,
+        Fault::Status {
+            code: 429,
+            retry_after: Some(1),
+        },
+    ));
+    let started = std::time::Instant::now();
+    let out = run(nb.in_pod().args(["run", "-v", "-c", "echo a"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After honoured"
+    );
+    assert!(out.stderr.contains("retrying create"), "{}", out.stderr);
+    assert_eq!(nb.workflows().len(), 1);
+}
+
+#[test]
+fn server_errors_and_dropped_connections_are_retried() {
+    let nb = Notebook::start(Volume::Nfs);
+    nb.api.inject(rule(
+        "GET",
+        "/pods/",
+        2,
+        Fault::Status {
+            code: 503,
+            retry_after: None,
+        },
+    ));
+    nb.api
+        .inject(rule("POST", "/workflows", 1, Fault::DropBefore));
+    let out = run(nb.in_pod().args(["run", "-c", "echo a"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(nb.workflows().len(), 1);
+}
+
+#[test]
+fn a_lost_response_is_recognised_as_our_own_workflow() {
+    let nb = Notebook::start(Volume::Nfs);
+    nb.api
+        .inject(rule("POST", "/workflows", 1, Fault::DropAfter));
+    let out = run(nb.in_pod().args(["run", "-v", "-c", "echo a"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let workflows = nb.workflows();
+    assert_eq!(workflows.len(), 1, "not duplicated");
+    assert_eq!(
+        workflows[0]["metadata"]["name"],
+        submitted_name(&out.stdout)
+    );
+    assert!(
+        out.stderr.contains("our own earlier attempt"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn retries_are_bounded() {
+    let nb = Notebook::start(Volume::Nfs);
+    nb.api.inject(rule(
+        "GET",
+        "/pods/",
+        100,
+        Fault::Status {
+            code: 500,
+            retry_after: None,
+        },
+    ));
+    let out = run(nb.in_pod().args(["run", "-v", "-c", "echo a"]));
+    assert_eq!(out.code, EXIT_CLUSTER, "{}", out.stderr);
+    assert!(out.stderr.contains("gave up on get"), "{}", out.stderr);
+    let attempts = nb.request_lines().len();
+    assert_eq!(attempts, 6, "six attempts, then a clear error");
+}
+
+#[test]
+fn under_random_faults_every_submission_is_one_workflow_or_a_clear_error() {
+    let nb = Notebook::start(Volume::Nfs);
+    nb.api.random_faults(20_261_128, 0.3);
+    let mut succeeded: Vec<String> = Vec::new();
+    let mut failed = 0;
+    for _ in 0..200 {
+        let out = run(nb.in_pod().args(["run", "-c", "echo a"]));
+        match out.code {
+            0 => succeeded.push(submitted_name(&out.stdout)),
+            EXIT_CLUSTER => {
+                failed += 1;
+                assert!(
+                    out.stderr.contains("hint:"),
+                    "a clear error: {}",
+                    out.stderr
+                );
+            }
+            code => panic!("unexpected exit {code}: {}", out.stderr),
+        }
+    }
+    nb.api.random_faults(0, 0.0);
+    let workflows = nb.workflows();
+    let mut by_submission: HashMap<String, usize> = HashMap::new();
+    for wf in &workflows {
+        let id = wf["metadata"]["labels"]["jupyterflow.io/submission-id"]
+            .as_str()
+            .expect("submission label")
+            .to_owned();
+        *by_submission.entry(id).or_default() += 1;
+    }
+    assert!(
+        by_submission.values().all(|&n| n == 1),
+        "a duplicated submission"
+    );
+    let names: Vec<&str> = workflows
+        .iter()
+        .filter_map(|w| w["metadata"]["name"].as_str())
+        .collect();
+    for name in &succeeded {
+        assert!(
+            names.contains(&name.as_str()),
+            "{name} reported but not created"
+        );
+    }
+    // A failed run may have created its workflow only if the error said so.
+    assert!(workflows.len() >= succeeded.len());
+    assert!(
+        succeeded.len() > 150,
+        "most runs get through: {} ok, {failed} failed",
+        succeeded.len()
+    );
+}
+
+#[test]
+fn twenty_parallel_submits_give_twenty_workflows() {
+    let nb = Notebook::start(Volume::Nfs);
+    let outputs: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..20)
+            .map(|_| scope.spawn(|| run(nb.in_pod().args(["run", "-c", "echo a"]))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    let mut names: Vec<String> = outputs
+        .iter()
+        .map(|o| {
+            assert_eq!(o.code, 0, "{}", o.stderr);
+            submitted_name(&o.stdout)
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), 20);
+    assert_eq!(nb.workflows().len(), 20);
+    let pod_reads = nb
+        .request_lines()
+        .iter()
+        .filter(|l| l.ends_with(&format!("/pods/{POD}")))
+        .count();
+    assert_eq!(pod_reads, 20);
+}
