@@ -102,6 +102,44 @@ fn main() {
     }
     let ours_rss = peak_rss(JUPYTERFLOW, &["run", "-c", PIPELINE], &env, &work);
     let kubectl_rss = peak_rss("kubectl", &kubectl_args, &kubectl_env, &work);
+    let created = api.workflows(NAMESPACE).len();
+    report(
+        rounds,
+        Measured {
+            ours,
+            theirs,
+            requests,
+            kubectl_requests,
+            ratios,
+            ours_rss,
+            kubectl_rss,
+            created,
+        },
+    );
+}
+
+struct Measured {
+    ours: Vec<Duration>,
+    theirs: Vec<Duration>,
+    requests: Vec<usize>,
+    kubectl_requests: Vec<usize>,
+    ratios: Vec<f64>,
+    ours_rss: u64,
+    kubectl_rss: u64,
+    created: usize,
+}
+
+fn report(rounds: usize, m: Measured) {
+    let Measured {
+        mut ours,
+        mut theirs,
+        mut requests,
+        mut kubectl_requests,
+        mut ratios,
+        ours_rss,
+        kubectl_rss,
+        created,
+    } = m;
     requests.sort_unstable();
     kubectl_requests.sort_unstable();
     println!("submit benchmark: {rounds} rounds against the fake API server on 127.0.0.1");
@@ -135,7 +173,7 @@ fn main() {
         ratios[0],
         ratios[ratios.len() - 1]
     );
-    println!("workflows created: {}", api.workflows(NAMESPACE).len());
+    println!("workflows created: {created}");
 }
 
 /// The notebook pod (an NFS volume over `work`, so no claim read), its service account, and

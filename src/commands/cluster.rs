@@ -3,12 +3,12 @@
 //! runs or the local ones.
 
 use std::future::Future;
-use std::time::Duration;
 
 use crate::cli::{ClusterArgs, HistoryArgs};
 use crate::cluster::{Cluster, ProcessEnv, Target, connect};
-use crate::environment::user_config::{self, Backend, UserConfig};
+use crate::environment::user_config::{Backend, UserConfig};
 use crate::error::Error;
+use crate::pipeline::duration;
 use crate::printer::Printer;
 
 /// The connection target: flags first, then the config's `namespace`, then the service
@@ -18,9 +18,9 @@ pub fn target(
     pod: Option<String>,
     config: &UserConfig,
 ) -> Result<Target, Error> {
-    let request_timeout = user_config::parse_duration_secs(&args.request_timeout)
-        .filter(|s| *s > 0)
-        .map(Duration::from_secs)
+    let request_timeout = duration::parse(&args.request_timeout)
+        .ok()
+        .filter(|d| !d.is_zero())
         .ok_or_else(|| {
             Error::usage(
                 format!(

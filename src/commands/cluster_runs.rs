@@ -2,7 +2,7 @@
 //! cluster (Argo Workflows). Scope: the runs jupyterflow made (by label) unless `--all`;
 //! `@latest` is the newest run from this notebook. `logs` lives in `cluster_logs`.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use serde_json::{Value, json};
 
@@ -12,9 +12,10 @@ use crate::cli::{DeleteArgs, GetArgs, HistoryArgs, ListArgs, ResubmitArgs, RunRe
 use crate::cluster::status::{CronView, WorkflowView};
 use crate::cluster::submit::{self, SUBMISSION_LABEL};
 use crate::cluster::{ArgoKind, Cluster, ClusterError};
-use crate::environment::user_config::{self, UserConfig};
+use crate::environment::user_config::UserConfig;
 use crate::error::Error;
 use crate::output::{self, OutputFormat};
+use crate::pipeline::duration;
 use crate::printer::{Printer, workflows};
 
 /// Runs one cluster command with a connection; prints retry notes with `-v`.
@@ -224,14 +225,9 @@ pub fn shutdown(
 pub fn delete(args: &DeleteArgs, config: &UserConfig, printer: &mut Printer) -> Result<(), Error> {
     let older_than = match &args.older_than {
         None => None,
-        Some(text) => Some(Duration::from_secs(
-            user_config::parse_duration_secs(text).ok_or_else(|| {
-                Error::usage(
-                    format!("--older-than `{text}` is not an age"),
-                    "write it like 7d, 12h or 30m",
-                )
-            })?,
-        )),
+        Some(text) => Some(duration::parse(text).map_err(|e| {
+            Error::usage(format!("--older-than: {e}"), "write it like 7d, 12h or 30m")
+        })?),
     };
     let selector = scope(&args.history);
     with_cluster(&args.history, config, printer, async |cluster, printer| {

@@ -3,6 +3,7 @@
 
 mod cluster_faults;
 mod cluster_helpers;
+mod cluster_runs;
 mod cluster_submit;
 mod commands;
 mod dry_run;

@@ -250,6 +250,11 @@ impl FakeApi {
         self.state().store.upsert(Res::Workflows, ns, wf);
     }
 
+    /// Adds (or replaces) a CronWorkflow without validation.
+    pub(crate) fn add_cron_workflow(&self, ns: &str, cron: Value) {
+        self.state().store.upsert(Res::CronWorkflows, ns, cron);
+    }
+
     /// The namespace's Workflows in creation order.
     pub(crate) fn workflows(&self, ns: &str) -> Vec<Value> {
         self.state().store.objects(Res::Workflows, ns)

@@ -1,0 +1,379 @@
+//! Managing runs on the cluster through the real binary and the fake API server: list, get,
+//! watch, logs (with -f), stop, terminate, delete and resubmit, with `@latest` and label scope.
+//! Workflows come from `tests/fixtures/argo-status`, shaped like the Argo controller writes them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::cluster_helpers::{NAMESPACE, Notebook, Volume};
+use crate::helpers::{fixture, run};
+
+fn status_fixture(name: &str) -> Value {
+    let text = std::fs::read_to_string(fixture(&format!("argo-status/{name}.json")))
+        .expect("status fixture");
+    serde_json::from_str(&text).expect("fixture is JSON")
+}
+
+/// A notebook whose namespace holds the fixture runs, one CronWorkflow and one workflow that
+/// jupyterflow did not make.
+fn seeded() -> Notebook {
+    let nb = Notebook::start(Volume::Nfs);
+    for name in ["failed", "running-chain", "stopped", "succeeded", "sweep"] {
+        nb.api.add_workflow(NAMESPACE, status_fixture(name));
+    }
+    nb.api.add_workflow(
+        NAMESPACE,
+        json!({
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+            "metadata": {"name": "someone-elses", "namespace": NAMESPACE,
+                         "creationTimestamp": "2026-11-28T09:00:00Z"},
+            "spec": {"entrypoint": "main", "templates": []},
+            "status": {"phase": "Succeeded", "finishedAt": "2026-11-28T09:05:00Z"}
+        }),
+    );
+    let cron = status_fixture("cron");
+    nb.api.add_cron_workflow(NAMESPACE, cron);
+    nb
+}
+
+fn names(stdout: &str) -> Vec<String> {
+    let mut names: Vec<String> = stdout
+        .lines()
+        .map(|l| l.trim_start_matches("workflow.argoproj.io/").to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn list_shows_jupyterflow_runs_and_all_widens_the_scope() {
+    let nb = seeded();
+    let out = run(nb.in_pod().args(["list", "-o", "name"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        names(&out.stdout),
+        [
+            "chain-q9z4m",
+            "chain-s3n5d",
+            "chain-x7k2p",
+            "nightly-1788224400",
+            "sweep-b2v8c"
+        ]
+    );
+    let out = run(nb.in_pod().args(["list", "--all", "-o", "name"]));
+    assert!(names(&out.stdout).contains(&"someone-elses".to_owned()));
+    let out = run(nb.in_pod().args(["list", "--running", "-o", "name"]));
+    assert_eq!(names(&out.stdout), ["chain-x7k2p", "sweep-b2v8c"]);
+    let out = run(nb.in_pod().args(["list", "--completed", "-o", "name"]));
+    assert_eq!(
+        names(&out.stdout),
+        ["chain-q9z4m", "chain-s3n5d", "nightly-1788224400"]
+    );
+
+    let out = run(nb.in_pod().args(["list"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let header = out.stdout.lines().next().expect("header");
+    assert!(
+        header.starts_with("NAME") && header.contains("STATUS") && header.contains("PROGRESS"),
+        "{header}"
+    );
+    assert!(
+        header.contains("AGE") && header.contains("DURATION"),
+        "{header}"
+    );
+    let failed = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("chain-q9z4m"))
+        .expect("failed run listed");
+    assert!(
+        failed.contains("Failed") && failed.contains("3/3"),
+        "{failed}"
+    );
+
+    let out = run(nb.in_pod().args(["list", "--cron"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("nightly"), "{}", out.stdout);
+    assert!(out.stdout.contains("SCHEDULE"), "{}", out.stdout);
+
+    let out = run(nb.in_pod().args(["list", "-o", "json"]));
+    let list: Value = serde_json::from_str(&out.stdout).expect("json list");
+    assert_eq!(list["kind"], "List");
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(5));
+}
+
+#[test]
+fn get_shows_each_job_and_latest_is_the_newest_from_this_notebook() {
+    let nb = seeded();
+    let out = run(nb.in_pod().args(["get", "chain-q9z4m"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let train = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("train"))
+        .expect("train row");
+    assert!(train.contains("Failed") && train.contains(" 2 "), "{train}");
+    assert!(out.stdout.contains("Status:"), "{}", out.stdout);
+
+    let out = run(nb.in_pod().args(["get", "chain-q9z4m", "-o", "json"]));
+    let object: Value = serde_json::from_str(&out.stdout).expect("json");
+    assert_eq!(object["status"]["phase"], "Failed");
+
+    let newest = nb
+        .workflows()
+        .into_iter()
+        .filter(|w| w["metadata"]["labels"]["jupyterflow.io/notebook"] == "jupyter-alice")
+        .max_by_key(|w| {
+            w["metadata"]["creationTimestamp"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .expect("a run");
+    let out = run(nb.in_pod().args(["get", "@latest", "-o", "name"]));
+    assert_eq!(
+        out.stdout.trim(),
+        format!(
+            "workflow.argoproj.io/{}",
+            newest["metadata"]["name"].as_str().expect("name")
+        )
+    );
+
+    let out = run(nb.in_pod().args(["get", "no-such-run"]));
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("workflows.argoproj.io \"no-such-run\" not found in namespace `jhub`"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("jupyterflow list"), "{}", out.stderr);
+}
+
+/// A job pod as Argo makes it: labelled with its workflow, annotated with its node.
+fn job_pod(workflow: &str, node: &str, phase: &str) -> Value {
+    let pod = format!("{workflow}-{}", node.rsplit('.').next().unwrap_or(node));
+    json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {
+            "name": pod, "namespace": NAMESPACE,
+            "labels": {"workflows.argoproj.io/workflow": workflow},
+            "annotations": {"workflows.argoproj.io/node-name": node}
+        },
+        "spec": {"containers": [{"name": "wait", "image": "argoexec"}, {"name": "main", "image": "nb"}]},
+        "status": {"phase": phase}
+    })
+}
+
+#[test]
+fn logs_prefix_each_line_with_its_job() {
+    let nb = seeded();
+    for (node, phase, text) in [
+        ("chain-q9z4m.prep", "Succeeded", "loading data\n10 rows\n"),
+        (
+            "chain-q9z4m.train",
+            "Failed",
+            "Traceback (most recent call last):\nValueError: lr\n",
+        ),
+    ] {
+        let pod = job_pod("chain-q9z4m", node, phase);
+        let name = pod["metadata"]["name"].as_str().expect("name").to_owned();
+        nb.api.add_pod(NAMESPACE, pod);
+        nb.api.append_pod_log(NAMESPACE, &name, text);
+        nb.api.finish_pod_log(NAMESPACE, &name);
+    }
+    let out = run(nb.in_pod().args(["logs", "chain-q9z4m"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "prep | loading data\nprep | 10 rows\ntrain | Traceback (most recent call last):\ntrain | ValueError: lr\n"
+    );
+    let out = run(nb.in_pod().args(["logs", "chain-q9z4m", "train"]));
+    assert_eq!(out.stdout.lines().count(), 2, "{}", out.stdout);
+    let out = run(nb.in_pod().args(["logs", "chain-q9z4m", "nope"]));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("its jobs are: prep, train"),
+        "{}",
+        out.stderr
+    );
+
+    // A finished run whose pods Argo already removed.
+    let out = run(nb.in_pod().args(["logs", "chain-s3n5d"]));
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(out.stderr.contains("are gone"), "{}", out.stderr);
+    assert!(out.stderr.contains("archiveLogs"), "{}", out.stderr);
+}
+
+#[test]
+fn logs_follow_streams_until_the_workflow_ends() {
+    let nb = seeded();
+    let workflow = "chain-x7k2p";
+    let prep = job_pod(workflow, "chain-x7k2p.prep", "Succeeded");
+    let train = job_pod(workflow, "chain-x7k2p.train", "Running");
+    let train_pod = train["metadata"]["name"].as_str().expect("name").to_owned();
+    let prep_pod = prep["metadata"]["name"].as_str().expect("name").to_owned();
+    nb.api.add_pod(NAMESPACE, prep);
+    nb.api.add_pod(NAMESPACE, train);
+    nb.api.append_pod_log(NAMESPACE, &prep_pod, "prepared\n");
+    nb.api.finish_pod_log(NAMESPACE, &prep_pod);
+    nb.api.append_pod_log(NAMESPACE, &train_pod, "epoch 1\n");
+    let api = Arc::clone(&nb.api);
+    let controller = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(400));
+        api.append_pod_log(NAMESPACE, &train_pod, "epoch 2\n");
+        std::thread::sleep(Duration::from_millis(100));
+        api.finish_pod_log(NAMESPACE, &train_pod);
+        api.patch_workflow_status(
+            NAMESPACE,
+            workflow,
+            json!({"phase": "Succeeded", "finishedAt": "2026-11-28T10:10:00Z"}),
+        );
+    });
+    let out = run(nb.in_pod().args(["logs", "-f", workflow]));
+    controller.join().expect("controller");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let mut lines: Vec<&str> = out.stdout.lines().collect();
+    lines.sort_unstable();
+    assert_eq!(
+        lines,
+        ["prep | prepared", "train | epoch 1", "train | epoch 2"]
+    );
+}
+
+#[test]
+fn watch_follows_a_running_workflow_to_its_end() {
+    let nb = seeded();
+    let api = Arc::clone(&nb.api);
+    let controller = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        api.patch_workflow_status(
+            NAMESPACE,
+            "chain-x7k2p",
+            json!({"phase": "Failed", "finishedAt": "2026-11-28T10:10:00Z",
+                   "message": "child failed"}),
+        );
+    });
+    let out = run(nb.in_pod().args(["watch", "chain-x7k2p"]));
+    controller.join().expect("controller");
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("prep"), "{}", out.stderr);
+    // The watch API, not polling: one GET, then watch requests.
+    let gets = nb
+        .request_lines()
+        .iter()
+        .filter(|l| l.starts_with("GET") && l.ends_with("/workflows/chain-x7k2p"))
+        .count();
+    assert_eq!(gets, 1, "{:?}", nb.request_lines());
+    assert!(
+        nb.api
+            .requests()
+            .iter()
+            .any(|r| r.query.contains("watch=true")),
+        "{:?}",
+        nb.request_lines()
+    );
+}
+
+fn shutdown_of(nb: &Notebook, name: &str) -> Value {
+    nb.workflows()
+        .into_iter()
+        .find(|w| w["metadata"]["name"] == name)
+        .map(|w| w["spec"]["shutdown"].clone())
+        .expect("workflow")
+}
+
+#[test]
+fn stop_and_terminate_set_argos_shutdown() {
+    let nb = seeded();
+    let out = run(nb.in_pod().args(["stop", "chain-x7k2p"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "workflow.argoproj.io/chain-x7k2p stopped\n");
+    assert_eq!(shutdown_of(&nb, "chain-x7k2p"), "Stop");
+    let out = run(nb.in_pod().args(["terminate", "sweep-b2v8c"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(shutdown_of(&nb, "sweep-b2v8c"), "Terminate");
+    let out = run(nb.in_pod().args(["stop", "chain-q9z4m"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("already finished"), "{}", out.stderr);
+    assert_eq!(shutdown_of(&nb, "chain-q9z4m"), Value::Null);
+}
+
+#[test]
+fn delete_checks_every_name_first_and_filters_by_state_and_age() {
+    let nb = seeded();
+    let before = nb.workflows().len();
+    let out = run(nb.in_pod().args(["delete", "chain-q9z4m", "typo"]));
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert_eq!(nb.workflows().len(), before, "a typo deletes nothing");
+
+    let out = run(nb.in_pod().args(["delete", "chain-q9z4m"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "workflow.argoproj.io/chain-q9z4m deleted\n");
+
+    // None of the fixtures finished 1000 days ago.
+    let out = run(nb.in_pod().args(["delete", "--older-than", "1000d"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    let out = run(nb.in_pod().args(["delete", "--completed"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        names(&out.stdout.replace(" deleted", "")),
+        ["chain-s3n5d", "nightly-1788224400"]
+    );
+    let left: Vec<String> = nb
+        .workflows()
+        .iter()
+        .map(|w| w["metadata"]["name"].as_str().expect("name").to_owned())
+        .collect();
+    assert!(
+        left.contains(&"someone-elses".to_owned()),
+        "out of scope stays"
+    );
+    assert!(left.contains(&"chain-x7k2p".to_owned()), "running stays");
+
+    let out = run(nb.in_pod().args(["delete", "--cron", "nightly"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(nb.api.cron_workflows(NAMESPACE).is_empty());
+}
+
+#[test]
+fn resubmit_starts_a_new_run_from_the_old_spec() {
+    let nb = seeded();
+    let old = status_fixture("stopped");
+    let out = run(nb.in_pod().args(["resubmit", "chain-s3n5d"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let name = out
+        .stdout
+        .trim()
+        .strip_prefix("workflow.argoproj.io/")
+        .expect("name")
+        .to_owned();
+    assert_ne!(name, "chain-s3n5d");
+    let new = nb
+        .workflows()
+        .into_iter()
+        .find(|w| w["metadata"]["name"] == name.as_str())
+        .expect("resubmitted");
+    let mut old_spec = old["spec"].clone();
+    old_spec.as_object_mut().expect("spec").remove("shutdown");
+    assert_eq!(new["spec"], old_spec);
+    assert_eq!(
+        new["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "jupyterflow"
+    );
+    assert!(new.get("status").is_none_or(Value::is_null));
+}
+
+#[test]
+fn cluster_verbs_on_local_runs_say_what_to_do() {
+    let home = crate::helpers::temp_home();
+    let out = run(crate::helpers::jupyterflow(home.path()).args(["watch", "@latest"]));
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("`watch` is for runs on the cluster"),
+        "{}",
+        out.stderr
+    );
+}
