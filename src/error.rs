@@ -12,6 +12,8 @@ use crate::pipeline::error::PipelineErrors;
 
 /// Exit codes (documented in README):
 /// 0 success; 1 a run failed; 2 bad input or usage (nothing was started or submitted);
+/// 3 the cluster refused or could not be reached (nothing submitted or changed); 4 a submission
+/// may have happened but could not be confirmed or followed (check with `get`);
 /// 130/143 interrupted by SIGINT/SIGTERM.
 pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
@@ -78,7 +80,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Write { .. } | Error::Local(_) | Error::Runtime(_) => EXIT_FAILED,
-            Error::Cluster(_) => EXIT_CLUSTER,
+            Error::Cluster(e) => e.exit_code(),
             _ => EXIT_USAGE,
         }
     }

@@ -62,6 +62,8 @@ pub struct Cluster {
     rng: Rng,
     /// What happened along the way that `-v` shows: retries and their reasons.
     pub notes: Vec<String>,
+    /// Whether an attempt of the last `call` may have taken effect without us seeing the answer.
+    pub outcome_unknown: bool,
 }
 
 impl Cluster {
@@ -71,6 +73,7 @@ impl Cluster {
             policy: RetryPolicy::default(),
             rng: Rng::from_entropy(),
             notes: Vec::new(),
+            outcome_unknown: false,
         }
     }
 
@@ -118,8 +121,10 @@ impl Cluster {
     {
         let started = Instant::now();
         let mut number = 1;
+        self.outcome_unknown = false;
         loop {
-            let failure = match tokio::time::timeout(self.conn.request_timeout, attempt()).await {
+            let mut failure = match tokio::time::timeout(self.conn.request_timeout, attempt()).await
+            {
                 Ok(Ok(value)) => return Ok(value),
                 Ok(Err(e)) => self.classify(request, &e),
                 Err(_) => Failure {
@@ -131,6 +136,17 @@ impl Cluster {
                     retry: Retry::Yes { server_delay: None },
                 },
             };
+            // The server may have acted on a request that timed out, broke, or got a 5xx
+            // other than 429 (which API servers send before doing anything).
+            self.outcome_unknown |= match &failure.error {
+                ClusterError::Timeout { .. } | ClusterError::Transport { .. } => true,
+                ClusterError::Server { code, .. } => *code != 429,
+                _ => false,
+            };
+            // Refused after an earlier attempt reached the server: it is restarting.
+            if number > 1 && matches!(failure.error, ClusterError::ConnectionRefused { .. }) {
+                failure.retry = Retry::Yes { server_delay: None };
+            }
             let Retry::Yes { server_delay } = failure.retry else {
                 return Err(failure.error);
             };
@@ -245,6 +261,11 @@ impl Cluster {
                     request: Box::new(request.clone()),
                 }
             }
+            // Creating in a namespace that does not exist names the namespace.
+            404 if details.is_some_and(|d| d.kind == "namespaces") => ClusterError::Other {
+                message: format!("namespace `{}` does not exist", request.namespace),
+                hint: "check -n/--namespace and the config's `namespace`; kubectl get namespaces lists them".into(),
+            },
             404 => ClusterError::NotFound {
                 request: Box::new(request.clone()),
             },

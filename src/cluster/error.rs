@@ -102,7 +102,16 @@ pub enum ClusterError {
     },
     #[error("{message}")]
     Other { message: String, hint: String },
+    /// A create whose outcome could not be settled: it may or may not exist.
+    #[error("{cause}; it is not known whether {name} was created")]
+    Unsettled { name: String, cause: String },
+    /// The workflow was submitted, then following it failed: it goes on without us.
+    #[error("{name} was submitted and goes on running, but following it failed: {cause}")]
+    AfterSubmit { name: String, cause: String },
 }
+
+/// Exit code when a submission may have happened but jupyterflow lost track of it.
+pub const EXIT_UNKNOWN: u8 = 4;
 
 /// The Role and RoleBinding a notebook's service account needs, printed after a 403.
 pub fn role_yaml(namespace: &str, service_account: &str) -> String {
@@ -138,6 +147,14 @@ subjects:
 }
 
 impl ClusterError {
+    /// 3: nothing was submitted or changed; 4: something may have been, check before retrying.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ClusterError::Unsettled { .. } | ClusterError::AfterSubmit { .. } => EXIT_UNKNOWN,
+            _ => crate::error::EXIT_CLUSTER,
+        }
+    }
+
     /// How to fix it. Multi-line for 403 (the RBAC objects to apply).
     pub fn hint(&self) -> String {
         match self {
@@ -173,7 +190,11 @@ impl ClusterError {
             ClusterError::Tls { .. } => "the server's certificate does not match the CA jupyterflow trusts: check certificate-authority in the kubeconfig, or the service account's ca.crt".into(),
             ClusterError::ConnectionRefused { .. } => "is the API server address right and reachable from here? (kubectl cluster-info)".into(),
             ClusterError::Timeout { .. } => "the API server is slow or unreachable; try again, or raise --request-timeout".into(),
-            ClusterError::Server { .. } | ClusterError::Transport { .. } => "jupyterflow retried and gave up; try again in a moment (-v shows the retries)".into(),
+            ClusterError::Server { code, message, .. } if super::retry::retryable_status(*code, message) => "jupyterflow retried and gave up; try again in a moment (-v shows the retries)".into(),
+            ClusterError::Server { .. } => "the API server refused the request; its message above says why".into(),
+            ClusterError::Transport { .. } => "jupyterflow retried and gave up; try again in a moment (-v shows the retries)".into(),
+            ClusterError::Unsettled { name, .. } => format!("check with `jupyterflow get {name}` before running again: if it exists, it is this run"),
+            ClusterError::AfterSubmit { name, .. } => format!("re-attach with `jupyterflow watch {name}`"),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod progress;
 pub mod retry;
 pub mod status;
 pub mod submit;
+pub mod watch;
 
 pub use api::{ArgoKind, Cluster};
 pub use connect::{Connection, ProcessEnv, Target};

@@ -47,9 +47,14 @@ pub fn named_object(kind: ArgoKind, mut object: Value, suffix: &str, submission_
         prefix.truncate(keep.saturating_sub(1));
         prefix.push('-');
     }
+    let name = if suffix.is_empty() {
+        prefix.trim_end_matches(['-', '.']).to_owned()
+    } else {
+        format!("{prefix}{suffix}")
+    };
     if let Some(meta) = meta.as_object_mut() {
         meta.remove("generateName");
-        meta.insert("name".into(), Value::String(format!("{prefix}{suffix}")));
+        meta.insert("name".into(), Value::String(name));
         let labels = meta
             .entry("labels")
             .or_insert_with(|| Value::Object(serde_json::Map::new()));
@@ -79,16 +84,23 @@ pub async fn submit(cluster: &mut Cluster, manifest: &Manifest) -> Result<Submit
 }
 
 /// Creates `object` (named by its `generateName`) exactly once. A name taken by someone
-/// else's object gets a new suffix; a failure that leaves it unknown whether the POST landed
-/// is settled with a GET.
+/// else's object gets a new suffix; when an attempt may have landed unseen (a lost response,
+/// a timeout, a 5xx), a later refusal or failure is settled with a GET before giving up.
+/// CronWorkflows keep their plain name: a schedule is one object, so running the same
+/// scheduled file twice is refused instead of doubling the schedule.
 pub async fn submit_object(
     cluster: &mut Cluster,
     kind: ArgoKind,
     template: &Value,
 ) -> Result<Submitted, ClusterError> {
     let submission_id = cluster.rng().string(b"0123456789abcdef", 16);
+    let numbered = kind == ArgoKind::Workflow;
     for _ in 0..3 {
-        let suffix = cluster.rng().string(SUFFIX_ALPHABET, SUFFIX_LEN);
+        let suffix = if numbered {
+            cluster.rng().string(SUFFIX_ALPHABET, SUFFIX_LEN)
+        } else {
+            String::new()
+        };
         let object = named_object(kind, template.clone(), &suffix, &submission_id);
         let name = object["metadata"]["name"]
             .as_str()
@@ -98,27 +110,39 @@ pub async fn submit_object(
             message: format!("cannot build the {} to submit: {e}", kind.kind()),
             hint: "this is a bug in jupyterflow; please report it with the workflow".into(),
         })?;
-        match cluster.create(kind, &dynamic).await {
-            Ok(object) => return Ok(Submitted { kind, name, object }),
-            Err(ClusterError::Conflict { .. }) => {
-                // Our own earlier attempt (its response was lost), or a name clash.
-                let existing = cluster.get(kind, &name).await?;
-                if is_ours(&existing, &submission_id) {
+        let created = cluster.create(kind, &dynamic).await;
+        let uncertain = cluster.outcome_unknown;
+        let submitted = |object| Submitted {
+            kind,
+            name: name.clone(),
+            object,
+        };
+        match created {
+            Ok(object) => return Ok(submitted(object)),
+            Err(ClusterError::Conflict { .. }) => match cluster.get(kind, &name).await {
+                // Our own earlier attempt, whose response was lost.
+                Ok(existing) if is_ours(&existing, &submission_id) => {
                     cluster.notes.push(format!(
                         "{name} already existed from our own earlier attempt"
                     ));
-                    return Ok(Submitted {
-                        kind,
-                        name,
-                        object: existing,
+                    return Ok(submitted(existing));
+                }
+                Ok(_) if !numbered => {
+                    return Err(ClusterError::Other {
+                        message: format!(
+                            "a CronWorkflow named {name} already exists in namespace `{}`",
+                            cluster.namespace()
+                        ),
+                        hint: format!(
+                            "to replace the schedule, delete it first (jupyterflow delete --cron {name}); or give the workflow another `name:`"
+                        ),
                     });
                 }
-            }
-            Err(
-                e @ (ClusterError::Transport { .. }
-                | ClusterError::Timeout { .. }
-                | ClusterError::Server { .. }),
-            ) => return settle(cluster, kind, &name, &submission_id, e).await,
+                // Someone else's name, or deleted since: try another name.
+                Ok(_) | Err(ClusterError::NotFound { .. }) => {}
+                Err(e) => return Err(unsettled(&name, &e)),
+            },
+            Err(e) if uncertain => return settle(cluster, kind, &name, &submission_id, e).await,
             Err(e) => return Err(e),
         }
     }
@@ -128,7 +152,14 @@ pub async fn submit_object(
     })
 }
 
-/// After retries ran out, did the object land anyway? Look it up once more.
+fn unsettled(name: &str, cause: &ClusterError) -> ClusterError {
+    ClusterError::Unsettled {
+        name: name.to_owned(),
+        cause: cause.to_string(),
+    }
+}
+
+/// An attempt may have landed unseen and the last one failed: look the object up once more.
 async fn settle(
     cluster: &mut Cluster,
     kind: ArgoKind,
@@ -137,16 +168,23 @@ async fn settle(
     error: ClusterError,
 ) -> Result<Submitted, ClusterError> {
     match cluster.get(kind, name).await {
-        Ok(existing) if is_ours(&existing, submission_id) => Ok(Submitted {
-            kind,
-            name: name.to_owned(),
-            object: existing,
-        }),
-        Err(ClusterError::NotFound { .. }) | Ok(_) => Err(error),
-        Err(_) => Err(ClusterError::Other {
-            message: format!("{error}; it is not known whether {name} was created"),
-            hint: format!("check with `jupyterflow get {name}` before running again"),
-        }),
+        Ok(existing) if is_ours(&existing, submission_id) => {
+            cluster.notes.push(format!(
+                "{name} was created by an attempt whose answer was lost"
+            ));
+            Ok(Submitted {
+                kind,
+                name: name.to_owned(),
+                object: existing,
+            })
+        }
+        // Not there (or someone else's): ours did not land, unless a slow server still
+        // acts on a request that timed out.
+        Ok(_) | Err(ClusterError::NotFound { .. }) => match error {
+            ClusterError::Timeout { .. } => Err(unsettled(name, &error)),
+            _ => Err(error),
+        },
+        Err(_) => Err(unsettled(name, &error)),
     }
 }
 

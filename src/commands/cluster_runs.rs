@@ -336,7 +336,7 @@ pub fn resubmit(
             None => printer.data(&format!("workflow.argoproj.io/{}\n", created.name)),
         }
         if args.watch {
-            return super::follow::follow(
+            let followed = super::follow::follow(
                 cluster,
                 &created.name,
                 created.object,
@@ -345,6 +345,7 @@ pub fn resubmit(
                 printer,
             )
             .await;
+            return super::follow::after_submit(&created.name, followed);
         }
         Ok(0)
     })

@@ -42,7 +42,12 @@ fn choose_backend(args: &RunArgs, config: &UserConfig) -> Result<Chosen, Error> 
         }
         return Ok(Chosen::PodFile(pod_file.clone()));
     }
-    if args.argo || args.pod.is_some() || args.watch {
+    if args.argo
+        || args.pod.is_some()
+        || args.watch
+        || args.cluster.namespace.is_some()
+        || args.cluster.context.is_some()
+    {
         return Ok(Chosen::Cluster);
     }
     match config.backend {

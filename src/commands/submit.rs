@@ -59,7 +59,7 @@ pub fn run(
             printer.note("--watch follows runs; a CronWorkflow starts them on its schedule (jupyterflow list --cron)");
             return Ok(0);
         }
-        super::follow::follow(
+        let followed = super::follow::follow(
             &mut cluster,
             &submitted.name,
             submitted.object,
@@ -67,7 +67,8 @@ pub fn run(
             args.follow,
             printer,
         )
-        .await
+        .await;
+        super::follow::after_submit(&submitted.name, followed)
     })
 }
 

@@ -231,9 +231,12 @@ fn logs_follow_streams_until_the_workflow_ends() {
             json!({"phase": "Succeeded", "finishedAt": "2026-11-28T10:10:00Z"}),
         );
     });
-    let out = run(nb.in_pod().args(["logs", "-f", workflow]));
+    let out = run(nb
+        .in_pod()
+        .timeout(Duration::from_secs(20))
+        .args(["logs", "-v", "-f", workflow]));
     controller.join().expect("controller");
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     let mut lines: Vec<&str> = out.stdout.lines().collect();
     lines.sort_unstable();
     assert_eq!(
@@ -255,7 +258,10 @@ fn watch_follows_a_running_workflow_to_its_end() {
                    "message": "child failed"}),
         );
     });
-    let out = run(nb.in_pod().args(["watch", "chain-x7k2p"]));
+    let out = run(nb
+        .in_pod()
+        .timeout(Duration::from_secs(20))
+        .args(["watch", "chain-x7k2p"]));
     controller.join().expect("controller");
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("prep"), "{}", out.stderr);

@@ -118,10 +118,16 @@ fn dry_run_reads_the_live_pod_and_submits_nothing() {
 #[test]
 fn with_a_kubeconfig_the_pod_and_namespace_come_from_flags() {
     let nb = Notebook::start(Volume::Nfs);
-    // No --pod outside a pod: say what to do.
-    let out = run(nb.with_kubeconfig().args(["run", "--argo", "-c", "echo a"]));
-    assert_eq!(out.code, 3, "{}", out.stderr);
-    assert!(out.stderr.contains("--pod"), "{}", out.stderr);
+    // No --pod outside a pod: say what to do. `-n` (like --context) means the cluster.
+    for flag in ["--argo", "-n=jhub"] {
+        let out = run(nb.with_kubeconfig().args(["run", flag, "-c", "echo a"]));
+        assert_eq!(out.code, 3, "{flag}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("pass --pod NAME"),
+            "{flag}: {}",
+            out.stderr
+        );
+    }
 
     let out = run(nb
         .with_kubeconfig()
@@ -192,10 +198,22 @@ fn a_scheduled_workflow_becomes_a_cron_workflow() {
     .expect("workflow file");
     let out = run(nb.in_pod().args(["run", "-f", "wf.yaml"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
+    // A schedule keeps its name: it is one object, not one per run.
+    assert_eq!(out.stdout, "cronworkflow.argoproj.io/nightly\n");
+    assert_eq!(nb.api.cron_workflows(NAMESPACE).len(), 1);
+    // Running the same file again would double the schedule: refused, with what to do.
+    let out = run(nb.in_pod().args(["run", "-f", "wf.yaml"]));
+    assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(
-        out.stdout.starts_with("cronworkflow.argoproj.io/nightly-"),
+        out.stderr
+            .contains("a CronWorkflow named nightly already exists"),
         "{}",
-        out.stdout
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("jupyterflow delete --cron nightly"),
+        "{}",
+        out.stderr
     );
     assert_eq!(nb.api.cron_workflows(NAMESPACE).len(), 1);
 }
@@ -287,4 +305,28 @@ fn ctrl_c_detaches_and_the_run_goes_on() {
         "{stderr}"
     );
     assert_eq!(nb.workflows().len(), 1, "the workflow is still there");
+}
+
+#[test]
+fn a_watch_that_fails_after_submitting_says_the_run_goes_on() {
+    let nb = Notebook::start(Volume::Nfs);
+    nb.api.forbid("watch", "workflows");
+    let out = run(nb.in_pod().args(["run", "--watch", "-c", "echo a"]));
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    let name = nb.workflows()[0]["metadata"]["name"]
+        .as_str()
+        .expect("name")
+        .to_owned();
+    assert!(
+        out.stderr
+            .contains(&format!("{name} was submitted and goes on running")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("re-attach with `jupyterflow watch {name}`")),
+        "{}",
+        out.stderr
+    );
 }

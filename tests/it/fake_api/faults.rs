@@ -94,10 +94,19 @@ fn random_menu(i: u64) -> Fault {
         5 => Fault::DropBefore,
         6 => Fault::DropAfter,
         7 => Fault::StatusAfter { code: 504 },
+        // Refusals that no retry fixes, e.g. right after a lost response.
+        8 => Fault::Status {
+            code: 403,
+            retry_after: None,
+        },
+        9 => Fault::Status {
+            code: 422,
+            retry_after: None,
+        },
         _ => Fault::Delay(Duration::from_millis(50)),
     }
 }
-const RANDOM_MENU_LEN: u64 = 9;
+const RANDOM_MENU_LEN: u64 = 11;
 
 #[derive(Default)]
 pub(super) struct Faults {
