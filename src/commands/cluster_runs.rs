@@ -11,7 +11,7 @@ use crate::argo::render::{MANAGED_BY, NOTEBOOK_LABEL, label_value};
 use crate::cli::{DeleteArgs, GetArgs, HistoryArgs, ListArgs, ResubmitArgs, RunRefArgs};
 use crate::cluster::status::{CronView, WorkflowView};
 use crate::cluster::submit::{self, SUBMISSION_LABEL};
-use crate::cluster::{ArgoKind, Cluster, ClusterError};
+use crate::cluster::{ArgoKind, Cluster};
 use crate::environment::user_config::UserConfig;
 use crate::error::Error;
 use crate::output::{self, OutputFormat};
@@ -350,12 +350,13 @@ pub fn resubmit(
     })
 }
 
-/// Refuses cluster-only verbs on local runs, with the local equivalent.
+/// Refuses cluster-only verbs on local runs, with the local equivalent. A usage error (exit 2):
+/// no cluster was asked, so none refused anything.
 pub fn cluster_only(verb: &str) -> Error {
-    Error::from(ClusterError::Other {
-        message: format!("`{verb}` is for runs on the cluster, and no cluster is in use here"),
-        hint: "run it inside the notebook pod, or pass -n/--context; local runs: jupyterflow logs -f @latest follows one, Ctrl-C stops it".into(),
-    })
+    Error::usage(
+        format!("`{verb}` is for runs on the cluster, and no cluster is in use here"),
+        "run it inside the notebook pod, or pass -n/--context; local runs: jupyterflow logs -f @latest follows one, Ctrl-C stops it",
+    )
 }
 
 #[cfg(test)]

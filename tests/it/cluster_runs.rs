@@ -369,11 +369,16 @@ fn resubmit_starts_a_new_run_from_the_old_spec() {
 #[test]
 fn cluster_verbs_on_local_runs_say_what_to_do() {
     let home = crate::helpers::temp_home();
-    let out = run(crate::helpers::jupyterflow(home.path()).args(["watch", "@latest"]));
-    assert_eq!(out.code, 3, "{}", out.stderr);
-    assert!(
-        out.stderr.contains("`watch` is for runs on the cluster"),
-        "{}",
-        out.stderr
-    );
+    for verb in ["watch", "stop", "terminate", "resubmit"] {
+        let out = run(crate::helpers::jupyterflow(home.path()).args([verb, "@latest"]));
+        // A usage problem (2), not the cluster's (3): no cluster was asked anything.
+        assert_eq!(out.code, 2, "{verb}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains(&format!("`{verb}` is for runs on the cluster")),
+            "{}",
+            out.stderr
+        );
+        assert!(out.stderr.contains("-n/--context"), "{}", out.stderr);
+    }
 }
