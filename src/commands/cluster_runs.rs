@@ -222,13 +222,20 @@ pub fn shutdown(
     })
 }
 
+/// `delete --older-than AGE`, parsed; shared with local runs so both say the same thing.
+pub(super) fn older_than(args: &DeleteArgs) -> Result<Option<std::time::Duration>, Error> {
+    args.older_than
+        .as_deref()
+        .map(|text| {
+            duration::parse(text).map_err(|e| {
+                Error::usage(format!("--older-than: {e}"), "write it like 7d, 12h or 30m")
+            })
+        })
+        .transpose()
+}
+
 pub fn delete(args: &DeleteArgs, config: &UserConfig, printer: &mut Printer) -> Result<(), Error> {
-    let older_than = match &args.older_than {
-        None => None,
-        Some(text) => Some(duration::parse(text).map_err(|e| {
-            Error::usage(format!("--older-than: {e}"), "write it like 7d, 12h or 30m")
-        })?),
-    };
+    let older_than = older_than(args)?;
     let selector = scope(&args.history);
     with_cluster(&args.history, config, printer, async |cluster, printer| {
         // Resolve and check every name first, so a typo deletes nothing.
