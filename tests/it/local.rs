@@ -308,7 +308,7 @@ fn delete_older_than_picks_finished_runs_by_their_finish_time() {
     assert!(out.stderr.contains("nothing deleted"), "{}", out.stderr);
     let out = run(jupyterflow(dir).args(["delete", named, "--older-than", "30d"]));
     assert_eq!(out.stdout, format!("deleted {named}\n"));
-    assert_eq!(run_ids(dir), [fresh.clone()]);
+    assert_eq!(run_ids(dir), std::slice::from_ref(fresh));
 }
 
 #[test]
