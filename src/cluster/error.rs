@@ -104,7 +104,9 @@ pub enum ClusterError {
     Other { message: String, hint: String },
 }
 
-/// The Role and RoleBinding a notebook's service account needs, printed after a 403.
+/// The Role and RoleBinding a notebook's service account needs, printed after a 403. The
+/// service account is the job pods' too (they copy the notebook's `serviceAccountName`), so the
+/// Role also grants what Argo's executor in each job pod needs.
 pub fn role_yaml(namespace: &str, service_account: &str) -> String {
     format!(
         "apiVersion: rbac.authorization.k8s.io/v1
@@ -119,6 +121,11 @@ rules:
 - apiGroups: [argoproj.io]
   resources: [workflows, cronworkflows]
   verbs: [create, get, list, watch, patch, delete]
+# Job pods run as this service account too: Argo's executor (3.4 and later) reports each
+# job's result as a WorkflowTaskResult; without this their `wait` container errors.
+- apiGroups: [argoproj.io]
+  resources: [workflowtaskresults]
+  verbs: [create, patch]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
@@ -258,6 +265,17 @@ mod tests {
         assert!(
             hint.contains("  name: default-editor\n  namespace: team-a"),
             "{hint}"
+        );
+        // The job pods' executor runs as the same service account.
+        assert!(
+            hint.contains(
+                "- apiGroups: [argoproj.io]\n  resources: [workflowtaskresults]\n  verbs: [create, patch]\n"
+            ),
+            "{hint}"
+        );
+        assert!(
+            hint.contains("  resources: [workflows, cronworkflows]\n  verbs: [create, get, list, watch, patch, delete]\n"),
+            "the rest stays: {hint}"
         );
     }
 
