@@ -228,6 +228,9 @@ pub struct DeleteArgs {
     /// Delete this scheduled pipeline (CronWorkflow); its past runs stay
     #[arg(long, value_name = "NAME")]
     pub cron: Vec<String>,
+    /// Delete named cluster runs even while they run (Argo kills their jobs); default: refuse
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

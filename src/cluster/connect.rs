@@ -121,15 +121,30 @@ fn kubeconfig_label(env: &ProcessEnv) -> String {
         .unwrap_or_else(|| "~/.kube/config".to_owned())
 }
 
-/// Connects the way kubectl would: an explicit kubeconfig (`$KUBECONFIG` or `--context`) first,
-/// then the pod's service account, then `~/.kube/config`.
+/// Connects with an explicit kubeconfig (`$KUBECONFIG` or `--context`) first, then the pod's
+/// service account, then `~/.kube/config`. This is not kubectl's order: kubectl prefers
+/// `~/.kube/config` over the service account. We prefer the service account in a pod unless
+/// `$KUBECONFIG` or `--context` is given, deliberately: a notebook image may ship a stale
+/// `~/.kube/config` (another cluster, an expired token).
 pub async fn connect(target: &Target) -> Result<Connection, ClusterError> {
     let env = &target.env;
     let explicit_kubeconfig = env.kubeconfig.is_some() || target.context.is_some();
     let (config, origin) = if !explicit_kubeconfig && env.in_pod() {
-        in_cluster_config(env).await?
+        in_cluster_config(env, target.namespace.as_deref()).await?
     } else if env.kubeconfig.is_some() || env.default_kubeconfig().is_some() {
         kubeconfig_config(target).await?
+    } else if let Some(context) = &target.context {
+        // Not "no cluster": there may well be a service account; --context just cannot use it.
+        return Err(ClusterError::Config {
+            message: format!(
+                "--context {context} needs a kubeconfig ($KUBECONFIG or ~/.kube/config), and none was found"
+            ),
+            hint: if env.in_pod() {
+                "in a notebook pod, drop --context to use the pod's service account".into()
+            } else {
+                "set KUBECONFIG to your kubeconfig file, or drop --context".into()
+            },
+        });
     } else {
         return Err(ClusterError::NoCluster {
             service_account_dir: env.service_account_dir.clone(),
@@ -209,7 +224,12 @@ fn build(
 
 /// The in-cluster config from a service-account directory. Built as an in-memory kubeconfig so
 /// kube reads the CA bundle and re-reads the token file as it rotates (about every minute).
-async fn in_cluster_config(env: &ProcessEnv) -> Result<(kube::Config, Origin), ClusterError> {
+/// `namespace` is the one asked for (`-n`, the config); without it the directory's `namespace`
+/// file must name one: guessing `default` would send the run somewhere nobody looks.
+async fn in_cluster_config(
+    env: &ProcessEnv,
+    namespace: Option<&str>,
+) -> Result<(kube::Config, Origin), ClusterError> {
     let dir = &env.service_account_dir;
     let host = env.service_host.clone().unwrap_or_default();
     let port = env.service_port.clone().unwrap_or_else(|| "443".into());
@@ -218,8 +238,25 @@ async fn in_cluster_config(env: &ProcessEnv) -> Result<(kube::Config, Origin), C
     } else {
         host
     };
-    let namespace = std::fs::read_to_string(dir.join("namespace"))
-        .map_or_else(|_| "default".into(), |n| n.trim().to_owned());
+    let file = dir.join("namespace");
+    let from_file = std::fs::read_to_string(&file)
+        .ok()
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty());
+    let Some(namespace) = from_file.or_else(|| namespace.map(str::to_owned)) else {
+        let problem = if file.exists() {
+            "an empty namespace file"
+        } else {
+            "no namespace file"
+        };
+        return Err(ClusterError::Config {
+            message: format!(
+                "the service account directory {} has {problem}, so jupyterflow cannot tell which namespace to use",
+                dir.display(),
+            ),
+            hint: "pass -n NAMESPACE (or set `namespace` in the config)".into(),
+        });
+    };
     let ca = dir.join("ca.crt");
     let yaml = serde_json::json!({
         "apiVersion": "v1",
@@ -331,6 +368,94 @@ mod tests {
         };
         assert!(!no_host.in_pod());
         assert!(!no_host.has_cluster());
+    }
+
+    /// A service-account directory with a token and a (self-signed) CA, and no namespace file.
+    fn service_account_dir() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("token"), "t").expect("write token");
+        let ca = rcgen::generate_simple_self_signed(vec!["kubernetes".to_owned()])
+            .expect("self-signed CA");
+        std::fs::write(dir.path().join("ca.crt"), ca.cert.pem()).expect("write ca.crt");
+        dir
+    }
+
+    fn in_pod(dir: &Path, namespace: Option<&str>) -> Target {
+        Target {
+            namespace: namespace.map(str::to_owned),
+            env: ProcessEnv {
+                home: Some(dir.join("home")),
+                ..env_with(dir)
+            },
+            ..Target::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_missing_namespace_file_needs_a_namespace_from_the_user() {
+        let dir = service_account_dir();
+        for content in [None, Some("\n")] {
+            if let Some(text) = content {
+                std::fs::write(dir.path().join("namespace"), text).expect("write namespace");
+            }
+            let Err(err) = connect(&in_pod(dir.path(), None)).await else {
+                panic!("connected without knowing the namespace");
+            };
+            let ClusterError::Config { message, hint } = &err else {
+                panic!("not a config error: {err}");
+            };
+            let expected = if content.is_some() {
+                "has an empty namespace file"
+            } else {
+                "has no namespace file"
+            };
+            assert!(
+                message.contains(&format!("{} {expected}", dir.path().display())),
+                "{message}"
+            );
+            assert!(hint.contains("-n NAMESPACE"), "{hint}");
+        }
+        // -n (or the config's namespace) is enough without the file…
+        let conn = connect(&in_pod(dir.path(), Some("team-a")))
+            .await
+            .expect("connects with -n");
+        assert_eq!(conn.namespace, "team-a");
+        // …and the file is enough without -n.
+        std::fs::write(dir.path().join("namespace"), "jhub\n").expect("write namespace");
+        let conn = connect(&in_pod(dir.path(), None))
+            .await
+            .expect("connects with the file");
+        assert_eq!(conn.namespace, "jhub");
+        assert!(matches!(conn.origin, Origin::ServiceAccount { .. }));
+    }
+
+    #[tokio::test]
+    async fn context_without_a_kubeconfig_says_so_and_how_to_use_the_pod() {
+        let dir = service_account_dir();
+        std::fs::write(dir.path().join("namespace"), "jhub").expect("write namespace");
+        let mut target = in_pod(dir.path(), None);
+        target.context = Some("prod".into());
+        assert!(target.env.in_pod());
+        let Err(err) = connect(&target).await else {
+            panic!("connected to context prod without a kubeconfig");
+        };
+        let ClusterError::Config { message, hint } = &err else {
+            panic!("not a config error: {err}");
+        };
+        assert_eq!(
+            message,
+            "--context prod needs a kubeconfig ($KUBECONFIG or ~/.kube/config), and none was found"
+        );
+        assert_eq!(
+            hint,
+            "in a notebook pod, drop --context to use the pod's service account"
+        );
+        // Outside a pod, the same mistake has another fix.
+        target.env.service_host = None;
+        let Err(ClusterError::Config { hint, .. }) = connect(&target).await else {
+            panic!("expected a config error outside the pod too");
+        };
+        assert!(hint.contains("set KUBECONFIG"), "{hint}");
     }
 
     #[tokio::test]

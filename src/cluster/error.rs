@@ -113,7 +113,9 @@ pub enum ClusterError {
 /// Exit code when a submission may have happened but jupyterflow lost track of it.
 pub const EXIT_UNKNOWN: u8 = 4;
 
-/// The Role and RoleBinding a notebook's service account needs, printed after a 403.
+/// The Role and RoleBinding a notebook's service account needs, printed after a 403. The
+/// service account is the job pods' too (they copy the notebook's `serviceAccountName`), so the
+/// Role also grants what Argo's executor in each job pod needs.
 pub fn role_yaml(namespace: &str, service_account: &str) -> String {
     format!(
         "apiVersion: rbac.authorization.k8s.io/v1
@@ -128,6 +130,11 @@ rules:
 - apiGroups: [argoproj.io]
   resources: [workflows, cronworkflows]
   verbs: [create, get, list, watch, patch, delete]
+# Job pods run as this service account too: Argo's executor (3.4 and later) reports each
+# job's result as a WorkflowTaskResult; without this their `wait` container errors.
+- apiGroups: [argoproj.io]
+  resources: [workflowtaskresults]
+  verbs: [create, patch]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
@@ -279,6 +286,17 @@ mod tests {
         assert!(
             hint.contains("  name: default-editor\n  namespace: team-a"),
             "{hint}"
+        );
+        // The job pods' executor runs as the same service account.
+        assert!(
+            hint.contains(
+                "- apiGroups: [argoproj.io]\n  resources: [workflowtaskresults]\n  verbs: [create, patch]\n"
+            ),
+            "{hint}"
+        );
+        assert!(
+            hint.contains("  resources: [workflows, cronworkflows]\n  verbs: [create, get, list, watch, patch, delete]\n"),
+            "the rest stays: {hint}"
         );
     }
 

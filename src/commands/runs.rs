@@ -293,25 +293,72 @@ pub fn delete(args: &DeleteArgs, printer: &mut Printer) -> Result<(), Error> {
     if let Some(config) = cluster_config(&args.history)? {
         return cluster_runs::delete(args, &config, printer);
     }
+    // Refuse before deleting anything: `--cron` next to run names must not half-happen.
+    if let Some(cron) = args.cron.first() {
+        return Err(Error::usage(
+            format!(
+                "--cron {cron}: scheduled pipelines (CronWorkflows) live on the cluster, and no cluster is in use here"
+            ),
+            "run it inside the notebook pod, or pass -n/--context; local runs have no schedules",
+        ));
+    }
+    let older_than = cluster_runs::older_than(args)?;
     let dir = runs_dir()?;
-    // Resolve every name first: a typo in the third name must not leave two runs deleted.
+    // Resolve and check every name first: a typo or a live run in the third name must not
+    // leave two runs deleted.
     let mut ids: Vec<String> = Vec::new();
     for name in &args.runs {
-        ids.push(find(&dir, name)?.id);
+        let run = find(&dir, name)?;
+        if run.status == RunStatus::Running {
+            return Err(record::RecordError::StillRunning {
+                id: run.id,
+                pid: run.pid,
+            }
+            .into());
+        }
+        ids.push(run.id);
     }
-    if args.completed {
+    if args.completed || older_than.is_some() {
+        let now = SystemTime::now();
         ids.extend(
             record::list(&dir)?
                 .into_iter()
-                .filter(|r| r.status != RunStatus::Running)
+                .filter(|r| {
+                    r.status != RunStatus::Running
+                        && older_than.is_none_or(|age| {
+                            ended(r)
+                                .and_then(|at| now.duration_since(at).ok())
+                                .is_some_and(|ago| ago >= age)
+                        })
+                })
                 .map(|r| r.id),
         );
     }
     let mut seen = std::collections::HashSet::new();
     ids.retain(|id| seen.insert(id.clone()));
+    if ids.is_empty() {
+        printer.status("no runs matched; nothing deleted");
+    }
     for id in ids {
         record::delete(&dir, &id)?;
         printer.data(&format!("deleted {id}\n"));
     }
     Ok(())
+}
+
+/// When a finished run ended: its finish time, or for a run whose process died (no finish
+/// time) the last time anything in it happened.
+fn ended(run: &RunRecord) -> Option<SystemTime> {
+    if let Some(finished) = &run.finished {
+        return rfc3339::parse(finished);
+    }
+    std::iter::once(Some(&run.started))
+        .chain(
+            run.jobs
+                .iter()
+                .flat_map(|j| [j.started.as_ref(), j.finished.as_ref()]),
+        )
+        .flatten()
+        .filter_map(|t| rfc3339::parse(t))
+        .max()
 }

@@ -47,13 +47,21 @@ fn forbidden_names_verb_resource_namespace_and_prints_the_role() {
     let out = run(nb.in_pod().args(["run", "-c", "echo a"]));
     assert_eq!(out.code, EXIT_CLUSTER, "{}", out.stderr);
     let stderr = nb.scrub(&out.stderr);
+    // The user comes from the server's message, as a real API server words it.
     assert!(
         stderr.contains(&format!(
-            "cannot create workflows.argoproj.io in namespace `{NAMESPACE}` (403 Forbidden)"
+            "system:serviceaccount:{NAMESPACE}:default-editor cannot create workflows.argoproj.io in namespace `{NAMESPACE}` (403 Forbidden)"
         )),
         "{stderr}"
     );
     assert!(stderr.contains("kind: RoleBinding"), "{stderr}");
+    // …so the RoleBinding binds that service account, not a placeholder.
+    assert!(
+        stderr.contains(&format!(
+            "subjects:\n- kind: ServiceAccount\n  name: default-editor\n  namespace: {NAMESPACE}\n"
+        )),
+        "{stderr}"
+    );
     assert!(nb.workflows().is_empty());
 }
 

@@ -344,6 +344,141 @@ fn delete_checks_every_name_first_and_filters_by_state_and_age() {
     assert!(nb.api.cron_workflows(NAMESPACE).is_empty());
 }
 
+fn workflow_names(nb: &Notebook) -> Vec<String> {
+    let mut names: Vec<String> = nb
+        .workflows()
+        .iter()
+        .map(|w| w["metadata"]["name"].as_str().expect("name").to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn deletes(nb: &Notebook) -> usize {
+    nb.request_lines()
+        .iter()
+        .filter(|l| l.starts_with("DELETE"))
+        .count()
+}
+
+#[test]
+fn delete_refuses_a_running_run_unless_forced() {
+    let nb = seeded();
+    let before = workflow_names(&nb);
+    // The finished run comes first: it must not be deleted either.
+    let out = run(nb.in_pod().args(["delete", "chain-q9z4m", "chain-x7k2p"]));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("refusing to delete workflow `chain-x7k2p`: it has not finished (Running)"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("stop it first (jupyterflow stop chain-x7k2p) or pass --force"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stdout, "");
+    assert_eq!(workflow_names(&nb), before, "nothing deleted");
+    assert_eq!(deletes(&nb), 0, "{:?}", nb.request_lines());
+
+    let out = run(nb
+        .in_pod()
+        .args(["delete", "chain-q9z4m", "chain-x7k2p", "--force"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "workflow.argoproj.io/chain-q9z4m deleted\nworkflow.argoproj.io/chain-x7k2p deleted\n"
+    );
+    let left = workflow_names(&nb);
+    assert!(!left.contains(&"chain-x7k2p".to_owned()), "{left:?}");
+}
+
+#[test]
+fn delete_refuses_runs_jupyterflow_did_not_make_unless_all() {
+    let nb = seeded();
+    let before = workflow_names(&nb);
+    let out = run(nb.in_pod().args(["delete", "chain-q9z4m", "someone-elses"]));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "refusing to delete workflow `someone-elses`: it has no label app.kubernetes.io/managed-by=jupyterflow"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("not made by jupyterflow; pass --all to delete it anyway"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(workflow_names(&nb), before, "nothing deleted");
+    assert_eq!(deletes(&nb), 0, "{:?}", nb.request_lines());
+
+    let out = run(nb.in_pod().args(["delete", "someone-elses", "--all"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "workflow.argoproj.io/someone-elses deleted\n");
+    assert!(!workflow_names(&nb).contains(&"someone-elses".to_owned()));
+}
+
+#[test]
+fn delete_older_than_keeps_runs_that_finished_recently() {
+    let nb = seeded();
+    // A copy of a fixture that finished just now; the fixtures finished months ago.
+    let mut fresh = status_fixture("failed");
+    let now = jupyterflow::local::rfc3339::format(std::time::SystemTime::now());
+    fresh["metadata"]["name"] = json!("chain-f4e5h");
+    fresh["metadata"]["creationTimestamp"] = json!(now);
+    fresh["status"]["startedAt"] = json!(now);
+    fresh["status"]["finishedAt"] = json!(now);
+    nb.api.add_workflow(NAMESPACE, fresh);
+
+    let out = run(nb.in_pod().args(["delete", "--older-than", "30d"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        names(&out.stdout.replace(" deleted", "")),
+        ["chain-q9z4m", "chain-s3n5d", "nightly-1788224400"]
+    );
+    // Kept: the fresh run, the running ones, and the run jupyterflow did not make.
+    assert_eq!(
+        workflow_names(&nb),
+        ["chain-f4e5h", "chain-x7k2p", "someone-elses", "sweep-b2v8c"]
+    );
+    let out = run(nb
+        .in_pod()
+        .args(["delete", "--completed", "--older-than", "30d"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    assert!(out.stderr.contains("nothing deleted"), "{}", out.stderr);
+}
+
+#[test]
+fn delete_latest_is_the_newest_run_of_this_notebook() {
+    let nb = seeded();
+    // Newer than every fixture, finished, made by jupyterflow — from another notebook.
+    let mut other = status_fixture("succeeded");
+    other["metadata"]["name"] = json!("other-nb-k2m4p");
+    other["metadata"]["creationTimestamp"] = json!("2026-11-28T12:00:00Z");
+    other["metadata"]["labels"]["jupyterflow.io/notebook"] = json!("other-nb");
+    nb.api.add_workflow(NAMESPACE, other);
+
+    // This notebook's newest is the running chain: refused, which shows which one it picked.
+    let out = run(nb.in_pod().args(["delete", "@latest"]));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("`chain-x7k2p`: it has not finished"),
+        "{}",
+        out.stderr
+    );
+    let out = run(nb.in_pod().args(["delete", "@latest", "--force"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "workflow.argoproj.io/chain-x7k2p deleted\n");
+    assert!(workflow_names(&nb).contains(&"other-nb-k2m4p".to_owned()));
+}
+
 #[test]
 fn resubmit_starts_a_new_run_from_the_old_spec() {
     let nb = seeded();
@@ -375,11 +510,16 @@ fn resubmit_starts_a_new_run_from_the_old_spec() {
 #[test]
 fn cluster_verbs_on_local_runs_say_what_to_do() {
     let home = crate::helpers::temp_home();
-    let out = run(crate::helpers::jupyterflow(home.path()).args(["watch", "@latest"]));
-    assert_eq!(out.code, 3, "{}", out.stderr);
-    assert!(
-        out.stderr.contains("`watch` is for runs on the cluster"),
-        "{}",
-        out.stderr
-    );
+    for verb in ["watch", "stop", "terminate", "resubmit"] {
+        let out = run(crate::helpers::jupyterflow(home.path()).args([verb, "@latest"]));
+        // A usage problem (2), not the cluster's (3): no cluster was asked anything.
+        assert_eq!(out.code, 2, "{verb}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains(&format!("`{verb}` is for runs on the cluster")),
+            "{}",
+            out.stderr
+        );
+        assert!(out.stderr.contains("-n/--context"), "{}", out.stderr);
+    }
 }

@@ -239,6 +239,130 @@ fn delete_resolves_every_name_before_deleting_any() {
     assert_eq!(out.stdout, format!("deleted {id}\n"));
 }
 
+/// Rewrites a run's record as if it had ended long ago (the run folder name is the id).
+fn age_run(dir: &Path, id: &str, edit: impl FnOnce(&mut serde_json::Value)) {
+    let path = dir.join(".jupyterflow/runs").join(id).join("run.json");
+    let text = std::fs::read_to_string(&path).expect("run record");
+    let mut record: serde_json::Value = serde_json::from_str(&text).expect("json record");
+    edit(&mut record);
+    std::fs::write(&path, record.to_string()).expect("write run record");
+}
+
+fn run_ids(dir: &Path) -> Vec<String> {
+    let listed = run(jupyterflow(dir).args(["list", "-o", "name"]));
+    let mut ids: Vec<String> = listed.stdout.lines().map(str::to_owned).collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn delete_older_than_picks_finished_runs_by_their_finish_time() {
+    let home = temp_home();
+    let dir = home.path();
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        let out = run(jupyterflow(dir).args(["run", "-q", "-c", "true"]));
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        ids.push(out.stdout.trim().to_owned());
+    }
+    let [old, interrupted, fresh, named] = ids.as_slice() else {
+        unreachable!()
+    };
+    age_run(dir, old, |r| {
+        r["started"] = "2000-01-01T00:00:00Z".into();
+        r["finished"] = "2000-01-01T00:01:00Z".into();
+    });
+    // A run whose process died has no finish time: its last job's is what counts. This pid
+    // is this test's, recorded with another start time, so it reads as gone.
+    age_run(dir, interrupted, |r| {
+        r["status"] = "Running".into();
+        r["pid"] = std::process::id().into();
+        r["pid_started"] = 1.into();
+        r["finished"] = serde_json::Value::Null;
+        r["started"] = "2000-01-01T00:00:00Z".into();
+        r["jobs"][0]["started"] = "2000-01-01T00:00:00Z".into();
+        r["jobs"][0]["finished"] = "2000-01-02T00:00:00Z".into();
+    });
+
+    let out = run(jupyterflow(dir).args(["delete", "--older-than", "30x"]));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("--older-than: "), "{}", out.stderr);
+    assert!(out.stderr.contains("7d, 12h or 30m"), "{}", out.stderr);
+    assert_eq!(run_ids(dir).len(), 4, "nothing deleted");
+
+    let out = run(jupyterflow(dir).args(["delete", "--older-than", "30d"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let mut deleted: Vec<&str> = out.stdout.lines().collect();
+    deleted.sort_unstable();
+    let mut expected = vec![format!("deleted {old}"), format!("deleted {interrupted}")];
+    expected.sort();
+    assert_eq!(deleted, expected);
+    let mut left = vec![fresh.clone(), named.clone()];
+    left.sort();
+    assert_eq!(run_ids(dir), left, "runs that finished just now stay");
+
+    // Nothing else is that old; with --completed the age still applies; names add to it.
+    let out = run(jupyterflow(dir).args(["delete", "--completed", "--older-than", "30d"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    assert!(out.stderr.contains("nothing deleted"), "{}", out.stderr);
+    let out = run(jupyterflow(dir).args(["delete", named, "--older-than", "30d"]));
+    assert_eq!(out.stdout, format!("deleted {named}\n"));
+    assert_eq!(run_ids(dir), std::slice::from_ref(fresh));
+}
+
+#[test]
+fn delete_refuses_a_live_run_before_deleting_any() {
+    let home = temp_home();
+    let dir = home.path();
+    let done = run(jupyterflow(dir).args(["run", "-q", "-c", "true"]));
+    let done = done.stdout.trim().to_owned();
+    let mut child = spawn(
+        dir,
+        &[
+            "run",
+            "-q",
+            "-c",
+            "sh -c 'echo $$ > job.pid; exec sleep 1000'",
+        ],
+    );
+    wait_for(&dir.join("job.pid"));
+    let live = run_ids(dir)
+        .into_iter()
+        .find(|id| *id != done)
+        .expect("the live run is listed");
+    let out = run(jupyterflow(dir).args(["delete", &done, &live]));
+    signal(&child, nix::sys::signal::Signal::SIGTERM);
+    let _ = wait_exit(&mut child);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("run `{live}` is still running")),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stdout, "");
+    assert!(run_ids(dir).contains(&done), "nothing deleted");
+}
+
+#[test]
+fn delete_cron_on_local_runs_is_a_usage_error() {
+    let home = temp_home();
+    let dir = home.path();
+    let out = run(jupyterflow(dir).args(["run", "-q", "-c", "true"]));
+    let id = out.stdout.trim().to_owned();
+    let out = run(jupyterflow(dir).args(["delete", &id, "--cron", "nightly"]));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("scheduled pipelines (CronWorkflows) live on the cluster"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("-n/--context"), "{}", out.stderr);
+    assert_eq!(run_ids(dir), [id], "nothing deleted");
+}
+
 #[test]
 fn plan_stages_follow_dependencies_written_backwards() {
     let home = temp_home();
