@@ -1,10 +1,10 @@
 //! The requests jupyterflow makes, each retried by one loop (bounded, jittered, `Retry-After`
-//! honoured, reported as notes for `-v`) and each failure turned into a `ClusterError` that
-//! names what was asked. Workflows and CronWorkflows go through `DynamicObject`s and come
+//! honoured, reported as notes for `-v`); `classify` turns each failure into a `ClusterError`
+//! that names what was asked. Workflows and CronWorkflows go through `DynamicObject`s and come
 //! back as JSON values; the pure `status` module reads them.
 
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::api::{
@@ -12,9 +12,10 @@ use kube::api::{
     PostParams, WatchEvent, WatchParams,
 };
 
-use super::connect::{Connection, Origin};
-use super::error::{self, ClusterError, FieldCause, Request, TransportKind};
-use super::retry::{self, Retry, RetryPolicy, Rng};
+use super::classify::{Failure, classify};
+use super::connect::Connection;
+use super::error::{ClusterError, Request};
+use super::retry::{Retry, RetryPolicy, Rng};
 
 /// Argo's two kinds we create and manage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,12 +48,6 @@ impl ArgoKind {
             plural: self.plural().into(),
         }
     }
-}
-
-/// A failed attempt: the error to report if we stop here, and whether to try again.
-struct Failure {
-    error: ClusterError,
-    retry: Retry,
 }
 
 /// The cluster, as jupyterflow uses it.
@@ -126,7 +121,7 @@ impl Cluster {
             let mut failure = match tokio::time::timeout(self.conn.request_timeout, attempt()).await
             {
                 Ok(Ok(value)) => return Ok(value),
-                Ok(Err(e)) => self.classify(request, &e),
+                Ok(Err(e)) => classify(&self.conn, request, &e),
                 Err(_) => Failure {
                     error: ClusterError::Timeout {
                         server: self.conn.server.clone(),
@@ -172,127 +167,6 @@ impl Cluster {
                 failure.error
             ));
             tokio::time::sleep(wait).await;
-        }
-    }
-
-    /// Turns a kube error into ours, deciding whether it is worth another attempt.
-    fn classify(&self, request: &Request, e: &kube::Error) -> Failure {
-        let header_delay = self.conn.observed.lock().ok().and_then(|o| o.retry_after);
-        let fatal = |error| Failure {
-            error,
-            retry: Retry::No,
-        };
-        match e {
-            kube::Error::Api(status) => {
-                let code = status.code;
-                let message = status.message.clone();
-                let details = status.details.as_ref();
-                if retry::retryable_status(code, &message) {
-                    let body_delay = details
-                        .map(|d| d.retry_after_seconds)
-                        .filter(|s| *s > 0)
-                        .map(|s| Duration::from_secs(u64::from(s)));
-                    return Failure {
-                        error: ClusterError::Server {
-                            request: Box::new(request.clone()),
-                            code,
-                            message,
-                        },
-                        retry: Retry::Yes {
-                            server_delay: header_delay.or(body_delay),
-                        },
-                    };
-                }
-                fatal(self.refusal(request, code, message, details))
-            }
-            other => {
-                let chain = error::chain_text(other);
-                match error::transport_kind(&chain) {
-                    TransportKind::Refused => fatal(ClusterError::ConnectionRefused {
-                        server: self.conn.server.clone(),
-                    }),
-                    TransportKind::Tls => fatal(ClusterError::Tls {
-                        server: self.conn.server.clone(),
-                        detail: chain,
-                    }),
-                    kind => Failure {
-                        error: ClusterError::Transport {
-                            server: self.conn.server.clone(),
-                            request: Box::new(request.clone()),
-                            detail: chain,
-                        },
-                        retry: if kind == TransportKind::Broken
-                            || matches!(other, kube::Error::HyperError(_) | kube::Error::Service(_))
-                        {
-                            Retry::Yes { server_delay: None }
-                        } else {
-                            Retry::No
-                        },
-                    },
-                }
-            }
-        }
-    }
-
-    /// A status that is not worth retrying, as the error users see.
-    fn refusal(
-        &self,
-        request: &Request,
-        code: u16,
-        message: String,
-        details: Option<&kube::core::response::StatusDetails>,
-    ) -> ClusterError {
-        match code {
-            401 => ClusterError::Unauthorized {
-                server: self.conn.server.clone(),
-                origin: self.conn.origin.describe(),
-            },
-            403 => ClusterError::Forbidden {
-                request: Box::new(request.clone()),
-                user: forbidden_user(&message).unwrap_or_else(|| match &self.conn.origin {
-                    Origin::ServiceAccount { .. } => "the notebook's service account".into(),
-                    Origin::Kubeconfig { context } => format!("the user of context `{context}`"),
-                }),
-            },
-            // A 404 that names no object means the path itself is unknown: the
-            // resource type is not installed.
-            404 if details.is_none_or(|d| d.name.is_empty()) && request.group == "argoproj.io" => {
-                ClusterError::ArgoNotInstalled {
-                    request: Box::new(request.clone()),
-                }
-            }
-            // Creating in a namespace that does not exist names the namespace.
-            404 if details.is_some_and(|d| d.kind == "namespaces") => ClusterError::Other {
-                message: format!("namespace `{}` does not exist", request.namespace),
-                hint: "check -n/--namespace and the config's `namespace`; kubectl get namespaces lists them".into(),
-            },
-            404 => ClusterError::NotFound {
-                request: Box::new(request.clone()),
-            },
-            409 => ClusterError::Conflict {
-                request: Box::new(request.clone()),
-                message,
-            },
-            422 => ClusterError::Invalid {
-                request: Box::new(request.clone()),
-                message,
-                causes: details
-                    .map(|d| {
-                        d.causes
-                            .iter()
-                            .map(|c| FieldCause {
-                                field: c.field.clone(),
-                                message: c.message.clone(),
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            },
-            _ => ClusterError::Server {
-                request: Box::new(request.clone()),
-                code,
-                message,
-            },
         }
     }
 
@@ -418,25 +292,4 @@ impl Cluster {
 
 pub fn to_json(object: &DynamicObject) -> serde_json::Value {
     serde_json::to_value(object).unwrap_or(serde_json::Value::Null)
-}
-
-/// The user a 403 names: `User "system:serviceaccount:ns:name" cannot …`.
-fn forbidden_user(message: &str) -> Option<String> {
-    let rest = message.split_once("User \"")?.1;
-    Some(rest.split_once('"')?.0.to_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_the_user_from_a_forbidden_message() {
-        let message = "workflows.argoproj.io is forbidden: User \"system:serviceaccount:team:default-editor\" cannot create resource \"workflows\" in API group \"argoproj.io\" in the namespace \"team\"";
-        assert_eq!(
-            forbidden_user(message).as_deref(),
-            Some("system:serviceaccount:team:default-editor")
-        );
-        assert_eq!(forbidden_user("forbidden"), None);
-    }
 }

@@ -116,7 +116,10 @@ pub const EXIT_UNKNOWN: u8 = 4;
 /// The Role and RoleBinding a notebook's service account needs, printed after a 403. The
 /// service account is the job pods' too (they copy the notebook's `serviceAccountName`), so the
 /// Role also grants what Argo's executor in each job pod needs.
-pub fn role_yaml(namespace: &str, service_account: &str) -> String {
+/// `service_account` is `(its namespace, its name)`: it may live in another namespace than the
+/// workflows (with `-n`).
+pub fn role_yaml(namespace: &str, service_account: (&str, &str)) -> String {
+    let (account_namespace, account) = service_account;
     format!(
         "apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
@@ -147,8 +150,8 @@ roleRef:
   name: jupyterflow
 subjects:
 - kind: ServiceAccount
-  name: {service_account}
-  namespace: {namespace}
+  name: {account}
+  namespace: {account_namespace}
 "
     )
 }
@@ -172,7 +175,7 @@ impl ClusterError {
                 let service_account = user
                     .strip_prefix("system:serviceaccount:")
                     .and_then(|rest| rest.split_once(':'))
-                    .map_or("<notebook-service-account>", |(_, name)| name);
+                    .unwrap_or((request.namespace.as_str(), "<notebook-service-account>"));
                 format!(
                     "ask a cluster admin to apply this Role and RoleBinding (kubectl apply -f -):\n{}",
                     role_yaml(&request.namespace, service_account)

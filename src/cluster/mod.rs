@@ -3,6 +3,7 @@
 //! into views and run events. Commands drive it; it never prints.
 
 pub mod api;
+pub mod classify;
 pub mod connect;
 pub mod error;
 pub mod preflight;

@@ -2,6 +2,7 @@
 //! backends, and hand everything they show to the printer.
 
 pub mod cluster;
+pub mod cluster_delete;
 pub mod cluster_logs;
 pub mod cluster_runs;
 pub mod config;

@@ -5,7 +5,7 @@ use std::io::{Read as _, Seek as _};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::{cluster_logs, cluster_runs};
+use super::{cluster_delete, cluster_logs, cluster_runs};
 use crate::cli::{DeleteArgs, GetArgs, HistoryArgs, ListArgs, LogsArgs, ResubmitArgs, RunRefArgs};
 use crate::environment::user_config::UserConfig;
 use crate::error::Error;
@@ -291,7 +291,7 @@ pub fn resubmit(args: &ResubmitArgs, printer: &mut Printer) -> Result<u8, Error>
 
 pub fn delete(args: &DeleteArgs, printer: &mut Printer) -> Result<(), Error> {
     if let Some(config) = cluster_config(&args.history)? {
-        return cluster_runs::delete(args, &config, printer);
+        return cluster_delete::delete(args, &config, printer);
     }
     // Refuse before deleting anything: `--cron` next to run names must not half-happen.
     if let Some(cron) = args.cron.first() {
@@ -302,7 +302,7 @@ pub fn delete(args: &DeleteArgs, printer: &mut Printer) -> Result<(), Error> {
             "run it inside the notebook pod, or pass -n/--context; local runs have no schedules",
         ));
     }
-    let older_than = cluster_runs::older_than(args)?;
+    let older_than = cluster_delete::older_than(args)?;
     let dir = runs_dir()?;
     // Resolve and check every name first: a typo or a live run in the third name must not
     // leave two runs deleted.

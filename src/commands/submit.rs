@@ -158,9 +158,12 @@ async fn check_workdir(
             match preflight::claim_access(&modes) {
                 ClaimAccess::AnyNode => Ok(()),
                 ClaimAccess::NotebookNode => {
-                    if let Some(note) = preflight::pin_to_notebook_node(env, &claim) {
-                        env.notes.push(note);
-                    }
+                    let note = preflight::pin_to_notebook_node(env, &claim).unwrap_or_else(|| {
+                        format!(
+                            "claim `{claim}` is ReadWriteOnce but the notebook pod has no node yet; job pods may wait for it"
+                        )
+                    });
+                    env.notes.push(note);
                     Ok(())
                 }
                 ClaimAccess::NotebookPodOnly if allow_unshared => {

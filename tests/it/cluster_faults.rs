@@ -28,7 +28,7 @@ fn an_invalid_token_is_a_401_that_says_what_to_do_and_never_shows_the_token() {
 }
 
 #[test]
-fn a_rotated_token_file_is_read_again() {
+fn a_rotated_token_file_is_read_by_the_next_run() {
     let nb = Notebook::start(Volume::Nfs);
     assert_eq!(run(nb.in_pod().args(["run", "-c", "echo a"])).code, 0);
     let fresh = nb.api.rotate_token();
