@@ -523,3 +523,93 @@ fn cluster_verbs_on_local_runs_say_what_to_do() {
         assert!(out.stderr.contains("-n/--context"), "{}", out.stderr);
     }
 }
+
+#[test]
+fn logs_follow_picks_up_pods_that_start_later() {
+    let nb = seeded();
+    let workflow = "chain-x7k2p";
+    let prep = job_pod(workflow, "chain-x7k2p.prep", "Succeeded");
+    let prep_pod = prep["metadata"]["name"].as_str().expect("name").to_owned();
+    nb.api.add_pod(NAMESPACE, prep);
+    nb.api.append_pod_log(NAMESPACE, &prep_pod, "prepared\n");
+    nb.api.finish_pod_log(NAMESPACE, &prep_pod);
+    let api = Arc::clone(&nb.api);
+    let controller = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        // The train pod appears only now; the controller's next status write announces it.
+        let train = job_pod(workflow, "chain-x7k2p.train", "Running");
+        let train_pod = train["metadata"]["name"].as_str().expect("name").to_owned();
+        api.add_pod(NAMESPACE, train);
+        api.append_pod_log(NAMESPACE, &train_pod, "epoch 1\n");
+        api.patch_workflow_status(NAMESPACE, workflow, json!({"progress": "1/2"}));
+        std::thread::sleep(Duration::from_millis(300));
+        api.finish_pod_log(NAMESPACE, &train_pod);
+        api.patch_workflow_status(
+            NAMESPACE,
+            workflow,
+            json!({"phase": "Failed", "finishedAt": "2026-11-28T10:10:00Z"}),
+        );
+    });
+    let out = run(nb
+        .in_pod()
+        .timeout(Duration::from_secs(20))
+        .args(["logs", "-f", workflow]));
+    controller.join().expect("controller");
+    assert_eq!(
+        out.code, 1,
+        "the run failed: {}\n{}",
+        out.stdout, out.stderr
+    );
+    assert_eq!(out.stdout, "prep | prepared\ntrain | epoch 1\n");
+}
+
+#[test]
+fn watch_recovers_from_a_dropped_stream_and_410_gone() {
+    let nb = seeded();
+    nb.api.inject(crate::fake_api::FaultRule::once(
+        "GET",
+        "watch=true",
+        crate::fake_api::Fault::DropBefore,
+    ));
+    nb.api.inject(crate::fake_api::FaultRule::once(
+        "GET",
+        "watch=true",
+        crate::fake_api::Fault::Status {
+            code: 410,
+            retry_after: None,
+        },
+    ));
+    let api = Arc::clone(&nb.api);
+    let controller = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1500));
+        api.patch_workflow_status(
+            NAMESPACE,
+            "chain-x7k2p",
+            json!({"phase": "Succeeded", "finishedAt": "2026-11-28T10:10:00Z"}),
+        );
+    });
+    let out =
+        run(nb
+            .in_pod()
+            .timeout(Duration::from_secs(20))
+            .args(["watch", "-v", "chain-x7k2p"]));
+    controller.join().expect("controller");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let watches = nb
+        .api
+        .requests()
+        .iter()
+        .filter(|r| r.query.contains("watch=true"))
+        .count();
+    assert!(
+        watches >= 3,
+        "dropped, 410, then a working watch: {watches}"
+    );
+    // After the 410 the workflow was read again before watching from its new version.
+    let gets = nb
+        .request_lines()
+        .iter()
+        .filter(|l| l.starts_with("GET") && l.ends_with("/workflows/chain-x7k2p"))
+        .count();
+    assert_eq!(gets, 2, "{:?}", nb.request_lines());
+}
