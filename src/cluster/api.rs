@@ -39,6 +39,11 @@ impl ArgoKind {
         }
     }
 
+    /// How kubectl names an object of this kind: `workflow.argoproj.io/NAME`.
+    pub fn resource_name(self, name: &str) -> String {
+        format!("{}.argoproj.io/{name}", self.kind().to_ascii_lowercase())
+    }
+
     fn resource(self) -> ApiResource {
         ApiResource {
             group: "argoproj.io".into(),

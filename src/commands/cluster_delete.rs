@@ -68,11 +68,17 @@ pub fn delete(args: &DeleteArgs, config: &UserConfig, printer: &mut Printer) -> 
         names.retain(|n| seen.insert(n.clone()));
         for name in &names {
             cluster.delete(ArgoKind::Workflow, name).await?;
-            printer.data(&format!("workflow.argoproj.io/{name} deleted\n"));
+            printer.data(&format!(
+                "{} deleted\n",
+                ArgoKind::Workflow.resource_name(name)
+            ));
         }
         for cron in &args.cron {
             cluster.delete(ArgoKind::CronWorkflow, cron).await?;
-            printer.data(&format!("cronworkflow.argoproj.io/{cron} deleted\n"));
+            printer.data(&format!(
+                "{} deleted\n",
+                ArgoKind::CronWorkflow.resource_name(cron)
+            ));
         }
         if names.is_empty() && args.cron.is_empty() {
             printer.status("no runs matched; nothing deleted");

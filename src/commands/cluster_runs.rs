@@ -131,12 +131,11 @@ pub fn list(args: &ListArgs, config: &UserConfig, printer: &mut Printer) -> Resu
             return Ok(());
         }
         if format == OutputFormat::Name {
-            let prefix = kind.kind().to_ascii_lowercase();
             printer.data(&items.iter().fold(String::new(), |mut out, o| {
-                out.push_str(&format!(
-                    "{prefix}.argoproj.io/{}\n",
-                    o["metadata"]["name"].as_str().unwrap_or_default()
-                ));
+                out.push_str(
+                    &kind.resource_name(o["metadata"]["name"].as_str().unwrap_or_default()),
+                );
+                out.push('\n');
                 out
             }));
             return Ok(());
@@ -175,7 +174,7 @@ pub fn get(args: &GetArgs, config: &UserConfig, printer: &mut Printer) -> Result
         if let Some(text) = output::structured(&object, &format)? {
             printer.data(&text);
         } else if format == OutputFormat::Name {
-            printer.data(&format!("workflow.argoproj.io/{name}\n"));
+            printer.data(&format!("{}\n", ArgoKind::Workflow.resource_name(&name)));
         } else {
             printer.data(&workflows::get_text(
                 &WorkflowView::from_json(&object),
@@ -222,7 +221,10 @@ pub fn shutdown(
         } else {
             "terminated"
         };
-        printer.data(&format!("workflow.argoproj.io/{name} {verb}\n"));
+        printer.data(&format!(
+            "{} {verb}\n",
+            ArgoKind::Workflow.resource_name(&name)
+        ));
         Ok(())
     })
 }
@@ -287,7 +289,10 @@ pub fn resubmit(
             submit::submit_object(cluster, ArgoKind::Workflow, &resubmission(&old)).await?;
         match output::structured(&created.object, &format)? {
             Some(text) => printer.data(&text),
-            None => printer.data(&format!("workflow.argoproj.io/{}\n", created.name)),
+            None => printer.data(&format!(
+                "{}\n",
+                ArgoKind::Workflow.resource_name(&created.name)
+            )),
         }
         if args.watch {
             let followed = super::follow::follow(

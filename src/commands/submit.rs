@@ -115,11 +115,7 @@ async fn submit_from_pod(
     let submitted = submit::submit(cluster, &manifest).await?;
     let text = match output::structured(&submitted.object, format)? {
         Some(text) => text,
-        None => format!(
-            "{}.argoproj.io/{}\n",
-            submitted.kind.kind().to_ascii_lowercase(),
-            submitted.name
-        ),
+        None => format!("{}\n", submitted.kind.resource_name(&submitted.name)),
     };
     printer.data(&text);
     Ok(Some(submitted))

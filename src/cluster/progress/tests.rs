@@ -1,3 +1,6 @@
+//! Tracker tests: exact event lists per snapshot sequence, no duplicates under replay and
+//! reordering (proptest), and the fixtures.
+
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

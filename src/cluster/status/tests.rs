@@ -1,3 +1,5 @@
+//! Status-view tests over the Argo fixtures in tests/fixtures/argo-status.
+
 use std::time::{Duration, SystemTime};
 
 use serde_json::json;

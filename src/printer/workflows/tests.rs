@@ -1,3 +1,5 @@
+//! Snapshot tests of the Argo run tables with a fixed clock.
+
 use std::time::SystemTime;
 
 use super::*;
