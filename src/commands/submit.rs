@@ -37,6 +37,9 @@ pub fn run(
         )
         .await;
         cluster::report(&mut cluster, args.follow, printer);
+        if args.follow {
+            printer.note(&format!("{} API requests", cluster.conn.requests()));
+        }
         let Some(submitted) = result? else {
             return Ok(0); // a dry run
         };

@@ -11,8 +11,9 @@ use crate::helpers::run;
 #[test]
 fn in_a_notebook_pod_run_reads_the_pod_and_creates_one_workflow() {
     let nb = Notebook::start(Volume::Nfs);
-    let out = run(nb.in_pod().args(["run", "-c", "echo a >> echo b"]));
+    let out = run(nb.in_pod().args(["run", "-v", "-c", "echo a >> echo b"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("2 API requests"), "{}", out.stderr);
     let name = submitted_name(&out.stdout);
     assert_eq!(
         nb.request_lines(),
