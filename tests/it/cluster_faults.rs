@@ -401,3 +401,32 @@ fn twenty_parallel_submits_give_twenty_workflows() {
         .count();
     assert_eq!(pod_reads, 20);
 }
+
+#[test]
+fn a_name_someone_else_holds_gets_a_new_suffix() {
+    let nb = Notebook::start(Volume::Nfs);
+    // 409 AlreadyExists for an object that is not ours: pick another generated name.
+    nb.api.inject(rule(
+        "POST",
+        "/workflows",
+        1,
+        Fault::Status {
+            code: 409,
+            retry_after: None,
+        },
+    ));
+    let out = run(nb.in_pod().args(["run", "-c", "echo a"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let workflows = nb.workflows();
+    assert_eq!(workflows.len(), 1);
+    assert_eq!(
+        workflows[0]["metadata"]["name"],
+        submitted_name(&out.stdout)
+    );
+    let posts = nb
+        .request_lines()
+        .iter()
+        .filter(|l| l.starts_with("POST"))
+        .count();
+    assert_eq!(posts, 2, "{:?}", nb.request_lines());
+}
