@@ -130,13 +130,14 @@ fn main() {
 /// The manifest kubectl will create: the very same object jupyterflow submits.
 fn render_manifest(env: &[(String, String)], work: &Path) -> std::path::PathBuf {
     let manifest = work.join("workflow.json");
-    let out = Command::new(JUPYTERFLOW)
-        .args(["run", "--dry-run", "-o", "json", "-c", PIPELINE])
-        .env_clear()
-        .envs(env.iter().cloned())
-        .current_dir(work)
-        .output()
-        .unwrap();
+    let out = command(
+        JUPYTERFLOW,
+        &["run", "--dry-run", "-o", "json", "-c", PIPELINE],
+        env,
+        work,
+    )
+    .output()
+    .unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -236,6 +237,17 @@ fn setup(api: &fake_api::FakeApi, work: &Path) -> Vec<(String, String)> {
     ]
 }
 
+/// `program args` with exactly `env`, in `dir`.
+fn command(program: &str, args: &[&str], env: &[(String, String)], dir: &Path) -> Command {
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .env_clear()
+        .envs(env.iter().cloned())
+        .current_dir(dir);
+    command
+}
+
 fn try_run(
     program: &str,
     args: &[&str],
@@ -243,13 +255,7 @@ fn try_run(
     dir: &Path,
 ) -> Result<Duration, String> {
     let started = Instant::now();
-    let out = Command::new(program)
-        .args(args)
-        .env_clear()
-        .envs(env.iter().cloned())
-        .current_dir(dir)
-        .output()
-        .unwrap();
+    let out = command(program, args, env, dir).output().unwrap();
     let elapsed = started.elapsed();
     if out.status.success() {
         Ok(elapsed)
@@ -264,13 +270,12 @@ fn timed(program: &str, args: &[&str], env: &[(String, String)], dir: &Path) -> 
 
 /// Peak RSS in KiB of one run, measured by this binary re-run as a wrapper.
 fn peak_rss(program: &str, args: &[&str], env: &[(String, String)], dir: &Path) -> u64 {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .arg("--measure")
-        .arg(program)
-        .args(args)
-        .env_clear()
-        .envs(env.iter().cloned())
-        .current_dir(dir)
+    let exe = std::env::current_exe().unwrap();
+    let wrapped: Vec<&str> = ["--measure", program]
+        .into_iter()
+        .chain(args.iter().copied())
+        .collect();
+    let out = command(&exe.to_string_lossy(), &wrapped, env, dir)
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);

@@ -101,6 +101,14 @@ impl Cluster {
         }
     }
 
+    fn core_api<K>(&self) -> Api<K>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+        K::DynamicType: Default,
+    {
+        Api::namespaced(self.conn.client.clone(), &self.conn.namespace)
+    }
+
     fn argo_api(&self, kind: ArgoKind) -> Api<DynamicObject> {
         Api::namespaced_with(
             self.conn.client.clone(),
@@ -176,21 +184,20 @@ impl Cluster {
     }
 
     pub async fn get_pod(&mut self, name: &str) -> Result<Pod, ClusterError> {
-        let api: Api<Pod> = Api::namespaced(self.conn.client.clone(), &self.conn.namespace);
+        let api: Api<Pod> = self.core_api();
         let request = self.request("get", "pods", "", Some(name));
         self.call(&request, || api.get(name)).await
     }
 
     pub async fn list_pods(&mut self, selector: &str) -> Result<Vec<Pod>, ClusterError> {
-        let api: Api<Pod> = Api::namespaced(self.conn.client.clone(), &self.conn.namespace);
+        let api: Api<Pod> = self.core_api();
         let request = self.request("list", "pods", "", None);
         let params = ListParams::default().labels(selector);
         Ok(self.call(&request, || api.list(&params)).await?.items)
     }
 
     pub async fn get_pvc(&mut self, name: &str) -> Result<PersistentVolumeClaim, ClusterError> {
-        let api: Api<PersistentVolumeClaim> =
-            Api::namespaced(self.conn.client.clone(), &self.conn.namespace);
+        let api: Api<PersistentVolumeClaim> = self.core_api();
         let request = self.request("get", "persistentvolumeclaims", "", Some(name));
         self.call(&request, || api.get(name)).await
     }
@@ -202,7 +209,7 @@ impl Cluster {
         container: &str,
         follow: bool,
     ) -> Result<impl futures::AsyncBufRead + use<>, ClusterError> {
-        let api: Api<Pod> = Api::namespaced(self.conn.client.clone(), &self.conn.namespace);
+        let api: Api<Pod> = self.core_api();
         let request = self.request("get", "pods/log", "", Some(pod));
         let params = LogParams {
             container: Some(container.to_owned()),

@@ -16,7 +16,7 @@ use crate::cluster::{ArgoKind, Cluster, ClusterError};
 use crate::environment::user_config::UserConfig;
 use crate::error::{EXIT_FAILED, Error};
 use crate::events::JobPhase;
-use crate::printer::Printer;
+use crate::printer::{Printer, prefix_lines};
 
 const WORKFLOW_LABEL: &str = "workflows.argoproj.io/workflow";
 const NODE_NAME_ANNOTATION: &str = "workflows.argoproj.io/node-name";
@@ -78,17 +78,6 @@ fn job_pods(pods: &[Pod], view: &WorkflowView) -> Vec<JobPod> {
     out
 }
 
-fn prefixed(job: &str, text: &str) -> String {
-    let mut out = String::new();
-    for line in text.lines() {
-        out.push_str(job);
-        out.push_str(" | ");
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
-}
-
 /// Which pods' output to show: every job, or one job (a job name, or a task's name for all
 /// its sweep points).
 struct Selection<'a>(Option<&'a str>);
@@ -135,7 +124,7 @@ pub fn logs(args: &LogsArgs, config: &UserConfig, printer: &mut Printer) -> Resu
         let mut unreadable = 0;
         for pod in pods.iter().filter(|p| p.started) {
             match read_log(cluster, &pod.pod).await {
-                Ok(text) => printer.data(&prefixed(&pod.job, &text)),
+                Ok(text) => printer.data(&prefix_lines(&pod.job, &text)),
                 // One pod gone or never started must not hide the others' output.
                 Err(e) => {
                     unreadable += 1;
@@ -199,7 +188,10 @@ async fn stream_pod(mut cluster: Cluster, pod: JobPod, out: mpsc::UnboundedSende
             Ok(0) => return,
             Ok(_) => {
                 let text = String::from_utf8_lossy(&line);
-                if out.send(Piece::Lines(prefixed(&pod.job, &text))).is_err() {
+                if out
+                    .send(Piece::Lines(prefix_lines(&pod.job, &text)))
+                    .is_err()
+                {
                     return;
                 }
             }

@@ -48,13 +48,7 @@ pub async fn follow(
     // Registered before anything else is awaited, so an early Ctrl-C detaches too.
     let mut interrupt = signal(SignalKind::interrupt())
         .map_err(|e| Error::Runtime(format!("cannot watch for Ctrl-C: {e}")))?;
-    let mode = if quiet {
-        ViewMode::Quiet
-    } else if Printer::stderr_is_terminal() {
-        ViewMode::Live
-    } else {
-        ViewMode::Plain
-    };
+    let mode = ViewMode::choose(quiet);
     let cwd = std::env::current_dir().unwrap_or_default();
     let mut follower = Follower {
         tracker: Tracker::new(),

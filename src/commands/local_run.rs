@@ -147,13 +147,7 @@ pub fn run(
             user_config::parse_duration_secs(grace).map_or(options.kill_grace, Duration::from_secs);
     }
     let runs_dir = runs_dir(config, &cwd);
-    let mode = if args.quiet {
-        ViewMode::Quiet
-    } else if Printer::stderr_is_terminal() {
-        ViewMode::Live
-    } else {
-        ViewMode::Plain
-    };
+    let mode = ViewMode::choose(args.quiet);
     // Only the live view and --follow need the lines as they come.
     options.capture_output = args.follow || mode == ViewMode::Live;
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -86,11 +86,13 @@ pub fn run(args: &RunArgs, printer: &mut Printer) -> Result<u8, Error> {
         Chosen::PodFile(pod_file) => pod_file,
         Chosen::Cluster => {
             return super::submit::run(
-                args,
-                &loaded,
-                &config,
-                config_path.as_deref(),
-                &format,
+                &super::submit::Request {
+                    args,
+                    loaded: &loaded,
+                    config: &config,
+                    config_path: config_path.as_deref(),
+                    format: &format,
+                },
                 printer,
             );
         }

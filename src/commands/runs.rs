@@ -14,7 +14,7 @@ use crate::local::record::{self, RunRecord};
 use crate::local::rfc3339;
 use crate::output::{self, OutputFormat};
 use crate::printer::run_tables::{self, JobRow, RunRow};
-use crate::printer::{Printer, table};
+use crate::printer::{Printer, prefix_lines, table};
 
 /// The config, when this command is about cluster runs (see `cluster::wants_cluster`).
 fn cluster_config(history: &HistoryArgs) -> Result<Option<UserConfig>, Error> {
@@ -232,7 +232,6 @@ pub fn logs(args: &LogsArgs, printer: &mut Printer) -> Result<u8, Error> {
             }
             let read = file.read_to_end(&mut pending[i]).unwrap_or(0);
             offsets[i] += read as u64;
-            let mut out = String::new();
             // Whole lines only while the job may still write the rest of a line.
             let keep = if live && args.follow {
                 pending[i]
@@ -243,12 +242,7 @@ pub fn logs(args: &LogsArgs, printer: &mut Printer) -> Result<u8, Error> {
                 pending[i].len()
             };
             let text = String::from_utf8_lossy(&pending[i][..keep]).into_owned();
-            for line in text.lines() {
-                out.push_str(job);
-                out.push_str(" | ");
-                out.push_str(line);
-                out.push('\n');
-            }
+            let out = prefix_lines(job, &text);
             pending[i].drain(..keep);
             printer.data(&out);
         }

@@ -15,27 +15,21 @@ use crate::error::Error;
 use crate::output::{self, OutputFormat};
 use crate::printer::Printer;
 
-pub fn run(
-    args: &RunArgs,
-    loaded: &LoadedPipeline,
-    config: &UserConfig,
-    config_path: Option<&std::path::Path>,
-    format: &OutputFormat,
-    printer: &mut Printer,
-) -> Result<u8, Error> {
+/// What `run` resolved before choosing the cluster: flags, pipeline, config, output format.
+pub struct Request<'a> {
+    pub args: &'a RunArgs,
+    pub loaded: &'a LoadedPipeline,
+    pub config: &'a UserConfig,
+    pub config_path: Option<&'a std::path::Path>,
+    pub format: &'a OutputFormat,
+}
+
+pub fn run(request: &Request<'_>, printer: &mut Printer) -> Result<u8, Error> {
+    let Request { args, config, .. } = *request;
     let target = cluster::target(&args.cluster, args.pod.clone(), config)?;
     block_on(async {
         let mut cluster = connect_cluster(&target).await?;
-        let result = submit_from_pod(
-            &mut cluster,
-            args,
-            loaded,
-            config,
-            config_path,
-            format,
-            printer,
-        )
-        .await;
+        let result = submit_from_pod(&mut cluster, request, printer).await;
         cluster::report(&mut cluster, args.follow, printer);
         if args.follow {
             printer.note(&format!("{} API requests", cluster.conn.requests()));
@@ -77,13 +71,16 @@ pub fn run(
 
 async fn submit_from_pod(
     cluster: &mut Cluster,
-    args: &RunArgs,
-    loaded: &LoadedPipeline,
-    config: &UserConfig,
-    config_path: Option<&std::path::Path>,
-    format: &OutputFormat,
+    request: &Request<'_>,
     printer: &mut Printer,
 ) -> Result<Option<Submitted>, Error> {
+    let Request {
+        args,
+        loaded,
+        config,
+        config_path,
+        format,
+    } = *request;
     let pod_name = cluster
         .conn
         .own_pod

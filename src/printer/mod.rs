@@ -23,6 +23,18 @@ impl Default for Printer {
     }
 }
 
+/// Log text as `logs` shows it: every line prefixed with its job, `job | line`.
+pub fn prefix_lines(job: &str, text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        out.push_str(job);
+        out.push_str(" | ");
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
 impl Printer {
     pub fn new(out: Box<dyn Write>, err: Box<dyn Write>) -> Self {
         Printer {

@@ -23,6 +23,19 @@ pub enum ViewMode {
     Quiet,
 }
 
+impl ViewMode {
+    /// Nothing with `-q`; the live view on a terminal; plain lines elsewhere (CI, pipes).
+    pub fn choose(quiet: bool) -> Self {
+        if quiet {
+            ViewMode::Quiet
+        } else if super::Printer::stderr_is_terminal() {
+            ViewMode::Live
+        } else {
+            ViewMode::Plain
+        }
+    }
+}
+
 struct Live {
     multi: MultiProgress,
     overall: ProgressBar,
