@@ -331,3 +331,20 @@ fn a_watch_that_fails_after_submitting_says_the_run_goes_on() {
         out.stderr
     );
 }
+
+#[test]
+fn the_default_kubeconfig_in_home_is_used_without_kubeconfig_set() {
+    let nb = Notebook::start(Volume::Nfs);
+    let kube_dir = nb.home.path().join(".kube");
+    std::fs::create_dir_all(&kube_dir).expect("~/.kube");
+    std::fs::write(
+        kube_dir.join("config"),
+        nb.api.kubeconfig_yaml(&[("fake", Some(NAMESPACE))]),
+    )
+    .expect("write ~/.kube/config");
+    let out = run(crate::helpers::jupyterflow(nb.home.path())
+        .current_dir(&nb.workdir)
+        .args(["run", "--pod", POD, "-c", "echo a"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(nb.workflows().len(), 1);
+}
