@@ -7,6 +7,7 @@ pub mod cron;
 pub mod dag;
 pub mod duration;
 pub mod error;
+pub mod notebook;
 pub mod quantity;
 #[cfg(test)]
 pub(crate) mod testing;
