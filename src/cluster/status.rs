@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::argo::render::SOURCE_ANNOTATION;
 use crate::events::{Exit, JobPhase, RunStatus};
-use crate::local::rfc3339;
+use crate::time;
 
 /// The label Argo puts on the workflows a CronWorkflow starts.
 pub const CRON_WORKFLOW_LABEL: &str = "workflows.argoproj.io/cron-workflow";
@@ -377,7 +377,7 @@ fn text(value: &Value, pointer: &str) -> Option<String> {
 
 /// A Kubernetes `Time` (RFC 3339, UTC, whole seconds) at `pointer`; `null` reads as absent.
 fn time(value: &Value, pointer: &str) -> Option<SystemTime> {
-    rfc3339::parse(value.pointer(pointer)?.as_str()?)
+    time::parse(value.pointer(pointer)?.as_str()?)
 }
 
 fn string_map(value: Option<&Value>) -> BTreeMap<String, String> {

@@ -8,8 +8,8 @@ use crate::cli::{ClusterArgs, HistoryArgs};
 use crate::cluster::{Cluster, ProcessEnv, Target, connect};
 use crate::environment::user_config::{Backend, UserConfig};
 use crate::error::Error;
-use crate::pipeline::duration;
 use crate::printer::Printer;
+use crate::time;
 
 /// The connection target: flags first, then the config's `namespace`, then the service
 /// account's or kubeconfig context's namespace (decided when connecting).
@@ -18,7 +18,7 @@ pub fn target(
     pod: Option<String>,
     config: &UserConfig,
 ) -> Result<Target, Error> {
-    let request_timeout = duration::parse(&args.request_timeout)
+    let request_timeout = time::parse_duration(&args.request_timeout)
         .ok()
         .filter(|d| !d.is_zero())
         .ok_or_else(|| {

@@ -13,15 +13,15 @@ use crate::cluster::ArgoKind;
 use crate::cluster::status::WorkflowView;
 use crate::environment::user_config::UserConfig;
 use crate::error::Error;
-use crate::pipeline::duration;
 use crate::printer::Printer;
+use crate::time;
 
 /// `delete --older-than AGE`, parsed; shared with local runs so both say the same thing.
 pub(super) fn older_than(args: &DeleteArgs) -> Result<Option<std::time::Duration>, Error> {
     args.older_than
         .as_deref()
         .map(|text| {
-            duration::parse(text).map_err(|e| {
+            time::parse_duration(text).map_err(|e| {
                 Error::usage(format!("--older-than: {e}"), "write it like 7d, 12h or 30m")
             })
         })

@@ -143,8 +143,8 @@ pub fn run(
     };
     options.follow = args.follow;
     if let Some(grace) = &config.kill_grace_period {
-        options.kill_grace =
-            user_config::parse_duration_secs(grace).map_or(options.kill_grace, Duration::from_secs);
+        // Checked when the config was read.
+        options.kill_grace = crate::time::parse_duration(grace).unwrap_or(options.kill_grace);
     }
     let runs_dir = runs_dir(config, &cwd);
     let mode = ViewMode::choose(args.quiet);

@@ -11,10 +11,10 @@ use crate::environment::user_config::UserConfig;
 use crate::error::Error;
 use crate::events::{JobPhase, RunStatus};
 use crate::local::record::{self, RunRecord};
-use crate::local::rfc3339;
 use crate::output::{self, OutputFormat};
 use crate::printer::run_tables::{self, JobRow, RunRow};
 use crate::printer::{Printer, prefix_lines, table};
+use crate::time;
 
 /// The config, when this command is about cluster runs (see `cluster::wants_cluster`).
 fn cluster_config(history: &HistoryArgs) -> Result<Option<UserConfig>, Error> {
@@ -62,12 +62,12 @@ fn find(runs_dir: &Path, name: &str) -> Result<RunRecord, Error> {
 }
 
 fn since(rfc: &str) -> Option<Duration> {
-    SystemTime::now().duration_since(rfc3339::parse(rfc)?).ok()
+    SystemTime::now().duration_since(time::parse(rfc)?).ok()
 }
 
 fn between(start: Option<&str>, end: Option<&str>) -> Option<Duration> {
-    let start = rfc3339::parse(start?)?;
-    let end = end.map_or(Some(SystemTime::now()), rfc3339::parse)?;
+    let start = time::parse(start?)?;
+    let end = end.map_or(Some(SystemTime::now()), time::parse)?;
     end.duration_since(start).ok()
 }
 
@@ -178,7 +178,7 @@ pub fn get(args: &GetArgs, printer: &mut Printer) -> Result<(), Error> {
         .map(|j| JobRow {
             name: j.name.clone(),
             phase: j.phase,
-            started: j.started.as_deref().and_then(rfc3339::parse),
+            started: j.started.as_deref().and_then(time::parse),
             duration: between(j.started.as_deref(), j.finished.as_deref()),
             exit: j.exit,
             reason: j.reason.clone(),
@@ -344,7 +344,7 @@ pub fn delete(args: &DeleteArgs, printer: &mut Printer) -> Result<(), Error> {
 /// time) the last time anything in it happened.
 fn ended(run: &RunRecord) -> Option<SystemTime> {
     if let Some(finished) = &run.finished {
-        return rfc3339::parse(finished);
+        return time::parse(finished);
     }
     std::iter::once(Some(&run.started))
         .chain(
@@ -353,6 +353,6 @@ fn ended(run: &RunRecord) -> Option<SystemTime> {
                 .flat_map(|j| [j.started.as_ref(), j.finished.as_ref()]),
         )
         .flatten()
-        .filter_map(|t| rfc3339::parse(t))
+        .filter_map(|t| time::parse(t))
         .max()
 }

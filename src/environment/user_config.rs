@@ -294,7 +294,7 @@ fn validate(config: &UserConfig, path: &Path) -> Result<(), ConfigError> {
         ));
     }
     if let Some(period) = &config.kill_grace_period
-        && parse_duration_secs(period).is_none()
+        && crate::time::parse_duration(period).is_err()
     {
         return Err(invalid(
             "kill_grace_period",
@@ -316,38 +316,6 @@ fn validate(config: &UserConfig, path: &Path) -> Result<(), ConfigError> {
         ));
     }
     Ok(())
-}
-
-/// Seconds in a duration like `10s`, `500ms` (rounded up), `2m`, `1h`, `1m30s`.
-pub fn parse_duration_secs(text: &str) -> Option<u64> {
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return None;
-    }
-    let mut millis: u64 = 0;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        if digits == 0 {
-            return None;
-        }
-        let number: u64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ms" => 1,
-            "s" => 1_000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            _ => return None,
-        };
-        millis = millis.checked_add(number.checked_mul(scale)?)?;
-        rest = &rest[unit_len..];
-    }
-    Some(millis.div_ceil(1_000))
 }
 
 /// Applies the `spec` block to an environment built from the pod. The caller adds a note

@@ -12,7 +12,6 @@ pub mod executor;
 mod output;
 mod process;
 pub mod record;
-pub mod rfc3339;
 mod run;
 pub mod scheduler;
 

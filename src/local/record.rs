@@ -11,9 +11,10 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Plan, rfc3339};
+use super::Plan;
 use crate::events::{Exit, JobPhase, RunStatus};
 use crate::pipeline::Source;
+use crate::time;
 
 /// The record's file name inside the run folder.
 pub const RECORD_FILE: &str = "run.json";
@@ -126,7 +127,7 @@ impl RunRecord {
             source: RecordSource::from(&plan.source),
             workdir,
             status: RunStatus::Running,
-            started: rfc3339::format(SystemTime::now()),
+            started: time::format(SystemTime::now()),
             finished: None,
             pid: std::process::id(),
             pid_started: process_start_time(std::process::id()),
@@ -266,7 +267,7 @@ pub fn new_run_id(name: &str, now: SystemTime) -> String {
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u32(std::process::id());
     let suffix = hasher.finish() & 0xffff;
-    format!("{name}-{}-{suffix:04x}", rfc3339::compact(now))
+    format!("{name}-{}-{suffix:04x}", time::compact(now))
 }
 
 /// Whether a process with this id exists. EPERM means it exists but belongs to someone else.

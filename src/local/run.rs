@@ -10,10 +10,11 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::{mpsc, watch};
 
+use super::Plan;
 use super::executor::{ExecError, ExecOptions, RunOutcome, execute};
 use super::record::{self, RecordError, RunRecord};
-use super::{Plan, rfc3339};
 use crate::events::RunEvent;
+use crate::time;
 
 /// Why a local run could not be carried out. Failed jobs are not errors (see `RunOutcome`).
 #[derive(Debug, thiserror::Error)]
@@ -162,7 +163,7 @@ impl RecordKeeper {
 
     /// Updates the record; true when it changed in a way worth saving.
     fn apply(&mut self, event: &RunEvent) -> bool {
-        let now = rfc3339::format(SystemTime::now());
+        let now = time::format(SystemTime::now());
         match event {
             RunEvent::JobStarted { job, attempt, .. } => {
                 let Some(record) = self.job_mut(job) else {

@@ -5,7 +5,6 @@ pub mod command;
 pub mod command_line;
 pub mod cron;
 pub mod dag;
-pub mod duration;
 pub mod error;
 pub mod quantity;
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use super::table;
 use crate::events::{Exit, JobPhase};
-use crate::local::rfc3339;
+use crate::time;
 
 /// One line of `list`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,7 +84,7 @@ pub fn run_details(fields: &[(&str, String)], jobs: &[JobRow]) -> String {
             vec![
                 j.name.clone(),
                 j.phase.as_str().to_owned(),
-                j.started.filter(|_| ran).map_or_else(dash, rfc3339::format),
+                j.started.filter(|_| ran).map_or_else(dash, time::format),
                 j.duration
                     .filter(|_| ran)
                     .map_or_else(dash, table::duration),

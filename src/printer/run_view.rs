@@ -92,7 +92,7 @@ impl RunView {
 
     /// A plain-mode line: `HH:MM:SS text` (UTC, the same clock as the run record).
     fn plain(printer: &mut Printer, text: &str) {
-        let now = crate::local::rfc3339::format(SystemTime::now());
+        let now = crate::time::format(SystemTime::now());
         let clock = now.get(11..19).unwrap_or("");
         printer.status(&format!("{clock} {text}"));
     }

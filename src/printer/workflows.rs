@@ -8,7 +8,7 @@ use super::run_tables::{self, JobRow, RunRow};
 use super::table;
 use crate::cluster::status::{CronView, WorkflowView};
 use crate::events::JobPhase;
-use crate::local::rfc3339;
+use crate::time;
 
 /// NAME, STATUS, PROGRESS, AGE, DURATION; wide adds MESSAGE and SOURCE.
 pub fn list_table(views: &[WorkflowView], wide: bool, now: SystemTime) -> String {
@@ -69,10 +69,7 @@ pub fn get_text(view: &WorkflowView, now: SystemTime) -> String {
     if let Some(cron) = &view.cron_workflow {
         fields.push(("Cron", cron.clone()));
     }
-    fields.push((
-        "Started",
-        view.started_at.map_or_else(dash, rfc3339::format),
-    ));
+    fields.push(("Started", view.started_at.map_or_else(dash, time::format)));
     fields.push((
         "Duration",
         view.duration(now).map_or_else(dash, table::duration),

@@ -429,7 +429,9 @@ fn delete_older_than_keeps_runs_that_finished_recently() {
     let nb = seeded();
     // A copy of a fixture that finished just now; the fixtures finished months ago.
     let mut fresh = status_fixture("failed");
-    let now = jupyterflow::local::rfc3339::format(std::time::SystemTime::now());
+    let now = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string();
     fresh["metadata"]["name"] = json!("chain-f4e5h");
     fresh["metadata"]["creationTimestamp"] = json!(now);
     fresh["status"]["startedAt"] = json!(now);

@@ -211,7 +211,7 @@ fn int_or_string(value: &Value) -> Option<u32> {
 /// Argo backoff durations: `"10s"`, `"2m"`, `"1h30m"`, or a number of seconds.
 fn argo_duration(value: &Value) -> Option<Duration> {
     match value {
-        Value::String(s) => crate::pipeline::duration::parse(s).ok(),
+        Value::String(s) => crate::time::parse_duration(s).ok(),
         other => int_or_string(other).map(|s| Duration::from_secs(u64::from(s))),
     }
 }

@@ -5,9 +5,10 @@ use std::time::{Duration, SystemTime};
 use serde_json::json;
 
 use super::*;
+use crate::time;
 
 fn at(text: &str) -> SystemTime {
-    rfc3339::parse(text).expect("a time")
+    time::parse(text).expect("a time")
 }
 
 fn view(name: &str) -> WorkflowView {

@@ -274,18 +274,6 @@ fn empty_image_is_invalid() {
     );
 }
 
-#[test]
-fn durations() {
-    assert_eq!(parse_duration_secs("10s"), Some(10));
-    assert_eq!(parse_duration_secs("1m30s"), Some(90));
-    assert_eq!(parse_duration_secs("1h"), Some(3600));
-    assert_eq!(parse_duration_secs("1500ms"), Some(2));
-    assert_eq!(parse_duration_secs("10"), None);
-    assert_eq!(parse_duration_secs("s"), None);
-    assert_eq!(parse_duration_secs(""), None);
-    assert_eq!(parse_duration_secs("-1s"), None);
-}
-
 // --- template ---
 
 #[test]

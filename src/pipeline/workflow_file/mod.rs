@@ -17,9 +17,7 @@ use std::path::Path;
 use serde_saphyr::Spanned;
 
 use super::error::{PipelineError, PipelineErrorKind as Kind, PipelineErrors, suggest};
-use super::{
-    CmdMode, ConcurrencyPolicy, EdgeSpec, Pipeline, Pos, Source, WorkflowOptions, duration,
-};
+use super::{CmdMode, ConcurrencyPolicy, EdgeSpec, Pipeline, Pos, Source, WorkflowOptions};
 use raw::{RawWorkflow, Scalar, UnknownKey, pos_of};
 
 /// Parses workflow.yaml text. `path` is used for messages and `Source::File`.
@@ -151,7 +149,7 @@ impl Converter<'_> {
         node: Option<Spanned<String>>,
     ) -> Option<std::time::Duration> {
         let node = node?;
-        match duration::parse(&node.value) {
+        match crate::time::parse_duration(&node.value) {
             Ok(d) => Some(d),
             Err(message) => {
                 self.invalid(pos_of(&node), key, message);
