@@ -22,7 +22,7 @@ use jupyterflow::argo::types::{DagTask, Template};
 use jupyterflow::argo::{self, Manifest, RenderOptions};
 use jupyterflow::environment::discover::read_pod_file;
 use jupyterflow::environment::pod::{LocalContext, PodOptions, from_pod};
-use jupyterflow::pipeline::{Dag, command_line, workflow_file};
+use jupyterflow::pipeline::{Dag, one_liner, workflow_file};
 
 const ROUNDS: usize = 5;
 
@@ -151,7 +151,7 @@ fn run_case(shape: &str, n: usize) {
         let pipeline = if is_yaml {
             workflow_file::parse(&text, "workflow.yaml".as_ref(), None).unwrap()
         } else {
-            command_line::parse(&text, None).unwrap()
+            one_liner::parse(&text, None).unwrap()
         };
         let parsed = Instant::now();
         let dag = Dag::build(pipeline).unwrap();

@@ -19,7 +19,7 @@ use super::types::{
     Parameter, PodMetadata, RetryStrategy, Template, TtlStrategy, Workflow, WorkflowSpec,
 };
 use crate::environment::Environment;
-use crate::pipeline::dag::dns_label;
+use crate::pipeline::names::dns_label;
 use crate::pipeline::{Dag, Source, Task};
 
 /// Argo's CRD caps: tasks in one DAG template, templates in one workflow.

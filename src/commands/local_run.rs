@@ -2,14 +2,13 @@
 //! this machine with a live view, a run record and logs.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::LoadedPipeline;
 use crate::cli::RunArgs;
-use crate::environment::user_config::{self, UserConfig};
+use crate::environment::user_config::UserConfig;
 use crate::error::Error;
 use crate::events::RunStatus;
 use crate::local::{ExecOptions, FailurePolicy, Plan, cancel_on_signals, run_local};

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::InputArgs;
 use crate::error::Error;
-use crate::pipeline::{CmdMode, Dag, Pipeline, command_line, workflow_file};
+use crate::pipeline::{CmdMode, Dag, Pipeline, one_liner, workflow_file};
 
 /// A pipeline read from `-c` or `-f`, with the directory its jobs start in.
 pub struct LoadedPipeline {
@@ -36,7 +36,7 @@ pub fn load(input: &InputArgs) -> Result<LoadedPipeline, Error> {
     })?;
     let (pipeline, working_dir): (Pipeline, PathBuf) =
         match (&input.input.command, &input.input.file) {
-            (Some(text), _) => (command_line::parse(text, mode)?, cwd),
+            (Some(text), _) => (one_liner::parse(text, mode)?, cwd),
             (None, Some(path)) => {
                 let text = std::fs::read_to_string(path).map_err(|source| Error::ReadInput {
                     path: path.clone(),

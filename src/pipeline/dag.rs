@@ -5,13 +5,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use super::error::{PipelineError, PipelineErrorKind as Kind, PipelineErrors};
+use super::names::{derive_name, dns_label, truncate, unique};
 use super::{
     Axis, CommandTemplate, JobRef, Pipeline, Pos, ResourceSpec, Segment, Source, Word,
     WorkflowOptions, cron, quantity,
 };
-
-/// Longest job name we produce: a Kubernetes label value (and DNS label) is at most 63.
-const MAX_NAME: usize = 63;
 
 /// A validated pipeline: unique DNS-safe task names, resolved acyclic dependencies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -481,108 +479,6 @@ fn used_params(command: &CommandTemplate) -> Vec<usize> {
             Segment::Text(_) => None,
         })
         .collect()
-}
-
-/// A readable name from a command: the script it runs (`python train.py` → `train`,
-/// `python -m pkg.mod` → `mod`), else the program (`echo hello` → `echo`).
-pub fn derive_name(command: &CommandTemplate) -> String {
-    const SCRIPTS: [&str; 8] = [".py", ".sh", ".r", ".R", ".ipynb", ".jl", ".js", ".pl"];
-    let words: Vec<String> = match command {
-        CommandTemplate::Exec(words) => words.iter().map(word_text).collect(),
-        CommandTemplate::Shell(segments) => segments
-            .iter()
-            .filter_map(|s| match s {
-                Segment::Text(t) => Some(t.as_str()),
-                Segment::Param(_) => None,
-            })
-            .collect::<String>()
-            .split_whitespace()
-            .map(|w| w.trim_matches(['\'', '"']).to_owned())
-            .collect(),
-    };
-    let script = words
-        .iter()
-        .find(|w| SCRIPTS.iter().any(|ext| w.ends_with(ext)) && !w.starts_with('-'));
-    let module = words
-        .windows(2)
-        .find(|pair| pair[0] == "-m")
-        .map(|pair| pair[1].rsplit('.').next().unwrap_or_default().to_owned());
-    let base = if let Some(script) = script {
-        let file = script.rsplit('/').next().unwrap_or(script);
-        file.rsplit_once('.')
-            .map_or(file, |(stem, _)| stem)
-            .to_owned()
-    } else if let Some(module) = module {
-        module
-    } else {
-        let program = words
-            .iter()
-            .find(|w| !w.contains('='))
-            .map_or("job", String::as_str);
-        program.rsplit('/').next().unwrap_or(program).to_owned()
-    };
-    truncate(dns_label(&base, "job"))
-}
-
-fn word_text(word: &Word) -> String {
-    word.0
-        .iter()
-        .map(|s| match s {
-            Segment::Text(t) => t.as_str(),
-            Segment::Param(_) => "",
-        })
-        .collect()
-}
-
-/// Lowercase `[a-z0-9-]`, no leading/trailing/double dashes; `fallback` when nothing is left.
-pub fn dns_label(text: &str, fallback: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        let c = c.to_ascii_lowercase();
-        if c.is_ascii_alphanumeric() {
-            out.push(c);
-        } else if !out.is_empty() && !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    while out.ends_with('-') {
-        out.pop();
-    }
-    if out.is_empty() {
-        fallback.to_owned()
-    } else {
-        out
-    }
-}
-
-fn truncate(mut name: String) -> String {
-    if name.len() > MAX_NAME {
-        name.truncate(MAX_NAME);
-        while name.ends_with('-') {
-            name.pop();
-        }
-    }
-    name
-}
-
-fn unique(name: String, used: &mut HashMap<String, usize>) -> String {
-    let count = used.entry(name.clone()).or_insert(0);
-    *count += 1;
-    if *count == 1 {
-        return name;
-    }
-    let mut n = *count;
-    loop {
-        let suffix = format!("-{n}");
-        let mut base = name.clone();
-        base.truncate(MAX_NAME - suffix.len());
-        let candidate = format!("{base}{suffix}");
-        if !used.contains_key(&candidate) {
-            used.insert(candidate.clone(), 1);
-            return candidate;
-        }
-        n += 1;
-    }
 }
 
 #[cfg(test)]
