@@ -51,7 +51,7 @@ fn saves_and_loads_the_same_record_without_leaving_temp_files() {
     let json: serde_json::Value =
         serde_json::from_slice(&fs::read(dir.join(RECORD_FILE)).expect("read")).expect("json");
     assert_eq!(json["jobs"][0]["exit"], serde_json::json!({"signal": 9}));
-    assert_eq!(json["source"], serde_json::json!({"one_liner": "test"}));
+    assert_eq!(json["source"], serde_json::json!({"command_line": "test"}));
 }
 
 #[test]
