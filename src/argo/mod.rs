@@ -1,7 +1,15 @@
 //! Argo Workflows: the typed objects (`types`) and the pure renderer (`render`) that turns a
 //! validated `Dag` and an `Environment` into a `Workflow` or `CronWorkflow`.
 
+pub mod labels;
+pub mod manifest;
+pub mod pods;
 pub mod render;
+pub mod resubmit;
+pub mod tracker;
 pub mod types;
+pub mod view;
 
-pub use render::{CronScheduleField, Manifest, RenderError, RenderOptions, render};
+pub use manifest::{Manifest, RenderError};
+pub use render::{RenderOptions, check, render, render_checked};
+pub use types::{ArgoKind, CronScheduleField};

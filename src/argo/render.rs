@@ -12,8 +12,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::core::v1::{Container, EnvVar, ResourceRequirements};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use serde::Serialize;
 
+use super::labels::{
+    MANAGED_BY, NOTEBOOK_LABEL, SOURCE_ANNOTATION, USER_LABEL, is_label_key, is_label_value,
+    label_value,
+};
+use super::manifest::{MAX_DAG_TASKS, Manifest, RenderError};
+use super::types::CronScheduleField;
 use super::types::{
     API_VERSION, Arguments, Backoff, CronWorkflow, CronWorkflowSpec, DagTask, DagTemplate, Inputs,
     Parameter, PodMetadata, RetryStrategy, Template, TtlStrategy, Workflow, WorkflowSpec,
@@ -22,122 +27,36 @@ use crate::environment::Environment;
 use crate::pipeline::names::dns_label;
 use crate::pipeline::{Dag, Source, Task};
 
-/// Argo's CRD caps: tasks in one DAG template, templates in one workflow.
-pub const MAX_DAG_TASKS: usize = 200;
-pub const MAX_TEMPLATES: usize = 200;
-/// etcd refuses objects over 1.5 MiB; leave room for the status Argo adds.
-pub const MAX_MANIFEST_BYTES: usize = 1024 * 1024;
-
-pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
-pub const NOTEBOOK_LABEL: &str = "jupyterflow.io/notebook";
-pub const USER_LABEL: &str = "jupyterflow.io/user";
-pub const SOURCE_ANNOTATION: &str = "jupyterflow.io/source";
 const SHARED_TEMPLATE: &str = "job";
 const ENTRYPOINT: &str = "main";
-
-/// Which CronWorkflow field carries the schedule: Argo ≥ 3.6 (and the v4 schema) read
-/// `schedules`, a list; older controllers know only `schedule` and silently ignore `schedules`.
-/// Set by `cron_schedule_field` in the user's config.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CronScheduleField {
-    #[default]
-    Schedules,
-    Schedule,
-}
 
 #[derive(Debug, Clone, Default)]
 pub struct RenderOptions {
     pub cron_schedule_field: CronScheduleField,
 }
 
-/// A rendered object: what `run` submits and `--dry-run` prints.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Manifest {
-    Workflow(Box<Workflow>),
-    Cron(Box<CronWorkflow>),
+/// The Argo object, refused here if Argo or Kubernetes would refuse it (see
+/// [`Manifest::check_limits`]): what `run` submits and `--dry-run` prints.
+pub fn render_checked(
+    dag: &Dag,
+    env: &Environment,
+    options: &RenderOptions,
+) -> Result<Manifest, RenderError> {
+    let manifest = render(dag, env, options)?;
+    manifest.check_limits()?;
+    Ok(manifest)
 }
 
-impl Serialize for Manifest {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Manifest::Workflow(w) => w.serialize(s),
-            Manifest::Cron(c) => c.serialize(s),
-        }
-    }
-}
-
-impl Manifest {
-    pub fn metadata(&self) -> &ObjectMeta {
-        match self {
-            Manifest::Workflow(w) => &w.metadata,
-            Manifest::Cron(c) => &c.metadata,
-        }
-    }
-
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Manifest::Workflow(_) => "Workflow",
-            Manifest::Cron(_) => "CronWorkflow",
-        }
-    }
-
-    fn spec(&self) -> &WorkflowSpec {
-        match self {
-            Manifest::Workflow(w) => &w.spec,
-            Manifest::Cron(c) => &c.spec.workflow_spec,
-        }
-    }
-
-    /// Refuses what Kubernetes or Argo would refuse: too many templates or too big an object.
-    pub fn check_limits(&self) -> Result<(), RenderError> {
-        let templates = self.spec().templates.len();
-        if templates > MAX_TEMPLATES {
-            return Err(RenderError::TooManyTemplates { templates });
-        }
-        let bytes = serde_json::to_vec(self).map_or(0, |v| v.len());
-        if bytes > MAX_MANIFEST_BYTES {
-            return Err(RenderError::TooLarge { bytes });
-        }
-        Ok(())
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RenderError {
-    #[error(
-        "job `{job}`: the command contains `{{{{`, which Argo reads as its own template syntax"
-    )]
-    TemplateSyntax { job: String },
-    #[error("the workflow needs {templates} templates; Argo allows {MAX_TEMPLATES}")]
-    TooManyTemplates { templates: usize },
-    #[error("the workflow is {bytes} bytes of JSON; Kubernetes stores objects up to about 1.5 MiB")]
-    TooLarge { bytes: usize },
-    #[error("labels: `{key}: {value}` {problem}")]
-    InvalidLabel {
-        key: String,
-        value: String,
-        problem: &'static str,
-    },
-}
-
-impl RenderError {
-    pub fn hint(&self) -> &'static str {
-        match self {
-            RenderError::TemplateSyntax { .. } => {
-                "move that part of the command into a script file and run the script"
-            }
-            RenderError::TooManyTemplates { .. } => {
-                "fewer jobs with their own env/resources/retries/timeout, or split the pipeline"
-            }
-            RenderError::TooLarge { .. } => {
-                "express repeated jobs as a sweep (`matrix` or {a,b} braces), which costs ~30 bytes a point, or split the pipeline"
-            }
-            RenderError::InvalidLabel { .. } => {
-                "keys are `name` or `prefix/name` and values at most 63 characters of letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit; jupyterflow's own labels cannot be set"
-            }
-        }
-    }
+/// Every check Argo's side makes that does not depend on the notebook pod (template syntax in
+/// commands, labels, task and size caps), for `lint`: a stand-in environment renders as the
+/// real one would, give or take a few bytes of image name.
+pub fn check(dag: &Dag, working_dir: &str) -> Result<(), RenderError> {
+    let stand_in = Environment {
+        image: "image".into(),
+        working_dir: working_dir.to_owned(),
+        ..Environment::default()
+    };
+    render_checked(dag, &stand_in, &RenderOptions::default()).map(|_| ())
 }
 
 /// Renders the Argo object for `dag` in `env`.
@@ -508,51 +427,6 @@ fn sweep_items(task: &Task) -> Vec<BTreeMap<String, String>> {
 /// doubled to reach the container unchanged.
 pub fn escape_kubernetes(text: &str) -> String {
     text.replace('$', "$$")
-}
-
-/// Label keys: `name` or `prefix/name`; name ≤ 63 like a value (non-empty), prefix a DNS
-/// subdomain ≤ 253.
-fn is_label_key(key: &str) -> bool {
-    let (prefix, name) = match key.rsplit_once('/') {
-        Some((prefix, name)) => (Some(prefix), name),
-        None => (None, key),
-    };
-    let prefix_ok = prefix.is_none_or(|p| {
-        !p.is_empty()
-            && p.len() <= 253
-            && p.split('.').all(|part| {
-                !part.is_empty()
-                    && part
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                    && !part.starts_with('-')
-                    && !part.ends_with('-')
-            })
-    });
-    prefix_ok && !name.is_empty() && is_label_value(name)
-}
-
-/// Label values: ≤ 63 of `[A-Za-z0-9._-]`, alphanumeric at both ends.
-fn is_label_value(value: &str) -> bool {
-    value.is_empty()
-        || (value.len() <= 63
-            && value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-            && value.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && value.ends_with(|c: char| c.is_ascii_alphanumeric()))
-}
-
-pub fn label_value(value: &str) -> String {
-    if is_label_value(value) {
-        return value.to_owned();
-    }
-    let mut out = dns_label(value, "unknown");
-    out.truncate(63);
-    while out.ends_with('-') {
-        out.pop();
-    }
-    out
 }
 
 #[cfg(test)]

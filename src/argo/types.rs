@@ -12,6 +12,45 @@ use serde::{Deserialize, Serialize};
 
 pub const API_VERSION: &str = "argoproj.io/v1alpha1";
 
+/// Argo's two kinds we create and manage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgoKind {
+    Workflow,
+    CronWorkflow,
+}
+
+impl ArgoKind {
+    pub fn plural(self) -> &'static str {
+        match self {
+            ArgoKind::Workflow => "workflows",
+            ArgoKind::CronWorkflow => "cronworkflows",
+        }
+    }
+
+    pub fn kind(self) -> &'static str {
+        match self {
+            ArgoKind::Workflow => "Workflow",
+            ArgoKind::CronWorkflow => "CronWorkflow",
+        }
+    }
+
+    /// How kubectl names an object of this kind: `workflow.argoproj.io/NAME`.
+    pub fn resource_name(self, name: &str) -> String {
+        format!("{}.argoproj.io/{name}", self.kind().to_ascii_lowercase())
+    }
+}
+
+/// Which CronWorkflow field carries the schedule: Argo ≥ 3.6 (and the v4 schema) read
+/// `schedules`, a list; older controllers know only `schedule` and silently ignore `schedules`.
+/// Set by `cron_schedule_field` in the user's config.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CronScheduleField {
+    #[default]
+    Schedules,
+    Schedule,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Workflow {

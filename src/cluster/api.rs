@@ -16,42 +16,16 @@ use super::classify::{Failure, classify};
 use super::connect::Connection;
 use super::error::{ClusterError, Request};
 use super::retry::{Retry, RetryPolicy, Rng};
+use crate::argo::types::{API_VERSION, ArgoKind};
 
-/// Argo's two kinds we create and manage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ArgoKind {
-    Workflow,
-    CronWorkflow,
-}
-
-impl ArgoKind {
-    pub fn plural(self) -> &'static str {
-        match self {
-            ArgoKind::Workflow => "workflows",
-            ArgoKind::CronWorkflow => "cronworkflows",
-        }
-    }
-
-    pub fn kind(self) -> &'static str {
-        match self {
-            ArgoKind::Workflow => "Workflow",
-            ArgoKind::CronWorkflow => "CronWorkflow",
-        }
-    }
-
-    /// How kubectl names an object of this kind: `workflow.argoproj.io/NAME`.
-    pub fn resource_name(self, name: &str) -> String {
-        format!("{}.argoproj.io/{name}", self.kind().to_ascii_lowercase())
-    }
-
-    fn resource(self) -> ApiResource {
-        ApiResource {
-            group: "argoproj.io".into(),
-            version: "v1alpha1".into(),
-            api_version: "argoproj.io/v1alpha1".into(),
-            kind: self.kind().into(),
-            plural: self.plural().into(),
-        }
+/// kube's description of an Argo kind, for dynamic requests.
+fn api_resource(kind: ArgoKind) -> ApiResource {
+    ApiResource {
+        group: "argoproj.io".into(),
+        version: "v1alpha1".into(),
+        api_version: API_VERSION.into(),
+        kind: kind.kind().into(),
+        plural: kind.plural().into(),
     }
 }
 
@@ -113,7 +87,7 @@ impl Cluster {
         Api::namespaced_with(
             self.conn.client.clone(),
             &self.conn.namespace,
-            &kind.resource(),
+            &api_resource(kind),
         )
     }
 

@@ -7,12 +7,10 @@ pub mod classify;
 pub mod connect;
 pub mod error;
 pub mod preflight;
-pub mod progress;
 pub mod retry;
-pub mod status;
 pub mod submit;
 pub mod watch;
 
-pub use api::{ArgoKind, Cluster};
+pub use api::Cluster;
 pub use connect::{Connection, ProcessEnv, Target};
 pub use error::ClusterError;

@@ -4,12 +4,11 @@
 
 use serde_json::Value;
 
-use super::api::{ArgoKind, Cluster};
+use super::api::Cluster;
 use super::error::ClusterError;
+use crate::argo::ArgoKind;
 use crate::argo::Manifest;
-
-/// Label carrying the random id of one `jupyterflow run`.
-pub const SUBMISSION_LABEL: &str = "jupyterflow.io/submission-id";
+use crate::argo::labels::SUBMISSION_LABEL;
 
 /// The characters the API server uses for `generateName` suffixes (no vowels, no look-alikes).
 const SUFFIX_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";

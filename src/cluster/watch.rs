@@ -10,8 +10,9 @@ use futures::{Stream, StreamExt as _};
 use kube::api::{DynamicObject, WatchEvent};
 use serde_json::Value;
 
-use super::api::{ArgoKind, Cluster, to_json};
+use super::api::{Cluster, to_json};
 use super::error::ClusterError;
+use crate::argo::ArgoKind;
 
 /// Longer than the server's own watch timeout (290 s): silence past this means a dead connection.
 const IDLE_LIMIT: Duration = Duration::from_secs(320);

@@ -7,10 +7,10 @@ use std::time::SystemTime;
 use serde_json::Value;
 
 use super::cluster_runs::{resolve, scope, with_cluster};
-use crate::argo::render::MANAGED_BY;
+use crate::argo::ArgoKind;
+use crate::argo::labels::MANAGED_BY;
+use crate::argo::view::WorkflowView;
 use crate::cli::DeleteArgs;
-use crate::cluster::ArgoKind;
-use crate::cluster::status::WorkflowView;
 use crate::environment::user_config::UserConfig;
 use crate::error::Error;
 use crate::printer::Printer;

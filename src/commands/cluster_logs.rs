@@ -2,81 +2,25 @@
 //! `workflows.argoproj.io/workflow`), every line prefixed with its job. With `-f`, one log
 //! stream per pod, and the workflow's watch tells when new pods appear and when the run ends.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashSet};
 
 use futures::io::AsyncBufReadExt as _;
-use k8s_openapi::api::core::v1::Pod;
 use tokio::sync::mpsc;
 
 use super::cluster_runs::{resolve, with_cluster};
+use crate::argo::ArgoKind;
+use crate::argo::labels::WORKFLOW_LABEL;
+use crate::argo::pods::{JobPod, job_pods};
+use crate::argo::view::WorkflowView;
 use crate::cli::LogsArgs;
-use crate::cluster::status::WorkflowView;
 use crate::cluster::watch::{self, Update, WorkflowWatch};
-use crate::cluster::{ArgoKind, Cluster, ClusterError};
+use crate::cluster::{Cluster, ClusterError};
 use crate::environment::user_config::UserConfig;
 use crate::error::{EXIT_FAILED, Error};
 use crate::events::JobPhase;
 use crate::printer::{Printer, prefix_lines};
 
-const WORKFLOW_LABEL: &str = "workflows.argoproj.io/workflow";
-const NODE_NAME_ANNOTATION: &str = "workflows.argoproj.io/node-name";
 const CONTAINER: &str = "main";
-
-/// A job pod: its name, the job it runs, and whether its container has started.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct JobPod {
-    pod: String,
-    job: String,
-    task: String,
-    started: bool,
-}
-
-/// Which job each pod runs, from the node-name annotation Argo puts on it, matched against the
-/// workflow's nodes (so sweep points read `train(0:0.1)`, not a pod hash).
-fn job_pods(pods: &[Pod], view: &WorkflowView) -> Vec<JobPod> {
-    let mut out: Vec<JobPod> =
-        pods.iter()
-            .map(|pod| {
-                let name = pod.metadata.name.clone().unwrap_or_default();
-                let node = pod
-                    .metadata
-                    .annotations
-                    .as_ref()
-                    .and_then(|a| a.get(NODE_NAME_ANNOTATION))
-                    .cloned()
-                    .unwrap_or_default();
-                let job = view.jobs.iter().find(|j| {
-                    j.node_name == node || j.attempts.iter().any(|a| a.node_name == node)
-                });
-                let fallback = node.rsplit('.').next().unwrap_or(&name).to_owned();
-                let phase = pod
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.phase.as_deref())
-                    .unwrap_or("Pending");
-                JobPod {
-                    pod: name.clone(),
-                    job: job.map_or_else(|| fallback.clone(), |j| j.name.clone()),
-                    task: job.map_or(fallback, |j| j.task.clone()),
-                    started: phase != "Pending",
-                }
-            })
-            .collect();
-    // Job order as the workflow shows it, then pod name.
-    let order: BTreeMap<&str, usize> = view
-        .jobs
-        .iter()
-        .enumerate()
-        .map(|(i, j)| (j.name.as_str(), i))
-        .collect();
-    out.sort_by_key(|p| {
-        (
-            order.get(p.job.as_str()).copied().unwrap_or(usize::MAX),
-            p.pod.clone(),
-        )
-    });
-    out
-}
 
 /// Which pods' output to show: every job, or one job (a job name, or a task's name for all
 /// its sweep points).

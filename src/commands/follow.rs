@@ -7,8 +7,8 @@
 use serde_json::Value;
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::cluster::progress::Tracker;
-use crate::cluster::status::WorkflowView;
+use crate::argo::tracker::Tracker;
+use crate::argo::view::WorkflowView;
 use crate::cluster::watch::{self, Update, WorkflowWatch};
 use crate::cluster::{Cluster, ClusterError};
 use crate::error::Error;

@@ -142,7 +142,7 @@ pub fn environment(
     Ok(env)
 }
 
-/// The Argo object, refused here if Argo or Kubernetes would refuse it.
+/// The Argo object for the config's schedule field, refused if Argo would refuse it.
 pub fn render_checked(
     loaded: &LoadedPipeline,
     config: &UserConfig,
@@ -151,9 +151,7 @@ pub fn render_checked(
     let options = RenderOptions {
         cron_schedule_field: config.cron_schedule_field.unwrap_or_default(),
     };
-    let manifest = argo::render(&loaded.dag, env, &options)?;
-    manifest.check_limits()?;
-    Ok(manifest)
+    Ok(argo::render_checked(&loaded.dag, env, &options)?)
 }
 
 /// The manifest in the chosen `-o` format.

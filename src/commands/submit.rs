@@ -5,10 +5,11 @@
 use super::LoadedPipeline;
 use super::cluster::{self, block_on, connect_cluster};
 use super::run::{environment, format_manifest, render_checked};
+use crate::argo::ArgoKind;
 use crate::cli::RunArgs;
 use crate::cluster::preflight::{self, ClaimAccess, Workdir};
 use crate::cluster::submit::{self, Submitted};
-use crate::cluster::{ArgoKind, Cluster, ClusterError};
+use crate::cluster::{Cluster, ClusterError};
 use crate::environment::Environment;
 use crate::environment::user_config::UserConfig;
 use crate::error::Error;

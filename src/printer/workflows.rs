@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use super::run_tables::{self, JobRow, RunRow};
 use super::table;
-use crate::cluster::status::{CronView, WorkflowView};
+use crate::argo::view::{CronView, WorkflowView};
 use crate::events::JobPhase;
 use crate::time;
 

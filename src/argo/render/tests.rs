@@ -1,6 +1,7 @@
 //! Tests for rendering: shape, sweeps, own templates, nesting under Argo's caps, size per job.
 
 use super::*;
+use crate::argo::manifest::MAX_MANIFEST_BYTES;
 use crate::pipeline::testing::job;
 use crate::pipeline::{JobRef, Pipeline, WorkflowOptions};
 

@@ -3,7 +3,7 @@
 use std::time::SystemTime;
 
 use super::*;
-use crate::cluster::status::fixture;
+use crate::argo::view::fixture;
 use crate::time;
 
 const WORKFLOWS: [&str; 7] = [

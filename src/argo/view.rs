@@ -10,14 +10,10 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{Map, Value};
 
-use crate::argo::render::SOURCE_ANNOTATION;
+use super::labels::{CRON_WORKFLOW_LABEL, POD_NAME_FORMAT, SOURCE_ANNOTATION};
 use crate::events::{Exit, JobPhase, RunStatus};
 use crate::time;
 
-/// The label Argo puts on the workflows a CronWorkflow starts.
-pub const CRON_WORKFLOW_LABEL: &str = "workflows.argoproj.io/cron-workflow";
-/// How the controller names pods: `v1` (the node id) or `v2` (the default).
-const POD_NAME_FORMAT: &str = "workflows.argoproj.io/pod-name-format";
 /// Argo keeps pod names within 253 characters: the prefix before the hash is cut to 242.
 const MAX_POD_PREFIX: usize = 242;
 

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
-use super::status::{JobView, WorkflowView};
+use super::view::{JobView, WorkflowView};
 use crate::events::{JobPhase, RunEvent};
 
 /// Remembers what has been reported about one workflow.

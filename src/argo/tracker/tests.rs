@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use proptest::prelude::*;
 
 use super::*;
-use crate::cluster::status::{Attempt, Backoff, PlannedTask, fixture};
+use crate::argo::view::{Attempt, Backoff, PlannedTask, fixture};
 use crate::events::{Exit, RunStatus};
 
 fn t(secs: u64) -> SystemTime {

@@ -1,0 +1,68 @@
+//! The labels and annotations jupyterflow and Argo put on objects, by which runs, pods and
+//! nodes are found again, and Kubernetes' rules for label keys and values. Pure.
+
+use crate::pipeline::names::dns_label;
+
+/// On every object jupyterflow makes (and its job pods): how `list` finds our runs.
+pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+/// The notebook pod a run was submitted from (`@latest` is the newest of this notebook).
+pub const NOTEBOOK_LABEL: &str = "jupyterflow.io/notebook";
+/// The hub user who submitted it.
+pub const USER_LABEL: &str = "jupyterflow.io/user";
+/// The `-c` text or workflow file a run was made from.
+pub const SOURCE_ANNOTATION: &str = "jupyterflow.io/source";
+/// The random id of one `jupyterflow run`: how a retried create recognises its own object.
+pub const SUBMISSION_LABEL: &str = "jupyterflow.io/submission-id";
+/// Argo's label on a workflow's pods, naming the workflow.
+pub const WORKFLOW_LABEL: &str = "workflows.argoproj.io/workflow";
+/// Argo's annotation on a pod, naming the node (job attempt) it runs.
+pub const NODE_NAME_ANNOTATION: &str = "workflows.argoproj.io/node-name";
+/// The label Argo puts on the workflows a CronWorkflow starts.
+pub const CRON_WORKFLOW_LABEL: &str = "workflows.argoproj.io/cron-workflow";
+/// How the controller names pods: `v1` (the node id) or `v2` (the default).
+pub const POD_NAME_FORMAT: &str = "workflows.argoproj.io/pod-name-format";
+
+/// Label keys: `name` or `prefix/name`; name ≤ 63 like a value (non-empty), prefix a DNS
+/// subdomain ≤ 253.
+pub fn is_label_key(key: &str) -> bool {
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    let prefix_ok = prefix.is_none_or(|p| {
+        !p.is_empty()
+            && p.len() <= 253
+            && p.split('.').all(|part| {
+                !part.is_empty()
+                    && part
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                    && !part.starts_with('-')
+                    && !part.ends_with('-')
+            })
+    });
+    prefix_ok && !name.is_empty() && is_label_value(name)
+}
+
+/// Label values: ≤ 63 of `[A-Za-z0-9._-]`, alphanumeric at both ends.
+pub fn is_label_value(value: &str) -> bool {
+    value.is_empty()
+        || (value.len() <= 63
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && value.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && value.ends_with(|c: char| c.is_ascii_alphanumeric()))
+}
+
+pub fn label_value(value: &str) -> String {
+    if is_label_value(value) {
+        return value.to_owned();
+    }
+    let mut out = dns_label(value, "unknown");
+    out.truncate(63);
+    while out.ends_with('-') {
+        out.pop();
+    }
+    out
+}
