@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use crate::argo::RenderError;
 use crate::environment::discover::DiscoverError;
 use crate::environment::pod::PodError;
-use crate::environment::user_config::ConfigError;
 use crate::output::OutputError;
 use crate::pipeline::error::PipelineErrors;
+use crate::settings::config_file::{ConfigError, LoadError};
 
 /// Exit codes (documented in README):
 /// 0 success; 1 a run failed; 2 bad input or usage (nothing was started or submitted);
@@ -34,6 +34,8 @@ pub enum Error {
     Discover(#[from] DiscoverError),
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error(transparent)]
+    ConfigFile(#[from] LoadError),
     #[error(transparent)]
     Output(#[from] OutputError),
     #[error("cannot read {}: {source}", path.display())]
@@ -101,7 +103,8 @@ impl Error {
             | Error::Pipeline(_)
             | Error::Pod(_)
             | Error::Discover(_)
-            | Error::Config(_) => None,
+            | Error::Config(_)
+            | Error::ConfigFile(_) => None,
         }
     }
 }

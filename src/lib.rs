@@ -13,6 +13,7 @@ pub mod local;
 pub mod output;
 pub mod pipeline;
 pub mod printer;
+pub mod settings;
 pub mod time;
 
 use std::process::ExitCode;

@@ -9,10 +9,7 @@ use std::time::Duration;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use super::error::ClusterError;
-
-/// Where a pod's service account is mounted, unless `$JUPYTERFLOW_SERVICEACCOUNT_DIR` says otherwise
-/// (tests point it at a directory the fake API server wrote).
-pub const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+use crate::environment::discover::ProcessEnv;
 
 /// What the user asked for on the command line (`--context`, `-n`, `--pod`) and the process
 /// environment that decides the rest. Built once by the command; pure data.
@@ -25,49 +22,6 @@ pub struct Target {
     /// Per-attempt time limit for requests that are not streams.
     pub request_timeout: Duration,
     pub env: ProcessEnv,
-}
-
-/// The environment variables that decide how to connect, read once so the decision is pure.
-#[derive(Debug, Clone, Default)]
-pub struct ProcessEnv {
-    pub service_host: Option<String>,
-    pub service_port: Option<String>,
-    pub service_account_dir: PathBuf,
-    pub kubeconfig: Option<String>,
-    pub home: Option<PathBuf>,
-    pub hostname: Option<String>,
-}
-
-impl ProcessEnv {
-    pub fn from_process() -> Self {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        ProcessEnv {
-            service_host: var("KUBERNETES_SERVICE_HOST"),
-            service_port: var("KUBERNETES_SERVICE_PORT"),
-            service_account_dir: var("JUPYTERFLOW_SERVICEACCOUNT_DIR")
-                .map_or_else(|| PathBuf::from(SERVICE_ACCOUNT_DIR), PathBuf::from),
-            kubeconfig: var("KUBECONFIG"),
-            home: var("HOME").map(PathBuf::from),
-            hostname: var("HOSTNAME"),
-        }
-    }
-
-    /// Running in a pod with a mounted service account token.
-    pub fn in_pod(&self) -> bool {
-        self.service_host.is_some() && self.service_account_dir.join("token").is_file()
-    }
-
-    fn default_kubeconfig(&self) -> Option<PathBuf> {
-        self.home
-            .as_ref()
-            .map(|h| h.join(".kube/config"))
-            .filter(|p| p.is_file())
-    }
-
-    /// Any way to reach a cluster at all: a service account or a kubeconfig.
-    pub fn has_cluster(&self) -> bool {
-        self.in_pod() || self.kubeconfig.is_some() || self.default_kubeconfig().is_some()
-    }
 }
 
 /// How we reached the cluster, for messages ("the pod's service account", "context prod").
@@ -367,7 +321,6 @@ mod tests {
             ..env
         };
         assert!(!no_host.in_pod());
-        assert!(!no_host.has_cluster());
     }
 
     /// A service-account directory with a token and a (self-signed) CA, and no namespace file.

@@ -6,11 +6,10 @@ pub mod api;
 pub mod classify;
 pub mod connect;
 pub mod error;
-pub mod preflight;
 pub mod retry;
 pub mod submit;
 pub mod watch;
 
 pub use api::Cluster;
-pub use connect::{Connection, ProcessEnv, Target};
+pub use connect::{Connection, Target};
 pub use error::ClusterError;

@@ -5,10 +5,11 @@
 use std::future::Future;
 
 use crate::cli::{ClusterArgs, HistoryArgs};
-use crate::cluster::{Cluster, ProcessEnv, Target, connect};
-use crate::environment::user_config::{Backend, UserConfig};
+use crate::cluster::{Cluster, Target, connect};
+use crate::environment::discover::ProcessEnv;
 use crate::error::Error;
 use crate::printer::Printer;
+use crate::settings::config_file::{Backend, UserConfig};
 use crate::time;
 
 /// The connection target: flags first, then the config's `namespace`, then the service

@@ -11,9 +11,9 @@ use crate::argo::ArgoKind;
 use crate::argo::labels::MANAGED_BY;
 use crate::argo::view::WorkflowView;
 use crate::cli::DeleteArgs;
-use crate::environment::user_config::UserConfig;
 use crate::error::Error;
 use crate::printer::Printer;
+use crate::settings::config_file::UserConfig;
 use crate::time;
 
 /// `delete --older-than AGE`, parsed; shared with local runs so both say the same thing.

@@ -15,10 +15,10 @@ use crate::argo::view::WorkflowView;
 use crate::cli::LogsArgs;
 use crate::cluster::watch::{self, Update, WorkflowWatch};
 use crate::cluster::{Cluster, ClusterError};
-use crate::environment::user_config::UserConfig;
 use crate::error::{EXIT_FAILED, Error};
 use crate::events::JobPhase;
 use crate::printer::{Printer, prefix_lines};
+use crate::settings::config_file::UserConfig;
 
 const CONTAINER: &str = "main";
 

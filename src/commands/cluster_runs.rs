@@ -15,10 +15,10 @@ use crate::argo::view::{CronView, WorkflowView};
 use crate::cli::{GetArgs, HistoryArgs, ListArgs, ResubmitArgs, RunRefArgs};
 use crate::cluster::Cluster;
 use crate::cluster::submit;
-use crate::environment::user_config::UserConfig;
 use crate::error::Error;
 use crate::output::{self, OutputFormat};
 use crate::printer::{Printer, workflows};
+use crate::settings::config_file::UserConfig;
 
 /// Runs one cluster command with a connection; prints retry notes with `-v`.
 pub(super) fn with_cluster<T>(

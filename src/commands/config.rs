@@ -7,11 +7,13 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::cli::ConfigArgs;
-use crate::environment::discover;
-use crate::environment::user_config::{self, Backend, ConfigSpec, CronScheduleField, UserConfig};
 use crate::error::Error;
 use crate::output;
 use crate::printer::Printer;
+use crate::settings::config_file::{
+    self, Backend, ConfigSpec, CronScheduleField, UserConfig, config_path,
+    load_user_config as read_config,
+};
 
 /// Defaults for settings the config file leaves out (also documented in the template).
 pub const DEFAULT_LOG_DIR: &str = ".jupyterflow/runs";
@@ -28,7 +30,7 @@ fn home() -> Option<String> {
 /// The user's config and where it came from (`None`: no file, defaults apply).
 pub fn load_user_config() -> Result<(Option<PathBuf>, UserConfig), Error> {
     Ok(
-        match discover::load_user_config(env_config_file().as_deref(), home().as_deref())? {
+        match read_config(env_config_file().as_deref(), home().as_deref())? {
             Some((path, config)) => (Some(path), config),
             None => (None, UserConfig::default()),
         },
@@ -49,8 +51,7 @@ struct Effective<'a> {
 
 pub fn config(args: &ConfigArgs, printer: &mut Printer) -> Result<(), Error> {
     if args.generate_config {
-        let Some(path) = discover::config_path(env_config_file().as_deref(), home().as_deref())
-        else {
+        let Some(path) = config_path(env_config_file().as_deref(), home().as_deref()) else {
             return Err(Error::usage(
                 "no config file location: neither JUPYTERFLOW_CONFIG_FILE nor HOME is set",
                 "set JUPYTERFLOW_CONFIG_FILE=/path/to/jupyterflow.yaml",
@@ -62,7 +63,7 @@ pub fn config(args: &ConfigArgs, printer: &mut Printer) -> Result<(), Error> {
                 "pass --force to overwrite it",
             ));
         }
-        std::fs::write(&path, user_config::template()).map_err(|source| Error::Write {
+        std::fs::write(&path, config_file::template()).map_err(|source| Error::Write {
             path: path.clone(),
             source,
         })?;

@@ -8,7 +8,6 @@ use tokio::sync::mpsc;
 
 use super::LoadedPipeline;
 use crate::cli::RunArgs;
-use crate::environment::user_config::UserConfig;
 use crate::error::Error;
 use crate::events::RunStatus;
 use crate::local::{ExecOptions, FailurePolicy, Plan, cancel_on_signals, run_local};
@@ -17,6 +16,7 @@ use crate::pipeline::command::quote;
 use crate::printer::Printer;
 use crate::printer::run_view::{RunView, ViewMode};
 use crate::printer::table;
+use crate::settings::config_file::UserConfig;
 
 /// Where local runs are kept: `log_dir` from the config (relative to the current directory),
 /// else `.jupyterflow/runs` in the current directory.

@@ -6,12 +6,12 @@ use k8s_openapi::api::core::v1::Pod;
 use super::LoadedPipeline;
 use crate::argo::{self, Manifest, RenderOptions};
 use crate::cli::RunArgs;
-use crate::cluster::ProcessEnv;
-use crate::environment::user_config::{self, Backend, UserConfig};
-use crate::environment::{Environment, discover, pod};
+use crate::environment::discover::ProcessEnv;
+use crate::environment::{Environment, discover, overrides};
 use crate::error::Error;
 use crate::output::{self, OutputFormat};
 use crate::printer::Printer;
+use crate::settings::config_file::{Backend, UserConfig};
 
 /// Which backend runs the pipeline, and why (said on the first line of output).
 enum Chosen {
@@ -132,14 +132,13 @@ pub fn environment(
     pod: &Pod,
 ) -> Result<Environment, Error> {
     let local = discover::local_context(&loaded.working_dir);
-    let pin_image = !args.no_pin_image && config.spec.image.is_none();
-    let mut env: Environment = pod::from_pod(pod, &local, &pod::PodOptions { pin_image })?;
-    user_config::apply(&config.spec, &mut env);
-    if let Some(path) = config_path {
-        env.notes
-            .push(format!("applied config from {}", path.display()));
-    }
-    Ok(env)
+    Ok(overrides::resolve(
+        pod,
+        &local,
+        &config.spec,
+        !args.no_pin_image,
+        config_path,
+    )?)
 }
 
 /// The Argo object for the config's schedule field, refused if Argo would refuse it.

@@ -7,13 +7,13 @@ use std::time::{Duration, SystemTime};
 
 use super::{cluster_delete, cluster_logs, cluster_runs};
 use crate::cli::{DeleteArgs, GetArgs, HistoryArgs, ListArgs, LogsArgs, ResubmitArgs, RunRefArgs};
-use crate::environment::user_config::UserConfig;
 use crate::error::Error;
 use crate::events::{JobPhase, RunStatus};
 use crate::local::record::{self, RunRecord};
 use crate::output::{self, OutputFormat};
 use crate::printer::run_tables::{self, JobRow, RunRow};
 use crate::printer::{Printer, prefix_lines, table};
+use crate::settings::config_file::UserConfig;
 use crate::time;
 
 /// The config, when this command is about cluster runs (see `cluster::wants_cluster`).

@@ -7,14 +7,14 @@ use super::cluster::{self, block_on, connect_cluster};
 use super::run::{environment, format_manifest, render_checked};
 use crate::argo::ArgoKind;
 use crate::cli::RunArgs;
-use crate::cluster::preflight::{self, ClaimAccess, Workdir};
 use crate::cluster::submit::{self, Submitted};
 use crate::cluster::{Cluster, ClusterError};
 use crate::environment::Environment;
-use crate::environment::user_config::UserConfig;
+use crate::environment::workdir::{self, ClaimAccess, Workdir};
 use crate::error::Error;
 use crate::output::{self, OutputFormat};
 use crate::printer::Printer;
+use crate::settings::config_file::UserConfig;
 
 /// What `run` resolved before choosing the cluster: flags, pipeline, config, output format.
 pub struct Request<'a> {
@@ -136,7 +136,7 @@ async fn check_workdir(
              or pass --allow-unshared-workdir if the jobs do not need the files",
         )
     };
-    match preflight::locate(env) {
+    match workdir::locate(env) {
         Workdir::Shared { .. } => Ok(()),
         Workdir::Unshared { reason } if allow_unshared => {
             env.notes
@@ -152,10 +152,10 @@ async fn check_workdir(
                 .and_then(|s| s.access_modes.clone())
                 .or_else(|| pvc.spec.as_ref().and_then(|s| s.access_modes.clone()))
                 .unwrap_or_default();
-            match preflight::claim_access(&modes) {
+            match workdir::claim_access(&modes) {
                 ClaimAccess::AnyNode => Ok(()),
                 ClaimAccess::NotebookNode => {
-                    let note = preflight::pin_to_notebook_node(env, &claim).unwrap_or_else(|| {
+                    let note = workdir::pin_to_notebook_node(env, &claim).unwrap_or_else(|| {
                         format!(
                             "claim `{claim}` is ReadWriteOnce but the notebook pod has no node yet; job pods may wait for it"
                         )

@@ -7,13 +7,48 @@ use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::core::v1::Pod;
 
-use super::pod::LocalContext;
-use super::user_config::{self, ConfigError, UserConfig};
+use super::pod::{LocalContext, SERVICE_ACCOUNT_MOUNT_PATH};
 
-/// The config file's name in `$HOME` when `$JUPYTERFLOW_CONFIG_FILE` is not set.
-pub const DEFAULT_CONFIG_FILE_NAME: &str = ".jupyterflow.yaml";
+/// The process environment that decides where jobs run and how to connect: read once (by
+/// `Settings::resolve`), so every decision made from it is pure and testable.
+#[derive(Debug, Clone, Default)]
+pub struct ProcessEnv {
+    pub service_host: Option<String>,
+    pub service_port: Option<String>,
+    pub service_account_dir: PathBuf,
+    pub kubeconfig: Option<String>,
+    pub home: Option<PathBuf>,
+    pub hostname: Option<String>,
+}
 
-/// Why the pod or config file could not be read.
+impl ProcessEnv {
+    pub fn from_process() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        ProcessEnv {
+            service_host: var("KUBERNETES_SERVICE_HOST"),
+            service_port: var("KUBERNETES_SERVICE_PORT"),
+            service_account_dir: var("JUPYTERFLOW_SERVICEACCOUNT_DIR")
+                .map_or_else(|| PathBuf::from(SERVICE_ACCOUNT_MOUNT_PATH), PathBuf::from),
+            kubeconfig: var("KUBECONFIG"),
+            home: var("HOME").map(PathBuf::from),
+            hostname: var("HOSTNAME"),
+        }
+    }
+
+    /// Running in a pod with a mounted service account token.
+    pub fn in_pod(&self) -> bool {
+        self.service_host.is_some() && self.service_account_dir.join("token").is_file()
+    }
+
+    pub fn default_kubeconfig(&self) -> Option<PathBuf> {
+        self.home
+            .as_ref()
+            .map(|h| h.join(".kube/config"))
+            .filter(|p| p.is_file())
+    }
+}
+
+/// Why the pod file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoverError {
     #[error("cannot read {}: {source}", .path.display())]
@@ -28,14 +63,6 @@ pub enum DiscoverError {
         .path.display()
     )]
     BadPod { path: PathBuf, message: String },
-    #[error(
-        "config file {} (named by $JUPYTERFLOW_CONFIG_FILE) does not exist; \
-         create it (`jupyterflow config --generate-config`) or unset the variable",
-        .path.display()
-    )]
-    ConfigMissing { path: PathBuf },
-    #[error(transparent)]
-    Config(#[from] ConfigError),
 }
 
 /// Reads a pod saved as JSON (`kubectl get pod -o json`) or YAML (`-o yaml`).
@@ -53,51 +80,6 @@ pub fn read_pod_file(path: &Path) -> Result<Pod, DiscoverError> {
         serde_json::from_str(&text).map_err(|e| bad(e.to_string()))
     } else {
         serde_saphyr::from_str(&text).map_err(|e| bad(e.without_snippet().to_string()))
-    }
-}
-
-/// Where the config file is: `$JUPYTERFLOW_CONFIG_FILE` when set and non-empty, else
-/// `$HOME/.jupyterflow.yaml`, else nowhere.
-pub fn config_path(env_config_file: Option<&str>, home: Option<&str>) -> Option<PathBuf> {
-    match (env_config_file, home) {
-        (Some(file), _) if !file.is_empty() => Some(PathBuf::from(file)),
-        (_, Some(home)) if !home.is_empty() => Some(Path::new(home).join(DEFAULT_CONFIG_FILE_NAME)),
-        _ => None,
-    }
-}
-
-/// Reads and parses a config file. A missing file is `Ok(None)`: that is right for the
-/// default `~/.jupyterflow.yaml`, which most users never create. When the path came from
-/// `$JUPYTERFLOW_CONFIG_FILE` the user asked for that file, so the caller should turn `None`
-/// into [`DiscoverError::ConfigMissing`]; [`load_user_config`] does exactly that.
-pub fn read_user_config(path: &Path) -> Result<Option<UserConfig>, DiscoverError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(DiscoverError::Read {
-                path: path.to_owned(),
-                source,
-            });
-        }
-    };
-    Ok(Some(user_config::parse(&text, path)?))
-}
-
-/// Finds and reads the config file with the rule above: the default file may be missing, an
-/// explicitly named one may not. Returns the path read, for the "applied config from" note.
-pub fn load_user_config(
-    env_config_file: Option<&str>,
-    home: Option<&str>,
-) -> Result<Option<(PathBuf, UserConfig)>, DiscoverError> {
-    let Some(path) = config_path(env_config_file, home) else {
-        return Ok(None);
-    };
-    let explicit = env_config_file.is_some_and(|f| !f.is_empty());
-    match read_user_config(&path)? {
-        Some(config) => Ok(Some((path, config))),
-        None if explicit => Err(DiscoverError::ConfigMissing { path }),
-        None => Ok(None),
     }
 }
 
@@ -174,68 +156,6 @@ mod tests {
             err.to_string()
                 .starts_with("cannot read /nonexistent/pod.json")
         );
-    }
-
-    #[test]
-    fn config_path_rules() {
-        assert_eq!(
-            config_path(Some("/etc/jf.yaml"), Some("/home/a")),
-            Some(PathBuf::from("/etc/jf.yaml"))
-        );
-        assert_eq!(
-            config_path(Some(""), Some("/home/a")),
-            Some(PathBuf::from("/home/a/.jupyterflow.yaml"))
-        );
-        assert_eq!(
-            config_path(None, Some("/home/a")),
-            Some(PathBuf::from("/home/a/.jupyterflow.yaml"))
-        );
-        assert_eq!(config_path(None, None), None);
-    }
-
-    #[test]
-    fn missing_default_config_is_none() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let home = dir.path().to_str().expect("utf-8 temp dir");
-        assert!(
-            read_user_config(&dir.path().join(DEFAULT_CONFIG_FILE_NAME))
-                .expect("missing is fine")
-                .is_none()
-        );
-        assert!(
-            load_user_config(None, Some(home))
-                .expect("missing default")
-                .is_none()
-        );
-    }
-
-    #[test]
-    fn missing_explicit_config_is_an_error() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let named = dir.path().join("jf.yaml");
-        let err = load_user_config(named.to_str(), None).expect_err("named file must exist");
-        assert!(matches!(&err, DiscoverError::ConfigMissing { path } if *path == named));
-        assert!(err.to_string().contains("$JUPYTERFLOW_CONFIG_FILE"));
-    }
-
-    #[test]
-    fn config_is_read_and_parse_errors_name_the_file() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let home = dir.path().to_str().expect("utf-8 temp dir");
-        write(dir.path(), DEFAULT_CONFIG_FILE_NAME, "namespace: team\n");
-        let (path, config) = load_user_config(None, Some(home))
-            .expect("reads")
-            .expect("present");
-        assert_eq!(path, dir.path().join(DEFAULT_CONFIG_FILE_NAME));
-        assert_eq!(config.namespace.as_deref(), Some("team"));
-
-        let bad = write(dir.path(), "bad.yaml", "namespce: team\n");
-        let err = read_user_config(&bad).expect_err("unknown key");
-        assert!(matches!(
-            err,
-            DiscoverError::Config(ConfigError::UnknownKey(_))
-        ));
-        assert!(err.to_string().contains("bad.yaml:1"), "{err}");
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! The environment every job runs in: taken from the notebook's own pod, adjusted by the user's
 //! config file and the current process (working directory, PATH, HOME, NB_USER).
-//! `pod` and `user_config` are pure; `discover` does the reading.
+//! `pod`, `overrides` and `workdir` are pure; `discover` does the reading.
 
 pub mod discover;
+pub mod overrides;
 pub mod pod;
-pub mod user_config;
+pub mod workdir;
 
 use std::collections::BTreeMap;
 

@@ -11,10 +11,11 @@ use k8s_openapi::api::core::v1::{
 
 use super::Environment;
 
-/// Where Kubernetes mounts the pod's service-account token. Jobs get their own token for their
+/// Where Kubernetes mounts the pod's service-account token (and where jupyterflow looks for it,
+/// unless `$JUPYTERFLOW_SERVICEACCOUNT_DIR` says otherwise). Jobs get their own token for their
 /// own service account; copying the notebook's (`kube-api-access-*`, or the legacy
 /// `default-token-*` secret) would pin a token that expires and belongs to another pod.
-const SERVICE_ACCOUNT_MOUNT_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+pub const SERVICE_ACCOUNT_MOUNT_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 /// Containers injected next to the notebook by meshes, secret managers and proxies. They are
 /// skipped when guessing which container is the notebook.

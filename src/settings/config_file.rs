@@ -3,7 +3,7 @@
 //! did-you-mean errors, and how its `spec` adjusts an [`Environment`]. Pure: `discover` reads
 //! the file.
 
-use std::collections::BTreeMap;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::core::v1::{
@@ -11,8 +11,8 @@ use k8s_openapi::api::core::v1::{
 };
 use serde::Deserialize;
 
-use super::Environment;
-use super::pod::dedupe_env;
+pub use crate::argo::CronScheduleField;
+pub use crate::environment::overrides::ConfigSpec;
 
 /// The whole config file. Every key is optional; an empty file is an empty config.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -33,28 +33,6 @@ pub struct UserConfig {
     pub kill_grace_period: Option<String>,
 }
 
-/// The `spec:` block. Kubernetes types are used so their fields are type-checked.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ConfigSpec {
-    /// Replaces the notebook image; an explicit image is never digest-pinned.
-    pub image: Option<String>,
-    pub image_pull_policy: Option<String>,
-    /// Added to the notebook's pull secrets (same name kept once).
-    pub image_pull_secrets: Option<Vec<LocalObjectReference>>,
-    /// Appended; a name that is already there is replaced (the config wins).
-    pub env: Option<Vec<EnvVar>>,
-    pub resources: Option<ResourceRequirements>,
-    pub node_selector: Option<BTreeMap<String, String>>,
-    pub run_as_user: Option<i64>,
-    pub run_as_group: Option<i64>,
-    pub service_account_name: Option<String>,
-    /// Appended; a volume with the same name is replaced (pod volume names must be unique).
-    pub volumes: Option<Vec<Volume>>,
-    /// Appended; a mount at the same path is replaced (two mounts cannot share a path).
-    pub volume_mounts: Option<Vec<VolumeMount>>,
-}
-
 /// Where jobs run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -64,8 +42,6 @@ pub enum Backend {
     /// Argo when running in a pod that can reach the cluster, else local.
     Auto,
 }
-
-pub use crate::argo::CronScheduleField;
 
 /// What is wrong with a config file. Every variant names the file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -318,54 +294,70 @@ fn validate(config: &UserConfig, path: &Path) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// Applies the `spec` block to an environment built from the pod. The caller adds a note
-/// naming the file.
-pub fn apply(config: &ConfigSpec, env: &mut Environment) {
-    if let Some(image) = &config.image {
-        // An explicit image replaces the pinned one; the pin note no longer applies.
-        env.image.clone_from(image);
-        env.notes
-            .retain(|n| !n.starts_with("image pinned to") && !n.starts_with("image not pinned"));
+/// The config file's name in `$HOME` when `$JUPYTERFLOW_CONFIG_FILE` is not set.
+pub const DEFAULT_CONFIG_FILE_NAME: &str = ".jupyterflow.yaml";
+
+/// Why the config file could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read {}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "config file {} (named by $JUPYTERFLOW_CONFIG_FILE) does not exist; \
+         create it (`jupyterflow config --generate-config`) or unset the variable",
+        .path.display()
+    )]
+    Missing { path: PathBuf },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// Where the config file is: `$JUPYTERFLOW_CONFIG_FILE` when set and non-empty, else
+/// `$HOME/.jupyterflow.yaml`, else nowhere.
+pub fn config_path(env_config_file: Option<&str>, home: Option<&str>) -> Option<PathBuf> {
+    match (env_config_file, home) {
+        (Some(file), _) if !file.is_empty() => Some(PathBuf::from(file)),
+        (_, Some(home)) if !home.is_empty() => Some(Path::new(home).join(DEFAULT_CONFIG_FILE_NAME)),
+        _ => None,
     }
-    if let Some(policy) = &config.image_pull_policy {
-        env.image_pull_policy = Some(policy.clone());
-    }
-    for secret in config.image_pull_secrets.iter().flatten() {
-        if !env.image_pull_secrets.iter().any(|s| s.name == secret.name) {
-            env.image_pull_secrets.push(secret.clone());
+}
+
+/// Reads and parses a config file. A missing file is `Ok(None)`: that is right for the
+/// default `~/.jupyterflow.yaml`, which most users never create. When the path came from
+/// `$JUPYTERFLOW_CONFIG_FILE` the user asked for that file, so the caller should turn `None`
+/// into [`LoadError::Missing`]; [`load_user_config`] does exactly that.
+pub fn read_user_config(path: &Path) -> Result<Option<UserConfig>, LoadError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(LoadError::Read {
+                path: path.to_owned(),
+                source,
+            });
         }
-    }
-    if let Some(vars) = &config.env {
-        let mut all = std::mem::take(&mut env.env);
-        all.extend(vars.iter().cloned());
-        env.env = dedupe_env(all);
-    }
-    if let Some(resources) = &config.resources {
-        env.resources = Some(resources.clone());
-    }
-    if let Some(selector) = &config.node_selector {
-        env.node_selector.clone_from(selector);
-    }
-    if config.run_as_user.is_some() || config.run_as_group.is_some() {
-        let sc = env.security_context.get_or_insert_with(Default::default);
-        if let Some(uid) = config.run_as_user {
-            sc.run_as_user = Some(uid);
-        }
-        if let Some(gid) = config.run_as_group {
-            sc.run_as_group = Some(gid);
-        }
-    }
-    if let Some(account) = &config.service_account_name {
-        env.service_account_name = Some(account.clone());
-    }
-    for volume in config.volumes.iter().flatten() {
-        env.volumes.retain(|v| v.name != volume.name);
-        env.volumes.push(volume.clone());
-    }
-    for mount in config.volume_mounts.iter().flatten() {
-        env.volume_mounts
-            .retain(|m| m.mount_path != mount.mount_path);
-        env.volume_mounts.push(mount.clone());
+    };
+    Ok(Some(parse(&text, path)?))
+}
+
+/// Finds and reads the config file with the rule above: the default file may be missing, an
+/// explicitly named one may not. Returns the path read, for the "applied config from" note.
+pub fn load_user_config(
+    env_config_file: Option<&str>,
+    home: Option<&str>,
+) -> Result<Option<(PathBuf, UserConfig)>, LoadError> {
+    let Some(path) = config_path(env_config_file, home) else {
+        return Ok(None);
+    };
+    let explicit = env_config_file.is_some_and(|f| !f.is_empty());
+    match read_user_config(&path)? {
+        Some(config) => Ok(Some((path, config))),
+        None if explicit => Err(LoadError::Missing { path }),
+        None => Ok(None),
     }
 }
 

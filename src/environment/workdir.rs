@@ -3,7 +3,7 @@
 //! notebook's node (a ReadWriteOnce claim)? The one read this may need, the claim's access
 //! modes, is done by the caller.
 
-use crate::environment::Environment;
+use super::Environment;
 
 /// Volume types whose data other pods on other nodes see too.
 const SHARED_VOLUME_TYPES: &[&str] = &["nfs", "cephfs", "glusterfs", "azureFile", "quobyte"];
