@@ -1,7 +1,6 @@
 //! `list`, `get`, `logs` and `delete` for local runs: the run records under the runs folder,
 //! shown in the same formats as Argo runs (`-o wide|name|json|yaml`, `@latest`).
 
-use std::io::{Read as _, Seek as _};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -10,6 +9,7 @@ use crate::cli::{DeleteArgs, GetArgs, HistoryArgs, ListArgs, LogsArgs, ResubmitA
 use crate::error::Error;
 use crate::events::{JobPhase, RunStatus};
 use crate::local::record::{self, RunRecord};
+use crate::local::tail;
 use crate::output::{self, OutputFormat};
 use crate::printer::run_tables::{self, JobRow, RunRow};
 use crate::printer::{Printer, prefix_lines, table};
@@ -196,7 +196,7 @@ pub fn logs(args: &LogsArgs, printer: &mut Printer) -> Result<u8, Error> {
         return cluster_logs::logs(args, &config, printer);
     }
     let dir = runs_dir()?;
-    let mut run = find(&dir, &args.run)?;
+    let run = find(&dir, &args.run)?;
     let jobs: Vec<(String, PathBuf)> = run
         .jobs
         .iter()
@@ -218,41 +218,10 @@ pub fn logs(args: &LogsArgs, printer: &mut Printer) -> Result<u8, Error> {
             format!("its jobs are: {}", names.join(", ")),
         ));
     }
-    let mut offsets = vec![0u64; jobs.len()];
-    // Bytes, not text: a multi-byte character may arrive split across two reads.
-    let mut pending: Vec<Vec<u8>> = vec![Vec::new(); jobs.len()];
-    loop {
-        let live = run.status == RunStatus::Running;
-        for (i, (job, path)) in jobs.iter().enumerate() {
-            let Ok(mut file) = std::fs::File::open(path) else {
-                continue;
-            };
-            if file.seek(std::io::SeekFrom::Start(offsets[i])).is_err() {
-                continue;
-            }
-            let read = file.read_to_end(&mut pending[i]).unwrap_or(0);
-            offsets[i] += read as u64;
-            // Whole lines only while the job may still write the rest of a line.
-            let keep = if live && args.follow {
-                pending[i]
-                    .iter()
-                    .rposition(|&b| b == b'\n')
-                    .map_or(0, |p| p + 1)
-            } else {
-                pending[i].len()
-            };
-            let text = String::from_utf8_lossy(&pending[i][..keep]).into_owned();
-            let out = prefix_lines(job, &text);
-            pending[i].drain(..keep);
-            printer.data(&out);
-        }
-        if !(args.follow && live) {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-        run = record::load(&dir.join(&run.id))?;
-    }
-    Ok(match (args.follow, run.status) {
+    let status = tail::tail(&dir, run, &jobs, args.follow, |job, text| {
+        printer.data(&prefix_lines(job, text));
+    })?;
+    Ok(match (args.follow, status) {
         (true, RunStatus::Failed | RunStatus::Cancelled | RunStatus::Interrupted) => {
             crate::error::EXIT_FAILED
         }

@@ -11,7 +11,7 @@ use tokio::sync::watch;
 
 use super::{Attempt, Context, DRAIN};
 use crate::local::PlannedJob;
-use crate::local::output::{LogPump, OutputSink};
+use crate::local::log_pump::{LogPump, OutputSink};
 use crate::local::process::{self, Ending};
 
 pub(super) async fn run(

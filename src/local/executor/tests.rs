@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::*;
 use crate::events::Stream;
-use crate::local::tests::plan;
+use crate::local::plan::tests::plan;
 
 fn options(dir: &TempDir) -> ExecOptions {
     ExecOptions {

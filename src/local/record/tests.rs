@@ -8,7 +8,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::*;
 use crate::events::RunEvent;
-use crate::local::tests::plan;
+use crate::local::plan::tests::plan;
 use crate::local::{ExecOptions, run_local};
 
 fn record(id: &str, started: &str) -> RunRecord {
