@@ -4,22 +4,48 @@
 use std::path::PathBuf;
 
 use crate::argo::RenderError;
+use crate::cluster::error::Outcome;
+use crate::environment::workdir::Unshared;
+use crate::events::RunStatus;
 use crate::environment::discover::DiscoverError;
 use crate::environment::pod::PodError;
-use crate::output::OutputError;
+use crate::printer::format::OutputError;
 use crate::pipeline::error::PipelineErrors;
 use crate::settings::config_file::{ConfigError, LoadError};
 
-/// Exit codes (documented in README):
-/// 0 success; 1 a run failed; 2 bad input or usage (nothing was started or submitted);
-/// 3 the cluster refused or could not be reached (nothing submitted or changed); 4 a submission
-/// may have happened but could not be confirmed or followed (check with `get`);
-/// 130/143 interrupted by SIGINT/SIGTERM.
+// Exit codes, every one (documented in README): 0 success; 1 a run failed; 2 bad input or
+// usage (nothing was started or submitted); 3 the cluster refused or could not be reached
+// (nothing submitted or changed); 4 a submission may have happened but could not be confirmed
+// or followed (check with `get`); 128 + N interrupted by signal N (129 SIGHUP, 130 SIGINT,
+// 143 SIGTERM).
+
+/// A run failed (locally, or followed on the cluster).
 pub const EXIT_FAILED: u8 = 1;
+/// Bad input or usage: nothing was started, printed or submitted.
 pub const EXIT_USAGE: u8 = 2;
 /// The cluster could not be reached, refused the request, or lacks Argo: nothing was submitted
 /// (or, for `get`/`delete`…, nothing changed).
 pub const EXIT_CLUSTER: u8 = 3;
+/// A submission may have happened but jupyterflow lost track of it: check before running again.
+pub const EXIT_UNKNOWN: u8 = 4;
+/// Ctrl-C: a local run was cancelled, or following a cluster run was detached (it goes on).
+pub const EXIT_DETACHED: u8 = 128 + 2;
+
+/// A finished run's exit code: 0 if it succeeded, else 1.
+pub fn exit_for_run(status: RunStatus) -> u8 {
+    match status {
+        RunStatus::Succeeded => 0,
+        _ => EXIT_FAILED,
+    }
+}
+
+/// A run cancelled by a signal exits as shells report it: 128 + the signal (Ctrl-C when we
+/// cannot tell).
+pub fn exit_for_signal(signal: Option<i32>) -> u8 {
+    signal
+        .and_then(|s| u8::try_from(128 + s).ok())
+        .unwrap_or(EXIT_DETACHED)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -53,8 +79,12 @@ pub enum Error {
     Local(#[from] crate::local::LocalError),
     #[error(transparent)]
     Record(#[from] crate::local::record::RecordError),
-    #[error("{0}")]
-    Runtime(String),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    #[error("cannot watch signals: {0}")]
+    Signals(#[source] std::io::Error),
+    #[error(transparent)]
+    Workdir(#[from] Unshared),
     #[error(transparent)]
     Cluster(Box<crate::cluster::ClusterError>),
     #[error("cannot write {}: {source}", path.display())]
@@ -81,8 +111,13 @@ impl Error {
 
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Write { .. } | Error::Local(_) | Error::Runtime(_) => EXIT_FAILED,
-            Error::Cluster(e) => e.exit_code(),
+            Error::Write { .. } | Error::Local(_) | Error::Runtime(_) | Error::Signals(_) => {
+                EXIT_FAILED
+            }
+            Error::Cluster(e) => match e.outcome() {
+                Outcome::Unchanged => EXIT_CLUSTER,
+                Outcome::Unknown => EXIT_UNKNOWN,
+            },
             _ => EXIT_USAGE,
         }
     }
@@ -95,11 +130,13 @@ impl Error {
             Error::Usage { hint, .. } => hint.clone(),
             Error::Cluster(e) => Some(e.hint()),
             Error::ReadInput { .. } => Some("check the path and that the file is readable".into()),
+            Error::Workdir(e) => Some(e.hint().to_owned()),
             // These messages already say how to fix them.
             Error::Write { .. }
             | Error::Local(_)
             | Error::Record(_)
             | Error::Runtime(_)
+            | Error::Signals(_)
             | Error::Pipeline(_)
             | Error::Pod(_)
             | Error::Discover(_)

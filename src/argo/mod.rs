@@ -1,14 +1,14 @@
 //! Argo Workflows: the typed objects (`types`) and the pure renderer (`render`) that turns a
 //! validated `Dag` and an `Environment` into a `Workflow` or `CronWorkflow`.
 
-pub mod labels;
+pub(crate) mod labels;
 pub mod manifest;
-pub mod pods;
+pub(crate) mod pods;
 pub mod render;
-pub mod resubmit;
-pub mod tracker;
+pub(crate) mod resubmit;
+pub(crate) mod tracker;
 pub mod types;
-pub mod view;
+pub(crate) mod view;
 
 pub use manifest::{Manifest, RenderError};
 pub use render::{RenderOptions, check, render, render_checked};

@@ -185,14 +185,6 @@ impl WorkflowView {
         }
     }
 
-    /// The exit code for a command that followed this run to its end: 0 if it succeeded.
-    pub fn exit_code(&self) -> u8 {
-        match self.run_status() {
-            RunStatus::Succeeded => 0,
-            _ => crate::error::EXIT_FAILED,
-        }
-    }
-
     pub fn is_finished(&self) -> bool {
         matches!(self.phase.as_str(), "Succeeded" | "Failed" | "Error")
     }

@@ -176,6 +176,17 @@ impl Cluster {
         self.call(&request, || api.get(name)).await
     }
 
+    /// A claim's access modes: from its status (what was bound) or, before binding, its spec.
+    pub async fn claim_access_modes(&mut self, name: &str) -> Result<Vec<String>, ClusterError> {
+        let pvc = self.get_pvc(name).await?;
+        Ok(pvc
+            .status
+            .as_ref()
+            .and_then(|s| s.access_modes.clone())
+            .or_else(|| pvc.spec.as_ref().and_then(|s| s.access_modes.clone()))
+            .unwrap_or_default())
+    }
+
     /// A pod's log stream (container `main`), following when asked.
     pub async fn pod_log(
         &mut self,

@@ -102,9 +102,8 @@ fn refusal(
             }
         }
         // Creating in a namespace that does not exist names the namespace.
-        404 if details.is_some_and(|d| d.kind == "namespaces") => ClusterError::Other {
-            message: format!("namespace `{}` does not exist", request.namespace),
-            hint: "check -n/--namespace and the config's `namespace`; kubectl get namespaces lists them".into(),
+        404 if details.is_some_and(|d| d.kind == "namespaces") => ClusterError::NoNamespace {
+            namespace: request.namespace.clone(),
         },
         404 => ClusterError::NotFound {
             request: Box::new(request.clone()),

@@ -100,8 +100,25 @@ pub enum ClusterError {
         request: Box<Request>,
         detail: String,
     },
-    #[error("{message}")]
-    Other { message: String, hint: String },
+    #[error("namespace `{namespace}` does not exist")]
+    NoNamespace { namespace: String },
+    #[error("cannot build the {kind} to submit: {detail}")]
+    BuildObject { kind: &'static str, detail: String },
+    #[error("a CronWorkflow named {name} already exists in namespace `{namespace}`")]
+    CronExists { name: String, namespace: String },
+    #[error("three generated {kind} names were all taken")]
+    NamesTaken { kind: &'static str },
+    #[error("watching {name} failed: {message}")]
+    WatchFailed { name: String, message: String },
+    #[error("workflow {name} was deleted while being followed")]
+    Deleted { name: String },
+    /// The task watching the workflow ended without a last word (it should not).
+    #[error("the workflow watch stopped")]
+    WatchStopped { name: String },
+    #[error("the job pods of {name} are gone (removed by Argo's pod garbage collection), and their logs with them")]
+    PodsGone { name: String },
+    #[error("reading the log of {pod}: {detail}")]
+    ReadLog { pod: String, detail: String },
     /// A create whose outcome could not be settled: it may or may not exist.
     #[error("{cause}; it is not known whether {name} was created")]
     Unsettled { name: String, cause: String },
@@ -110,8 +127,14 @@ pub enum ClusterError {
     AfterSubmit { name: String, cause: String },
 }
 
-/// Exit code when a submission may have happened but jupyterflow lost track of it.
-pub const EXIT_UNKNOWN: u8 = 4;
+/// What a failed command leaves behind on the cluster (the exit code is chosen from it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing was submitted or changed.
+    Unchanged,
+    /// Something may have been submitted: check before running again.
+    Unknown,
+}
 
 /// The Role and RoleBinding a notebook's service account needs, printed after a 403. The
 /// service account is the job pods' too (they copy the notebook's `serviceAccountName`), so the
@@ -157,11 +180,11 @@ subjects:
 }
 
 impl ClusterError {
-    /// 3: nothing was submitted or changed; 4: something may have been, check before retrying.
-    pub fn exit_code(&self) -> u8 {
+    /// Whether anything may have been submitted.
+    pub fn outcome(&self) -> Outcome {
         match self {
-            ClusterError::Unsettled { .. } | ClusterError::AfterSubmit { .. } => EXIT_UNKNOWN,
-            _ => crate::error::EXIT_CLUSTER,
+            ClusterError::Unsettled { .. } | ClusterError::AfterSubmit { .. } => Outcome::Unknown,
+            _ => Outcome::Unchanged,
         }
     }
 
@@ -169,7 +192,16 @@ impl ClusterError {
     pub fn hint(&self) -> String {
         match self {
             ClusterError::NoCluster { .. } => "run inside the notebook pod, set KUBECONFIG or --context, or use --local to run here".into(),
-            ClusterError::Config { hint, .. } | ClusterError::Other { hint, .. } => hint.clone(),
+            ClusterError::Config { hint, .. } => hint.clone(),
+            ClusterError::NoNamespace { .. } => "check -n/--namespace and the config's `namespace`; kubectl get namespaces lists them".into(),
+            ClusterError::BuildObject { .. } => "this is a bug in jupyterflow; please report it with the workflow".into(),
+            ClusterError::CronExists { name, .. } => format!("to replace the schedule, delete it first (jupyterflow delete --cron {name}); or give the workflow another `name:`"),
+            ClusterError::NamesTaken { .. } => "give the workflow another `name:`".into(),
+            ClusterError::WatchFailed { name, .. } => format!("try again: jupyterflow watch {name}"),
+            ClusterError::Deleted { .. } => "someone ran jupyterflow delete or kubectl delete; `jupyterflow resubmit` cannot bring it back, run the pipeline again".into(),
+            ClusterError::WatchStopped { name } => format!("try again: jupyterflow watch {name}"),
+            ClusterError::PodsGone { .. } => "to keep logs, configure an artifact repository with archiveLogs, or a podGC strategy that keeps pods".into(),
+            ClusterError::ReadLog { .. } => "try again; the pod may have been deleted meanwhile".into(),
             ClusterError::Unauthorized { .. } => "the token has expired or was revoked: restart the notebook server to get a fresh service-account token, or log in again (kubeconfig)".into(),
             ClusterError::Forbidden { request, user } => {
                 let service_account = user

@@ -6,6 +6,8 @@ pub mod api;
 pub mod classify;
 pub mod connect;
 pub mod error;
+pub mod follow;
+pub mod logs;
 pub mod retry;
 pub mod submit;
 pub mod watch;

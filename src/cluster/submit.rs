@@ -105,9 +105,9 @@ pub async fn submit_object(
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        let dynamic = serde_json::from_value(object).map_err(|e| ClusterError::Other {
-            message: format!("cannot build the {} to submit: {e}", kind.kind()),
-            hint: "this is a bug in jupyterflow; please report it with the workflow".into(),
+        let dynamic = serde_json::from_value(object).map_err(|e| ClusterError::BuildObject {
+            kind: kind.kind(),
+            detail: e.to_string(),
         })?;
         let created = cluster.create(kind, &dynamic).await;
         let uncertain = cluster.outcome_unknown;
@@ -127,14 +127,9 @@ pub async fn submit_object(
                     return Ok(submitted(existing));
                 }
                 Ok(_) if !numbered => {
-                    return Err(ClusterError::Other {
-                        message: format!(
-                            "a CronWorkflow named {name} already exists in namespace `{}`",
-                            cluster.namespace()
-                        ),
-                        hint: format!(
-                            "to replace the schedule, delete it first (jupyterflow delete --cron {name}); or give the workflow another `name:`"
-                        ),
+                    return Err(ClusterError::CronExists {
+                        name,
+                        namespace: cluster.namespace().to_owned(),
                     });
                 }
                 // Someone else's name, or deleted since: try another name.
@@ -145,10 +140,7 @@ pub async fn submit_object(
             Err(e) => return Err(e),
         }
     }
-    Err(ClusterError::Other {
-        message: format!("three generated {} names were all taken", kind.kind()),
-        hint: "give the workflow another `name:`".into(),
-    })
+    Err(ClusterError::NamesTaken { kind: kind.kind() })
 }
 
 fn unsettled(name: &str, cause: &ClusterError) -> ClusterError {

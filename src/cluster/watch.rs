@@ -110,9 +110,9 @@ impl WorkflowWatch {
                     return self.reread(cluster).await;
                 }
                 Ok(WatchEvent::Error(status)) => {
-                    return Err(ClusterError::Other {
-                        message: format!("watching {} failed: {}", self.name, status.message),
-                        hint: format!("try again: jupyterflow watch {}", self.name),
+                    return Err(ClusterError::WatchFailed {
+                        name: self.name.clone(),
+                        message: status.message,
                     });
                 }
                 Err(e) => {
@@ -128,8 +128,7 @@ impl WorkflowWatch {
 
 /// The error for a workflow deleted while it was being followed.
 pub fn deleted(name: &str) -> ClusterError {
-    ClusterError::Other {
-        message: format!("workflow {name} was deleted while being followed"),
-        hint: "someone ran jupyterflow delete or kubectl delete; `jupyterflow resubmit` cannot bring it back, run the pipeline again".into(),
+    ClusterError::Deleted {
+        name: name.to_owned(),
     }
 }

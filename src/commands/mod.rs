@@ -1,24 +1,57 @@
-//! One function per verb. Commands receive resolved arguments, call the pure stages and the
-//! backends, and hand everything they show to the printer.
+//! The switchboard: one file per verb, each taking the resolved `Settings`, calling the stages
+//! one per line and handing what they return to the printer. Engines live in the stages;
+//! `history` holds what list/get/logs/delete do alike for both backends, `argo_session` the
+//! connection those verbs share on the cluster.
 
-pub mod cluster;
-pub mod cluster_delete;
-pub mod cluster_logs;
-pub mod cluster_runs;
-pub mod config;
-pub mod follow;
-pub mod graph;
-pub mod lint;
-pub mod local_run;
-pub mod run;
-pub mod runs;
-pub mod submit;
+mod argo_session;
+mod config;
+mod control;
+mod delete;
+mod get;
+mod graph;
+mod history;
+mod lint;
+mod list;
+mod logs;
+mod run;
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
 
-use crate::cli::InputArgs;
 use crate::error::Error;
-use crate::pipeline::{CmdMode, Dag, Pipeline, one_liner, workflow_file};
+use crate::pipeline::{Dag, one_liner, workflow_file};
+use crate::printer::Printer;
+use crate::settings::{Input, Settings, Verb};
+
+/// Runs the verb; returns the exit code (errors are printed by the caller).
+pub fn dispatch(settings: &Settings, printer: &mut Printer) -> Result<u8, Error> {
+    match &settings.verb {
+        Verb::Run(run) => run::run(settings, run, printer),
+        Verb::Lint(input) => lint::lint(settings, input, printer).map(|()| 0),
+        Verb::Graph(input, format) => graph::graph(settings, input, *format, printer).map(|()| 0),
+        Verb::Config { generate } => config::config(settings, generate.as_ref(), printer).map(|()| 0),
+        Verb::List(list) => list::list(list, printer).map(|()| 0),
+        Verb::Get(get) => get::get(get, printer).map(|()| 0),
+        Verb::Logs(logs) => logs::logs(logs, printer),
+        Verb::Delete(delete) => delete::delete(delete, printer).map(|()| 0),
+        Verb::Watch(run) => control::watch(run, &settings.cwd, printer),
+        Verb::Stop(run) => control::shutdown(run, control::Shutdown::Stop, printer).map(|()| 0),
+        Verb::Terminate(run) => {
+            control::shutdown(run, control::Shutdown::Terminate, printer).map(|()| 0)
+        }
+        Verb::Resubmit(resubmit) => control::resubmit(resubmit, &settings.cwd, printer),
+    }
+}
+
+/// Runs `future` on a runtime of its own: one thread is plenty for a handful of requests, a
+/// watch stream and the local jobs' pipes.
+fn block_on<T>(future: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?
+        .block_on(future)
+}
 
 /// A pipeline read from `-c` or `-f`, with the directory its jobs start in.
 pub struct LoadedPipeline {
@@ -28,30 +61,18 @@ pub struct LoadedPipeline {
 }
 
 /// Reads and validates the pipeline named by `-c`/`-f`.
-pub fn load(input: &InputArgs) -> Result<LoadedPipeline, Error> {
-    let mode = input.shell.then_some(CmdMode::Shell);
-    let cwd = std::env::current_dir().map_err(|source| Error::ReadInput {
-        path: PathBuf::from("."),
-        source,
-    })?;
-    let (pipeline, working_dir): (Pipeline, PathBuf) =
-        match (&input.input.command, &input.input.file) {
-            (Some(text), _) => (one_liner::parse(text, mode)?, cwd),
-            (None, Some(path)) => {
-                let text = std::fs::read_to_string(path).map_err(|source| Error::ReadInput {
-                    path: path.clone(),
-                    source,
-                })?;
-                let dir = absolute_parent(path, &cwd);
-                (workflow_file::parse(&text, path, mode)?, dir)
-            }
-            (None, None) => {
-                return Err(Error::usage(
-                    "no pipeline given",
-                    "pass -c \"a >> b\" or -f workflow.yaml",
-                ));
-            }
-        };
+pub fn load(input: &Input, cwd: &Path) -> Result<LoadedPipeline, Error> {
+    let (pipeline, working_dir) = match input {
+        Input::OneLiner { text, mode } => (one_liner::parse(text, *mode)?, cwd.to_path_buf()),
+        Input::File { path, mode } => {
+            let text = std::fs::read_to_string(path).map_err(|source| Error::ReadInput {
+                path: path.clone(),
+                source,
+            })?;
+            let dir = absolute_parent(path, cwd);
+            (workflow_file::parse(&text, path, *mode)?, dir)
+        }
+    };
     Ok(LoadedPipeline {
         dag: Dag::build(pipeline)?,
         working_dir,

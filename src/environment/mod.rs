@@ -3,9 +3,9 @@
 //! `pod`, `overrides` and `workdir` are pure; `discover` does the reading.
 
 pub mod discover;
-pub mod overrides;
+pub(crate) mod overrides;
 pub mod pod;
-pub mod workdir;
+pub(crate) mod workdir;
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,5 @@
-//! Pre-flight checks before anything is submitted, pure: will job pods see the user's files
-//! (is the working directory on a volume other pods can mount?), and must they run on the
+//! The pre-flight before anything is submitted, pure: will job pods see the user's files (is
+//! the working directory on a volume other pods can mount?), and must they run on the
 //! notebook's node (a ReadWriteOnce claim)? The one read this may need, the claim's access
 //! modes, is done by the caller.
 
@@ -115,6 +115,72 @@ pub fn pin_to_notebook_node(env: &mut Environment, claim: &str) -> Option<String
     Some(format!(
         "claim `{claim}` is ReadWriteOnce: job pods will run on the notebook's node {node} so they can mount it"
     ))
+}
+
+/// Why job pods would not see the user's files.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("job pods would not see your files: {reason}")]
+pub struct Unshared {
+    pub reason: String,
+}
+
+impl Unshared {
+    pub fn hint(&self) -> &'static str {
+        "cd into your home or a shared volume (a PersistentVolumeClaim or NFS mount) and run again, \
+         or pass --allow-unshared-workdir if the jobs do not need the files"
+    }
+}
+
+/// The claim whose access modes decide where job pods may run, when the working directory is
+/// on one: the caller reads its modes and hands them to [`preflight`].
+pub fn claim_to_read(env: &Environment) -> Option<String> {
+    match locate(env) {
+        Workdir::Claim { claim, .. } => Some(claim),
+        _ => None,
+    }
+}
+
+/// The pre-flight: refuses a working directory job pods cannot see (unless `allow_unshared`,
+/// which leaves a note instead), and pins job pods to the notebook's node when its claim is
+/// ReadWriteOnce. `claim_modes`: the access modes of [`claim_to_read`]'s claim.
+pub fn preflight(
+    env: &mut Environment,
+    claim_modes: &[String],
+    allow_unshared: bool,
+) -> Result<(), Unshared> {
+    let refuse = |reason: String| {
+        if allow_unshared {
+            Ok(Some(format!("--allow-unshared-workdir: {reason}")))
+        } else {
+            Err(Unshared { reason })
+        }
+    };
+    let note = match locate(env) {
+        Workdir::Shared { .. } => None,
+        Workdir::Unshared { reason } => refuse(reason)?,
+        Workdir::Claim { claim, .. } => match claim_access(claim_modes) {
+            ClaimAccess::AnyNode => None,
+            ClaimAccess::NotebookNode => {
+                Some(pin_to_notebook_node(env, &claim).unwrap_or_else(|| {
+                    format!(
+                        "claim `{claim}` is ReadWriteOnce but the notebook pod has no node yet; job pods may wait for it"
+                    )
+                }))
+            }
+            ClaimAccess::NotebookPodOnly if allow_unshared => Some(format!(
+                "--allow-unshared-workdir: claim `{claim}` is ReadWriteOncePod, so job pods cannot mount it"
+            )),
+            ClaimAccess::NotebookPodOnly => {
+                return Err(Unshared {
+                    reason: format!(
+                        "claim `{claim}` is ReadWriteOncePod: only the notebook pod may mount it"
+                    ),
+                });
+            }
+        },
+    };
+    env.notes.extend(note);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -43,6 +43,10 @@ impl Default for Backoff {
     }
 }
 
+/// How long a cancelled or timed-out job gets between SIGTERM and SIGKILL, unless the config's
+/// `kill_grace_period` says otherwise.
+pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(10);
+
 /// How to run: resolved by the caller from flags and the workflow's options.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecOptions {
@@ -72,7 +76,7 @@ impl ExecOptions {
             policy: FailurePolicy::FailFast,
             follow: false,
             capture_output: true,
-            kill_grace: Duration::from_secs(10),
+            kill_grace: DEFAULT_KILL_GRACE,
             backoff: Backoff::default(),
             progress_interval: Duration::from_millis(100),
         }

@@ -20,8 +20,10 @@ pub mod scheduler;
 pub mod signals;
 pub mod tail;
 
-pub use executor::{Backoff, ExecError, ExecOptions, JobResult, RunOutcome, execute};
-pub use plan::{Plan, PlannedJob};
+pub use executor::{
+    Backoff, DEFAULT_KILL_GRACE, ExecError, ExecOptions, JobResult, RunOutcome, execute,
+};
+pub use plan::{Plan, PlannedJob, parallelism};
 pub use record::{JobRecord, RecordError, RunRecord};
 pub use runner::{LocalError, LocalRun, run_local};
 pub use scheduler::FailurePolicy;

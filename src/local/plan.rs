@@ -5,6 +5,17 @@ use std::time::Duration;
 
 use crate::pipeline::{Dag, Source};
 
+/// Most jobs at once: `requested` (`-p`), else the CPUs, capped by the workflow's
+/// `parallelism`.
+pub fn parallelism(requested: Option<usize>, cap: Option<u32>) -> usize {
+    let requested =
+        requested.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    match cap {
+        Some(cap) => requested.min(cap as usize),
+        None => requested,
+    }
+}
+
 /// Everything needed to run a pipeline locally; no I/O has happened yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {

@@ -16,6 +16,9 @@ use crate::events::{Exit, JobPhase, RunStatus};
 use crate::pipeline::Source;
 use crate::time;
 
+/// Where local runs are kept, relative to the working directory, unless the config's `log_dir`
+/// says otherwise.
+pub const DEFAULT_RUNS_DIR: &str = ".jupyterflow/runs";
 /// The record's file name inside the run folder.
 pub const RECORD_FILE: &str = "run.json";
 /// Bumped on incompatible changes, so an old reader can refuse instead of misreading.

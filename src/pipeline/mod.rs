@@ -3,12 +3,12 @@
 //! Kubernetes, no processes. This file only declares and re-exports.
 
 pub mod command;
-pub mod cron;
+pub(crate) mod cron;
 pub mod dag;
 pub mod error;
-pub mod names;
+pub(crate) mod names;
 pub mod one_liner;
-pub mod quantity;
+pub(crate) mod quantity;
 pub mod spec;
 #[cfg(test)]
 pub(crate) mod testing;

@@ -105,8 +105,12 @@ impl Printer {
     }
 }
 
-pub mod run_tables;
+pub mod format;
+pub mod graph;
+pub mod jsonpath;
+pub mod plan;
 pub mod run_view;
+pub mod runs;
 pub mod table;
 pub mod workflows;
 

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio::sync::mpsc;
 
 use super::Printer;
 use super::table;
@@ -79,8 +80,15 @@ impl RunView {
         }
     }
 
-    pub fn run_id(&self) -> Option<&str> {
-        self.run_id.as_deref()
+    /// Shows every event from `events` until the engine drops its sender.
+    pub async fn show_all(
+        &mut self,
+        printer: &mut Printer,
+        mut events: mpsc::UnboundedReceiver<RunEvent>,
+    ) {
+        while let Some(event) = events.recv().await {
+            self.handle(printer, &event);
+        }
     }
 
     fn shown(&self, path: &Path) -> String {

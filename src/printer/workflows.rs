@@ -4,7 +4,7 @@
 
 use std::time::SystemTime;
 
-use super::run_tables::{self, JobRow, RunRow};
+use super::runs::{self, JobRow, RunRow};
 use super::table;
 use crate::argo::view::{CronView, WorkflowView};
 use crate::events::JobPhase;
@@ -28,7 +28,7 @@ pub fn list_table(views: &[WorkflowView], wide: bool, now: SystemTime) -> String
             }
         })
         .collect();
-    run_tables::run_list(&rows, wide)
+    runs::run_list(&rows, wide)
 }
 
 /// NAME, SCHEDULE, SUSPENDED, LAST RUN (how long ago), AGE.
@@ -107,7 +107,7 @@ pub fn get_text(view: &WorkflowView, now: SystemTime) -> String {
             (None, false) => None,
         },
     }));
-    let mut text = run_tables::run_details(&fields, &jobs);
+    let mut text = runs::run_details(&fields, &jobs);
     if view.nodes_offloaded {
         text.push_str(
             "(the controller keeps this workflow's job details in its database; \
@@ -121,7 +121,7 @@ pub fn get_text(view: &WorkflowView, now: SystemTime) -> String {
 /// message (a stop, a spec the controller refused). Argo's message for a failed DAG, "child
 /// '<node id>' failed", names a node id where the job name says more.
 fn message(view: &WorkflowView) -> Option<String> {
-    run_tables::failure_summary(
+    runs::failure_summary(
         view.jobs
             .iter()
             .filter(|j| j.phase == JobPhase::Failed)

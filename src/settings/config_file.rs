@@ -17,7 +17,7 @@ pub use crate::environment::overrides::ConfigSpec;
 /// The whole config file. Every key is optional; an empty file is an empty config.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct UserConfig {
+pub struct ConfigFile {
     /// Adjustments to the jobs' pod, in the original tool's format.
     #[serde(default, deserialize_with = "null_as_default")]
     pub spec: ConfigSpec,
@@ -110,9 +110,9 @@ where
 }
 
 /// Parses a config file's text. `path` is only used in error messages.
-pub fn parse(text: &str, path: &Path) -> Result<UserConfig, ConfigError> {
-    let config: UserConfig =
-        match serde_saphyr::from_str_with_options::<Option<UserConfig>>(text, yaml_options()) {
+pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
+    let config: ConfigFile =
+        match serde_saphyr::from_str_with_options::<Option<ConfigFile>>(text, yaml_options()) {
             Ok(config) => config.unwrap_or_default(),
             Err(e) => return Err(from_yaml_error(&e, text, path)),
         };
@@ -170,7 +170,7 @@ fn from_yaml_error(e: &serde_saphyr::Error, text: &str, path: &Path) -> ConfigEr
 /// would silently do nothing. Re-reading the text untyped and comparing its keys with what the
 /// typed config serialises back finds them.
 fn check_nested_keys(text: &str, path: &Path) -> Result<(), ConfigError> {
-    // Both reads already succeeded once as `UserConfig`; failing here only skips the check.
+    // Both reads already succeeded once as `ConfigFile`; failing here only skips the check.
     #[derive(Deserialize)]
     struct Raw {
         spec: Option<serde_json::Value>,
@@ -255,7 +255,7 @@ fn find_key_line(text: &str, key: &str) -> Option<u64> {
         .and_then(|i| u64::try_from(i + 1).ok())
 }
 
-fn validate(config: &UserConfig, path: &Path) -> Result<(), ConfigError> {
+fn validate(config: &ConfigFile, path: &Path) -> Result<(), ConfigError> {
     let invalid = |key: &str, message: String| ConfigError::InvalidValue {
         path: path.to_owned(),
         key: key.to_owned(),
@@ -329,8 +329,8 @@ pub fn config_path(env_config_file: Option<&str>, home: Option<&str>) -> Option<
 /// Reads and parses a config file. A missing file is `Ok(None)`: that is right for the
 /// default `~/.jupyterflow.yaml`, which most users never create. When the path came from
 /// `$JUPYTERFLOW_CONFIG_FILE` the user asked for that file, so the caller should turn `None`
-/// into [`LoadError::Missing`]; [`load_user_config`] does exactly that.
-pub fn read_user_config(path: &Path) -> Result<Option<UserConfig>, LoadError> {
+/// into [`LoadError::Missing`]; [`load`] does exactly that.
+pub fn read_config(path: &Path) -> Result<Option<ConfigFile>, LoadError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -346,15 +346,15 @@ pub fn read_user_config(path: &Path) -> Result<Option<UserConfig>, LoadError> {
 
 /// Finds and reads the config file with the rule above: the default file may be missing, an
 /// explicitly named one may not. Returns the path read, for the "applied config from" note.
-pub fn load_user_config(
+pub fn load(
     env_config_file: Option<&str>,
     home: Option<&str>,
-) -> Result<Option<(PathBuf, UserConfig)>, LoadError> {
+) -> Result<Option<(PathBuf, ConfigFile)>, LoadError> {
     let Some(path) = config_path(env_config_file, home) else {
         return Ok(None);
     };
     let explicit = env_config_file.is_some_and(|f| !f.is_empty());
-    match read_user_config(&path)? {
+    match read_config(&path)? {
         Some(config) => Ok(Some((path, config))),
         None if explicit => Err(LoadError::Missing { path }),
         None => Ok(None),

@@ -3,10 +3,10 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{EnvVar, LocalObjectReference, PodSecurityContext};
 
 use super::*;
-use crate::settings::config_file::{UserConfig, parse};
+use crate::settings::config_file::{ConfigFile, parse};
 
 /// The config file's `spec` comes from YAML in real use; these tests read it the same way.
-fn parse_ok(text: &str) -> UserConfig {
+fn parse_ok(text: &str) -> ConfigFile {
     parse(text, Path::new("/home/jovyan/.jupyterflow.yaml")).expect("config parses")
 }
 

@@ -68,7 +68,7 @@ fn offloaded_jobs_are_explained_not_invented() {
 #[test]
 fn local_and_argo_lists_share_one_header() {
     let argo = list_table(&[view("succeeded")], true, now());
-    let local = run_tables::run_list(&[], true);
+    let local = runs::run_list(&[], true);
     let columns = |text: &str| -> Vec<String> {
         let header = text.lines().next().unwrap_or_default();
         header

@@ -9,7 +9,7 @@ fn cfg_path() -> &'static Path {
     Path::new("/home/jovyan/.jupyterflow.yaml")
 }
 
-fn parse_ok(text: &str) -> UserConfig {
+fn parse_ok(text: &str) -> ConfigFile {
     parse(text, cfg_path()).expect("config parses")
 }
 
@@ -29,9 +29,9 @@ fn parse_err(text: &str) -> ConfigError {
 
 #[test]
 fn empty_file_is_empty_config() {
-    assert_eq!(parse_ok(""), UserConfig::default());
-    assert_eq!(parse_ok("# only comments\n"), UserConfig::default());
-    assert_eq!(parse_ok("spec:\n"), UserConfig::default());
+    assert_eq!(parse_ok(""), ConfigFile::default());
+    assert_eq!(parse_ok("# only comments\n"), ConfigFile::default());
+    assert_eq!(parse_ok("spec:\n"), ConfigFile::default());
 }
 
 #[test]
@@ -261,7 +261,7 @@ fn empty_image_is_invalid() {
 fn template_parses_as_empty_config() {
     assert_eq!(
         parse(template(), Path::new("template")).expect("template parses"),
-        UserConfig::default()
+        ConfigFile::default()
     );
 }
 
@@ -342,12 +342,12 @@ fn missing_default_config_is_none() {
     let dir = tempfile::tempdir().expect("temp dir");
     let home = dir.path().to_str().expect("utf-8 temp dir");
     assert!(
-        read_user_config(&dir.path().join(DEFAULT_CONFIG_FILE_NAME))
+        read_config(&dir.path().join(DEFAULT_CONFIG_FILE_NAME))
             .expect("missing is fine")
             .is_none()
     );
     assert!(
-        load_user_config(None, Some(home))
+        load(None, Some(home))
             .expect("missing default")
             .is_none()
     );
@@ -357,7 +357,7 @@ fn missing_default_config_is_none() {
 fn missing_explicit_config_is_an_error() {
     let dir = tempfile::tempdir().expect("temp dir");
     let named = dir.path().join("jf.yaml");
-    let err = load_user_config(named.to_str(), None).expect_err("named file must exist");
+    let err = load(named.to_str(), None).expect_err("named file must exist");
     assert!(matches!(&err, LoadError::Missing { path } if *path == named));
     assert!(err.to_string().contains("$JUPYTERFLOW_CONFIG_FILE"));
 }
@@ -367,14 +367,14 @@ fn config_is_read_and_parse_errors_name_the_file() {
     let dir = tempfile::tempdir().expect("temp dir");
     let home = dir.path().to_str().expect("utf-8 temp dir");
     write(dir.path(), DEFAULT_CONFIG_FILE_NAME, "namespace: team\n");
-    let (path, config) = load_user_config(None, Some(home))
+    let (path, config) = load(None, Some(home))
         .expect("reads")
         .expect("present");
     assert_eq!(path, dir.path().join(DEFAULT_CONFIG_FILE_NAME));
     assert_eq!(config.namespace.as_deref(), Some("team"));
 
     let bad = write(dir.path(), "bad.yaml", "namespce: team\n");
-    let err = read_user_config(&bad).expect_err("unknown key");
+    let err = read_config(&bad).expect_err("unknown key");
     assert!(matches!(err, LoadError::Config(ConfigError::UnknownKey(_))));
     assert!(err.to_string().contains("bad.yaml:1"), "{err}");
 }

@@ -1,11 +1,12 @@
 //! The run list (`list`) and a run's details (`get`), one layout for local and Argo runs: each
-//! backend turns what it knows into these rows, so both look the same and neither draws its
-//! own table. Pure: rows in, text out; ages and durations are computed by the caller.
+//! backend's runs are turned into these rows (local run records here, Argo workflows in
+//! `workflows`), so both look the same. Pure: rows in, text out; `now` is the caller's.
 
 use std::time::{Duration, SystemTime};
 
 use super::table;
-use crate::events::{Exit, JobPhase};
+use crate::events::{Exit, JobPhase, RunStatus};
+use crate::local::record::RunRecord;
 use crate::time;
 
 /// One line of `list`.
@@ -108,6 +109,86 @@ pub fn failure_summary(mut failed: impl Iterator<Item = (String, String)>) -> Op
         0 => format!("{job}: {why}"),
         more => format!("{job}: {why} (and {more} more)"),
     })
+}
+
+/// The `list` table of local runs.
+pub fn local_list(runs: &[RunRecord], wide: bool, now: SystemTime) -> String {
+    let rows: Vec<RunRow> = runs
+        .iter()
+        .map(|r| RunRow {
+            name: r.id.clone(),
+            status: r.status.as_str().to_owned(),
+            done: r.jobs.iter().filter(|j| j.phase.is_terminal()).count(),
+            total: r.jobs.len(),
+            age: since(&r.started, now),
+            duration: between(Some(&r.started), r.finished.as_deref(), now),
+            message: local_message(r),
+            source: Some(r.source.text()),
+        })
+        .collect();
+    run_list(&rows, wide)
+}
+
+/// `get` of a local run.
+pub fn local_details(run: &RunRecord, now: SystemTime) -> String {
+    let mut fields = vec![
+        ("Name", run.id.clone()),
+        ("Status", run.status.as_str().to_owned()),
+        ("Source", run.source.text()),
+        ("Workdir", run.workdir.display().to_string()),
+        ("Started", run.started.clone()),
+        (
+            "Duration",
+            between(Some(&run.started), run.finished.as_deref(), now)
+                .map_or_else(dash, table::duration),
+        ),
+    ];
+    if let Some(message) = local_message(run) {
+        fields.push(("Message", message));
+    }
+    let jobs: Vec<JobRow> = run
+        .jobs
+        .iter()
+        .map(|j| JobRow {
+            name: j.name.clone(),
+            phase: j.phase,
+            started: j.started.as_deref().and_then(time::parse),
+            duration: between(j.started.as_deref(), j.finished.as_deref(), now),
+            exit: j.exit,
+            reason: j.reason.clone(),
+        })
+        .collect();
+    run_details(&fields, &jobs)
+}
+
+/// What went wrong, for the MESSAGE column and `get`: the first job that failed or was
+/// cancelled, or why an interrupted run stopped. Nothing to say about other runs.
+fn local_message(run: &RunRecord) -> Option<String> {
+    if run.status == RunStatus::Interrupted {
+        return Some("the process running it is gone".to_owned());
+    }
+    failure_summary(
+        run.jobs
+            .iter()
+            .filter(|j| matches!(j.phase, JobPhase::Failed | JobPhase::Cancelled))
+            .map(|j| {
+                let why = j.reason.clone().or_else(|| j.exit.map(|e| e.to_string()));
+                (
+                    j.name.clone(),
+                    why.unwrap_or_else(|| j.phase.as_str().to_lowercase()),
+                )
+            }),
+    )
+}
+
+fn since(rfc: &str, now: SystemTime) -> Option<Duration> {
+    now.duration_since(time::parse(rfc)?).ok()
+}
+
+fn between(start: Option<&str>, end: Option<&str>, now: SystemTime) -> Option<Duration> {
+    let start = time::parse(start?)?;
+    let end = end.map_or(Some(now), time::parse)?;
+    end.duration_since(start).ok()
 }
 
 fn dash() -> String {

@@ -1,30 +1,28 @@
-//! `logs NAME [JOB] [-f]` for cluster runs: the `main` container of each job pod (label
-//! `workflows.argoproj.io/workflow`), every line prefixed with its job. With `-f`, one log
-//! stream per pod, and the workflow's watch tells when new pods appear and when the run ends.
+//! Job logs of a cluster run: the `main` container of each job pod (label
+//! `workflows.argoproj.io/workflow`). Read once, or followed: one log stream per pod, and the
+//! workflow's watch (in a task of its own) tells when new pods appear and when the run ends.
+//! Hands every piece of output to its caller; never prints.
 
 use std::collections::{BTreeSet, HashSet};
 
 use futures::io::AsyncBufReadExt as _;
+use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::cluster_runs::{resolve, with_cluster};
-use crate::argo::ArgoKind;
+use super::api::Cluster;
+use super::error::ClusterError;
+use super::watch::{self, Update, WorkflowWatch};
 use crate::argo::labels::WORKFLOW_LABEL;
 use crate::argo::pods::{JobPod, job_pods};
 use crate::argo::view::WorkflowView;
-use crate::cli::LogsArgs;
-use crate::cluster::watch::{self, Update, WorkflowWatch};
-use crate::cluster::{Cluster, ClusterError};
-use crate::error::{EXIT_FAILED, Error};
-use crate::events::JobPhase;
-use crate::printer::{Printer, prefix_lines};
-use crate::settings::config_file::UserConfig;
+use crate::events::{JobPhase, RunStatus};
 
 const CONTAINER: &str = "main";
 
 /// Which pods' output to show: every job, or one job (a job name, or a task's name for all
 /// its sweep points).
-struct Selection<'a>(Option<&'a str>);
+#[derive(Debug, Clone, Copy)]
+pub struct Selection<'a>(pub Option<&'a str>);
 
 impl Selection<'_> {
     fn wants(&self, pod: &JobPod) -> bool {
@@ -32,83 +30,84 @@ impl Selection<'_> {
     }
 }
 
-pub fn logs(args: &LogsArgs, config: &UserConfig, printer: &mut Printer) -> Result<u8, Error> {
-    with_cluster(&args.history, config, printer, async |cluster, printer| {
-        let name = resolve(cluster, &args.run).await?;
-        let object = cluster.get(ArgoKind::Workflow, &name).await?;
-        let view = WorkflowView::from_json(&object);
-        if let Some(job) = &args.job {
-            let started = view.jobs.iter().any(|j| &j.name == job || &j.task == job);
-            // With -f a job that has not started yet is worth waiting for.
-            let planned = view.tasks.iter().any(|t| &t.name == job);
-            if !(started || args.follow && planned) {
-                let mut names: Vec<&str> = view.jobs.iter().map(|j| j.name.as_str()).collect();
-                names.extend(view.unstarted_tasks().map(|t| t.name.as_str()));
-                return Err(Error::usage(
-                    format!("run {name} has no job named `{job}`"),
-                    format!("its jobs are: {}", names.join(", ")),
-                ));
+/// What the caller is handed, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogPiece {
+    /// Output of a job (whole lines while following; invalid UTF-8 replaced).
+    Output { job: String, text: String },
+    /// Some output could not be read or stopped early: why, for a note.
+    Lost(String),
+    /// No job has a pod yet (a status line for the user).
+    NoPodsYet(String),
+}
+
+/// Reads the logs of run `name` (its state in `view`) once. Returns how many pods' logs could
+/// not be read: one pod gone or never started must not hide the others' output.
+pub async fn read(
+    cluster: &mut Cluster,
+    name: &str,
+    view: &WorkflowView,
+    selection: Selection<'_>,
+    mut show: impl FnMut(LogPiece),
+) -> Result<usize, ClusterError> {
+    let pods = cluster
+        .list_pods(&format!("{WORKFLOW_LABEL}={name}"))
+        .await?;
+    let pods: Vec<JobPod> = job_pods(&pods, view)
+        .into_iter()
+        .filter(|p| selection.wants(p))
+        .collect();
+    if pods.is_empty() {
+        show(no_pods(name, view)?);
+        return Ok(0);
+    }
+    let mut unreadable = 0;
+    for pod in pods.iter().filter(|p| p.started) {
+        match read_log(cluster, &pod.pod).await {
+            Ok(text) => show(LogPiece::Output {
+                job: pod.job.clone(),
+                text,
+            }),
+            Err(e) => {
+                unreadable += 1;
+                show(LogPiece::Lost(format!(
+                    "{}: cannot read the log of pod {}: {e}",
+                    pod.job, pod.pod
+                )));
             }
         }
-        let selection = Selection(args.job.as_deref());
-        if args.follow {
-            return follow(cluster, &name, object, &selection, printer).await;
-        }
-        let pods = cluster
-            .list_pods(&format!("{WORKFLOW_LABEL}={name}"))
-            .await?;
-        let pods: Vec<JobPod> = job_pods(&pods, &view)
-            .into_iter()
-            .filter(|p| selection.wants(p))
-            .collect();
-        if pods.is_empty() {
-            gone(&name, &view, printer)?;
-            return Ok(0);
-        }
-        let mut unreadable = 0;
-        for pod in pods.iter().filter(|p| p.started) {
-            match read_log(cluster, &pod.pod).await {
-                Ok(text) => printer.data(&prefix_lines(&pod.job, &text)),
-                // One pod gone or never started must not hide the others' output.
-                Err(e) => {
-                    unreadable += 1;
-                    printer.note(&format!(
-                        "{}: cannot read the log of pod {}: {e}",
-                        pod.job, pod.pod
-                    ));
-                }
-            }
-        }
-        Ok(if unreadable == 0 { 0 } else { EXIT_FAILED })
-    })
+    }
+    Ok(unreadable)
 }
 
 /// A whole log; invalid UTF-8 (a program printing bytes) is replaced, not an error.
-async fn read_log(cluster: &mut Cluster, pod: &str) -> Result<String, Error> {
+async fn read_log(cluster: &mut Cluster, pod: &str) -> Result<String, ClusterError> {
     let mut stream = cluster.pod_log(pod, CONTAINER, false).await?;
     let mut bytes = Vec::new();
     futures::io::AsyncReadExt::read_to_end(&mut stream, &mut bytes)
         .await
-        .map_err(|e| Error::Runtime(format!("reading the log of {pod}: {e}")))?;
+        .map_err(|e| ClusterError::ReadLog {
+            pod: pod.to_owned(),
+            detail: e.to_string(),
+        })?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// No pods: either no job started yet, or Argo already removed them (pod GC).
-fn gone(name: &str, view: &WorkflowView, printer: &mut Printer) -> Result<(), Error> {
+fn no_pods(name: &str, view: &WorkflowView) -> Result<LogPiece, ClusterError> {
     if view.is_finished() && !view.jobs.is_empty() {
-        return Err(ClusterError::Other {
-            message: format!("the job pods of {name} are gone (removed by Argo's pod garbage collection), and their logs with them"),
-            hint: "to keep logs, configure an artifact repository with archiveLogs, or a podGC strategy that keeps pods".into(),
-        }
-        .into());
+        return Err(ClusterError::PodsGone {
+            name: name.to_owned(),
+        });
     }
-    printer.status(&format!("{name} has no job pods yet; -f waits for them"));
-    Ok(())
+    Ok(LogPiece::NoPodsYet(format!(
+        "{name} has no job pods yet; -f waits for them"
+    )))
 }
 
 /// What a pod's log task sends: a piece of output, or why the output stopped early.
 enum Piece {
-    Lines(String),
+    Lines { job: String, text: String },
     Broken(String),
 }
 
@@ -131,11 +130,12 @@ async fn stream_pod(mut cluster: Cluster, pod: JobPod, out: mpsc::UnboundedSende
         match stream.read_until(b'\n', &mut line).await {
             Ok(0) => return,
             Ok(_) => {
-                let text = String::from_utf8_lossy(&line);
-                if out
-                    .send(Piece::Lines(prefix_lines(&pod.job, &text)))
-                    .is_err()
-                {
+                let text = String::from_utf8_lossy(&line).into_owned();
+                let piece = Piece::Lines {
+                    job: pod.job.clone(),
+                    text,
+                };
+                if out.send(piece).is_err() {
                     return;
                 }
             }
@@ -165,12 +165,12 @@ fn started_nodes(view: &WorkflowView) -> BTreeSet<String> {
         .collect()
 }
 
-/// Watches the workflow in its own task and sends each change, so that printing log lines
+/// Watches the workflow in its own task and sends each change, so that handing out log lines
 /// never cancels a watch request half-way.
 fn spawn_watch(
     cluster: &Cluster,
     name: &str,
-    object: &serde_json::Value,
+    object: &Value,
 ) -> mpsc::UnboundedReceiver<Result<Update, ClusterError>> {
     let (sender, receiver) = mpsc::unbounded_channel();
     let mut cluster = Cluster::new(cluster.conn.clone());
@@ -190,14 +190,34 @@ fn spawn_watch(
     receiver
 }
 
-/// Streams every job pod's log until the workflow ends and every stream has finished.
-async fn follow(
+/// Hands a stream's piece to the caller, counting streams that broke.
+fn hand_out(piece: Piece, broken: &mut usize, show: &mut impl FnMut(LogPiece)) {
+    match piece {
+        Piece::Lines { job, text } => show(LogPiece::Output { job, text }),
+        Piece::Broken(note) => {
+            *broken += 1;
+            show(LogPiece::Lost(note));
+        }
+    }
+}
+
+/// How a followed run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Followed {
+    pub status: RunStatus,
+    /// Pods whose output could not be followed to its end.
+    pub broken: usize,
+}
+
+/// Streams every selected job pod's log (`object` is the workflow as last read) until the
+/// workflow ends and every stream has finished.
+pub async fn follow(
     cluster: &mut Cluster,
     name: &str,
-    object: serde_json::Value,
-    selection: &Selection<'_>,
-    printer: &mut Printer,
-) -> Result<u8, Error> {
+    object: Value,
+    selection: Selection<'_>,
+    mut show: impl FnMut(LogPiece),
+) -> Result<Followed, ClusterError> {
     let (sender, mut incoming) = mpsc::unbounded_channel::<Piece>();
     let mut streaming: HashSet<String> = HashSet::new();
     let mut listed: Option<BTreeSet<String>> = None;
@@ -229,46 +249,31 @@ async fn follow(
         }
         if view.is_finished() {
             if streaming.is_empty() {
-                gone(name, &view, printer)?;
+                show(no_pods(name, &view)?);
             }
             drop(sender);
             while let Some(piece) = incoming.recv().await {
-                broken += show(piece, printer);
+                hand_out(piece, &mut broken, &mut show);
             }
-            return Ok(if broken == 0 {
-                view.exit_code()
-            } else {
-                EXIT_FAILED
+            return Ok(Followed {
+                status: view.run_status(),
+                broken,
             });
         }
-        // Print output until the workflow changes.
+        // Hand out output until the workflow changes.
         loop {
             tokio::select! {
-                Some(piece) = incoming.recv() => broken += show(piece, printer),
+                Some(piece) = incoming.recv() => hand_out(piece, &mut broken, &mut show),
                 update = changes.recv() => {
                     match update {
                         Some(Ok(Update::Changed(object))) => view = WorkflowView::from_json(&object),
-                        Some(Ok(Update::Deleted)) => return Err(watch::deleted(name).into()),
-                        Some(Err(e)) => return Err(e.into()),
-                        None => return Err(Error::Runtime("the workflow watch stopped".into())),
+                        Some(Ok(Update::Deleted)) => return Err(watch::deleted(name)),
+                        Some(Err(e)) => return Err(e),
+                        None => return Err(ClusterError::WatchStopped { name: name.to_owned() }),
                     }
                     break;
                 }
             }
-        }
-    }
-}
-
-/// Prints a piece; returns 1 when it reports lost output.
-fn show(piece: Piece, printer: &mut Printer) -> usize {
-    match piece {
-        Piece::Lines(text) => {
-            printer.data(&text);
-            0
-        }
-        Piece::Broken(note) => {
-            printer.note(&note);
-            1
         }
     }
 }

@@ -3,8 +3,15 @@
 
 use std::fmt::Write as _;
 
-use crate::cli::GraphFormat;
 use crate::pipeline::Dag;
+
+/// How to draw a pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraphFormat {
+    Ascii,
+    Mermaid,
+    Dot,
+}
 
 pub fn draw(dag: &Dag, format: GraphFormat) -> String {
     match format {

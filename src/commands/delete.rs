@@ -1,71 +1,95 @@
-//! `delete` for runs on the cluster: every named object is checked first (it exists, jupyterflow
-//! made it unless `--all`, it has finished unless `--force`), so a typo, a live run or someone
-//! else's workflow deletes nothing; `--completed`/`--older-than` pick finished runs in scope.
+//! `jupyterflow delete`: runs (and their logs), by name, `--completed` or `--older-than`, and
+//! scheduled pipelines (`--cron`, cluster only). Every named run is checked before anything is
+//! deleted, so a typo, a live run or someone else's workflow deletes nothing.
 
 use std::time::SystemTime;
 
 use serde_json::Value;
 
-use super::cluster_runs::{resolve, scope, with_cluster};
+use super::argo_session::{resolve, scope, with_cluster};
+use super::history::{self, RunSummary, find_local};
 use crate::argo::ArgoKind;
 use crate::argo::labels::MANAGED_BY;
 use crate::argo::view::WorkflowView;
-use crate::cli::DeleteArgs;
 use crate::error::Error;
+use crate::events::RunStatus;
+use crate::local::record;
 use crate::printer::Printer;
-use crate::settings::config_file::UserConfig;
-use crate::time;
+use crate::settings::{DeleteSettings, Runs, Session};
 
-/// `delete --older-than AGE`, parsed; shared with local runs so both say the same thing.
-pub(super) fn older_than(args: &DeleteArgs) -> Result<Option<std::time::Duration>, Error> {
-    args.older_than
-        .as_deref()
-        .map(|text| {
-            time::parse_duration(text).map_err(|e| {
-                Error::usage(format!("--older-than: {e}"), "write it like 7d, 12h or 30m")
-            })
-        })
-        .transpose()
+pub(super) fn delete(delete: &DeleteSettings, printer: &mut Printer) -> Result<(), Error> {
+    match &delete.runs {
+        Runs::Local { runs_dir } => {
+            // Refuse before deleting anything: `--cron` next to run names must not half-happen.
+            if let Some(cron) = delete.cron.first() {
+                return Err(Error::usage(
+                    format!(
+                        "--cron {cron}: scheduled pipelines (CronWorkflows) live on the cluster, and no cluster is in use here"
+                    ),
+                    "run it inside the notebook pod, or pass -n/--context; local runs have no schedules",
+                ));
+            }
+            let mut ids: Vec<String> = Vec::new();
+            for name in &delete.names {
+                let run = find_local(runs_dir, name)?;
+                if run.status == RunStatus::Running {
+                    return Err(record::RecordError::StillRunning {
+                        id: run.id,
+                        pid: run.pid,
+                    }
+                    .into());
+                }
+                ids.push(run.id);
+            }
+            if delete.completed || delete.older_than.is_some() {
+                let runs: Vec<RunSummary> = record::list(runs_dir)?
+                    .iter()
+                    .map(RunSummary::from_record)
+                    .collect();
+                ids.extend(history::finished_to_delete(
+                    &runs,
+                    delete.older_than,
+                    SystemTime::now(),
+                ));
+            }
+            history::dedupe(&mut ids);
+            if ids.is_empty() {
+                printer.status("no runs matched; nothing deleted");
+            }
+            for id in ids {
+                record::delete(runs_dir, &id)?;
+                printer.data(&format!("deleted {id}\n"));
+            }
+            Ok(())
+        }
+        Runs::Argo(session) => cluster(delete, session, printer),
+    }
 }
 
-pub fn delete(args: &DeleteArgs, config: &UserConfig, printer: &mut Printer) -> Result<(), Error> {
-    let older_than = older_than(args)?;
-    let selector = scope(&args.history);
-    with_cluster(&args.history, config, printer, async |cluster, printer| {
-        // Resolve and check every name first, so a typo, a live run or someone else's object
-        // deletes nothing.
+fn cluster(delete: &DeleteSettings, session: &Session, printer: &mut Printer) -> Result<(), Error> {
+    let selector = scope(session);
+    with_cluster(session, printer, async |cluster, printer| {
         let mut names: Vec<String> = Vec::new();
-        for run in &args.runs {
+        for run in &delete.names {
             let name = resolve(cluster, run).await?;
             let object = cluster.get(ArgoKind::Workflow, &name).await?;
-            if let Some(refused) = refuse_delete(ArgoKind::Workflow, &object, args) {
-                return Err(refused);
-            }
+            refuse(ArgoKind::Workflow, &object, session.all, delete.force)?;
             names.push(name);
         }
-        for cron in &args.cron {
+        for cron in &delete.cron {
             let object = cluster.get(ArgoKind::CronWorkflow, cron).await?;
-            if let Some(refused) = refuse_delete(ArgoKind::CronWorkflow, &object, args) {
-                return Err(refused);
-            }
+            refuse(ArgoKind::CronWorkflow, &object, session.all, delete.force)?;
         }
-        if args.completed || older_than.is_some() {
-            let now = SystemTime::now();
+        if delete.completed || delete.older_than.is_some() {
             let (items, _) = cluster.list(ArgoKind::Workflow, &selector).await?;
-            for object in &items {
-                let view = WorkflowView::from_json(object);
-                let old_enough = older_than.is_none_or(|age| {
-                    view.finished_at
-                        .and_then(|at| now.duration_since(at).ok())
-                        .is_some_and(|finished| finished >= age)
-                });
-                if view.is_finished() && old_enough {
-                    names.push(view.name.clone());
-                }
-            }
+            let runs: Vec<RunSummary> = items.iter().map(RunSummary::from_workflow).collect();
+            names.extend(history::finished_to_delete(
+                &runs,
+                delete.older_than,
+                SystemTime::now(),
+            ));
         }
-        let mut seen = std::collections::HashSet::new();
-        names.retain(|n| seen.insert(n.clone()));
+        history::dedupe(&mut names);
         for name in &names {
             cluster.delete(ArgoKind::Workflow, name).await?;
             printer.data(&format!(
@@ -73,34 +97,34 @@ pub fn delete(args: &DeleteArgs, config: &UserConfig, printer: &mut Printer) -> 
                 ArgoKind::Workflow.resource_name(name)
             ));
         }
-        for cron in &args.cron {
+        for cron in &delete.cron {
             cluster.delete(ArgoKind::CronWorkflow, cron).await?;
             printer.data(&format!(
                 "{} deleted\n",
                 ArgoKind::CronWorkflow.resource_name(cron)
             ));
         }
-        if names.is_empty() && args.cron.is_empty() {
+        if names.is_empty() && delete.cron.is_empty() {
             printer.status("no runs matched; nothing deleted");
         }
         Ok(())
     })
 }
 
-/// Why a named object may not be deleted: jupyterflow did not make it (unless `--all`), or it
-/// is a workflow still running (unless `--force`). `--completed`/`--older-than` need no such
-/// check: they only ever pick finished runs in scope.
-fn refuse_delete(kind: ArgoKind, object: &Value, args: &DeleteArgs) -> Option<Error> {
+/// Refuses to delete a named object jupyterflow did not make (unless `all`), or a workflow
+/// still running (unless `force`). `--completed`/`--older-than` need no such check: they only
+/// ever pick finished runs in scope.
+fn refuse(kind: ArgoKind, object: &Value, all: bool, force: bool) -> Result<(), Error> {
     let name = object["metadata"]["name"].as_str().unwrap_or_default();
     let what = kind.kind().to_ascii_lowercase();
     let ours = object["metadata"]["labels"][MANAGED_BY] == "jupyterflow";
-    if !ours && !args.history.all {
-        return Some(Error::usage(
+    if !ours && !all {
+        return Err(Error::usage(
             format!("refusing to delete {what} `{name}`: it has no label {MANAGED_BY}=jupyterflow"),
             "not made by jupyterflow; pass --all to delete it anyway",
         ));
     }
-    if kind == ArgoKind::Workflow && !args.force {
+    if kind == ArgoKind::Workflow && !force {
         let view = WorkflowView::from_json(object);
         if !view.is_finished() {
             let hint = if view.shutdown.is_some() {
@@ -110,7 +134,7 @@ fn refuse_delete(kind: ArgoKind, object: &Value, args: &DeleteArgs) -> Option<Er
             } else {
                 format!("stop it first (jupyterflow stop {name}) or pass --force")
             };
-            return Some(Error::usage(
+            return Err(Error::usage(
                 format!(
                     "refusing to delete workflow `{name}`: it has not finished ({})",
                     view.status_text()
@@ -119,7 +143,7 @@ fn refuse_delete(kind: ArgoKind, object: &Value, args: &DeleteArgs) -> Option<Er
             ));
         }
     }
-    None
+    Ok(())
 }
 
 #[cfg(test)]
@@ -127,21 +151,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::cli::HistoryArgs;
-
-    fn delete_args(all: bool, force: bool) -> DeleteArgs {
-        DeleteArgs {
-            history: HistoryArgs {
-                all,
-                ..HistoryArgs::default()
-            },
-            runs: vec!["x".into()],
-            completed: false,
-            older_than: None,
-            cron: Vec::new(),
-            force,
-        }
-    }
 
     #[test]
     fn delete_refuses_live_runs_and_other_peoples_objects() {
@@ -156,7 +165,7 @@ mod tests {
         let theirs = json!({"metadata": {"name": "c"}, "status": {"phase": "Succeeded"}});
         let cron = json!({"metadata": {"name": "n", "labels": ours}});
         let hint = |object: &Value, all: bool, force: bool, kind: ArgoKind| {
-            refuse_delete(kind, object, &delete_args(all, force)).and_then(|e| e.hint())
+            refuse(kind, object, all, force).err().and_then(|e| e.hint())
         };
         let wf = ArgoKind::Workflow;
         assert_eq!(

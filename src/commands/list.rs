@@ -1,0 +1,104 @@
+//! `jupyterflow list`: the runs (or, with `--cron`, the scheduled pipelines) of the backend
+//! `Settings` chose, newest first, as a table or in any `-o` format.
+
+use std::time::SystemTime;
+
+use serde_json::json;
+
+use super::argo_session::{scope, with_cluster};
+use crate::argo::ArgoKind;
+use crate::argo::view::{CronView, WorkflowView};
+use crate::error::Error;
+use crate::events::RunStatus;
+use crate::local::record;
+use crate::printer::format::{self, OutputFormat};
+use crate::printer::{Printer, runs, workflows};
+use crate::settings::{ListSettings, Runs, Session};
+
+pub(super) fn list(list: &ListSettings, printer: &mut Printer) -> Result<(), Error> {
+    match &list.runs {
+        Runs::Local { runs_dir } => {
+            let runs: Vec<_> = record::list(runs_dir)?
+                .into_iter()
+                .filter(|r| list.filter.keeps(r.status == RunStatus::Running))
+                .collect();
+            let text = match &list.output {
+                OutputFormat::Name => runs.iter().map(|r| format!("{}\n", r.id)).collect(),
+                OutputFormat::Table | OutputFormat::Wide if runs.is_empty() => {
+                    printer.status(&format!("no runs in {}", runs_dir.display()));
+                    return Ok(());
+                }
+                OutputFormat::Table | OutputFormat::Wide => runs::local_list(
+                    &runs,
+                    list.output == OutputFormat::Wide,
+                    SystemTime::now(),
+                ),
+                structured => format::structured(&runs, structured)?.unwrap_or_default(),
+            };
+            printer.data(&text);
+            Ok(())
+        }
+        Runs::Argo(session) => cluster(list, session, printer),
+    }
+}
+
+fn cluster(list: &ListSettings, session: &Session, printer: &mut Printer) -> Result<(), Error> {
+    let selector = scope(session);
+    with_cluster(session, printer, async |cluster, printer| {
+        let kind = if list.cron {
+            ArgoKind::CronWorkflow
+        } else {
+            ArgoKind::Workflow
+        };
+        let (mut items, _) = cluster.list(kind, &selector).await?;
+        if !list.cron {
+            items.retain(|o| list.filter.keeps(!WorkflowView::from_json(o).is_finished()));
+        }
+        // Newest first, as `argo list` shows them.
+        items.sort_by(|a, b| {
+            b["metadata"]["creationTimestamp"]
+                .as_str()
+                .cmp(&a["metadata"]["creationTimestamp"].as_str())
+        });
+        // kubectl's shape for several objects.
+        let object = json!({"apiVersion": "v1", "kind": "List", "items": items});
+        if let Some(text) = format::structured(&object, &list.output)? {
+            printer.data(&text);
+            return Ok(());
+        }
+        if list.output == OutputFormat::Name {
+            let names = items
+                .iter()
+                .map(|o| {
+                    let name = o["metadata"]["name"].as_str().unwrap_or_default();
+                    format!("{}\n", kind.resource_name(name))
+                })
+                .collect::<String>();
+            printer.data(&names);
+            return Ok(());
+        }
+        if items.is_empty() {
+            printer.status(&format!(
+                "no {}{} in namespace `{}`",
+                if session.all { "" } else { "jupyterflow " },
+                if list.cron {
+                    "scheduled pipelines"
+                } else {
+                    "runs"
+                },
+                cluster.namespace()
+            ));
+            return Ok(());
+        }
+        let now = SystemTime::now();
+        let text = if list.cron {
+            let views: Vec<CronView> = items.iter().map(CronView::from_json).collect();
+            workflows::cron_table(&views, now)
+        } else {
+            let views: Vec<WorkflowView> = items.iter().map(WorkflowView::from_json).collect();
+            workflows::list_table(&views, list.output == OutputFormat::Wide, now)
+        };
+        printer.data(&text);
+        Ok(())
+    })
+}

@@ -1,0 +1,122 @@
+//! `run` on the cluster: read the notebook's own pod, check that job pods will see the working
+//! directory, render, and create the Workflow or CronWorkflow exactly once; with `--watch`,
+//! follow it. On the happy path that is two requests (three when a claim's access mode must be
+//! read).
+
+use super::{LoadedPipeline, environment};
+use crate::argo::{ArgoKind, render_checked};
+use crate::cluster::submit::{self, Submitted};
+use crate::cluster::{Cluster, ClusterError, Target, connect};
+use crate::environment::workdir;
+use crate::error::Error;
+use crate::printer::{Printer, format};
+use crate::settings::{ArgoRun, RunSettings, Settings};
+
+use super::super::argo_session::{after_submit, follow, report};
+
+pub(super) fn run(
+    settings: &Settings,
+    run: &RunSettings,
+    target: &Target,
+    argo: &ArgoRun,
+    loaded: &LoadedPipeline,
+    printer: &mut Printer,
+) -> Result<u8, Error> {
+    super::super::block_on(async {
+        let mut cluster = Cluster::new(connect::connect(target).await?);
+        let result =
+            submit_from_pod(&mut cluster, settings, run, target, argo, loaded, printer).await;
+        report(&mut cluster, run.verbose, printer);
+        if run.verbose {
+            printer.note(&format!("{} API requests", cluster.conn.requests()));
+        }
+        let Some(submitted) = result? else {
+            return Ok(0); // a dry run
+        };
+        if let Some(url) = &argo.argo_ui_url {
+            let path = match submitted.kind {
+                ArgoKind::Workflow => "workflows",
+                ArgoKind::CronWorkflow => "cron-workflows",
+            };
+            printer.note(&format!(
+                "{}/{path}/{}/{}",
+                url.trim_end_matches('/'),
+                cluster.namespace(),
+                submitted.name
+            ));
+        }
+        if !argo.watch {
+            return Ok(0);
+        }
+        if submitted.kind == ArgoKind::CronWorkflow {
+            printer.note("--watch follows runs; a CronWorkflow starts them on its schedule (jupyterflow list --cron)");
+            return Ok(0);
+        }
+        let followed = follow(
+            &mut cluster,
+            &submitted.name,
+            submitted.object,
+            run.quiet,
+            run.verbose,
+            &settings.cwd,
+            printer,
+        )
+        .await;
+        after_submit(&submitted.name, followed)
+    })
+}
+
+/// Reads the pod, renders, and submits (or, with `--dry-run`, prints): `None` for a dry run.
+async fn submit_from_pod(
+    cluster: &mut Cluster,
+    settings: &Settings,
+    run: &RunSettings,
+    target: &Target,
+    argo: &ArgoRun,
+    loaded: &LoadedPipeline,
+    printer: &mut Printer,
+) -> Result<Option<Submitted>, Error> {
+    let pod_name = cluster
+        .conn
+        .own_pod
+        .clone()
+        .ok_or_else(|| ClusterError::NoOwnPod {
+            reason: format!(
+                "not inside a pod ({}), and no --pod given",
+                cluster.conn.origin.describe()
+            ),
+        })?;
+    let pod = match cluster.get_pod(&pod_name).await {
+        Err(ClusterError::NotFound { .. }) => {
+            return Err(ClusterError::OwnPodNotFound {
+                name: pod_name,
+                namespace: cluster.namespace().to_owned(),
+                // Without --pod, the name came from $HOSTNAME.
+                in_pod: target.pod.is_none(),
+            }
+            .into());
+        }
+        other => other?,
+    };
+    let mut env = environment(settings, argo, loaded, &pod)?;
+    let claim_modes = match workdir::claim_to_read(&env) {
+        Some(claim) => cluster.claim_access_modes(&claim).await?,
+        None => Vec::new(),
+    };
+    workdir::preflight(&mut env, &claim_modes, argo.allow_unshared_workdir)?;
+    let manifest = render_checked(&loaded.dag, &env, &argo.render)?;
+    for note in &env.notes {
+        printer.note(note);
+    }
+    if run.dry_run {
+        printer.data(&format::manifest(&manifest, &run.output)?);
+        return Ok(None);
+    }
+    let submitted = submit::submit(cluster, &manifest).await?;
+    let text = match format::structured(&submitted.object, &run.output)? {
+        Some(text) => text,
+        None => format!("{}\n", submitted.kind.resource_name(&submitted.name)),
+    };
+    printer.data(&text);
+    Ok(Some(submitted))
+}

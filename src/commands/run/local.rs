@@ -1,0 +1,83 @@
+//! `run` on this machine: the plan (`--dry-run`), or the jobs as processes with a live view, a
+//! run record and logs.
+
+use tokio::sync::mpsc;
+
+use super::LoadedPipeline;
+use crate::error::{self, Error};
+use crate::events::RunStatus;
+use crate::local::{self, ExecOptions, Plan, cancel_on_signals, run_local};
+use crate::printer::run_view::{RunView, ViewMode};
+use crate::printer::{Printer, format, plan};
+use crate::settings::{LocalRun, RunSettings, Settings};
+
+/// `--dry-run --local`: what would run, in what order, without running it.
+pub(super) fn plan(
+    local: &LocalRun,
+    loaded: &LoadedPipeline,
+    output: &format::OutputFormat,
+    printer: &mut Printer,
+) -> Result<u8, Error> {
+    printer.note(&format!("local plan ({})", local.reason));
+    let parallelism = local::parallelism(local.parallelism, loaded.dag.options.parallelism);
+    let plan = Plan::from_dag(&loaded.dag);
+    printer.data(&plan::plan(
+        &loaded.dag,
+        &plan,
+        &loaded.working_dir,
+        parallelism,
+        output,
+    )?);
+    Ok(0)
+}
+
+/// Runs the pipeline here. Returns the exit code: 0 succeeded, 1 failed, 128 + the signal
+/// when cancelled.
+pub(super) fn run(
+    settings: &Settings,
+    run: &RunSettings,
+    local: &LocalRun,
+    loaded: &LoadedPipeline,
+    printer: &mut Printer,
+) -> Result<u8, Error> {
+    printer.status(&format!("backend: local ({})", local.reason));
+    if let Some(schedule) = &loaded.dag.options.schedule {
+        printer.note(&format!(
+            "schedule `{schedule}` is for the Argo backend (a CronWorkflow); running the pipeline once, now"
+        ));
+    }
+    let plan = Plan::from_dag(&loaded.dag);
+    let mode = ViewMode::choose(run.quiet);
+    let options = ExecOptions {
+        parallelism: local::parallelism(local.parallelism, loaded.dag.options.parallelism),
+        policy: local.policy,
+        follow: run.verbose,
+        // Only the live view and -v need the lines as they come.
+        capture_output: run.verbose || mode == ViewMode::Live,
+        kill_grace: local.kill_grace,
+        ..ExecOptions::new(loaded.working_dir.clone())
+    };
+    let mut view = RunView::new(mode, settings.cwd.clone());
+    let (result, signal) = super::super::block_on(async {
+        let (cancel, which) = cancel_on_signals().map_err(Error::Signals)?;
+        let (events, shown) = mpsc::unbounded_channel();
+        let (result, ()) = tokio::join!(
+            run_local(&plan, &options, &local.runs_dir, events, cancel),
+            view.show_all(printer, shown),
+        );
+        let signal = *which.borrow();
+        Ok((result, signal))
+    })?;
+    let finished = result?;
+    if let Some(e) = &finished.record_error {
+        printer.note(&format!("the run record could not be kept up to date: {e}"));
+    }
+    match format::structured(&finished.record, &run.output)? {
+        Some(text) => printer.data(&text),
+        None => printer.data(&format!("{}\n", finished.id)),
+    }
+    Ok(match finished.outcome.status {
+        RunStatus::Cancelled => error::exit_for_signal(signal),
+        status => error::exit_for_run(status),
+    })
+}
