@@ -9,13 +9,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// image, volumes and working directory — or locally, as processes.
 #[derive(Debug, Parser)]
 #[command(name = "jupyterflow", version, about, max_term_width = 100)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run a pipeline: on the cluster from a notebook pod (an Argo Workflow), else locally
     Run(RunArgs),
     /// Check a pipeline without rendering or running it
@@ -47,7 +47,7 @@ pub enum Command {
 /// Where the pipeline comes from: exactly one of `-c` and `-f`.
 #[derive(Debug, Args)]
 #[group(required = true, multiple = false)]
-pub struct Input {
+pub(crate) struct Input {
     /// The pipeline as a one-liner: `"python prep.py >> [python a.py, python b.py] >> python eval.py"`;
     /// `{0.1,0.01}` sweeps a value
     #[arg(short = 'c', long = "command", value_name = "PIPELINE")]
@@ -58,7 +58,7 @@ pub struct Input {
 }
 
 #[derive(Debug, Args)]
-pub struct InputArgs {
+pub(crate) struct InputArgs {
     #[command(flatten)]
     pub input: Input,
     /// Run every command with /bin/sh -c (default: only commands that use shell syntax)
@@ -71,7 +71,7 @@ pub struct InputArgs {
     clippy::struct_excessive_bools,
     reason = "command-line switches are bools"
 )]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     #[command(flatten)]
     pub input: InputArgs,
     /// Print what would be submitted instead of submitting it
@@ -119,7 +119,7 @@ pub struct RunArgs {
 
 /// Which cluster and namespace: the notebook pod's service account, else the kubeconfig.
 #[derive(Debug, Args, Clone, Default)]
-pub struct ClusterArgs {
+pub(crate) struct ClusterArgs {
     /// Namespace (default: the config's `namespace`, else the service account's or context's)
     #[arg(short = 'n', long, value_name = "NAMESPACE")]
     pub namespace: Option<String>,
@@ -134,7 +134,7 @@ pub struct ClusterArgs {
 /// Which runs: the cluster's Argo runs (in a notebook pod, with `-n`/`--context`, or
 /// `backend: argo`), else the local runs kept under `.jupyterflow/runs` of the working directory.
 #[derive(Debug, Args, Clone, Default)]
-pub struct HistoryArgs {
+pub(crate) struct HistoryArgs {
     /// Use the local run history even where a cluster is configured
     #[arg(long)]
     pub local: bool,
@@ -149,7 +149,7 @@ pub struct HistoryArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct RunRefArgs {
+pub(crate) struct RunRefArgs {
     #[command(flatten)]
     pub history: HistoryArgs,
     /// The run (`@latest` for the newest from this notebook)
@@ -157,7 +157,7 @@ pub struct RunRefArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ResubmitArgs {
+pub(crate) struct ResubmitArgs {
     #[command(flatten)]
     pub history: HistoryArgs,
     /// The run to start again (`@latest` for the newest from this notebook)
@@ -171,7 +171,7 @@ pub struct ResubmitArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ListArgs {
+pub(crate) struct ListArgs {
     #[command(flatten)]
     pub history: HistoryArgs,
     /// Only runs still running
@@ -189,7 +189,7 @@ pub struct ListArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct GetArgs {
+pub(crate) struct GetArgs {
     #[command(flatten)]
     pub history: HistoryArgs,
     /// The run (`@latest` for the newest)
@@ -200,7 +200,7 @@ pub struct GetArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct LogsArgs {
+pub(crate) struct LogsArgs {
     #[command(flatten)]
     pub history: HistoryArgs,
     /// The run (`@latest` for the newest)
@@ -213,7 +213,7 @@ pub struct LogsArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct DeleteArgs {
+pub(crate) struct DeleteArgs {
     #[command(flatten)]
     pub history: HistoryArgs,
     /// The runs to delete (`@latest` for the newest)
@@ -234,7 +234,7 @@ pub struct DeleteArgs {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum GraphFormat {
+pub(crate) enum GraphFormat {
     /// Text, one stage per block
     Ascii,
     /// Mermaid flowchart (paste into Markdown or a notebook)
@@ -244,7 +244,7 @@ pub enum GraphFormat {
 }
 
 #[derive(Debug, Args)]
-pub struct GraphArgs {
+pub(crate) struct GraphArgs {
     #[command(flatten)]
     pub input: InputArgs,
     /// Drawing format
@@ -253,7 +253,7 @@ pub struct GraphArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ConfigArgs {
+pub(crate) struct ConfigArgs {
     /// Write a commented template to the config file path ($JUPYTERFLOW_CONFIG_FILE or ~/.jupyterflow.yaml)
     #[arg(long)]
     pub generate_config: bool,

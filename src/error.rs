@@ -5,12 +5,12 @@ use std::path::PathBuf;
 
 use crate::argo::RenderError;
 use crate::cluster::error::Outcome;
-use crate::environment::workdir::Unshared;
-use crate::events::RunStatus;
 use crate::environment::discover::DiscoverError;
 use crate::environment::pod::PodError;
-use crate::printer::format::OutputError;
+use crate::environment::workdir::Unshared;
+use crate::events::RunStatus;
 use crate::pipeline::error::PipelineErrors;
+use crate::printer::format::OutputError;
 use crate::settings::config_file::{ConfigError, LoadError};
 
 // Exit codes, every one (documented in README): 0 success; 1 a run failed; 2 bad input or
@@ -20,19 +20,19 @@ use crate::settings::config_file::{ConfigError, LoadError};
 // 143 SIGTERM).
 
 /// A run failed (locally, or followed on the cluster).
-pub const EXIT_FAILED: u8 = 1;
+pub(crate) const EXIT_FAILED: u8 = 1;
 /// Bad input or usage: nothing was started, printed or submitted.
-pub const EXIT_USAGE: u8 = 2;
+pub(crate) const EXIT_USAGE: u8 = 2;
 /// The cluster could not be reached, refused the request, or lacks Argo: nothing was submitted
 /// (or, for `get`/`delete`…, nothing changed).
-pub const EXIT_CLUSTER: u8 = 3;
+pub(crate) const EXIT_CLUSTER: u8 = 3;
 /// A submission may have happened but jupyterflow lost track of it: check before running again.
-pub const EXIT_UNKNOWN: u8 = 4;
+pub(crate) const EXIT_UNKNOWN: u8 = 4;
 /// Ctrl-C: a local run was cancelled, or following a cluster run was detached (it goes on).
-pub const EXIT_DETACHED: u8 = 128 + 2;
+pub(crate) const EXIT_DETACHED: u8 = 128 + 2;
 
 /// A finished run's exit code: 0 if it succeeded, else 1.
-pub fn exit_for_run(status: RunStatus) -> u8 {
+pub(crate) fn exit_for_run(status: RunStatus) -> u8 {
     match status {
         RunStatus::Succeeded => 0,
         _ => EXIT_FAILED,
@@ -41,14 +41,14 @@ pub fn exit_for_run(status: RunStatus) -> u8 {
 
 /// A run cancelled by a signal exits as shells report it: 128 + the signal (Ctrl-C when we
 /// cannot tell).
-pub fn exit_for_signal(signal: Option<i32>) -> u8 {
+pub(crate) fn exit_for_signal(signal: Option<i32>) -> u8 {
     signal
         .and_then(|s| u8::try_from(128 + s).ok())
         .unwrap_or(EXIT_DETACHED)
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     /// One or more problems in the pipeline; each carries its own hint.
     #[error("{0}")]
     Pipeline(#[from] PipelineErrors),
@@ -102,14 +102,14 @@ impl From<crate::cluster::ClusterError> for Error {
 }
 
 impl Error {
-    pub fn usage(message: impl Into<String>, hint: impl Into<String>) -> Self {
+    pub(crate) fn usage(message: impl Into<String>, hint: impl Into<String>) -> Self {
         Error::Usage {
             message: message.into(),
             hint: Some(hint.into()),
         }
     }
 
-    pub fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         match self {
             Error::Write { .. } | Error::Local(_) | Error::Runtime(_) | Error::Signals(_) => {
                 EXIT_FAILED
@@ -123,14 +123,14 @@ impl Error {
     }
 
     /// How to fix it, when there is one thing to say. (Pipeline errors print their own.)
-    pub fn hint(&self) -> Option<String> {
+    pub(crate) fn hint(&self) -> Option<String> {
         match self {
             Error::Render(e) => Some(e.hint().to_owned()),
             Error::Output(e) => Some(e.hint().to_owned()),
             Error::Usage { hint, .. } => hint.clone(),
             Error::Cluster(e) => Some(e.hint()),
             Error::ReadInput { .. } => Some("check the path and that the file is readable".into()),
-            Error::Workdir(e) => Some(e.hint().to_owned()),
+            Error::Workdir(_) => Some(Unshared::HINT.to_owned()),
             // These messages already say how to fix them.
             Error::Write { .. }
             | Error::Local(_)

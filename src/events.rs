@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where a job is in its life. `Succeeded`, `Failed`, `Skipped` and `Cancelled` are terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum JobPhase {
+pub(crate) enum JobPhase {
     /// Waiting for its dependencies or for a free parallelism slot.
     Pending,
     /// An attempt is running, or it waits for the backoff before the next attempt.
@@ -26,11 +26,11 @@ pub enum JobPhase {
 }
 
 impl JobPhase {
-    pub fn is_terminal(self) -> bool {
+    pub(crate) fn is_terminal(self) -> bool {
         !matches!(self, JobPhase::Pending | JobPhase::Running)
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             JobPhase::Pending => "Pending",
             JobPhase::Running => "Running",
@@ -50,7 +50,7 @@ impl fmt::Display for JobPhase {
 
 /// The state of a whole run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum RunStatus {
+pub(crate) enum RunStatus {
     Running,
     Succeeded,
     /// At least one job failed.
@@ -63,7 +63,7 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RunStatus::Running => "Running",
             RunStatus::Succeeded => "Succeeded",
@@ -83,13 +83,13 @@ impl fmt::Display for RunStatus {
 /// How a process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Exit {
+pub(crate) enum Exit {
     Code(i32),
     Signal(i32),
 }
 
 impl Exit {
-    pub fn success(self) -> bool {
+    pub(crate) fn success(self) -> bool {
         self == Exit::Code(0)
     }
 }
@@ -108,14 +108,14 @@ impl fmt::Display for Exit {
 
 /// Which pipe a line of output came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
+pub(crate) enum Stream {
     Stdout,
     Stderr,
 }
 
 /// One thing that happened. Job events name the job by its unique job name (`Dag::jobs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RunEvent {
+pub(crate) enum RunEvent {
     /// The run began; `jobs` are every job name in written order, all Pending.
     RunStarted {
         run_id: Option<String>,
@@ -169,7 +169,8 @@ pub enum RunEvent {
 
 impl RunEvent {
     /// The job this event is about, if any.
-    pub fn job(&self) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn job(&self) -> Option<&str> {
         match self {
             RunEvent::JobStarted { job, .. }
             | RunEvent::JobOutput { job, .. }
@@ -179,21 +180,6 @@ impl RunEvent {
             RunEvent::RunStarted { .. } | RunEvent::RunFinished { .. } => None,
         }
     }
-}
-
-/// Durations the way people read them: `850ms`, `42s`, `3m05s`, `1h02m`.
-pub fn human_duration(d: Duration) -> String {
-    let secs = d.as_secs();
-    if secs == 0 {
-        return format!("{}ms", d.as_millis());
-    }
-    if secs < 60 {
-        return format!("{secs}s");
-    }
-    if secs < 3600 {
-        return format!("{}m{:02}s", secs / 60, secs % 60);
-    }
-    format!("{}h{:02}m", secs / 3600, (secs % 3600) / 60)
 }
 
 #[cfg(test)]
@@ -206,14 +192,6 @@ mod tests {
         assert_eq!(Exit::Signal(9).to_string(), "killed by signal 9 (SIGKILL)");
         assert!(Exit::Code(0).success());
         assert!(!Exit::Signal(15).success());
-    }
-
-    #[test]
-    fn durations_read_well() {
-        assert_eq!(human_duration(Duration::from_millis(850)), "850ms");
-        assert_eq!(human_duration(Duration::from_secs(90)), "1m30s");
-        assert_eq!(human_duration(Duration::from_secs(42)), "42s");
-        assert_eq!(human_duration(Duration::from_secs(3720)), "1h02m");
     }
 
     #[test]

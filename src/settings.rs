@@ -6,7 +6,7 @@
 //! later, by the Argo backend) > defaults. The backend is chosen once, here, with the reason
 //! the user is told. Nothing below `commands` reads the clap types.
 
-pub mod config_file;
+pub(crate) mod config_file;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -25,19 +25,18 @@ use crate::time;
 use config_file::{Backend, ConfigFile};
 
 /// Everything a command needs, resolved.
-pub struct Settings {
+pub(crate) struct Settings {
     /// The config file that was read, for notes (`None`: defaults apply).
     pub config_path: Option<PathBuf>,
     pub config: ConfigFile,
-    pub process: ProcessEnv,
     /// The directory jupyterflow was started in.
     pub cwd: PathBuf,
     pub verb: Verb,
 }
 
 /// The verb, with its own resolved settings.
-pub enum Verb {
-    Run(RunSettings),
+pub(crate) enum Verb {
+    Run(Box<RunSettings>),
     Lint(Input),
     Graph(Input, GraphFormat),
     Config { generate: Option<Generate> },
@@ -52,20 +51,23 @@ pub enum Verb {
 }
 
 /// Where the pipeline comes from.
-pub enum Input {
+pub(crate) enum Input {
     /// `-c TEXT`
     OneLiner { text: String, mode: Option<CmdMode> },
     /// `-f FILE`
-    File { path: PathBuf, mode: Option<CmdMode> },
+    File {
+        path: PathBuf,
+        mode: Option<CmdMode>,
+    },
 }
 
 /// `config --generate-config`: where to write, and whether to overwrite.
-pub struct Generate {
+pub(crate) struct Generate {
     pub path: Option<PathBuf>,
     pub force: bool,
 }
 
-pub struct RunSettings {
+pub(crate) struct RunSettings {
     pub input: Input,
     pub dry_run: bool,
     pub output: OutputFormat,
@@ -77,16 +79,22 @@ pub struct RunSettings {
 }
 
 /// Where `run` runs the pipeline, chosen once.
-pub enum RunBackend {
+pub(crate) enum RunBackend {
     /// `--dry-run --pod-file`: the Argo object for a pod saved in a file; nothing is submitted.
-    PodFile { path: PathBuf, argo: ArgoRun },
+    PodFile {
+        path: PathBuf,
+        argo: ArgoRun,
+    },
     /// The cluster, from the live notebook pod.
-    Argo { target: Target, argo: ArgoRun },
+    Argo {
+        target: Target,
+        argo: ArgoRun,
+    },
     Local(LocalRun),
 }
 
 /// How the Argo object is made and followed.
-pub struct ArgoRun {
+pub(crate) struct ArgoRun {
     pub pin_image: bool,
     pub allow_unshared_workdir: bool,
     pub watch: bool,
@@ -94,7 +102,7 @@ pub struct ArgoRun {
     pub argo_ui_url: Option<String>,
 }
 
-pub struct LocalRun {
+pub(crate) struct LocalRun {
     /// Why the pipeline runs here (said on the first line).
     pub reason: String,
     pub runs_dir: PathBuf,
@@ -105,14 +113,16 @@ pub struct LocalRun {
 }
 
 /// Which runs `list`, `get`, `logs` and `delete` mean.
-pub enum Runs {
+pub(crate) enum Runs {
     /// The run records under this folder.
-    Local { runs_dir: PathBuf },
-    Argo(Session),
+    Local {
+        runs_dir: PathBuf,
+    },
+    Argo(Box<Session>),
 }
 
 /// A connection to make, and how much to show of what happens on it.
-pub struct Session {
+pub(crate) struct Session {
     pub target: Target,
     /// Runs not made by jupyterflow too (`--all`).
     pub all: bool,
@@ -122,14 +132,14 @@ pub struct Session {
 
 /// `list --running` / `--completed`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Filter {
+pub(crate) enum Filter {
     All,
     Running,
     Completed,
 }
 
 impl Filter {
-    pub fn keeps(self, running: bool) -> bool {
+    pub(crate) fn keeps(self, running: bool) -> bool {
         match self {
             Filter::All => true,
             Filter::Running => running,
@@ -138,27 +148,27 @@ impl Filter {
     }
 }
 
-pub struct ListSettings {
+pub(crate) struct ListSettings {
     pub runs: Runs,
     pub filter: Filter,
     pub cron: bool,
     pub output: OutputFormat,
 }
 
-pub struct GetSettings {
+pub(crate) struct GetSettings {
     pub runs: Runs,
     pub run: String,
     pub output: OutputFormat,
 }
 
-pub struct LogsSettings {
+pub(crate) struct LogsSettings {
     pub runs: Runs,
     pub run: String,
     pub job: Option<String>,
     pub follow: bool,
 }
 
-pub struct DeleteSettings {
+pub(crate) struct DeleteSettings {
     pub runs: Runs,
     pub names: Vec<String>,
     pub completed: bool,
@@ -168,12 +178,12 @@ pub struct DeleteSettings {
 }
 
 /// `watch`, `stop`, `terminate`: one run.
-pub struct RunRef {
+pub(crate) struct RunRef {
     pub runs: Runs,
     pub run: String,
 }
 
-pub struct ResubmitSettings {
+pub(crate) struct ResubmitSettings {
     pub runs: Runs,
     pub run: String,
     pub watch: bool,
@@ -197,7 +207,7 @@ impl Vars {
 
 impl Settings {
     /// Reads the config file and the process environment once, and resolves `command`.
-    pub fn resolve(command: Command) -> Result<Settings, Error> {
+    pub(crate) fn resolve(command: Command) -> Result<Settings, Error> {
         let vars = Vars::from_process();
         let cwd = std::env::current_dir().map_err(|source| Error::ReadInput {
             path: PathBuf::from("."),
@@ -221,7 +231,6 @@ impl Settings {
         Ok(Settings {
             config_path,
             config,
-            process,
             cwd,
             verb,
         })
@@ -238,7 +247,7 @@ struct Context<'a> {
 impl Context<'_> {
     fn verb(&self, command: Command, vars: &Vars) -> Result<Verb, Error> {
         Ok(match command {
-            Command::Run(args) => Verb::Run(self.run(args)?),
+            Command::Run(args) => Verb::Run(Box::new(self.run(args)?)),
             Command::Lint(args) => Verb::Lint(input(args)),
             Command::Graph(args) => {
                 let format = match args.format {
@@ -331,7 +340,7 @@ impl Context<'_> {
                 "use -o yaml, json, name or jsonpath=…",
             ));
         }
-        let argo = ArgoRun {
+        let argo_run = ArgoRun {
             pin_image: !args.no_pin_image,
             allow_unshared_workdir: args.allow_unshared_workdir,
             watch: args.watch,
@@ -341,10 +350,13 @@ impl Context<'_> {
             argo_ui_url: self.config.argo_ui_url.clone(),
         };
         let backend = match self.run_backend(&args)? {
-            Chosen::PodFile(path) => RunBackend::PodFile { path, argo },
+            Chosen::PodFile(path) => RunBackend::PodFile {
+                path,
+                argo: argo_run,
+            },
             Chosen::Argo => RunBackend::Argo {
                 target: self.target(&args.cluster, args.pod.clone())?,
-                argo,
+                argo: argo_run,
             },
             Chosen::Local(reason) => RunBackend::Local(LocalRun {
                 reason,
@@ -429,11 +441,11 @@ impl Context<'_> {
             }
         };
         Ok(if cluster {
-            Runs::Argo(Session {
+            Runs::Argo(Box::new(Session {
                 target: self.target(&history.cluster, None)?,
                 all: history.all,
                 verbose: history.verbose,
-            })
+            }))
         } else {
             Runs::Local {
                 runs_dir: self.runs_dir(),

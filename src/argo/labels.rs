@@ -4,27 +4,25 @@
 use crate::pipeline::names::dns_label;
 
 /// On every object jupyterflow makes (and its job pods): how `list` finds our runs.
-pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+pub(crate) const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 /// The notebook pod a run was submitted from (`@latest` is the newest of this notebook).
-pub const NOTEBOOK_LABEL: &str = "jupyterflow.io/notebook";
+pub(crate) const NOTEBOOK_LABEL: &str = "jupyterflow.io/notebook";
 /// The hub user who submitted it.
-pub const USER_LABEL: &str = "jupyterflow.io/user";
+pub(crate) const USER_LABEL: &str = "jupyterflow.io/user";
 /// The `-c` text or workflow file a run was made from.
-pub const SOURCE_ANNOTATION: &str = "jupyterflow.io/source";
+pub(crate) const SOURCE_ANNOTATION: &str = "jupyterflow.io/source";
 /// The random id of one `jupyterflow run`: how a retried create recognises its own object.
-pub const SUBMISSION_LABEL: &str = "jupyterflow.io/submission-id";
+pub(crate) const SUBMISSION_LABEL: &str = "jupyterflow.io/submission-id";
 /// Argo's label on a workflow's pods, naming the workflow.
-pub const WORKFLOW_LABEL: &str = "workflows.argoproj.io/workflow";
+pub(crate) const WORKFLOW_LABEL: &str = "workflows.argoproj.io/workflow";
 /// Argo's annotation on a pod, naming the node (job attempt) it runs.
-pub const NODE_NAME_ANNOTATION: &str = "workflows.argoproj.io/node-name";
+pub(crate) const NODE_NAME_ANNOTATION: &str = "workflows.argoproj.io/node-name";
 /// The label Argo puts on the workflows a CronWorkflow starts.
-pub const CRON_WORKFLOW_LABEL: &str = "workflows.argoproj.io/cron-workflow";
-/// How the controller names pods: `v1` (the node id) or `v2` (the default).
-pub const POD_NAME_FORMAT: &str = "workflows.argoproj.io/pod-name-format";
+pub(crate) const CRON_WORKFLOW_LABEL: &str = "workflows.argoproj.io/cron-workflow";
 
 /// Label keys: `name` or `prefix/name`; name ≤ 63 like a value (non-empty), prefix a DNS
 /// subdomain ≤ 253.
-pub fn is_label_key(key: &str) -> bool {
+pub(crate) fn is_label_key(key: &str) -> bool {
     let (prefix, name) = match key.rsplit_once('/') {
         Some((prefix, name)) => (Some(prefix), name),
         None => (None, key),
@@ -45,7 +43,7 @@ pub fn is_label_key(key: &str) -> bool {
 }
 
 /// Label values: ≤ 63 of `[A-Za-z0-9._-]`, alphanumeric at both ends.
-pub fn is_label_value(value: &str) -> bool {
+pub(crate) fn is_label_value(value: &str) -> bool {
     value.is_empty()
         || (value.len() <= 63
             && value
@@ -55,7 +53,7 @@ pub fn is_label_value(value: &str) -> bool {
             && value.ends_with(|c: char| c.is_ascii_alphanumeric()))
 }
 
-pub fn label_value(value: &str) -> String {
+pub(crate) fn label_value(value: &str) -> String {
     if is_label_value(value) {
         return value.to_owned();
     }

@@ -11,7 +11,7 @@ use super::view::WorkflowView;
 
 /// A job pod: its name, the job it runs, and whether its container has started.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobPod {
+pub(crate) struct JobPod {
     pub pod: String,
     pub job: String,
     pub task: String,
@@ -20,7 +20,7 @@ pub struct JobPod {
 
 /// Which job each pod runs, from the node-name annotation Argo puts on it, matched against the
 /// workflow's nodes (so sweep points read `train(0:0.1)`, not a pod hash).
-pub fn job_pods(pods: &[Pod], view: &WorkflowView) -> Vec<JobPod> {
+pub(crate) fn job_pods(pods: &[Pod], view: &WorkflowView) -> Vec<JobPod> {
     let mut out: Vec<JobPod> =
         pods.iter()
             .map(|pod| {

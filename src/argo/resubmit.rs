@@ -1,5 +1,4 @@
-//! Reading and rewriting Argo objects for run management, pure: the object `resubmit` creates
-//! from an earlier run, and which of several runs is the newest (`@latest`).
+//! The object `resubmit` creates from an earlier run, pure: the old spec under a fresh name.
 
 use serde_json::{Value, json};
 
@@ -7,7 +6,7 @@ use super::labels::SUBMISSION_LABEL;
 
 /// The object a resubmission creates: the old spec (without the shutdown a stop left there),
 /// jupyterflow's labels and annotations, a fresh name.
-pub fn resubmission(old: &Value) -> Value {
+pub(crate) fn resubmission(old: &Value) -> Value {
     let meta = &old["metadata"];
     let name = meta["name"].as_str().unwrap_or("jupyterflow");
     let generate_name = meta["generateName"].as_str().map_or_else(
@@ -47,31 +46,6 @@ pub fn resubmission(old: &Value) -> Value {
         },
         "spec": spec,
     })
-}
-
-/// The name of the newest object: by creation time, then by resourceVersion.
-pub fn newest(items: &[Value]) -> Option<String> {
-    items
-        .iter()
-        .max_by(|a, b| {
-            // Timestamps have whole seconds; within one second the later write (higher
-            // resourceVersion, an etcd revision) is the newer run.
-            let key = |o: &Value| {
-                (
-                    o["metadata"]["creationTimestamp"]
-                        .as_str()
-                        .unwrap_or("")
-                        .to_owned(),
-                    o["metadata"]["resourceVersion"]
-                        .as_str()
-                        .and_then(|v| v.parse::<u64>().ok())
-                        .unwrap_or(0),
-                )
-            };
-            key(a).cmp(&key(b))
-        })
-        .and_then(|o| o["metadata"]["name"].as_str())
-        .map(str::to_owned)
 }
 
 #[cfg(test)]
@@ -115,15 +89,5 @@ mod tests {
     fn resubmitting_a_named_run_drops_its_generated_suffix() {
         let old = json!({"metadata": {"name": "etl-b2c4d"}, "spec": {}});
         assert_eq!(resubmission(&old)["metadata"]["generateName"], "etl-");
-    }
-
-    #[test]
-    fn latest_is_the_newest_created() {
-        let items = vec![
-            json!({"metadata": {"name": "a", "creationTimestamp": "2026-11-28T10:00:00Z"}}),
-            json!({"metadata": {"name": "b", "creationTimestamp": "2026-11-28T11:00:00Z"}}),
-        ];
-        assert_eq!(newest(&items).as_deref(), Some("b"));
-        assert_eq!(newest(&[]), None);
     }
 }

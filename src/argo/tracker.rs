@@ -12,7 +12,7 @@ use crate::events::{JobPhase, RunEvent};
 
 /// Remembers what has been reported about one workflow.
 #[derive(Debug, Default)]
-pub struct Tracker {
+pub(crate) struct Tracker {
     started: bool,
     finished: bool,
     jobs: HashMap<String, Reported>,
@@ -30,17 +30,18 @@ struct Reported {
 }
 
 impl Tracker {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Tracker::default()
     }
 
     /// True once `RunFinished` was sent; later snapshots are ignored.
-    pub fn is_finished(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_finished(&self) -> bool {
         self.finished
     }
 
     /// The events `view` adds to what earlier snapshots reported.
-    pub fn update(&mut self, view: &WorkflowView) -> Vec<RunEvent> {
+    pub(crate) fn update(&mut self, view: &WorkflowView) -> Vec<RunEvent> {
         let mut events = Vec::new();
         if self.finished {
             return events;

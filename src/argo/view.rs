@@ -10,23 +10,20 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{Map, Value};
 
-use super::labels::{CRON_WORKFLOW_LABEL, POD_NAME_FORMAT, SOURCE_ANNOTATION};
+use super::labels::{CRON_WORKFLOW_LABEL, SOURCE_ANNOTATION};
 use crate::events::{Exit, JobPhase, RunStatus};
 use crate::time;
 
-/// Argo keeps pod names within 253 characters: the prefix before the hash is cut to 242.
-const MAX_POD_PREFIX: usize = 242;
-
 /// `spec.shutdown`, set by `argo stop` (exit handlers still run) or `argo terminate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shutdown {
+pub(crate) enum Shutdown {
     Stop,
     Terminate,
 }
 
 /// One Argo workflow as the list, get and watch views need it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct WorkflowView {
+pub(crate) struct WorkflowView {
     pub name: String,
     pub namespace: Option<String>,
     pub created: Option<SystemTime>,
@@ -45,8 +42,6 @@ pub struct WorkflowView {
     pub cron_workflow: Option<String>,
     /// The `-c` text or workflow file it was made from.
     pub source: Option<String>,
-    /// Pod names are node ids (`v1`) rather than `<workflow>-<template>-<hash>`.
-    pub pod_names_v1: bool,
     /// Jobs the controller has created nodes for, by start time then name, unstarted last.
     pub jobs: Vec<JobView>,
     /// The tasks the spec runs (nested `part-*` DAGs followed), in written order.
@@ -58,21 +53,21 @@ pub struct WorkflowView {
 
 /// A task of the spec and how many jobs it becomes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlannedTask {
+pub(crate) struct PlannedTask {
     pub name: String,
     /// `withItems` points; `None` for a plain task (one job named like the task).
     pub points: Option<usize>,
 }
 
 impl PlannedTask {
-    pub fn jobs(&self) -> usize {
+    pub(crate) fn jobs(&self) -> usize {
         self.points.unwrap_or(1)
     }
 }
 
 /// One job: a task, or one sweep point of a task.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobView {
+pub(crate) struct JobView {
     /// The node's display name: `prep`, or `train(0:p0:0.1,p1:relu)` for a sweep point.
     pub name: String,
     /// The DAG task it belongs to (`train`).
@@ -97,7 +92,7 @@ pub struct JobView {
 
 /// One pod of a job.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attempt {
+pub(crate) struct Attempt {
     pub node_id: String,
     pub node_name: String,
     pub template: Option<String>,
@@ -110,7 +105,7 @@ pub struct Attempt {
 
 /// A template's `retryStrategy.backoff`: wait `duration × factor^(n-1)` after the n-th failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backoff {
+pub(crate) struct Backoff {
     pub duration: Duration,
     pub factor: u32,
     pub max: Option<Duration>,
@@ -118,7 +113,7 @@ pub struct Backoff {
 
 /// One CronWorkflow as `list --cron` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct CronView {
+pub(crate) struct CronView {
     pub name: String,
     pub namespace: Option<String>,
     pub created: Option<SystemTime>,
@@ -134,7 +129,7 @@ pub struct CronView {
 }
 
 impl WorkflowView {
-    pub fn from_json(object: &Value) -> WorkflowView {
+    pub(crate) fn from_json(object: &Value) -> WorkflowView {
         let labels = string_map(object.pointer("/metadata/labels"));
         let annotations = string_map(object.pointer("/metadata/annotations"));
         let name = text(object, "/metadata/name").unwrap_or_default();
@@ -165,7 +160,6 @@ impl WorkflowView {
             suspend: object.pointer("/spec/suspend").and_then(Value::as_bool) == Some(true),
             cron_workflow: labels.get(CRON_WORKFLOW_LABEL).cloned(),
             source: annotations.get(SOURCE_ANNOTATION).cloned(),
-            pod_names_v1: annotations.get(POD_NAME_FORMAT).map(String::as_str) == Some("v1"),
             jobs: nodes::jobs(nodes, &templates, shutdown.is_some()),
             tasks,
             nodes_offloaded: offloaded,
@@ -176,7 +170,7 @@ impl WorkflowView {
 
     /// Running until Argo says otherwise; a stopped or terminated run that ended is Cancelled,
     /// as a local run stopped by Ctrl-C is.
-    pub fn run_status(&self) -> RunStatus {
+    pub(crate) fn run_status(&self) -> RunStatus {
         match self.phase.as_str() {
             "Succeeded" => RunStatus::Succeeded,
             "Failed" | "Error" if self.shutdown.is_some() => RunStatus::Cancelled,
@@ -185,13 +179,13 @@ impl WorkflowView {
         }
     }
 
-    pub fn is_finished(&self) -> bool {
+    pub(crate) fn is_finished(&self) -> bool {
         matches!(self.phase.as_str(), "Succeeded" | "Failed" | "Error")
     }
 
     /// The STATUS cell: the run status, or Pending before the controller starts it, with
     /// `(Suspended)` or `(Stopping)` while that is what holds it up.
-    pub fn status_text(&self) -> String {
+    pub(crate) fn status_text(&self) -> String {
         if self.is_finished() {
             return self.run_status().as_str().to_owned();
         }
@@ -212,7 +206,7 @@ impl WorkflowView {
     /// (jobs done, jobs in all) counted like a local run: done means terminal, and a finished
     /// run is all done (jobs it never created are as settled as skipped ones). Sweep points not
     /// expanded yet count from the spec.
-    pub fn progress(&self) -> (usize, usize) {
+    pub(crate) fn progress(&self) -> (usize, usize) {
         if self.jobs.is_empty()
             && let Some(progress) = self.argo_progress
         {
@@ -237,47 +231,25 @@ impl WorkflowView {
 
     /// Spec tasks with no node at all yet (or ever, once the run ended). None when the nodes
     /// are offloaded: then nothing is known about which tasks ran.
-    pub fn unstarted_tasks(&self) -> impl Iterator<Item = &PlannedTask> {
+    pub(crate) fn unstarted_tasks(&self) -> impl Iterator<Item = &PlannedTask> {
         self.tasks
             .iter()
             .filter(|t| !self.nodes_offloaded && !self.jobs.iter().any(|j| j.task == t.name))
     }
 
     /// From the start to the end, or to `now` while it runs.
-    pub fn duration(&self, now: SystemTime) -> Option<Duration> {
+    pub(crate) fn duration(&self, now: SystemTime) -> Option<Duration> {
         elapsed(self.started_at, self.finished_at, !self.is_finished(), now)
     }
 
-    pub fn age(&self, now: SystemTime) -> Option<Duration> {
+    pub(crate) fn age(&self, now: SystemTime) -> Option<Duration> {
         now.duration_since(self.created?).ok()
-    }
-
-    /// The pod that ran `attempt` (Argo's own naming; the node-name annotation is surer).
-    pub fn pod_name(&self, attempt: &Attempt) -> String {
-        if self.pod_names_v1 {
-            return attempt.node_id.clone();
-        }
-        if attempt.node_name == self.name {
-            return self.name.clone();
-        }
-        let mut prefix = match &attempt.template {
-            Some(template) => format!("{}-{template}", self.name),
-            None => self.name.clone(),
-        };
-        if prefix.len() > MAX_POD_PREFIX {
-            let mut cut = MAX_POD_PREFIX;
-            while !prefix.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            prefix.truncate(cut);
-        }
-        format!("{prefix}-{}", fnv1a(&attempt.node_name))
     }
 }
 
 impl JobView {
     /// From the first start to the end, or to `now` while it runs.
-    pub fn duration(&self, now: SystemTime) -> Option<Duration> {
+    pub(crate) fn duration(&self, now: SystemTime) -> Option<Duration> {
         elapsed(
             self.started_at,
             self.finished_at,
@@ -287,7 +259,7 @@ impl JobView {
     }
 
     /// About how long Argo waits before the attempt after failed attempt `failed` (1-based).
-    pub fn retry_delay(&self, failed: u32) -> Duration {
+    pub(crate) fn retry_delay(&self, failed: u32) -> Duration {
         let Some(backoff) = self.backoff else {
             return Duration::ZERO;
         };
@@ -297,7 +269,7 @@ impl JobView {
     }
 
     /// What went wrong, for anything but success: Argo's message, else the exit code.
-    pub fn reason(&self) -> Option<String> {
+    pub(crate) fn reason(&self) -> Option<String> {
         if self.phase == JobPhase::Succeeded {
             return None;
         }
@@ -308,7 +280,7 @@ impl JobView {
 }
 
 impl CronView {
-    pub fn from_json(object: &Value) -> CronView {
+    pub(crate) fn from_json(object: &Value) -> CronView {
         let mut schedules: Vec<String> = object
             .pointer("/spec/schedules")
             .and_then(Value::as_array)
@@ -381,13 +353,6 @@ fn string_map(value: Option<&Value>) -> BTreeMap<String, String> {
 fn parse_progress(text: &str) -> Option<(usize, usize)> {
     let (done, total) = text.split_once('/')?;
     Some((done.trim().parse().ok()?, total.trim().parse().ok()?))
-}
-
-/// FNV-1a, 32 bits: the hash Argo puts at the end of pod names and node ids.
-fn fnv1a(text: &str) -> u32 {
-    text.bytes().fold(0x811c_9dc5, |hash, byte| {
-        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
-    })
 }
 
 /// A Workflow or CronWorkflow from `tests/fixtures/argo-status/` (shared by the tests of the

@@ -30,7 +30,7 @@ fn api_resource(kind: ArgoKind) -> ApiResource {
 }
 
 /// The cluster, as jupyterflow uses it.
-pub struct Cluster {
+pub(crate) struct Cluster {
     pub conn: Connection,
     pub policy: RetryPolicy,
     rng: Rng,
@@ -41,7 +41,7 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    pub fn new(conn: Connection) -> Self {
+    pub(crate) fn new(conn: Connection) -> Self {
         Cluster {
             conn,
             policy: RetryPolicy::default(),
@@ -51,15 +51,15 @@ impl Cluster {
         }
     }
 
-    pub fn namespace(&self) -> &str {
+    pub(crate) fn namespace(&self) -> &str {
         &self.conn.namespace
     }
 
-    pub fn rng(&mut self) -> &mut Rng {
+    pub(crate) fn rng(&mut self) -> &mut Rng {
         &mut self.rng
     }
 
-    pub fn request(
+    pub(crate) fn request(
         &self,
         verb: &'static str,
         resource: &'static str,
@@ -92,7 +92,7 @@ impl Cluster {
     }
 
     /// Runs `attempt` until it succeeds, fails for good, or the policy gives up.
-    pub async fn call<T, F, Fut>(
+    pub(crate) async fn call<T, F, Fut>(
         &mut self,
         request: &Request,
         mut attempt: F,
@@ -157,27 +157,33 @@ impl Cluster {
         }
     }
 
-    pub async fn get_pod(&mut self, name: &str) -> Result<Pod, ClusterError> {
+    pub(crate) async fn get_pod(&mut self, name: &str) -> Result<Pod, ClusterError> {
         let api: Api<Pod> = self.core_api();
         let request = self.request("get", "pods", "", Some(name));
         self.call(&request, || api.get(name)).await
     }
 
-    pub async fn list_pods(&mut self, selector: &str) -> Result<Vec<Pod>, ClusterError> {
+    pub(crate) async fn list_pods(&mut self, selector: &str) -> Result<Vec<Pod>, ClusterError> {
         let api: Api<Pod> = self.core_api();
         let request = self.request("list", "pods", "", None);
         let params = ListParams::default().labels(selector);
         Ok(self.call(&request, || api.list(&params)).await?.items)
     }
 
-    pub async fn get_pvc(&mut self, name: &str) -> Result<PersistentVolumeClaim, ClusterError> {
+    pub(crate) async fn get_pvc(
+        &mut self,
+        name: &str,
+    ) -> Result<PersistentVolumeClaim, ClusterError> {
         let api: Api<PersistentVolumeClaim> = self.core_api();
         let request = self.request("get", "persistentvolumeclaims", "", Some(name));
         self.call(&request, || api.get(name)).await
     }
 
     /// A claim's access modes: from its status (what was bound) or, before binding, its spec.
-    pub async fn claim_access_modes(&mut self, name: &str) -> Result<Vec<String>, ClusterError> {
+    pub(crate) async fn claim_access_modes(
+        &mut self,
+        name: &str,
+    ) -> Result<Vec<String>, ClusterError> {
         let pvc = self.get_pvc(name).await?;
         Ok(pvc
             .status
@@ -188,7 +194,7 @@ impl Cluster {
     }
 
     /// A pod's log stream (container `main`), following when asked.
-    pub async fn pod_log(
+    pub(crate) async fn pod_log(
         &mut self,
         pod: &str,
         container: &str,
@@ -204,7 +210,7 @@ impl Cluster {
         self.call(&request, || api.log_stream(pod, &params)).await
     }
 
-    pub async fn create(
+    pub(crate) async fn create(
         &mut self,
         kind: ArgoKind,
         object: &DynamicObject,
@@ -216,7 +222,7 @@ impl Cluster {
         Ok(to_json(&created))
     }
 
-    pub async fn get(
+    pub(crate) async fn get(
         &mut self,
         kind: ArgoKind,
         name: &str,
@@ -227,7 +233,7 @@ impl Cluster {
     }
 
     /// Objects matching a label selector (empty = all), and the list's resourceVersion.
-    pub async fn list(
+    pub(crate) async fn list(
         &mut self,
         kind: ArgoKind,
         selector: &str,
@@ -240,7 +246,7 @@ impl Cluster {
         Ok((list.items.iter().map(to_json).collect(), version))
     }
 
-    pub async fn merge_patch(
+    pub(crate) async fn merge_patch(
         &mut self,
         kind: ArgoKind,
         name: &str,
@@ -257,7 +263,7 @@ impl Cluster {
     }
 
     /// Deletes one object; already gone counts as done (a retried DELETE meets 404).
-    pub async fn delete(&mut self, kind: ArgoKind, name: &str) -> Result<(), ClusterError> {
+    pub(crate) async fn delete(&mut self, kind: ArgoKind, name: &str) -> Result<(), ClusterError> {
         let api = self.argo_api(kind);
         let request = self.request("delete", kind.plural(), "argoproj.io", Some(name));
         let params = DeleteParams::background();
@@ -269,7 +275,7 @@ impl Cluster {
 
     /// One watch request on a single workflow from `version`; the caller re-watches when the
     /// stream ends (the server closes watches after a while).
-    pub async fn watch_one(
+    pub(crate) async fn watch_one(
         &mut self,
         kind: ArgoKind,
         name: &str,
@@ -287,6 +293,6 @@ impl Cluster {
     }
 }
 
-pub fn to_json(object: &DynamicObject) -> serde_json::Value {
+pub(crate) fn to_json(object: &DynamicObject) -> serde_json::Value {
     serde_json::to_value(object).unwrap_or(serde_json::Value::Null)
 }

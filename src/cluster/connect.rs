@@ -14,7 +14,7 @@ use crate::environment::discover::ProcessEnv;
 /// What the user asked for on the command line (`--context`, `-n`, `--pod`) and the process
 /// environment that decides the rest. Built once by the command; pure data.
 #[derive(Debug, Clone, Default)]
-pub struct Target {
+pub(crate) struct Target {
     pub context: Option<String>,
     pub namespace: Option<String>,
     /// The notebook pod whose environment jobs reuse (`--pod`, else `$HOSTNAME` in a pod).
@@ -26,13 +26,13 @@ pub struct Target {
 
 /// How we reached the cluster, for messages ("the pod's service account", "context prod").
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Origin {
+pub(crate) enum Origin {
     ServiceAccount { dir: PathBuf },
     Kubeconfig { context: String },
 }
 
 impl Origin {
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Origin::ServiceAccount { dir } => {
                 format!("the pod's service account ({})", dir.display())
@@ -45,14 +45,14 @@ impl Origin {
 /// What the client layer saw, shared with the retry loop: the last `Retry-After` header and
 /// how many HTTP requests went out (the benchmark and `-v` report it).
 #[derive(Debug, Default)]
-pub struct Observed {
+pub(crate) struct Observed {
     pub requests: u64,
     pub retry_after: Option<Duration>,
 }
 
 /// A ready client: where it points, its default namespace, and the notebook pod name.
 #[derive(Clone)]
-pub struct Connection {
+pub(crate) struct Connection {
     pub client: kube::Client,
     pub namespace: String,
     pub origin: Origin,
@@ -63,7 +63,7 @@ pub struct Connection {
 }
 
 impl Connection {
-    pub fn requests(&self) -> u64 {
+    pub(crate) fn requests(&self) -> u64 {
         self.observed.lock().map_or(0, |o| o.requests)
     }
 }
@@ -80,7 +80,7 @@ fn kubeconfig_label(env: &ProcessEnv) -> String {
 /// `~/.kube/config` over the service account. We prefer the service account in a pod unless
 /// `$KUBECONFIG` or `--context` is given, deliberately: a notebook image may ship a stale
 /// `~/.kube/config` (another cluster, an expired token).
-pub async fn connect(target: &Target) -> Result<Connection, ClusterError> {
+pub(crate) async fn connect(target: &Target) -> Result<Connection, ClusterError> {
     let env = &target.env;
     let explicit_kubeconfig = env.kubeconfig.is_some() || target.context.is_some();
     let (config, origin) = if !explicit_kubeconfig && env.in_pod() {

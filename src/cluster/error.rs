@@ -7,7 +7,7 @@ use std::time::Duration;
 
 /// What a request was about, for messages: "create workflows.argoproj.io in namespace ns".
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
+pub(crate) struct Request {
     pub verb: &'static str,
     /// Plural resource, with `/subresource` when there is one (`pods/log`).
     pub resource: &'static str,
@@ -19,7 +19,7 @@ pub struct Request {
 
 impl Request {
     /// `workflows.argoproj.io "x"` / `pods "x"`, the way Kubernetes names things.
-    pub fn what(&self) -> String {
+    pub(crate) fn what(&self) -> String {
         let kind = if self.group.is_empty() {
             self.resource.to_owned()
         } else {
@@ -34,13 +34,13 @@ impl Request {
 
 /// One field the API server refused, from a 422 `Status`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldCause {
+pub(crate) struct FieldCause {
     pub field: String,
     pub message: String,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum ClusterError {
+pub(crate) enum ClusterError {
     #[error(
         "no Kubernetes cluster is configured: no service account at {} and no kubeconfig",
         .service_account_dir.display()
@@ -115,7 +115,9 @@ pub enum ClusterError {
     /// The task watching the workflow ended without a last word (it should not).
     #[error("the workflow watch stopped")]
     WatchStopped { name: String },
-    #[error("the job pods of {name} are gone (removed by Argo's pod garbage collection), and their logs with them")]
+    #[error(
+        "the job pods of {name} are gone (removed by Argo's pod garbage collection), and their logs with them"
+    )]
     PodsGone { name: String },
     #[error("reading the log of {pod}: {detail}")]
     ReadLog { pod: String, detail: String },
@@ -129,7 +131,7 @@ pub enum ClusterError {
 
 /// What a failed command leaves behind on the cluster (the exit code is chosen from it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Nothing was submitted or changed.
     Unchanged,
     /// Something may have been submitted: check before running again.
@@ -141,7 +143,7 @@ pub enum Outcome {
 /// Role also grants what Argo's executor in each job pod needs.
 /// `service_account` is `(its namespace, its name)`: it may live in another namespace than the
 /// workflows (with `-n`).
-pub fn role_yaml(namespace: &str, service_account: (&str, &str)) -> String {
+pub(crate) fn role_yaml(namespace: &str, service_account: (&str, &str)) -> String {
     let (account_namespace, account) = service_account;
     format!(
         "apiVersion: rbac.authorization.k8s.io/v1
@@ -181,7 +183,7 @@ subjects:
 
 impl ClusterError {
     /// Whether anything may have been submitted.
-    pub fn outcome(&self) -> Outcome {
+    pub(crate) fn outcome(&self) -> Outcome {
         match self {
             ClusterError::Unsettled { .. } | ClusterError::AfterSubmit { .. } => Outcome::Unknown,
             _ => Outcome::Unchanged,
@@ -189,7 +191,7 @@ impl ClusterError {
     }
 
     /// How to fix it. Multi-line for 403 (the RBAC objects to apply).
-    pub fn hint(&self) -> String {
+    pub(crate) fn hint(&self) -> String {
         match self {
             ClusterError::NoCluster { .. } => "run inside the notebook pod, set KUBECONFIG or --context, or use --local to run here".into(),
             ClusterError::Config { hint, .. } => hint.clone(),
@@ -197,9 +199,10 @@ impl ClusterError {
             ClusterError::BuildObject { .. } => "this is a bug in jupyterflow; please report it with the workflow".into(),
             ClusterError::CronExists { name, .. } => format!("to replace the schedule, delete it first (jupyterflow delete --cron {name}); or give the workflow another `name:`"),
             ClusterError::NamesTaken { .. } => "give the workflow another `name:`".into(),
-            ClusterError::WatchFailed { name, .. } => format!("try again: jupyterflow watch {name}"),
+            ClusterError::WatchFailed { name, .. } | ClusterError::WatchStopped { name } => {
+                format!("try again: jupyterflow watch {name}")
+            }
             ClusterError::Deleted { .. } => "someone ran jupyterflow delete or kubectl delete; `jupyterflow resubmit` cannot bring it back, run the pipeline again".into(),
-            ClusterError::WatchStopped { name } => format!("try again: jupyterflow watch {name}"),
             ClusterError::PodsGone { .. } => "to keep logs, configure an artifact repository with archiveLogs, or a podGC strategy that keeps pods".into(),
             ClusterError::ReadLog { .. } => "try again; the pod may have been deleted meanwhile".into(),
             ClusterError::Unauthorized { .. } => "the token has expired or was revoked: restart the notebook server to get a fresh service-account token, or log in again (kubeconfig)".into(),
@@ -244,7 +247,7 @@ impl ClusterError {
 /// Why a transport-level failure happened, from the error chain's text (hyper and rustls do not
 /// expose typed kinds through kube's boxed errors).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TransportKind {
+pub(crate) enum TransportKind {
     Refused,
     Tls,
     /// Reset, closed early, incomplete message: worth retrying.
@@ -252,7 +255,7 @@ pub enum TransportKind {
     Other,
 }
 
-pub fn transport_kind(chain: &str) -> TransportKind {
+pub(crate) fn transport_kind(chain: &str) -> TransportKind {
     let text = chain.to_ascii_lowercase();
     if text.contains("connection refused") {
         TransportKind::Refused
@@ -278,7 +281,7 @@ pub fn transport_kind(chain: &str) -> TransportKind {
 }
 
 /// The whole `source()` chain of an error, joined, for classification and messages.
-pub fn chain_text(error: &dyn std::error::Error) -> String {
+pub(crate) fn chain_text(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(e) = source {

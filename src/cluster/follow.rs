@@ -16,7 +16,7 @@ use crate::events::{RunEvent, RunStatus};
 
 /// What following hands out, in order.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Progress {
+pub(crate) enum Progress {
     Event(RunEvent),
     /// What the client did behind the scenes since the last look (retries), for `-v`.
     Notes(Vec<String>),
@@ -24,7 +24,7 @@ pub enum Progress {
 
 /// How following ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Followed {
+pub(crate) enum Followed {
     /// The workflow finished with this status.
     Finished(RunStatus),
     /// `detach` fired first: the run goes on in the cluster.
@@ -32,7 +32,7 @@ pub enum Followed {
 }
 
 /// Follows workflow `name` from `initial` until it ends or `detach` completes.
-pub async fn follow(
+pub(crate) async fn follow(
     cluster: &mut Cluster,
     name: &str,
     initial: Value,

@@ -22,7 +22,7 @@ const CONTAINER: &str = "main";
 /// Which pods' output to show: every job, or one job (a job name, or a task's name for all
 /// its sweep points).
 #[derive(Debug, Clone, Copy)]
-pub struct Selection<'a>(pub Option<&'a str>);
+pub(crate) struct Selection<'a>(pub Option<&'a str>);
 
 impl Selection<'_> {
     fn wants(&self, pod: &JobPod) -> bool {
@@ -32,7 +32,7 @@ impl Selection<'_> {
 
 /// What the caller is handed, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LogPiece {
+pub(crate) enum LogPiece {
     /// Output of a job (whole lines while following; invalid UTF-8 replaced).
     Output { job: String, text: String },
     /// Some output could not be read or stopped early: why, for a note.
@@ -43,7 +43,7 @@ pub enum LogPiece {
 
 /// Reads the logs of run `name` (its state in `view`) once. Returns how many pods' logs could
 /// not be read: one pod gone or never started must not hide the others' output.
-pub async fn read(
+pub(crate) async fn read(
     cluster: &mut Cluster,
     name: &str,
     view: &WorkflowView,
@@ -203,7 +203,7 @@ fn hand_out(piece: Piece, broken: &mut usize, show: &mut impl FnMut(LogPiece)) {
 
 /// How a followed run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Followed {
+pub(crate) struct Followed {
     pub status: RunStatus,
     /// Pods whose output could not be followed to its end.
     pub broken: usize,
@@ -211,7 +211,7 @@ pub struct Followed {
 
 /// Streams every selected job pod's log (`object` is the workflow as last read) until the
 /// workflow ends and every stream has finished.
-pub async fn follow(
+pub(crate) async fn follow(
     cluster: &mut Cluster,
     name: &str,
     object: Value,

@@ -2,16 +2,16 @@
 //! retries and errors, pre-flight checks, idempotent submission, and reading Argo's status
 //! into views and run events. Commands drive it; it never prints.
 
-pub mod api;
-pub mod classify;
-pub mod connect;
-pub mod error;
-pub mod follow;
-pub mod logs;
-pub mod retry;
-pub mod submit;
-pub mod watch;
+pub(crate) mod api;
+pub(crate) mod classify;
+pub(crate) mod connect;
+pub(crate) mod error;
+pub(crate) mod follow;
+pub(crate) mod logs;
+pub(crate) mod retry;
+pub(crate) mod submit;
+pub(crate) mod watch;
 
-pub use api::Cluster;
-pub use connect::{Connection, Target};
-pub use error::ClusterError;
+pub(crate) use api::Cluster;
+pub(crate) use connect::Target;
+pub(crate) use error::ClusterError;

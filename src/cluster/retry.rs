@@ -7,7 +7,7 @@ use std::time::Duration;
 
 /// Bounds for one logical request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
+pub(crate) struct RetryPolicy {
     pub max_attempts: u32,
     pub base: Duration,
     pub cap: Duration,
@@ -28,14 +28,14 @@ impl Default for RetryPolicy {
 
 /// Whether a failed attempt may be repeated, and any wait the server asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Retry {
+pub(crate) enum Retry {
     No,
     Yes { server_delay: Option<Duration> },
 }
 
 /// HTTP statuses worth repeating. 500 is included because API servers return it for
 /// transient etcd trouble; "request is too large" is a 500 too, but never improves.
-pub fn retryable_status(code: u16, message: &str) -> bool {
+pub(crate) fn retryable_status(code: u16, message: &str) -> bool {
     match code {
         429 | 502..=504 => true,
         500 => !message.contains("request is too large"),
@@ -46,7 +46,7 @@ pub fn retryable_status(code: u16, message: &str) -> bool {
 impl RetryPolicy {
     /// The wait before attempt `next` (2 for the first retry), or None to give up.
     /// `elapsed` is the time since the first attempt; `random` is uniform in [0, 1).
-    pub fn delay(
+    pub(crate) fn delay(
         &self,
         next: u32,
         elapsed: Duration,
@@ -71,10 +71,10 @@ impl RetryPolicy {
 /// A small PRNG for jitter and generated names (xorshift64*), seeded from the clock and pid:
 /// good enough to keep parallel clients apart, not for secrets.
 #[derive(Debug, Clone)]
-pub struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    pub fn from_entropy() -> Self {
+    pub(crate) fn from_entropy() -> Self {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
@@ -83,7 +83,7 @@ impl Rng {
         Rng(seed | 1)
     }
 
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -93,7 +93,7 @@ impl Rng {
     }
 
     /// Uniform in [0, 1).
-    pub fn unit(&mut self) -> f64 {
+    pub(crate) fn unit(&mut self) -> f64 {
         #[expect(
             clippy::cast_precision_loss,
             reason = "53 random bits fit an f64 exactly"
@@ -103,7 +103,7 @@ impl Rng {
     }
 
     /// `len` characters from `alphabet`.
-    pub fn string(&mut self, alphabet: &[u8], len: usize) -> String {
+    pub(crate) fn string(&mut self, alphabet: &[u8], len: usize) -> String {
         (0..len)
             .map(|_| {
                 let index = usize::try_from(self.next_u64() % alphabet.len() as u64).unwrap_or(0);

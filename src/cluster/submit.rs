@@ -23,7 +23,7 @@ fn max_name_len(kind: ArgoKind) -> usize {
     }
 }
 
-pub fn kind_of(manifest: &Manifest) -> ArgoKind {
+pub(crate) fn kind_of(manifest: &Manifest) -> ArgoKind {
     match manifest {
         Manifest::Workflow(_) => ArgoKind::Workflow,
         Manifest::Cron(_) => ArgoKind::CronWorkflow,
@@ -31,7 +31,12 @@ pub fn kind_of(manifest: &Manifest) -> ArgoKind {
 }
 
 /// The object with a concrete name and the submission label. Pure.
-pub fn named_object(kind: ArgoKind, mut object: Value, suffix: &str, submission_id: &str) -> Value {
+pub(crate) fn named_object(
+    kind: ArgoKind,
+    mut object: Value,
+    suffix: &str,
+    submission_id: &str,
+) -> Value {
     let meta = &mut object["metadata"];
     let prefix = meta["generateName"]
         .as_str()
@@ -66,7 +71,7 @@ pub fn named_object(kind: ArgoKind, mut object: Value, suffix: &str, submission_
 
 /// What was created.
 #[derive(Debug, Clone)]
-pub struct Submitted {
+pub(crate) struct Submitted {
     pub kind: ArgoKind,
     pub name: String,
     pub object: Value,
@@ -77,7 +82,10 @@ fn is_ours(object: &Value, submission_id: &str) -> bool {
 }
 
 /// Creates the manifest's object exactly once.
-pub async fn submit(cluster: &mut Cluster, manifest: &Manifest) -> Result<Submitted, ClusterError> {
+pub(crate) async fn submit(
+    cluster: &mut Cluster,
+    manifest: &Manifest,
+) -> Result<Submitted, ClusterError> {
     let object = serde_json::to_value(manifest).unwrap_or(Value::Null);
     submit_object(cluster, kind_of(manifest), &object).await
 }
@@ -87,7 +95,7 @@ pub async fn submit(cluster: &mut Cluster, manifest: &Manifest) -> Result<Submit
 /// a timeout, a 5xx), a later refusal or failure is settled with a GET before giving up.
 /// CronWorkflows keep their plain name: a schedule is one object, so running the same
 /// scheduled file twice is refused instead of doubling the schedule.
-pub async fn submit_object(
+pub(crate) async fn submit_object(
     cluster: &mut Cluster,
     kind: ArgoKind,
     template: &Value,

@@ -23,14 +23,14 @@ type Events = Pin<Box<dyn Stream<Item = Result<WatchEvent<DynamicObject>, kube::
 
 /// What changed.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Update {
+pub(crate) enum Update {
     /// The workflow as it is now.
     Changed(Value),
     /// Someone deleted it.
     Deleted,
 }
 
-pub struct WorkflowWatch {
+pub(crate) struct WorkflowWatch {
     name: String,
     version: String,
     events: Option<Events>,
@@ -39,7 +39,7 @@ pub struct WorkflowWatch {
 
 impl WorkflowWatch {
     /// Watches `name` from the state in `object` (its resourceVersion).
-    pub fn from_object(name: &str, object: &Value) -> Self {
+    pub(crate) fn from_object(name: &str, object: &Value) -> Self {
         WorkflowWatch {
             name: name.to_owned(),
             version: object["metadata"]["resourceVersion"]
@@ -66,7 +66,7 @@ impl WorkflowWatch {
     }
 
     /// The next change of the workflow.
-    pub async fn next(&mut self, cluster: &mut Cluster) -> Result<Update, ClusterError> {
+    pub(crate) async fn next(&mut self, cluster: &mut Cluster) -> Result<Update, ClusterError> {
         loop {
             let Some(events) = self.events.as_mut() else {
                 if self
@@ -127,7 +127,7 @@ impl WorkflowWatch {
 }
 
 /// The error for a workflow deleted while it was being followed.
-pub fn deleted(name: &str) -> ClusterError {
+pub(crate) fn deleted(name: &str) -> ClusterError {
     ClusterError::Deleted {
         name: name.to_owned(),
     }

@@ -10,7 +10,6 @@ use tokio::signal::unix::{SignalKind, signal};
 use super::history::{self, RunSummary};
 use crate::argo::ArgoKind;
 use crate::argo::labels::{MANAGED_BY, NOTEBOOK_LABEL, label_value};
-use crate::argo::view::WorkflowView;
 use crate::cluster::follow::{Followed, Progress};
 use crate::cluster::{Cluster, ClusterError, connect, follow as following};
 use crate::error::{self, Error};
@@ -133,11 +132,6 @@ pub(super) fn after_submit(name: &str, result: Result<u8, Error>) -> Result<u8, 
         }
         .into()
     })
-}
-
-/// Whether a workflow has finished, from its JSON.
-pub(super) fn is_finished(object: &Value) -> bool {
-    WorkflowView::from_json(object).is_finished()
 }
 
 /// Refuses cluster-only verbs on local runs, with the local equivalent. A usage error (exit 2):

@@ -165,7 +165,9 @@ mod tests {
         let theirs = json!({"metadata": {"name": "c"}, "status": {"phase": "Succeeded"}});
         let cron = json!({"metadata": {"name": "n", "labels": ours}});
         let hint = |object: &Value, all: bool, force: bool, kind: ArgoKind| {
-            refuse(kind, object, all, force).err().and_then(|e| e.hint())
+            refuse(kind, object, all, force)
+                .err()
+                .and_then(|e| e.hint())
         };
         let wf = ArgoKind::Workflow;
         assert_eq!(

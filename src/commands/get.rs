@@ -30,10 +30,9 @@ pub(super) fn get(get: &GetSettings, printer: &mut Printer) -> Result<(), Error>
             let object = cluster.get(ArgoKind::Workflow, &name).await?;
             let text = match &get.output {
                 OutputFormat::Name => format!("{}\n", ArgoKind::Workflow.resource_name(&name)),
-                OutputFormat::Table | OutputFormat::Wide => workflows::get_text(
-                    &WorkflowView::from_json(&object),
-                    SystemTime::now(),
-                ),
+                OutputFormat::Table | OutputFormat::Wide => {
+                    workflows::get_text(&WorkflowView::from_json(&object), SystemTime::now())
+                }
                 structured => format::structured(&object, structured)?.unwrap_or_default(),
             };
             printer.data(&text);

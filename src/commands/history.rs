@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime};
 use serde_json::Value;
 
 use crate::argo::view::WorkflowView;
-use crate::events::RunStatus;
 use crate::error::Error;
+use crate::events::RunStatus;
 use crate::local::record::{self, RunRecord};
 use crate::time;
 

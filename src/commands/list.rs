@@ -23,16 +23,14 @@ pub(super) fn list(list: &ListSettings, printer: &mut Printer) -> Result<(), Err
                 .filter(|r| list.filter.keeps(r.status == RunStatus::Running))
                 .collect();
             let text = match &list.output {
-                OutputFormat::Name => runs.iter().map(|r| format!("{}\n", r.id)).collect(),
+                OutputFormat::Name => runs.iter().map(|r| r.id.clone() + "\n").collect(),
                 OutputFormat::Table | OutputFormat::Wide if runs.is_empty() => {
                     printer.status(&format!("no runs in {}", runs_dir.display()));
                     return Ok(());
                 }
-                OutputFormat::Table | OutputFormat::Wide => runs::local_list(
-                    &runs,
-                    list.output == OutputFormat::Wide,
-                    SystemTime::now(),
-                ),
+                OutputFormat::Table | OutputFormat::Wide => {
+                    runs::local_list(&runs, list.output == OutputFormat::Wide, SystemTime::now())
+                }
                 structured => format::structured(&runs, structured)?.unwrap_or_default(),
             };
             printer.data(&text);
@@ -71,7 +69,7 @@ fn cluster(list: &ListSettings, session: &Session, printer: &mut Printer) -> Res
                 .iter()
                 .map(|o| {
                     let name = o["metadata"]["name"].as_str().unwrap_or_default();
-                    format!("{}\n", kind.resource_name(name))
+                    kind.resource_name(name) + "\n"
                 })
                 .collect::<String>();
             printer.data(&names);

@@ -87,6 +87,10 @@ fn cluster(logs: &LogsSettings, session: &Session, printer: &mut Printer) -> Res
             });
         }
         let unreadable = logs::read(cluster, &name, &view, selection, show).await?;
-        Ok(if unreadable == 0 { 0 } else { error::EXIT_FAILED })
+        Ok(if unreadable == 0 {
+            0
+        } else {
+            error::EXIT_FAILED
+        })
     })
 }

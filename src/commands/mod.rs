@@ -24,12 +24,14 @@ use crate::printer::Printer;
 use crate::settings::{Input, Settings, Verb};
 
 /// Runs the verb; returns the exit code (errors are printed by the caller).
-pub fn dispatch(settings: &Settings, printer: &mut Printer) -> Result<u8, Error> {
+pub(crate) fn dispatch(settings: &Settings, printer: &mut Printer) -> Result<u8, Error> {
     match &settings.verb {
         Verb::Run(run) => run::run(settings, run, printer),
         Verb::Lint(input) => lint::lint(settings, input, printer).map(|()| 0),
         Verb::Graph(input, format) => graph::graph(settings, input, *format, printer).map(|()| 0),
-        Verb::Config { generate } => config::config(settings, generate.as_ref(), printer).map(|()| 0),
+        Verb::Config { generate } => {
+            config::config(settings, generate.as_ref(), printer).map(|()| 0)
+        }
         Verb::List(list) => list::list(list, printer).map(|()| 0),
         Verb::Get(get) => get::get(get, printer).map(|()| 0),
         Verb::Logs(logs) => logs::logs(logs, printer),
@@ -54,14 +56,14 @@ fn block_on<T>(future: impl Future<Output = Result<T, Error>>) -> Result<T, Erro
 }
 
 /// A pipeline read from `-c` or `-f`, with the directory its jobs start in.
-pub struct LoadedPipeline {
+pub(crate) struct LoadedPipeline {
     pub dag: Dag,
     /// `-c`: the current directory; `-f`: the workflow file's directory.
     pub working_dir: PathBuf,
 }
 
 /// Reads and validates the pipeline named by `-c`/`-f`.
-pub fn load(input: &Input, cwd: &Path) -> Result<LoadedPipeline, Error> {
+pub(crate) fn load(input: &Input, cwd: &Path) -> Result<LoadedPipeline, Error> {
     let (pipeline, working_dir) = match input {
         Input::OneLiner { text, mode } => (one_liner::parse(text, *mode)?, cwd.to_path_buf()),
         Input::File { path, mode } => {

@@ -13,13 +13,21 @@ use crate::printer::{Printer, format};
 use crate::settings::{ArgoRun, RunBackend, RunSettings, Settings};
 
 /// Returns the exit code: 0, 1 for a failed run, 130/143 when interrupted.
-pub(super) fn run(settings: &Settings, run: &RunSettings, printer: &mut Printer) -> Result<u8, Error> {
+pub(super) fn run(
+    settings: &Settings,
+    run: &RunSettings,
+    printer: &mut Printer,
+) -> Result<u8, Error> {
     printer.quiet = run.quiet;
     let loaded = load(&run.input, &settings.cwd)?;
     match &run.backend {
-        RunBackend::Local(local) if run.dry_run => local::plan(local, &loaded, &run.output, printer),
+        RunBackend::Local(local) if run.dry_run => {
+            local::plan(local, &loaded, &run.output, printer)
+        }
         RunBackend::Local(local) => local::run(settings, run, local, &loaded, printer),
-        RunBackend::Argo { target, argo } => argo::run(settings, run, target, argo, &loaded, printer),
+        RunBackend::Argo { target, argo } => {
+            argo::run(settings, run, target, argo, &loaded, printer)
+        }
         RunBackend::PodFile { path, argo } => {
             let pod = discover::read_pod_file(path)?;
             let env = environment(settings, argo, &loaded, &pod)?;

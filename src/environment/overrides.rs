@@ -17,7 +17,7 @@ use super::pod::{self, LocalContext, PodError, PodOptions, dedupe_env};
 /// The `spec:` block. Kubernetes types are used so their fields are type-checked.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ConfigSpec {
+pub(crate) struct ConfigSpec {
     /// Replaces the notebook image; an explicit image is never digest-pinned.
     pub image: Option<String>,
     pub image_pull_policy: Option<String>,
@@ -38,7 +38,7 @@ pub struct ConfigSpec {
 
 /// The jobs' environment: the notebook pod, then the config's `spec` on top. `config_path`
 /// names the file in a note when there is one. An explicit `spec.image` is never pinned.
-pub fn resolve(
+pub(crate) fn resolve(
     pod: &Pod,
     local: &LocalContext,
     spec: &ConfigSpec,
@@ -57,7 +57,7 @@ pub fn resolve(
 
 /// Applies the `spec` block to an environment built from the pod. The caller adds a note
 /// naming the file.
-pub fn apply(config: &ConfigSpec, env: &mut Environment) {
+pub(crate) fn apply(config: &ConfigSpec, env: &mut Environment) {
     if let Some(image) = &config.image {
         // An explicit image replaces the pinned one; the pin note no longer applies.
         env.image.clone_from(image);

@@ -10,7 +10,7 @@ const SHARED_VOLUME_TYPES: &[&str] = &["nfs", "cephfs", "glusterfs", "azureFile"
 
 /// Where the working directory lives, as far as job pods are concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Workdir {
+pub(crate) enum Workdir {
     /// On a shared file system: nothing more to check.
     Shared {
         mount_path: String,
@@ -24,7 +24,7 @@ pub enum Workdir {
 
 /// Finds the notebook container's mount that holds the working directory (the deepest one)
 /// and classifies its volume.
-pub fn locate(env: &Environment) -> Workdir {
+pub(crate) fn locate(env: &Environment) -> Workdir {
     let dir = env.working_dir.trim_end_matches('/');
     let mount = env
         .volume_mounts
@@ -78,7 +78,7 @@ pub fn locate(env: &Environment) -> Workdir {
 
 /// What the claim's access modes mean for job pods.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClaimAccess {
+pub(crate) enum ClaimAccess {
     /// ReadWriteMany/ReadOnlyMany: any node.
     AnyNode,
     /// ReadWriteOnce: only the node that already mounts it (the notebook's).
@@ -88,7 +88,7 @@ pub enum ClaimAccess {
 }
 
 /// Access modes from the claim's status (what was bound) or, before binding, its spec.
-pub fn claim_access(modes: &[String]) -> ClaimAccess {
+pub(crate) fn claim_access(modes: &[String]) -> ClaimAccess {
     if modes
         .iter()
         .any(|m| m == "ReadWriteMany" || m == "ReadOnlyMany")
@@ -104,11 +104,11 @@ pub fn claim_access(modes: &[String]) -> ClaimAccess {
 }
 
 /// The node label job pods are pinned with for a ReadWriteOnce claim.
-pub const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
+pub(crate) const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
 
 /// Pins job pods to the notebook's node. Returns the note to show, or None when the pod has
 /// no node yet (it always has one when it is running the notebook).
-pub fn pin_to_notebook_node(env: &mut Environment, claim: &str) -> Option<String> {
+pub(crate) fn pin_to_notebook_node(env: &mut Environment, claim: &str) -> Option<String> {
     let node = env.node_name.clone()?;
     env.node_selector
         .insert(HOSTNAME_LABEL.to_owned(), node.clone());
@@ -120,20 +120,18 @@ pub fn pin_to_notebook_node(env: &mut Environment, claim: &str) -> Option<String
 /// Why job pods would not see the user's files.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("job pods would not see your files: {reason}")]
-pub struct Unshared {
+pub(crate) struct Unshared {
     pub reason: String,
 }
 
 impl Unshared {
-    pub fn hint(&self) -> &'static str {
-        "cd into your home or a shared volume (a PersistentVolumeClaim or NFS mount) and run again, \
-         or pass --allow-unshared-workdir if the jobs do not need the files"
-    }
+    pub(crate) const HINT: &'static str = "cd into your home or a shared volume (a PersistentVolumeClaim or NFS mount) and run again, \
+         or pass --allow-unshared-workdir if the jobs do not need the files";
 }
 
 /// The claim whose access modes decide where job pods may run, when the working directory is
 /// on one: the caller reads its modes and hands them to [`preflight`].
-pub fn claim_to_read(env: &Environment) -> Option<String> {
+pub(crate) fn claim_to_read(env: &Environment) -> Option<String> {
     match locate(env) {
         Workdir::Claim { claim, .. } => Some(claim),
         _ => None,
@@ -143,7 +141,7 @@ pub fn claim_to_read(env: &Environment) -> Option<String> {
 /// The pre-flight: refuses a working directory job pods cannot see (unless `allow_unshared`,
 /// which leaves a note instead), and pins job pods to the notebook's node when its claim is
 /// ReadWriteOnce. `claim_modes`: the access modes of [`claim_to_read`]'s claim.
-pub fn preflight(
+pub(crate) fn preflight(
     env: &mut Environment,
     claim_modes: &[String],
     allow_unshared: bool,

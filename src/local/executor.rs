@@ -21,14 +21,14 @@ const DRAIN: Duration = Duration::from_secs(2);
 
 /// Exponential backoff between attempts: `base`, `2·base`, `4·base`… capped at `max`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backoff {
+pub(crate) struct Backoff {
     pub base: Duration,
     pub max: Duration,
 }
 
 impl Backoff {
     /// The wait after failed attempt number `attempt` (1-based).
-    pub fn delay(&self, attempt: u32) -> Duration {
+    pub(crate) fn delay(&self, attempt: u32) -> Duration {
         let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
         self.base.saturating_mul(factor).min(self.max)
     }
@@ -45,11 +45,11 @@ impl Default for Backoff {
 
 /// How long a cancelled or timed-out job gets between SIGTERM and SIGKILL, unless the config's
 /// `kill_grace_period` says otherwise.
-pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(10);
 
 /// How to run: resolved by the caller from flags and the workflow's options.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExecOptions {
+pub(crate) struct ExecOptions {
     /// Where every job runs.
     pub workdir: PathBuf,
     /// Most jobs running at once (already capped by the workflow's `parallelism`).
@@ -69,7 +69,7 @@ pub struct ExecOptions {
 
 impl ExecOptions {
     /// Defaults: one job per CPU, fail-fast, 10 s kill grace, 1 s backoff base, 100 ms progress.
-    pub fn new(workdir: PathBuf) -> Self {
+    pub(crate) fn new(workdir: PathBuf) -> Self {
         ExecOptions {
             workdir,
             parallelism: std::thread::available_parallelism().map_or(1, usize::from),
@@ -85,7 +85,7 @@ impl ExecOptions {
 
 /// How one job ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobResult {
+pub(crate) struct JobResult {
     pub name: String,
     pub phase: JobPhase,
     /// Attempts started; 0 for a Skipped job.
@@ -100,7 +100,7 @@ pub struct JobResult {
 
 /// How the whole run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunOutcome {
+pub(crate) struct RunOutcome {
     /// Succeeded, Failed or Cancelled.
     pub status: RunStatus,
     /// In plan order.
@@ -108,15 +108,9 @@ pub struct RunOutcome {
     pub duration: Duration,
 }
 
-impl RunOutcome {
-    pub fn cancelled(&self) -> bool {
-        self.status == RunStatus::Cancelled
-    }
-}
-
 /// Why a run could not start at all. Job failures are not errors: they are in the outcome.
 #[derive(Debug, thiserror::Error)]
-pub enum ExecError {
+pub(crate) enum ExecError {
     #[error("cannot create the log folder {}: {source}", path.display())]
     LogDir {
         path: PathBuf,
@@ -133,7 +127,7 @@ struct Context {
 /// Runs `plan` to the end (or until `cancel` turns true), writing `<log_dir>/<job>.log` for
 /// each job. Emits `RunStarted` first and `RunFinished` last (with `run_id: None`; `run_local`
 /// fills it in).
-pub async fn execute(
+pub(crate) async fn execute(
     plan: &Plan,
     options: &ExecOptions,
     log_dir: &Path,

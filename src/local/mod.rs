@@ -10,21 +10,18 @@
 //! - `log_pump`: job output into log files (and lines for the live view); `signals`: Ctrl-C and
 //!   friends as a cancel handle; `tail`: following a run's log files for `logs -f`.
 
-pub mod executor;
+pub(crate) mod executor;
 mod log_pump;
 pub(crate) mod plan;
 mod process;
-pub mod record;
+pub(crate) mod record;
 mod runner;
-pub mod scheduler;
-pub mod signals;
-pub mod tail;
+pub(crate) mod scheduler;
+pub(crate) mod signals;
+pub(crate) mod tail;
 
-pub use executor::{
-    Backoff, DEFAULT_KILL_GRACE, ExecError, ExecOptions, JobResult, RunOutcome, execute,
-};
-pub use plan::{Plan, PlannedJob, parallelism};
-pub use record::{JobRecord, RecordError, RunRecord};
-pub use runner::{LocalError, LocalRun, run_local};
-pub use scheduler::FailurePolicy;
-pub use signals::cancel_on_signals;
+pub(crate) use executor::{DEFAULT_KILL_GRACE, ExecOptions};
+pub(crate) use plan::{Plan, PlannedJob, parallelism};
+pub(crate) use runner::{LocalError, run_local};
+pub(crate) use scheduler::FailurePolicy;
+pub(crate) use signals::cancel_on_signals;

@@ -7,7 +7,7 @@ use crate::pipeline::{Dag, Source};
 
 /// Most jobs at once: `requested` (`-p`), else the CPUs, capped by the workflow's
 /// `parallelism`.
-pub fn parallelism(requested: Option<usize>, cap: Option<u32>) -> usize {
+pub(crate) fn parallelism(requested: Option<usize>, cap: Option<u32>) -> usize {
     let requested =
         requested.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     match cap {
@@ -18,7 +18,7 @@ pub fn parallelism(requested: Option<usize>, cap: Option<u32>) -> usize {
 
 /// Everything needed to run a pipeline locally; no I/O has happened yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Plan {
+pub(crate) struct Plan {
     /// The workflow name (DNS-safe), used as the run id prefix.
     pub name: String,
     pub source: Source,
@@ -28,7 +28,7 @@ pub struct Plan {
 
 /// One process to run (with its retries).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlannedJob {
+pub(crate) struct PlannedJob {
     /// Unique across the plan; also the log file name.
     pub name: String,
     /// The task this job belongs to (same as `name` unless the task sweeps).
@@ -47,7 +47,7 @@ pub struct PlannedJob {
 impl Plan {
     /// Expands the DAG into jobs. A job of task B waits for every job of every task B waits
     /// for, which is how Argo treats a dependency on a task with `withItems`.
-    pub fn from_dag(dag: &Dag) -> Plan {
+    pub(crate) fn from_dag(dag: &Dag) -> Plan {
         let jobs = dag.jobs();
         let mut of_task: Vec<Vec<usize>> = vec![Vec::new(); dag.tasks.len()];
         for (index, job) in jobs.iter().enumerate() {
@@ -82,11 +82,11 @@ impl Plan {
     }
 
     /// The job-level dependency lists, as the scheduler takes them.
-    pub fn dependencies(&self) -> Vec<Vec<usize>> {
+    pub(crate) fn dependencies(&self) -> Vec<Vec<usize>> {
         self.jobs.iter().map(|j| j.depends.clone()).collect()
     }
 
-    pub fn job_names(&self) -> Vec<String> {
+    pub(crate) fn job_names(&self) -> Vec<String> {
         self.jobs.iter().map(|j| j.name.clone()).collect()
     }
 }

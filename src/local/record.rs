@@ -18,15 +18,15 @@ use crate::time;
 
 /// Where local runs are kept, relative to the working directory, unless the config's `log_dir`
 /// says otherwise.
-pub const DEFAULT_RUNS_DIR: &str = ".jupyterflow/runs";
+pub(crate) const DEFAULT_RUNS_DIR: &str = ".jupyterflow/runs";
 /// The record's file name inside the run folder.
-pub const RECORD_FILE: &str = "run.json";
+pub(crate) const RECORD_FILE: &str = "run.json";
 /// Bumped on incompatible changes, so an old reader can refuse instead of misreading.
 const FORMAT_VERSION: u32 = 1;
 
 /// Why a record could not be read, written or deleted.
 #[derive(Debug, thiserror::Error)]
-pub enum RecordError {
+pub(crate) enum RecordError {
     #[error("cannot read the run record {}: {source}", path.display())]
     Read {
         path: PathBuf,
@@ -58,7 +58,7 @@ pub enum RecordError {
 /// Where the pipeline came from, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum RecordSource {
+pub(crate) enum RecordSource {
     /// The `-c` text.
     CommandLine(String),
     File(PathBuf),
@@ -66,7 +66,7 @@ pub enum RecordSource {
 
 impl RecordSource {
     /// The `-c` text or the file path, for tables and summaries.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         match self {
             RecordSource::CommandLine(text) => text.clone(),
             RecordSource::File(path) => path.display().to_string(),
@@ -85,7 +85,7 @@ impl From<&Source> for RecordSource {
 
 /// One run, as stored in `run.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RunRecord {
+pub(crate) struct RunRecord {
     pub version: u32,
     pub id: String,
     /// The workflow name (the id's prefix).
@@ -107,7 +107,7 @@ pub struct RunRecord {
 
 /// One job of a run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JobRecord {
+pub(crate) struct JobRecord {
     pub name: String,
     pub task: String,
     pub argv: Vec<String>,
@@ -122,7 +122,7 @@ pub struct JobRecord {
 
 impl RunRecord {
     /// A fresh record: status Running, every job Pending, logs under `log_dir`.
-    pub fn new(id: String, plan: &Plan, workdir: PathBuf, log_dir: &Path) -> Self {
+    pub(crate) fn new(id: String, plan: &Plan, workdir: PathBuf, log_dir: &Path) -> Self {
         RunRecord {
             version: FORMAT_VERSION,
             id,
@@ -153,12 +153,8 @@ impl RunRecord {
         }
     }
 
-    pub fn job_mut(&mut self, name: &str) -> Option<&mut JobRecord> {
-        self.jobs.iter_mut().find(|j| j.name == name)
-    }
-
     /// Writes `<dir>/run.json` atomically: a reader sees the old or the new record, whole.
-    pub fn save(&self, dir: &Path) -> Result<(), RecordError> {
+    pub(crate) fn save(&self, dir: &Path) -> Result<(), RecordError> {
         let path = dir.join(RECORD_FILE);
         let error = |source| RecordError::Write {
             path: path.clone(),
@@ -188,7 +184,7 @@ impl RunRecord {
 
 /// Reads `<dir>/run.json`. A Running record whose writer process is gone is reported as
 /// Interrupted (the file is not changed).
-pub fn load(dir: &Path) -> Result<RunRecord, RecordError> {
+pub(crate) fn load(dir: &Path) -> Result<RunRecord, RecordError> {
     let path = dir.join(RECORD_FILE);
     let text = fs::read(&path).map_err(|source| RecordError::Read {
         path: path.clone(),
@@ -204,7 +200,7 @@ pub fn load(dir: &Path) -> Result<RunRecord, RecordError> {
 
 /// Every readable run under `runs_dir`, newest first. Folders without a readable record are
 /// left out (a run being created, or foreign files). No `runs_dir` means no runs.
-pub fn list(runs_dir: &Path) -> Result<Vec<RunRecord>, RecordError> {
+pub(crate) fn list(runs_dir: &Path) -> Result<Vec<RunRecord>, RecordError> {
     let entries = match fs::read_dir(runs_dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -226,7 +222,7 @@ pub fn list(runs_dir: &Path) -> Result<Vec<RunRecord>, RecordError> {
 }
 
 /// Removes the run `id` (record and logs). Refuses a run that is still running.
-pub fn delete(runs_dir: &Path, id: &str) -> Result<(), RecordError> {
+pub(crate) fn delete(runs_dir: &Path, id: &str) -> Result<(), RecordError> {
     let plain = !id.is_empty()
         && id != "."
         && id != ".."
@@ -265,7 +261,7 @@ fn remove(dir: &Path) -> Result<(), RecordError> {
 
 /// A new run id: `<name>-<yyyymmdd-hhmmss>-<4 hex>` (UTC). Ids of one name sort by start
 /// time; the random suffix separates runs started in the same second.
-pub fn new_run_id(name: &str, now: SystemTime) -> String {
+pub(crate) fn new_run_id(name: &str, now: SystemTime) -> String {
     // RandomState is seeded from the OS per instance: randomness without a dependency.
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u32(std::process::id());

@@ -18,7 +18,7 @@ use crate::time;
 
 /// Why a local run could not be carried out. Failed jobs are not errors (see `RunOutcome`).
 #[derive(Debug, thiserror::Error)]
-pub enum LocalError {
+pub(crate) enum LocalError {
     #[error("cannot create the run folder {}: {source}", path.display())]
     RunDir {
         path: PathBuf,
@@ -32,10 +32,8 @@ pub enum LocalError {
 
 /// A finished local run.
 #[derive(Debug)]
-pub struct LocalRun {
+pub(crate) struct LocalRun {
     pub id: String,
-    /// `<runs_dir>/<id>`: holds `run.json` and `logs/`.
-    pub dir: PathBuf,
     /// The record as last written.
     pub record: RunRecord,
     pub outcome: RunOutcome,
@@ -46,7 +44,7 @@ pub struct LocalRun {
 
 /// Runs `plan` under a new run folder in `runs_dir`, forwarding every event to `events`
 /// (`RunStarted` carries the run id). Returns once every job is terminal.
-pub async fn run_local(
+pub(crate) async fn run_local(
     plan: &Plan,
     options: &ExecOptions,
     runs_dir: &Path,
@@ -96,7 +94,6 @@ pub async fn run_local(
     let outcome = outcome?;
     Ok(LocalRun {
         id,
-        dir,
         record: keeper.record,
         outcome,
         record_error: keeper.error,

@@ -8,8 +8,8 @@ use tokio::sync::watch;
 /// SIGTERM). Job processes run in their own process groups, so a
 /// terminal's Ctrl-C reaches only this process, and the executor stops the jobs itself
 /// (SIGTERM, then SIGKILL after the grace period).
-pub fn cancel_on_signals() -> std::io::Result<(watch::Receiver<bool>, watch::Receiver<Option<i32>>)>
-{
+pub(crate) fn cancel_on_signals()
+-> std::io::Result<(watch::Receiver<bool>, watch::Receiver<Option<i32>>)> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;

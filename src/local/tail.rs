@@ -16,7 +16,7 @@ const POLL: Duration = Duration::from_millis(200);
 /// Prints (through `show(job, text)`) the logs of `jobs` (name, log file) of `run`, kept in
 /// `runs_dir`; with `follow`, keeps printing new output until the run ends. Returns the run's
 /// status as last read.
-pub fn tail(
+pub(crate) fn tail(
     runs_dir: &Path,
     mut run: RunRecord,
     jobs: &[(String, PathBuf)],

@@ -4,7 +4,7 @@
 use croner::parser::{CronParser, Seconds};
 
 /// `Ok(())` when Argo would accept the schedule; otherwise why not.
-pub fn check(schedule: &str) -> Result<(), String> {
+pub(crate) fn check(schedule: &str) -> Result<(), String> {
     let mut s = schedule.trim();
     if let Some(rest) = s.strip_prefix("CRON_TZ=") {
         let (zone, expr) = rest

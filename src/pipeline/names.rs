@@ -7,11 +7,11 @@ use std::collections::HashMap;
 use super::command::{CommandTemplate, Segment, Word};
 
 /// Longest job name we produce: a Kubernetes label value (and DNS label) is at most 63.
-pub const MAX_NAME: usize = 63;
+pub(crate) const MAX_NAME: usize = 63;
 
 /// A readable name from a command: the script it runs (`python train.py` → `train`,
 /// `python -m pkg.mod` → `mod`), else the program (`echo hello` → `echo`).
-pub fn derive_name(command: &CommandTemplate) -> String {
+pub(crate) fn derive_name(command: &CommandTemplate) -> String {
     const SCRIPTS: [&str; 8] = [".py", ".sh", ".r", ".R", ".ipynb", ".jl", ".js", ".pl"];
     let words: Vec<String> = match command {
         CommandTemplate::Exec(words) => words.iter().map(word_text).collect(),
@@ -61,7 +61,7 @@ fn word_text(word: &Word) -> String {
 }
 
 /// Lowercase `[a-z0-9-]`, no leading/trailing/double dashes; `fallback` when nothing is left.
-pub fn dns_label(text: &str, fallback: &str) -> String {
+pub(crate) fn dns_label(text: &str, fallback: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         let c = c.to_ascii_lowercase();
@@ -81,7 +81,7 @@ pub fn dns_label(text: &str, fallback: &str) -> String {
     }
 }
 
-pub fn truncate(mut name: String) -> String {
+pub(crate) fn truncate(mut name: String) -> String {
     if name.len() > MAX_NAME {
         name.truncate(MAX_NAME);
         while name.ends_with('-') {
@@ -91,7 +91,7 @@ pub fn truncate(mut name: String) -> String {
     name
 }
 
-pub fn unique(name: String, used: &mut HashMap<String, usize>) -> String {
+pub(crate) fn unique(name: String, used: &mut HashMap<String, usize>) -> String {
     let count = used.entry(name.clone()).or_insert(0);
     *count += 1;
     if *count == 1 {

@@ -3,7 +3,7 @@
 
 /// Parses a quantity to its value in base units (cores, bytes, devices).
 /// Returns `None` for anything Kubernetes would reject, and for negative values.
-pub fn parse(text: &str) -> Option<f64> {
+pub(crate) fn parse(text: &str) -> Option<f64> {
     let s = text.trim();
     let number_end = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+'))
@@ -44,7 +44,7 @@ pub fn parse(text: &str) -> Option<f64> {
 }
 
 /// A GPU count must be a whole number of devices.
-pub fn is_whole(text: &str) -> bool {
+pub(crate) fn is_whole(text: &str) -> bool {
     parse(text).is_some_and(|v| v.fract() == 0.0 && v >= 1.0)
 }
 

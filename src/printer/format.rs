@@ -8,7 +8,7 @@ use crate::argo::{ArgoKind, Manifest};
 
 /// A parsed `-o` value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     Yaml,
     Json,
     Name,
@@ -18,7 +18,7 @@ pub enum OutputFormat {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum OutputError {
+pub(crate) enum OutputError {
     #[error("unknown output format `{0}`")]
     UnknownFormat(String),
     #[error("invalid jsonpath `{expr}`: {message}")]
@@ -28,7 +28,7 @@ pub enum OutputError {
 }
 
 impl OutputError {
-    pub fn hint(&self) -> &'static str {
+    pub(crate) fn hint(&self) -> &'static str {
         match self {
             OutputError::UnknownFormat(_) => {
                 "use -o yaml, json, name, wide or jsonpath='{.metadata.name}'"
@@ -42,7 +42,7 @@ impl OutputError {
 }
 
 impl OutputFormat {
-    pub fn parse(text: &str) -> Result<Self, OutputError> {
+    pub(crate) fn parse(text: &str) -> Result<Self, OutputError> {
         match text {
             "yaml" => Ok(OutputFormat::Yaml),
             "json" => Ok(OutputFormat::Json),
@@ -66,7 +66,7 @@ impl OutputFormat {
 }
 
 /// Pretty JSON with a final newline.
-pub fn to_json(value: &impl serde::Serialize) -> Result<String, OutputError> {
+pub(crate) fn to_json(value: &impl serde::Serialize) -> Result<String, OutputError> {
     serde_json::to_string_pretty(value)
         .map(|s| s + "\n")
         .map_err(|e| OutputError::Serialize {
@@ -78,7 +78,7 @@ pub fn to_json(value: &impl serde::Serialize) -> Result<String, OutputError> {
 /// YAML (block style; strings quoted where YAML would change them). Long and multi-line
 /// strings stay on one line, quoted, rather than folded: folding is easy to misread and to
 /// break when copying into a shell.
-pub fn to_yaml(value: &impl serde::Serialize) -> Result<String, OutputError> {
+pub(crate) fn to_yaml(value: &impl serde::Serialize) -> Result<String, OutputError> {
     let mut options = serde_saphyr::SerializerOptions::default();
     options.prefer_block_scalars = false;
     serde_saphyr::to_string_with_options(value, options).map_err(|e| OutputError::Serialize {
@@ -89,7 +89,7 @@ pub fn to_yaml(value: &impl serde::Serialize) -> Result<String, OutputError> {
 
 /// `value` in a structured format (`json`, `yaml`, `jsonpath=…`), the one way every command
 /// prints objects; `None` for the formats each command draws itself (name, table, wide).
-pub fn structured(
+pub(crate) fn structured(
     value: &impl serde::Serialize,
     format: &OutputFormat,
 ) -> Result<Option<String>, OutputError> {
@@ -109,7 +109,7 @@ pub fn structured(
 
 /// A rendered manifest in the chosen `-o` format; `-o name` is kubectl's
 /// `workflow.argoproj.io/NAME` (the `generateName` when the name is not known yet).
-pub fn manifest(manifest: &Manifest, format: &OutputFormat) -> Result<String, OutputError> {
+pub(crate) fn manifest(manifest: &Manifest, format: &OutputFormat) -> Result<String, OutputError> {
     if let Some(text) = structured(manifest, format)? {
         return Ok(text);
     }

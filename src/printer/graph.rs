@@ -7,13 +7,13 @@ use crate::pipeline::Dag;
 
 /// How to draw a pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GraphFormat {
+pub(crate) enum GraphFormat {
     Ascii,
     Mermaid,
     Dot,
 }
 
-pub fn draw(dag: &Dag, format: GraphFormat) -> String {
+pub(crate) fn draw(dag: &Dag, format: GraphFormat) -> String {
     match format {
         GraphFormat::Ascii => ascii(dag),
         GraphFormat::Mermaid => mermaid(dag),

@@ -13,7 +13,7 @@ use super::format::OutputError;
 /// `{range .items[*]}…{end}`, `{"\n"}` literals; several results are joined by spaces.
 /// A bare field path (`metadata.name`, the original tool's form) or an RFC 9535 path (`$.a`)
 /// is taken as one expression.
-pub fn jsonpath(value: &Value, expr: &str) -> Result<String, OutputError> {
+pub(crate) fn jsonpath(value: &Value, expr: &str) -> Result<String, OutputError> {
     let bad = |message: String| OutputError::BadJsonPath {
         expr: expr.to_owned(),
         message,

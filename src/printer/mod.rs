@@ -10,7 +10,7 @@ use std::io::{self, Write};
 
 use crate::error::Error;
 
-pub struct Printer {
+pub(crate) struct Printer {
     out: Box<dyn Write>,
     err: Box<dyn Write>,
     /// Suppresses notes (`-q`).
@@ -24,7 +24,7 @@ impl Default for Printer {
 }
 
 /// Log text as `logs` shows it: every line prefixed with its job, `job | line`.
-pub fn prefix_lines(job: &str, text: &str) -> String {
+pub(crate) fn prefix_lines(job: &str, text: &str) -> String {
     let mut out = String::new();
     for line in text.lines() {
         out.push_str(job);
@@ -36,7 +36,7 @@ pub fn prefix_lines(job: &str, text: &str) -> String {
 }
 
 impl Printer {
-    pub fn new(out: Box<dyn Write>, err: Box<dyn Write>) -> Self {
+    pub(crate) fn new(out: Box<dyn Write>, err: Box<dyn Write>) -> Self {
         Printer {
             out,
             err,
@@ -45,7 +45,7 @@ impl Printer {
     }
 
     /// Writes command output. A broken pipe ends output quietly.
-    pub fn data(&mut self, text: &str) {
+    pub(crate) fn data(&mut self, text: &str) {
         let result = self
             .out
             .write_all(text.as_bytes())
@@ -58,21 +58,21 @@ impl Printer {
     }
 
     /// A note for the user on stderr: what was decided and why.
-    pub fn note(&mut self, text: &str) {
+    pub(crate) fn note(&mut self, text: &str) {
         if !self.quiet {
             let _ = writeln!(self.err, "note: {text}");
         }
     }
 
     /// A plain status line on stderr.
-    pub fn status(&mut self, text: &str) {
+    pub(crate) fn status(&mut self, text: &str) {
         if !self.quiet {
             let _ = writeln!(self.err, "{text}");
         }
     }
 
     /// The error, its causes, and how to fix it.
-    pub fn error(&mut self, error: &Error) {
+    pub(crate) fn error(&mut self, error: &Error) {
         // Several pipeline problems: one `error:` line each, with its own hint.
         if let Error::Pipeline(errors) = error {
             for e in &errors.0 {
@@ -105,18 +105,18 @@ impl Printer {
     }
 }
 
-pub mod format;
-pub mod graph;
-pub mod jsonpath;
-pub mod plan;
-pub mod run_view;
-pub mod runs;
-pub mod table;
-pub mod workflows;
+pub(crate) mod format;
+pub(crate) mod graph;
+pub(crate) mod jsonpath;
+pub(crate) mod plan;
+pub(crate) mod run_view;
+pub(crate) mod runs;
+pub(crate) mod table;
+pub(crate) mod workflows;
 
 impl Printer {
     /// True when stderr is a terminal a live view can redraw.
-    pub fn stderr_is_terminal() -> bool {
+    pub(crate) fn stderr_is_terminal() -> bool {
         use std::io::IsTerminal as _;
         io::stderr().is_terminal()
     }

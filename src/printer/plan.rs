@@ -13,7 +13,7 @@ use crate::pipeline::Dag;
 use crate::pipeline::command::quote;
 
 /// What would run, in what order, in `format` (a table unless a structured format is asked).
-pub fn plan(
+pub(crate) fn plan(
     dag: &Dag,
     plan: &Plan,
     working_dir: &Path,

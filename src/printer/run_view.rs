@@ -18,7 +18,7 @@ use crate::events::{Exit, JobPhase, RunEvent, RunStatus};
 const SUMMARY_ALL_UP_TO: usize = 30;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ViewMode {
+pub(crate) enum ViewMode {
     Live,
     Plain,
     Quiet,
@@ -26,7 +26,7 @@ pub enum ViewMode {
 
 impl ViewMode {
     /// Nothing with `-q`; the live view on a terminal; plain lines elsewhere (CI, pipes).
-    pub fn choose(quiet: bool) -> Self {
+    pub(crate) fn choose(quiet: bool) -> Self {
         if quiet {
             ViewMode::Quiet
         } else if super::Printer::stderr_is_terminal() {
@@ -53,7 +53,7 @@ struct Finished {
     log: Option<PathBuf>,
 }
 
-pub struct RunView {
+pub(crate) struct RunView {
     mode: ViewMode,
     live: Option<Live>,
     run_id: Option<String>,
@@ -67,7 +67,7 @@ pub struct RunView {
 }
 
 impl RunView {
-    pub fn new(mode: ViewMode, cwd: PathBuf) -> Self {
+    pub(crate) fn new(mode: ViewMode, cwd: PathBuf) -> Self {
         RunView {
             mode,
             live: None,
@@ -81,7 +81,7 @@ impl RunView {
     }
 
     /// Shows every event from `events` until the engine drops its sender.
-    pub async fn show_all(
+    pub(crate) async fn show_all(
         &mut self,
         printer: &mut Printer,
         mut events: mpsc::UnboundedReceiver<RunEvent>,
@@ -129,7 +129,7 @@ impl RunView {
         }
     }
 
-    pub fn handle(&mut self, printer: &mut Printer, event: &RunEvent) {
+    pub(crate) fn handle(&mut self, printer: &mut Printer, event: &RunEvent) {
         if let RunEvent::JobStarted { job, .. }
         | RunEvent::JobRetrying { job, .. }
         | RunEvent::JobFinished { job, .. } = event

@@ -11,7 +11,7 @@ use crate::time;
 
 /// One line of `list`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunRow {
+pub(crate) struct RunRow {
     pub name: String,
     pub status: String,
     /// Jobs done (terminal) and jobs in all.
@@ -27,7 +27,7 @@ pub struct RunRow {
 
 /// One line of the jobs table of `get`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobRow {
+pub(crate) struct JobRow {
     pub name: String,
     pub phase: JobPhase,
     pub started: Option<SystemTime>,
@@ -38,7 +38,7 @@ pub struct JobRow {
 }
 
 /// NAME, STATUS, PROGRESS, AGE, DURATION; wide adds MESSAGE and SOURCE.
-pub fn run_list(rows: &[RunRow], wide: bool) -> String {
+pub(crate) fn run_list(rows: &[RunRow], wide: bool) -> String {
     let mut header = vec!["NAME", "STATUS", "PROGRESS", "AGE", "DURATION"];
     if wide {
         header.extend(["MESSAGE", "SOURCE"]);
@@ -65,7 +65,7 @@ pub fn run_list(rows: &[RunRow], wide: bool) -> String {
 
 /// `Key:` lines (values aligned), a blank line, then JOB, STATUS, STARTED, DURATION, EXIT,
 /// MESSAGE.
-pub fn run_details(fields: &[(&str, String)], jobs: &[JobRow]) -> String {
+pub(crate) fn run_details(fields: &[(&str, String)], jobs: &[JobRow]) -> String {
     let mut text = String::new();
     for (key, value) in fields {
         let key = format!("{key}:");
@@ -103,7 +103,9 @@ pub fn run_details(fields: &[(&str, String)], jobs: &[JobRow]) -> String {
 
 /// The MESSAGE of a run that had failures: the first failed job and why, and how many more
 /// failed. `failed` yields (job, why) in the order the run lists its jobs.
-pub fn failure_summary(mut failed: impl Iterator<Item = (String, String)>) -> Option<String> {
+pub(crate) fn failure_summary(
+    mut failed: impl Iterator<Item = (String, String)>,
+) -> Option<String> {
     let (job, why) = failed.next()?;
     Some(match failed.count() {
         0 => format!("{job}: {why}"),
@@ -112,7 +114,7 @@ pub fn failure_summary(mut failed: impl Iterator<Item = (String, String)>) -> Op
 }
 
 /// The `list` table of local runs.
-pub fn local_list(runs: &[RunRecord], wide: bool, now: SystemTime) -> String {
+pub(crate) fn local_list(runs: &[RunRecord], wide: bool, now: SystemTime) -> String {
     let rows: Vec<RunRow> = runs
         .iter()
         .map(|r| RunRow {
@@ -130,7 +132,7 @@ pub fn local_list(runs: &[RunRecord], wide: bool, now: SystemTime) -> String {
 }
 
 /// `get` of a local run.
-pub fn local_details(run: &RunRecord, now: SystemTime) -> String {
+pub(crate) fn local_details(run: &RunRecord, now: SystemTime) -> String {
     let mut fields = vec![
         ("Name", run.id.clone()),
         ("Status", run.status.as_str().to_owned()),

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::events::Exit;
 
 /// Left-aligned columns; the last column is not padded. Widths count characters.
-pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
+pub(crate) fn render(header: &[&str], rows: &[Vec<String>]) -> String {
     let columns = header.len();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
@@ -37,7 +37,7 @@ pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
 }
 
 /// `850ms`, `12.3s`, `4m05s`, `2h03m`, `3d04h`: short, and precise where it matters.
-pub fn duration(d: Duration) -> String {
+pub(crate) fn duration(d: Duration) -> String {
     let ms = d.as_millis();
     let s = d.as_secs();
     if ms < 1000 {
@@ -54,7 +54,7 @@ pub fn duration(d: Duration) -> String {
 }
 
 /// kubectl-style age: `45s`, `12m`, `3h`, `5d`.
-pub fn age(d: Duration) -> String {
+pub(crate) fn age(d: Duration) -> String {
     let s = d.as_secs();
     if s < 60 {
         format!("{s}s")
@@ -68,7 +68,7 @@ pub fn age(d: Duration) -> String {
 }
 
 /// The EXIT cell: the code, `signal N`, or `-` when the process did not end (or never ran).
-pub fn exit(exit: Option<Exit>) -> String {
+pub(crate) fn exit(exit: Option<Exit>) -> String {
     match exit {
         Some(Exit::Code(code)) => code.to_string(),
         Some(Exit::Signal(signal)) => format!("signal {signal}"),

@@ -11,7 +11,7 @@ use crate::events::JobPhase;
 use crate::time;
 
 /// NAME, STATUS, PROGRESS, AGE, DURATION; wide adds MESSAGE and SOURCE.
-pub fn list_table(views: &[WorkflowView], wide: bool, now: SystemTime) -> String {
+pub(crate) fn list_table(views: &[WorkflowView], wide: bool, now: SystemTime) -> String {
     let rows: Vec<RunRow> = views
         .iter()
         .map(|v| {
@@ -32,7 +32,7 @@ pub fn list_table(views: &[WorkflowView], wide: bool, now: SystemTime) -> String
 }
 
 /// NAME, SCHEDULE, SUSPENDED, LAST RUN (how long ago), AGE.
-pub fn cron_table(views: &[CronView], now: SystemTime) -> String {
+pub(crate) fn cron_table(views: &[CronView], now: SystemTime) -> String {
     let ago = |t: Option<SystemTime>| {
         t.and_then(|t| now.duration_since(t).ok())
             .map_or_else(|| "-".to_owned(), table::age)
@@ -58,7 +58,7 @@ pub fn cron_table(views: &[CronView], now: SystemTime) -> String {
 
 /// The header lines, then every job. Tasks the controller has not reached are listed too
 /// (Pending, or Skipped once the run ended), as a local run lists all its jobs.
-pub fn get_text(view: &WorkflowView, now: SystemTime) -> String {
+pub(crate) fn get_text(view: &WorkflowView, now: SystemTime) -> String {
     let dash = || "-".to_owned();
     let mut fields = vec![("Name", view.name.clone())];
     if let Some(namespace) = &view.namespace {

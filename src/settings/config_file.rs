@@ -11,13 +11,13 @@ use k8s_openapi::api::core::v1::{
 };
 use serde::Deserialize;
 
-pub use crate::argo::CronScheduleField;
-pub use crate::environment::overrides::ConfigSpec;
+pub(crate) use crate::argo::CronScheduleField;
+pub(crate) use crate::environment::overrides::ConfigSpec;
 
 /// The whole config file. Every key is optional; an empty file is an empty config.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ConfigFile {
+pub(crate) struct ConfigFile {
     /// Adjustments to the jobs' pod, in the original tool's format.
     #[serde(default, deserialize_with = "null_as_default")]
     pub spec: ConfigSpec,
@@ -36,7 +36,7 @@ pub struct ConfigFile {
 /// Where jobs run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Backend {
+pub(crate) enum Backend {
     Local,
     Argo,
     /// Argo when running in a pod that can reach the cluster, else local.
@@ -45,7 +45,7 @@ pub enum Backend {
 
 /// What is wrong with a config file. Every variant names the file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
+pub(crate) enum ConfigError {
     /// Boxed: it carries the most context, and keeps every `Result` small.
     #[error(transparent)]
     UnknownKey(Box<UnknownKey>),
@@ -73,7 +73,7 @@ pub enum ConfigError {
     position(*.line, *.column),
     did_you_mean(.suggestion.as_deref(), .expected)
 )]
-pub struct UnknownKey {
+pub(crate) struct UnknownKey {
     pub path: PathBuf,
     pub key: String,
     /// `the config file`, `spec`, or a path like `spec.env[0]`.
@@ -110,7 +110,7 @@ where
 }
 
 /// Parses a config file's text. `path` is only used in error messages.
-pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
+pub(crate) fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
     let config: ConfigFile =
         match serde_saphyr::from_str_with_options::<Option<ConfigFile>>(text, yaml_options()) {
             Ok(config) => config.unwrap_or_default(),
@@ -295,11 +295,11 @@ fn validate(config: &ConfigFile, path: &Path) -> Result<(), ConfigError> {
 }
 
 /// The config file's name in `$HOME` when `$JUPYTERFLOW_CONFIG_FILE` is not set.
-pub const DEFAULT_CONFIG_FILE_NAME: &str = ".jupyterflow.yaml";
+pub(crate) const DEFAULT_CONFIG_FILE_NAME: &str = ".jupyterflow.yaml";
 
 /// Why the config file could not be loaded.
 #[derive(Debug, thiserror::Error)]
-pub enum LoadError {
+pub(crate) enum LoadError {
     #[error("cannot read {}: {source}", .path.display())]
     Read {
         path: PathBuf,
@@ -318,7 +318,7 @@ pub enum LoadError {
 
 /// Where the config file is: `$JUPYTERFLOW_CONFIG_FILE` when set and non-empty, else
 /// `$HOME/.jupyterflow.yaml`, else nowhere.
-pub fn config_path(env_config_file: Option<&str>, home: Option<&str>) -> Option<PathBuf> {
+pub(crate) fn config_path(env_config_file: Option<&str>, home: Option<&str>) -> Option<PathBuf> {
     match (env_config_file, home) {
         (Some(file), _) if !file.is_empty() => Some(PathBuf::from(file)),
         (_, Some(home)) if !home.is_empty() => Some(Path::new(home).join(DEFAULT_CONFIG_FILE_NAME)),
@@ -330,7 +330,7 @@ pub fn config_path(env_config_file: Option<&str>, home: Option<&str>) -> Option<
 /// default `~/.jupyterflow.yaml`, which most users never create. When the path came from
 /// `$JUPYTERFLOW_CONFIG_FILE` the user asked for that file, so the caller should turn `None`
 /// into [`LoadError::Missing`]; [`load`] does exactly that.
-pub fn read_config(path: &Path) -> Result<Option<ConfigFile>, LoadError> {
+pub(crate) fn read_config(path: &Path) -> Result<Option<ConfigFile>, LoadError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -346,7 +346,7 @@ pub fn read_config(path: &Path) -> Result<Option<ConfigFile>, LoadError> {
 
 /// Finds and reads the config file with the rule above: the default file may be missing, an
 /// explicitly named one may not. Returns the path read, for the "applied config from" note.
-pub fn load(
+pub(crate) fn load(
     env_config_file: Option<&str>,
     home: Option<&str>,
 ) -> Result<Option<(PathBuf, ConfigFile)>, LoadError> {
@@ -362,7 +362,7 @@ pub fn load(
 }
 
 /// A commented config with every key, for `jupyterflow config --generate-config`.
-pub fn template() -> &'static str {
+pub(crate) fn template() -> &'static str {
     TEMPLATE
 }
 

@@ -74,37 +74,6 @@ fn a_running_chain() {
 }
 
 #[test]
-fn pod_names_follow_argo_v2_naming() {
-    let v = view("running-chain.json");
-    for job in &v.jobs {
-        // Node ids end in the same FNV-1a hash of the node name that names the pod.
-        let attempt = &job.attempts[0];
-        let hash = attempt
-            .node_id
-            .rsplit('-')
-            .next()
-            .expect("an id with a hash");
-        assert_eq!(v.pod_name(attempt), format!("chain-x7k2p-job-{hash}"));
-    }
-    let mut v1 = v.clone();
-    v1.pod_names_v1 = true;
-    let attempt = &v1.jobs[0].attempts[0];
-    assert_eq!(v1.pod_name(attempt), attempt.node_id);
-
-    let long = WorkflowView {
-        name: "w".repeat(250),
-        ..WorkflowView::default()
-    };
-    let attempt = Attempt {
-        template: Some("job".into()),
-        ..attempt.clone()
-    };
-    let pod = long.pod_name(&attempt);
-    assert_eq!(pod.split('-').next().map(str::len), Some(242));
-    assert!(pod.len() <= 253, "{}", pod.len());
-}
-
-#[test]
 fn a_succeeded_run_started_by_a_cron_workflow() {
     let v = view("succeeded.json");
     assert_eq!(v.run_status(), RunStatus::Succeeded);

@@ -178,7 +178,8 @@ async fn the_record_is_valid_json_throughout_a_run() {
     let checked = reader.await.expect("reader finished");
     assert!(checked >= 8, "read the record {checked} times");
     assert!(run.record_error.is_none());
-    let stored = load(&run.dir).expect("final record");
+    let dir = runs.path().join(&run.id);
+    let stored = load(&dir).expect("final record");
     assert_eq!(stored.status, RunStatus::Failed);
     assert_eq!(stored, run.record);
     assert!(stored.finished.is_some());
@@ -193,6 +194,6 @@ async fn the_record_is_valid_json_throughout_a_run() {
         ]
     );
     assert_eq!(stored.jobs[2].exit, Some(Exit::Code(1)));
-    assert!(stored.jobs[0].log.starts_with(&run.dir));
+    assert!(stored.jobs[0].log.starts_with(&dir));
     assert_eq!(list(runs.path()).expect("lists")[0].id, run.id);
 }

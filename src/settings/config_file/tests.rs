@@ -346,11 +346,7 @@ fn missing_default_config_is_none() {
             .expect("missing is fine")
             .is_none()
     );
-    assert!(
-        load(None, Some(home))
-            .expect("missing default")
-            .is_none()
-    );
+    assert!(load(None, Some(home)).expect("missing default").is_none());
 }
 
 #[test]
@@ -367,9 +363,7 @@ fn config_is_read_and_parse_errors_name_the_file() {
     let dir = tempfile::tempdir().expect("temp dir");
     let home = dir.path().to_str().expect("utf-8 temp dir");
     write(dir.path(), DEFAULT_CONFIG_FILE_NAME, "namespace: team\n");
-    let (path, config) = load(None, Some(home))
-        .expect("reads")
-        .expect("present");
+    let (path, config) = load(None, Some(home)).expect("reads").expect("present");
     assert_eq!(path, dir.path().join(DEFAULT_CONFIG_FILE_NAME));
     assert_eq!(config.namespace.as_deref(), Some("team"));
 
