@@ -1,5 +1,6 @@
-//! Command-line arguments: clap types only. Their doc comments are the `--help` text.
-//! `settings` turns them into what the commands use; nothing else reads these types.
+//! Command-line arguments: clap types only. Their doc comments are the `--help` text, and
+//! conflicts between flags are declared here so clap refuses them. `settings` turns them into
+//! what the commands use; nothing else reads these types.
 
 use std::path::PathBuf;
 
@@ -98,7 +99,7 @@ pub(crate) struct RunArgs {
     #[arg(short = 'o', long = "output", value_name = "FORMAT")]
     pub output: Option<String>,
     /// Run the jobs on this machine, as processes (the default where no cluster is configured)
-    #[arg(long, conflicts_with = "argo")]
+    #[arg(long, conflicts_with_all = ["argo", "pod_file", "pod", "watch"])]
     pub local: bool,
     /// Use the Argo backend (the default in a notebook pod)
     #[arg(long)]
@@ -110,8 +111,8 @@ pub(crate) struct RunArgs {
     #[arg(long)]
     pub keep_going: bool,
     /// Also stream every job's output to the terminal (local runs), and report API retries
-    #[arg(long, short = 'v', visible_alias = "verbose")]
-    pub follow: bool,
+    #[arg(long = "follow", short = 'v', visible_alias = "verbose")]
+    pub verbose: bool,
     /// Print only the run's name and errors: no progress, no summary
     #[arg(short = 'q', long)]
     pub quiet: bool,

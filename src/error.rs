@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::argo::RenderError;
+use crate::argo::deletion::Refusal;
 use crate::cluster::error::Outcome;
 use crate::environment::discover::DiscoverError;
 use crate::environment::pod::PodError;
@@ -86,6 +87,8 @@ pub(crate) enum Error {
     #[error(transparent)]
     Workdir(#[from] Unshared),
     #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error(transparent)]
     Cluster(Box<crate::cluster::ClusterError>),
     #[error("cannot write {}: {source}", path.display())]
     Write {
@@ -131,6 +134,7 @@ impl Error {
             Error::Cluster(e) => Some(e.hint()),
             Error::ReadInput { .. } => Some("check the path and that the file is readable".into()),
             Error::Workdir(_) => Some(Unshared::HINT.to_owned()),
+            Error::Refused(e) => Some(e.hint.clone()),
             // These messages already say how to fix them.
             Error::Write { .. }
             | Error::Local(_)

@@ -18,7 +18,7 @@ use crate::environment::discover::ProcessEnv;
 use crate::error::Error;
 use crate::local::record::DEFAULT_RUNS_DIR;
 use crate::local::{DEFAULT_KILL_GRACE, FailurePolicy};
-use crate::pipeline::CmdMode;
+use crate::pipeline::CommandMode;
 use crate::printer::format::OutputFormat;
 use crate::printer::graph::GraphFormat;
 use crate::time;
@@ -53,11 +53,14 @@ pub(crate) enum Verb {
 /// Where the pipeline comes from.
 pub(crate) enum Input {
     /// `-c TEXT`
-    OneLiner { text: String, mode: Option<CmdMode> },
+    OneLiner {
+        text: String,
+        mode: Option<CommandMode>,
+    },
     /// `-f FILE`
     File {
         path: PathBuf,
-        mode: Option<CmdMode>,
+        mode: Option<CommandMode>,
     },
 }
 
@@ -386,7 +389,7 @@ impl Context<'_> {
             dry_run: args.dry_run,
             output,
             quiet: args.quiet,
-            verbose: args.follow,
+            verbose: args.verbose,
             backend,
         })
     }
@@ -496,7 +499,7 @@ enum Chosen {
 }
 
 fn input(args: InputArgs) -> Input {
-    let mode = args.shell.then_some(CmdMode::Shell);
+    let mode = args.shell.then_some(CommandMode::Shell);
     match (args.input.command, args.input.file) {
         (Some(text), _) => Input::OneLiner { text, mode },
         // clap requires exactly one of -c and -f.

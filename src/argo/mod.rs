@@ -1,6 +1,7 @@
 //! Argo Workflows: the typed objects (`types`) and the pure renderer (`render`) that turns a
 //! validated `Dag` and an `Environment` into a `Workflow` or `CronWorkflow`.
 
+pub(crate) mod deletion;
 pub(crate) mod labels;
 pub mod manifest;
 pub(crate) mod pods;

@@ -21,6 +21,32 @@ pub(crate) enum Shutdown {
     Terminate,
 }
 
+impl Shutdown {
+    /// Argo's value for `spec.shutdown`.
+    pub(crate) fn strategy(self) -> &'static str {
+        match self {
+            Shutdown::Stop => "Stop",
+            Shutdown::Terminate => "Terminate",
+        }
+    }
+
+    /// The verb the user typed: `stop` lets running jobs finish (exit handlers run),
+    /// `terminate` kills them now.
+    pub(crate) fn verb(self) -> &'static str {
+        match self {
+            Shutdown::Stop => "stop",
+            Shutdown::Terminate => "terminate",
+        }
+    }
+
+    pub(crate) fn done(self) -> &'static str {
+        match self {
+            Shutdown::Stop => "stopped",
+            Shutdown::Terminate => "terminated",
+        }
+    }
+}
+
 /// One Argo workflow as the list, get and watch views need it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct WorkflowView {
@@ -347,6 +373,15 @@ fn string_map(value: Option<&Value>) -> BTreeMap<String, String> {
         .flatten()
         .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
         .collect()
+}
+
+/// Sorts Argo objects newest first, as `argo list` shows them.
+pub(crate) fn newest_first(items: &mut [Value]) {
+    items.sort_by(|a, b| {
+        b["metadata"]["creationTimestamp"]
+            .as_str()
+            .cmp(&a["metadata"]["creationTimestamp"].as_str())
+    });
 }
 
 /// "N/M" → (N, M).

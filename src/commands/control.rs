@@ -8,43 +8,11 @@ use serde_json::json;
 use super::argo_session::{after_submit, cluster_only, follow, resolve, with_cluster};
 use crate::argo::ArgoKind;
 use crate::argo::resubmit::resubmission;
-use crate::argo::view::WorkflowView;
+use crate::argo::view::{Shutdown, WorkflowView};
 use crate::cluster::submit;
 use crate::error::Error;
 use crate::printer::{Printer, format};
 use crate::settings::{ResubmitSettings, RunRef, Runs};
-
-/// How `spec.shutdown` ends a run: `Stop` lets running jobs finish (exit handlers run),
-/// `Terminate` kills them now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Shutdown {
-    Stop,
-    Terminate,
-}
-
-impl Shutdown {
-    fn verb(self) -> &'static str {
-        match self {
-            Shutdown::Stop => "stop",
-            Shutdown::Terminate => "terminate",
-        }
-    }
-
-    /// Argo's value for `spec.shutdown`.
-    fn strategy(self) -> &'static str {
-        match self {
-            Shutdown::Stop => "Stop",
-            Shutdown::Terminate => "Terminate",
-        }
-    }
-
-    fn done(self) -> &'static str {
-        match self {
-            Shutdown::Stop => "stopped",
-            Shutdown::Terminate => "terminated",
-        }
-    }
-}
 
 /// `watch`: follows a run until it ends. Returns 0 if it succeeded, 1 if not, 130 detached.
 pub(super) fn watch(run: &RunRef, cwd: &Path, printer: &mut Printer) -> Result<u8, Error> {

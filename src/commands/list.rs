@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::argo_session::{scope, with_cluster};
 use crate::argo::ArgoKind;
-use crate::argo::view::{CronView, WorkflowView};
+use crate::argo::view::{CronView, WorkflowView, newest_first};
 use crate::error::Error;
 use crate::events::RunStatus;
 use crate::local::record;
@@ -52,12 +52,7 @@ fn cluster(list: &ListSettings, session: &Session, printer: &mut Printer) -> Res
         if !list.cron {
             items.retain(|o| list.filter.keeps(!WorkflowView::from_json(o).is_finished()));
         }
-        // Newest first, as `argo list` shows them.
-        items.sort_by(|a, b| {
-            b["metadata"]["creationTimestamp"]
-                .as_str()
-                .cmp(&a["metadata"]["creationTimestamp"].as_str())
-        });
+        newest_first(&mut items);
         // kubectl's shape for several objects.
         let object = json!({"apiVersion": "v1", "kind": "List", "items": items});
         if let Some(text) = format::structured(&object, &list.output)? {
@@ -65,14 +60,7 @@ fn cluster(list: &ListSettings, session: &Session, printer: &mut Printer) -> Res
             return Ok(());
         }
         if list.output == OutputFormat::Name {
-            let names = items
-                .iter()
-                .map(|o| {
-                    let name = o["metadata"]["name"].as_str().unwrap_or_default();
-                    kind.resource_name(name) + "\n"
-                })
-                .collect::<String>();
-            printer.data(&names);
+            printer.data(&workflows::names(kind, &items));
             return Ok(());
         }
         if items.is_empty() {

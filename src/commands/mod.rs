@@ -18,6 +18,7 @@ mod run;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 
+use crate::argo::view::Shutdown;
 use crate::error::Error;
 use crate::pipeline::{Dag, one_liner, workflow_file};
 use crate::printer::Printer;
@@ -37,10 +38,8 @@ pub(crate) fn dispatch(settings: &Settings, printer: &mut Printer) -> Result<u8,
         Verb::Logs(logs) => logs::logs(logs, printer),
         Verb::Delete(delete) => delete::delete(delete, printer).map(|()| 0),
         Verb::Watch(run) => control::watch(run, &settings.cwd, printer),
-        Verb::Stop(run) => control::shutdown(run, control::Shutdown::Stop, printer).map(|()| 0),
-        Verb::Terminate(run) => {
-            control::shutdown(run, control::Shutdown::Terminate, printer).map(|()| 0)
-        }
+        Verb::Stop(run) => control::shutdown(run, Shutdown::Stop, printer).map(|()| 0),
+        Verb::Terminate(run) => control::shutdown(run, Shutdown::Terminate, printer).map(|()| 0),
         Verb::Resubmit(resubmit) => control::resubmit(resubmit, &settings.cwd, printer),
     }
 }

@@ -56,8 +56,8 @@ pub(crate) struct ExecOptions {
     pub parallelism: usize,
     pub policy: FailurePolicy,
     /// Send every output line as a `JobOutput` event.
-    pub follow: bool,
-    /// Read the jobs' output through pipes (for `follow` and the live view's `JobProgress`).
+    pub stream_output: bool,
+    /// Read the jobs' output through pipes (for `stream_output` and the live view's `JobProgress`).
     /// When false, output goes straight to the log files: cheaper, and nothing is lost.
     pub capture_output: bool,
     /// Between SIGTERM and SIGKILL when a job times out or the run is cancelled.
@@ -74,7 +74,7 @@ impl ExecOptions {
             workdir,
             parallelism: std::thread::available_parallelism().map_or(1, usize::from),
             policy: FailurePolicy::FailFast,
-            follow: false,
+            stream_output: false,
             capture_output: true,
             kill_grace: DEFAULT_KILL_GRACE,
             backoff: Backoff::default(),

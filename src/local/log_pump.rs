@@ -24,7 +24,7 @@ const IN_FLIGHT: usize = 64;
 #[derive(Debug, Clone)]
 pub(crate) struct OutputSink {
     pub(crate) job: String,
-    pub(crate) follow: bool,
+    pub(crate) stream_output: bool,
     pub(crate) progress_interval: Duration,
     pub(crate) events: mpsc::UnboundedSender<RunEvent>,
 }
@@ -135,7 +135,7 @@ async fn write_log(mut rx: mpsc::Receiver<Chunk>, file: File, sink: OutputSink) 
             if line.is_empty() {
                 continue;
             }
-            if sink.follow {
+            if sink.stream_output {
                 let _ = sink.events.send(RunEvent::JobOutput {
                     job: sink.job.clone(),
                     stream: chunk.stream,

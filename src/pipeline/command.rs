@@ -15,16 +15,16 @@ use super::Axis;
 /// How a command is run. `Exec`: split into argv and started directly. `Shell`: handed to
 /// `/bin/sh -c` as written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CmdMode {
+pub enum CommandMode {
     Exec,
     Shell,
 }
 
-impl CmdMode {
+impl CommandMode {
     pub fn as_str(self) -> &'static str {
         match self {
-            CmdMode::Exec => "exec",
-            CmdMode::Shell => "shell",
+            CommandMode::Exec => "exec",
+            CommandMode::Shell => "shell",
         }
     }
 }
@@ -82,10 +82,10 @@ pub struct Parsed {
 }
 
 impl CommandTemplate {
-    pub fn mode(&self) -> CmdMode {
+    pub fn mode(&self) -> CommandMode {
         match self {
-            CommandTemplate::Exec(_) => CmdMode::Exec,
-            CommandTemplate::Shell(_) => CmdMode::Shell,
+            CommandTemplate::Exec(_) => CommandMode::Exec,
+            CommandTemplate::Shell(_) => CommandMode::Shell,
         }
     }
 

@@ -14,7 +14,7 @@ pub mod spec;
 pub(crate) mod testing;
 pub mod workflow_file;
 
-pub use command::{CmdMode, CommandTemplate, Segment, Word};
+pub use command::{CommandMode, CommandTemplate, Segment, Word};
 pub use dag::{Dag, Job, Task};
 pub use spec::{
     Axis, ConcurrencyPolicy, EdgeSpec, JobRef, JobSpec, Pipeline, Pos, ResourceSpec, Source,

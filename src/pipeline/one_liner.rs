@@ -2,7 +2,7 @@
 //! parallel groups, tokenises each command with `command`, and builds a `Pipeline` whose jobs
 //! depend (by 1-based index) on every job of the stage before.
 
-use super::command::{self, CmdMode, CommandError, Placeholders, bare_chars};
+use super::command::{self, CommandError, CommandMode, Placeholders, bare_chars};
 use super::error::{PipelineError, PipelineErrorKind, PipelineErrors};
 use super::{JobRef, JobSpec, Pipeline, Pos, Source, WorkflowOptions};
 
@@ -10,7 +10,7 @@ use super::{JobRef, JobSpec, Pipeline, Pos, Source, WorkflowOptions};
 const SOURCE: &str = "-c";
 
 /// Parses `jupyterflow run -c TEXT`. `mode`: Some(..) when `--shell` forced shell mode (None = auto per command).
-pub fn parse(text: &str, mode: Option<CmdMode>) -> Result<Pipeline, PipelineErrors> {
+pub fn parse(text: &str, mode: Option<CommandMode>) -> Result<Pipeline, PipelineErrors> {
     if text.trim().is_empty() {
         return Err(PipelineError::new(SOURCE, None, PipelineErrorKind::EmptyPipeline).into());
     }
@@ -48,7 +48,7 @@ struct Stage {
 
 struct Parser<'a> {
     text: &'a str,
-    mode: Option<CmdMode>,
+    mode: Option<CommandMode>,
     chars: Vec<(usize, char)>,
     /// Whether each char is outside quotes and not backslash-escaped: only those can be our
     /// syntax (`>>`, `[`, `]`, `,`), so `echo '>>'` or `echo \[a, b]` stay command text.
@@ -60,7 +60,7 @@ struct Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
-    fn new(text: &'a str, mode: Option<CmdMode>) -> Self {
+    fn new(text: &'a str, mode: Option<CommandMode>) -> Self {
         let chars: Vec<(usize, char)> = text.char_indices().collect();
         let (bare, unclosed) = bare_chars(&chars);
         Parser {

@@ -1,11 +1,14 @@
 //! Argo workflows and cron workflows as text: the `list` table, the `list --cron` table and the
-//! `get` details, in the layout local runs use (`run_tables`), so a user sees one tool whichever
+//! `get` details, in the layout local runs use (`runs`), so a user sees one tool whichever
 //! backend ran the pipeline. Pure: views and `now` in, text out.
 
 use std::time::SystemTime;
 
 use super::runs::{self, JobRow, RunRow};
+use serde_json::Value;
+
 use super::table;
+use crate::argo::ArgoKind;
 use crate::argo::view::{CronView, WorkflowView};
 use crate::events::JobPhase;
 use crate::time;
@@ -29,6 +32,14 @@ pub(crate) fn list_table(views: &[WorkflowView], wide: bool, now: SystemTime) ->
         })
         .collect();
     runs::run_list(&rows, wide)
+}
+
+/// `-o name`: one `kind.argoproj.io/NAME` line per object.
+pub(crate) fn names(kind: ArgoKind, items: &[Value]) -> String {
+    items
+        .iter()
+        .map(|o| kind.resource_name(o["metadata"]["name"].as_str().unwrap_or_default()) + "\n")
+        .collect()
 }
 
 /// NAME, SCHEDULE, SUSPENDED, LAST RUN (how long ago), AGE.

@@ -86,3 +86,29 @@ fn help_text() {
     assert_eq!(out.code, 0);
     insta::assert_snapshot!("help-run", out.stdout);
 }
+
+/// Every verb's `--help`, so the command-line surface is reviewed in diffs.
+#[test]
+fn help_of_every_verb() {
+    let home = temp_home();
+    let out = run(jupyterflow(home.path()).arg("--help"));
+    assert_eq!(out.code, 0);
+    insta::assert_snapshot!("help", out.stdout);
+    for verb in [
+        "lint",
+        "graph",
+        "config",
+        "list",
+        "get",
+        "watch",
+        "logs",
+        "stop",
+        "terminate",
+        "resubmit",
+        "delete",
+    ] {
+        let out = run(jupyterflow(home.path()).args([verb, "--help"]));
+        assert_eq!(out.code, 0, "{verb}: {}", out.stderr);
+        insta::assert_snapshot!(format!("help-{verb}"), out.stdout);
+    }
+}

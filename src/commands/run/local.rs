@@ -51,7 +51,7 @@ pub(super) fn run(
     let options = ExecOptions {
         parallelism: local::parallelism(local.parallelism, loaded.dag.options.parallelism),
         policy: local.policy,
-        follow: run.verbose,
+        stream_output: run.verbose,
         // Only the live view and -v need the lines as they come.
         capture_output: run.verbose || mode == ViewMode::Live,
         kill_grace: local.kill_grace,

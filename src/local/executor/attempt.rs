@@ -61,7 +61,7 @@ pub(super) async fn run(
     let pump = capture.then(|| {
         let sink = OutputSink {
             job: job.name.clone(),
-            follow: context.options.follow,
+            stream_output: context.options.stream_output,
             progress_interval: context.options.progress_interval,
             events: context.events.clone(),
         };

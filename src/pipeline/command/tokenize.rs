@@ -2,13 +2,15 @@
 //! `{a,b}` and matrix `{key}` placeholders, and detection of shell syntax (`|`, `&&`, `>`,
 //! `$VAR`, globs…) that makes the command run under `/bin/sh -c`. Pure.
 
-use super::{Axis, CmdMode, CommandError, CommandTemplate, Parsed, Placeholders, Segment, Word};
+use super::{
+    Axis, CommandError, CommandMode, CommandTemplate, Parsed, Placeholders, Segment, Word,
+};
 
 /// Tokenises `text`. `mode`: `None` detects shell syntax (`|`, `&&`, `;`, `>`, `$VAR`, globs…)
 /// and picks shell mode for it; `Some` forces the mode.
 pub fn parse(
     text: &str,
-    mode: Option<CmdMode>,
+    mode: Option<CommandMode>,
     placeholders: Placeholders<'_>,
 ) -> Result<Parsed, CommandError> {
     let tokens = Tokenizer::new(text, placeholders).run()?;
@@ -17,12 +19,12 @@ pub fn parse(
     }
     let chosen = match mode {
         Some(m) => m,
-        None if tokens.shell_reason.is_some() => CmdMode::Shell,
-        None => CmdMode::Exec,
+        None if tokens.shell_reason.is_some() => CommandMode::Shell,
+        None => CommandMode::Exec,
     };
     let template = match chosen {
-        CmdMode::Exec => CommandTemplate::Exec(tokens.words),
-        CmdMode::Shell => CommandTemplate::Shell(tokens.shell),
+        CommandMode::Exec => CommandTemplate::Exec(tokens.words),
+        CommandMode::Shell => CommandTemplate::Shell(tokens.shell),
     };
     Ok(Parsed {
         template,

@@ -164,7 +164,7 @@ fn quoted_and_escaped_syntax_is_literal() {
     assert_eq!(p.jobs[2].text, r"echo a\>>b");
     assert_eq!(
         p.jobs[2].command.mode(),
-        CmdMode::Shell,
+        CommandMode::Shell,
         "`>b` is a redirection"
     );
 
@@ -183,8 +183,12 @@ fn shell_detection_is_per_command() {
     );
     assert_eq!(argv(&p.jobs[1]), ["echo", "done"]);
 
-    let p = parse("echo a >> echo b", Some(CmdMode::Shell)).expect("parses");
-    assert!(p.jobs.iter().all(|j| j.command.mode() == CmdMode::Shell));
+    let p = parse("echo a >> echo b", Some(CommandMode::Shell)).expect("parses");
+    assert!(
+        p.jobs
+            .iter()
+            .all(|j| j.command.mode() == CommandMode::Shell)
+    );
     assert_eq!(argv(&p.jobs[1]), ["/bin/sh", "-c", "echo b"]);
 }
 
@@ -314,7 +318,11 @@ fn all_errors_are_reported() {
 fn braces_that_are_shell_syntax_are_allowed() {
     let p = ok("echo ${HOME} >> find . -name x -exec rm {} ;");
     assert!(p.jobs.iter().all(|j| j.axes.is_empty()));
-    assert!(p.jobs.iter().all(|j| j.command.mode() == CmdMode::Shell));
+    assert!(
+        p.jobs
+            .iter()
+            .all(|j| j.command.mode() == CommandMode::Shell)
+    );
 }
 
 #[test]

@@ -8,7 +8,7 @@ use super::raw::{JobMap, RawCommand, RawDepends, RawJob, pos_of};
 use super::{Converter, dags};
 use crate::pipeline::command::{self, CommandError, Placeholders, Segment, Word};
 use crate::pipeline::error::PipelineErrorKind as Kind;
-use crate::pipeline::{Axis, CmdMode, CommandTemplate, JobSpec, Pos, ResourceSpec};
+use crate::pipeline::{Axis, CommandMode, CommandTemplate, JobSpec, Pos, ResourceSpec};
 
 impl Converter<'_> {
     /// One job (`index` is 1-based). `None` when it has errors (already recorded).
@@ -16,7 +16,7 @@ impl Converter<'_> {
         &mut self,
         index: usize,
         mut node: Spanned<RawJob>,
-        file_mode: Option<CmdMode>,
+        file_mode: Option<CommandMode>,
     ) -> Option<JobSpec> {
         let pos = pos_of(&node);
         let label = index.to_string();
@@ -54,7 +54,7 @@ impl Converter<'_> {
     fn command_text(
         &mut self,
         text: &str,
-        mode: Option<CmdMode>,
+        mode: Option<CommandMode>,
         mut axes: Vec<Axis>,
         label: &str,
         pos: Pos,
@@ -88,7 +88,7 @@ impl Converter<'_> {
         map: JobMap,
         index_label: &str,
         pos: Pos,
-        file_mode: Option<CmdMode>,
+        file_mode: Option<CommandMode>,
     ) -> Option<JobSpec> {
         let errors_before = self.errors.len();
         self.unknown_keys(map.unknown);
@@ -114,7 +114,7 @@ impl Converter<'_> {
                 None
             }
             Some(node) => {
-                let job_shell_pos = job_mode_pos.filter(|_| job_mode == Some(CmdMode::Shell));
+                let job_shell_pos = job_mode_pos.filter(|_| job_mode == Some(CommandMode::Shell));
                 self.job_command(node, mode, job_shell_pos, axes, &label, pos)
             }
         };
@@ -167,7 +167,7 @@ impl Converter<'_> {
     fn job_command(
         &mut self,
         mut node: Spanned<RawCommand>,
-        mode: Option<CmdMode>,
+        mode: Option<CommandMode>,
         // Where the job itself asked for shell mode, which a list cannot honour.
         job_shell_pos: Option<Pos>,
         axes: Vec<Axis>,

@@ -17,7 +17,7 @@ use std::path::Path;
 use serde_saphyr::Spanned;
 
 use super::error::{PipelineError, PipelineErrorKind as Kind, PipelineErrors, suggest};
-use super::{CmdMode, ConcurrencyPolicy, EdgeSpec, Pipeline, Pos, Source, WorkflowOptions};
+use super::{CommandMode, ConcurrencyPolicy, EdgeSpec, Pipeline, Pos, Source, WorkflowOptions};
 use raw::{RawWorkflow, Scalar, UnknownKey, pos_of};
 
 /// Parses workflow.yaml text. `path` is used for messages and `Source::File`.
@@ -26,7 +26,7 @@ use raw::{RawWorkflow, Scalar, UnknownKey, pos_of};
 pub fn parse(
     text: &str,
     path: &Path,
-    mode_override: Option<CmdMode>,
+    mode_override: Option<CommandMode>,
 ) -> Result<Pipeline, PipelineErrors> {
     let mut conv = Converter {
         text,
@@ -54,7 +54,7 @@ pub fn parse(
 struct Converter<'a> {
     text: &'a str,
     source: String,
-    mode_override: Option<CmdMode>,
+    mode_override: Option<CommandMode>,
     errors: Vec<PipelineError>,
 }
 
@@ -130,11 +130,11 @@ impl Converter<'_> {
         }
     }
 
-    fn cmd_mode(&mut self, node: Option<Spanned<String>>) -> Option<CmdMode> {
+    fn cmd_mode(&mut self, node: Option<Spanned<String>>) -> Option<CommandMode> {
         let node = node?;
         match node.value.to_ascii_lowercase().as_str() {
-            "exec" => Some(CmdMode::Exec),
-            "shell" => Some(CmdMode::Shell),
+            "exec" => Some(CommandMode::Exec),
+            "shell" => Some(CommandMode::Shell),
             _ => {
                 let message = format!("expected `exec` or `shell`, found `{}`", node.value);
                 self.invalid(pos_of(&node), "cmd_mode", message);

@@ -88,7 +88,7 @@ fn basic_example() {
         ["python prep.py", "python train.py", "python eval.py"]
     );
     assert_eq!(edge_pairs(&p), vec![idx(1, 2), idx(1, 3)]);
-    assert!(p.jobs.iter().all(|j| j.command.mode() == CmdMode::Exec));
+    assert!(p.jobs.iter().all(|j| j.command.mode() == CommandMode::Exec));
     assert_eq!(p.name, None);
     assert_eq!(p.options, WorkflowOptions::default());
 }
@@ -137,7 +137,7 @@ fn schedule_example() {
 #[test]
 fn shell_mode_example() {
     let p = parse_ok("jobs:\n- echo $HOME | wc -c\ncmd_mode: shell\n");
-    assert_eq!(p.jobs[0].command.mode(), CmdMode::Shell);
+    assert_eq!(p.jobs[0].command.mode(), CommandMode::Shell);
     assert_eq!(
         argv(&p.jobs[0]),
         ["/bin/sh", "-c", "echo $HOME | wc -c"].map(str::to_owned)
@@ -148,8 +148,8 @@ fn shell_mode_example() {
 #[test]
 fn shell_syntax_is_detected_without_cmd_mode() {
     let p = parse_ok("jobs:\n- echo $HOME | wc -c\n- python a.py\n");
-    assert_eq!(p.jobs[0].command.mode(), CmdMode::Shell);
-    assert_eq!(p.jobs[1].command.mode(), CmdMode::Exec);
+    assert_eq!(p.jobs[0].command.mode(), CommandMode::Shell);
+    assert_eq!(p.jobs[1].command.mode(), CommandMode::Exec);
 }
 
 #[test]
@@ -165,13 +165,18 @@ fn jobs_without_dags_have_no_edges() {
 fn job_cmd_mode_overrides_file_and_flag_overrides_both() {
     let yaml = "cmd_mode: shell\njobs:\n- echo a\n- command: echo b\n  cmd_mode: exec\n";
     let p = parse_ok(yaml);
-    assert_eq!(p.jobs[0].command.mode(), CmdMode::Shell);
-    assert_eq!(p.jobs[1].command.mode(), CmdMode::Exec);
+    assert_eq!(p.jobs[0].command.mode(), CommandMode::Shell);
+    assert_eq!(p.jobs[1].command.mode(), CommandMode::Exec);
+    let p = parse(yaml, Path::new("w.yaml"), Some(CommandMode::Shell))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        p.jobs
+            .iter()
+            .all(|j| j.command.mode() == CommandMode::Shell)
+    );
     let p =
-        parse(yaml, Path::new("w.yaml"), Some(CmdMode::Shell)).unwrap_or_else(|e| panic!("{e}"));
-    assert!(p.jobs.iter().all(|j| j.command.mode() == CmdMode::Shell));
-    let p = parse(yaml, Path::new("w.yaml"), Some(CmdMode::Exec)).unwrap_or_else(|e| panic!("{e}"));
-    assert!(p.jobs.iter().all(|j| j.command.mode() == CmdMode::Exec));
+        parse(yaml, Path::new("w.yaml"), Some(CommandMode::Exec)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(p.jobs.iter().all(|j| j.command.mode() == CommandMode::Exec));
 }
 
 #[test]
@@ -296,7 +301,7 @@ fn scalars_keep_their_exact_text() {
 fn list_command_is_an_exact_argv() {
     let p = parse_ok("jobs:\n- command: [python, -c, 'print(\"a b\")', '$HOME', '', 1]\n");
     let job = &p.jobs[0];
-    assert_eq!(job.command.mode(), CmdMode::Exec);
+    assert_eq!(job.command.mode(), CommandMode::Exec);
     assert_eq!(
         argv(job),
         ["python", "-c", "print(\"a b\")", "$HOME", "", "1"]

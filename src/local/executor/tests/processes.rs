@@ -116,7 +116,7 @@ async fn follow_sends_every_line_and_progress_is_throttled() {
     let dir = TempDir::new().expect("tempdir");
     let p = plan(&[("talk", "seq 1 500; echo oops >&2", &[])]);
     let opts = ExecOptions {
-        follow: true,
+        stream_output: true,
         progress_interval: Duration::from_secs(60),
         ..options(&dir)
     };
