@@ -25,9 +25,16 @@ pub(super) fn run(
             local::plan(local, &loaded, &run.output, printer)
         }
         RunBackend::Local(local) => local::run(settings, run, local, &loaded, printer),
-        RunBackend::Argo { target, argo } => {
-            argo::run(settings, run, target, argo, &loaded, printer)
-        }
+        RunBackend::Argo { target, argo } => argo::run(
+            &argo::Submission {
+                settings,
+                run,
+                target,
+                argo,
+                loaded: &loaded,
+            },
+            printer,
+        ),
         RunBackend::PodFile { path, argo } => {
             let pod = discover::read_pod_file(path)?;
             let env = environment(settings, argo, &loaded, &pod)?;

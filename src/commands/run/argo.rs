@@ -14,18 +14,26 @@ use crate::settings::{ArgoRun, RunSettings, Settings};
 
 use super::super::argo_session::{after_submit, follow, report};
 
-pub(super) fn run(
-    settings: &Settings,
-    run: &RunSettings,
-    target: &Target,
-    argo: &ArgoRun,
-    loaded: &LoadedPipeline,
-    printer: &mut Printer,
-) -> Result<u8, Error> {
+/// What one submission is made from.
+pub(super) struct Submission<'a> {
+    pub(super) settings: &'a Settings,
+    pub(super) run: &'a RunSettings,
+    pub(super) target: &'a Target,
+    pub(super) argo: &'a ArgoRun,
+    pub(super) loaded: &'a LoadedPipeline,
+}
+
+pub(super) fn run(submission: &Submission<'_>, printer: &mut Printer) -> Result<u8, Error> {
+    let Submission {
+        settings,
+        run,
+        target,
+        argo,
+        ..
+    } = *submission;
     super::super::block_on(async {
         let mut cluster = Cluster::new(connect::connect(target).await?);
-        let result =
-            submit_from_pod(&mut cluster, settings, run, target, argo, loaded, printer).await;
+        let result = submit_from_pod(&mut cluster, submission, printer).await;
         report(&mut cluster, run.verbose, printer);
         if run.verbose {
             printer.note(&format!("{} API requests", cluster.conn.requests()));
@@ -69,13 +77,16 @@ pub(super) fn run(
 /// Reads the pod, renders, and submits (or, with `--dry-run`, prints): `None` for a dry run.
 async fn submit_from_pod(
     cluster: &mut Cluster,
-    settings: &Settings,
-    run: &RunSettings,
-    target: &Target,
-    argo: &ArgoRun,
-    loaded: &LoadedPipeline,
+    submission: &Submission<'_>,
     printer: &mut Printer,
 ) -> Result<Option<Submitted>, Error> {
+    let Submission {
+        settings,
+        run,
+        target,
+        argo,
+        loaded,
+    } = *submission;
     let pod_name = cluster
         .conn
         .own_pod
