@@ -5,6 +5,7 @@
 // The bench uses only part of this surface.
 #![allow(dead_code)]
 
+mod clock;
 mod discovery;
 mod faults;
 mod http;
@@ -28,6 +29,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
+use std::time::SystemTime;
 
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -282,9 +284,17 @@ impl FakeApi {
         }
     }
 
-    /// Appends to the pod's log; followers receive it at once.
+    /// Appends to the pod's log, written now: one record per line (and one for a trailing
+    /// partial line), each with this time for `sinceTime` and `timestamps=true`; followers
+    /// receive it at once.
     pub(crate) fn append_pod_log(&self, ns: &str, pod: &str, text: &str) {
-        self.state().logs.append(ns, pod, text);
+        self.append_pod_log_at(ns, pod, text, SystemTime::now());
+    }
+
+    /// Appends to the pod's log as written at `at` (records keep the order of the calls, as a
+    /// runtime's log file does, whatever times they carry).
+    pub(crate) fn append_pod_log_at(&self, ns: &str, pod: &str, text: &str, at: SystemTime) {
+        self.state().logs.append(ns, pod, text, at);
     }
 
     /// Ends the pod's follow streams, now and later (its container terminated).

@@ -2,18 +2,19 @@
 //! decides the RBAC verb, then runs list/watch/create/get/patch/update/delete/log against the
 //! store with the API server's checks. Runs with the state lock held, so it never awaits.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use hyper::http::request::Parts;
 use hyper::{Method, Response};
 use serde_json::{Value, json};
 
 use super::http::{self, Body, RequestBody};
-use super::logs::LogRead;
+use super::logs::{LogOptions, LogRead};
 use super::resources::{ARGO_GROUP, Res};
 use super::select::{FieldSelector, Filter, LabelSelector};
 use super::status::{self, ApiError};
-use super::{Shared, State, discovery, lock};
+use super::validate::Cause;
+use super::{Shared, State, clock, discovery, lock};
 
 /// What a path names.
 enum Target {
@@ -130,6 +131,20 @@ impl Query {
         let fields = FieldSelector::parse(self.get("fieldSelector").unwrap_or_default(), res)
             .map_err(|e| status::bad_request(&e))?;
         Ok(Filter { labels, fields })
+    }
+
+    /// A signed integer parameter (log options, which the API server validates after parsing).
+    fn int(&self, key: &str) -> Result<Option<i64>, ApiError> {
+        self.get(key)
+            .filter(|v| !v.is_empty())
+            .map(|v| {
+                v.parse::<i64>().map_err(|_| {
+                    status::bad_request(&format!(
+                        "strconv.ParseInt: parsing \"{v}\": invalid syntax"
+                    ))
+                })
+            })
+            .transpose()
     }
 
     fn number(&self, key: &str) -> Result<Option<u64>, ApiError> {
@@ -311,13 +326,78 @@ fn log(
     authorize(st, Res::Pods, "get", "pods/log", Some(name), Some(ns))?;
     let pod = st.store.get(Res::Pods, ns, name)?;
     check_container(&pod, name, query.get("container"))?;
-    let tail = query
-        .number("tailLines")?
-        .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
-    match st.logs.read(ns, name, query.flag("follow"), tail) {
+    let opts = log_options(query, name)?;
+    match st.logs.read(ns, name, opts) {
         LogRead::Text(t) => Ok(http::text(t)),
         LogRead::Follow(rx) => Ok(http::stream("text/plain", rx, None)),
     }
+}
+
+/// `PodLogOptions` from the query, checked as `ValidatePodLogOptions` does (422 naming the pod).
+/// `sinceTime` is cut to whole seconds, as the API server formats it for the kubelet.
+fn log_options(query: &Query, pod: &str) -> Result<LogOptions, ApiError> {
+    let tail = query.int("tailLines")?;
+    let limit = query.int("limitBytes")?;
+    let since_seconds = query.int("sinceSeconds")?;
+    let since_time = match query.get("sinceTime").filter(|v| !v.is_empty()) {
+        None => None,
+        Some(v) => Some(clock::parse(v).ok_or_else(|| {
+            status::bad_request(&format!(
+                "parsing time \"{v}\" as \"2006-01-02T15:04:05Z07:00\": cannot parse \"{v}\" as \"2006\""
+            ))
+        })?),
+    };
+    let invalid = |field: &str, value: i64, detail: &str| Cause {
+        field: field.to_owned(),
+        reason: "FieldValueInvalid",
+        message: format!("Invalid value: {value}: {detail}"),
+    };
+    let mut causes = Vec::new();
+    if let Some(n) = tail.filter(|n| *n < 0) {
+        causes.push(invalid(
+            "tailLines",
+            n,
+            "must be greater than or equal to 0",
+        ));
+    }
+    if let Some(n) = limit.filter(|n| *n < 1) {
+        causes.push(invalid("limitBytes", n, "must be greater than 0"));
+    }
+    match (since_seconds, since_time) {
+        (Some(_), Some(_)) => causes.push(Cause {
+            field: String::new(),
+            reason: "FieldValueForbidden",
+            message: "Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified"
+                .into(),
+        }),
+        (Some(n), None) if n < 1 => {
+            causes.push(invalid("sinceSeconds", n, "must be greater than 0"));
+        }
+        _ => {}
+    }
+    if !causes.is_empty() {
+        return Err(status::invalid_kind("", "PodLogOptions", pod, &causes));
+    }
+    let since = match (since_seconds, since_time) {
+        (Some(secs), _) => SystemTime::now().checked_sub(Duration::from_secs(secs.unsigned_abs())),
+        (None, Some(t)) => Some(whole_seconds(t)),
+        (None, None) => None,
+    };
+    let size = |n: Option<i64>| n.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+    Ok(LogOptions {
+        follow: query.flag("follow"),
+        tail: size(tail),
+        since,
+        timestamps: query.flag("timestamps"),
+        limit_bytes: size(limit),
+    })
+}
+
+fn whole_seconds(t: SystemTime) -> SystemTime {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
 }
 
 /// The API server's rules: a named container must exist; with several, one must be named.

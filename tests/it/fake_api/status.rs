@@ -134,6 +134,42 @@ pub(super) fn invalid(res: Res, name: &str, causes: &[Cause]) -> ApiError {
     failure(422, "Invalid", &message, Some(d))
 }
 
+/// `errors.NewInvalid` for a kind `Res` does not list (`PodLogOptions`,
+/// `SelfSubjectAccessReview.authorization.k8s.io`): details name the kind, not the plural.
+pub(super) fn invalid_kind(group: &str, kind: &str, name: &str, causes: &[Cause]) -> ApiError {
+    let qualified = if group.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{kind}.{group}")
+    };
+    let lines: Vec<String> = causes
+        .iter()
+        .map(|c| {
+            if c.field.is_empty() {
+                format!(": {}", c.message)
+            } else {
+                format!("{}: {}", c.field, c.message)
+            }
+        })
+        .collect();
+    let summary = if let [one] = lines.as_slice() {
+        one.clone()
+    } else {
+        format!("[{}]", lines.join(", "))
+    };
+    let message = format!("{qualified} \"{name}\" is invalid: {summary}");
+    let d = json!({
+        "name": name,
+        "group": group,
+        "kind": kind,
+        "causes": causes
+            .iter()
+            .map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field}))
+            .collect::<Vec<Value>>(),
+    });
+    failure(422, "Invalid", &message, Some(d))
+}
+
 /// A 422 from an admission policy: no object details, one field cause.
 pub(super) fn policy_invalid(field: &str, message: &str) -> ApiError {
     failure(

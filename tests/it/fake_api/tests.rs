@@ -107,6 +107,34 @@ async fn next_event(
     }
 }
 
+/// One raw request through `client` (its auth and TLS): status, headers and body text.
+async fn raw(
+    client: &Client,
+    method: &str,
+    uri: &str,
+    body: Option<&Value>,
+) -> (u16, hyper::HeaderMap, String) {
+    use http_body_util::BodyExt as _;
+    let req = hyper::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json")
+        .body(body.map_or_else(kube::client::Body::empty, |b| {
+            kube::client::Body::from(b.to_string().into_bytes())
+        }))
+        .expect("a request");
+    let resp = client.send(req).await.expect("a response");
+    let code = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let bytes = resp
+        .into_body()
+        .collect()
+        .await
+        .expect("the whole body")
+        .to_bytes();
+    (code, headers, String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// How one request ended, for comparing fault sequences.
 fn outcome<T>(result: &kube::Result<T>) -> String {
     match result {
