@@ -1,5 +1,6 @@
 //! The HTTPS listener and the steps every request passes before routing: TLS accept, HTTP/1.1
-//! keep-alive connections, reading the body (with the 3 MiB limit), recording, bearer-token authentication and fault injection. Also the response body
+//! keep-alive connections (all cut at once on a restart), reading the body (with the 3 MiB
+//! limit), recording, bearer-token authentication and fault injection. Also the response body
 //! type, whole, streamed, or cut short by a fault.
 
 use std::pin::Pin;
@@ -17,7 +18,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc::UnboundedReceiver;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::time::Sleep;
 use tokio_rustls::TlsAcceptor;
 
@@ -205,10 +206,13 @@ async fn read_body(mut body: Incoming) -> Result<(RequestBody, usize), hyper::Er
     Ok((body, len))
 }
 
+/// Accepts connections until dropped. Every connection ends, abruptly, when `cut` turns true
+/// (or its sender goes away): that is how a restart closes open watches and log streams.
 pub(super) async fn serve(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
     shared: Arc<Shared>,
+    cut: watch::Receiver<bool>,
 ) {
     let acceptor = TlsAcceptor::from(tls);
     loop {
@@ -220,16 +224,25 @@ pub(super) async fn serve(
         let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
         let shared = Arc::clone(&shared);
+        let mut cut = cut.clone();
         tokio::spawn(async move {
-            // A client that does not trust our CA fails here; nothing to record.
-            let Ok(tls) = acceptor.accept(tcp).await else {
-                return;
+            let connection = async move {
+                // A client that does not trust our CA fails here; nothing to record.
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let service = service_fn(move |req| handle(Arc::clone(&shared), req));
+                let _ = http1::Builder::new()
+                    .keep_alive(true)
+                    .serve_connection(TokioIo::new(tls), service)
+                    .await;
             };
-            let service = service_fn(move |req| handle(Arc::clone(&shared), req));
-            let _ = http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(tls), service)
-                .await;
+            // Dropping the connection future closes the socket mid-whatever, with no TLS
+            // close_notify and no terminating chunk, as a process that goes away does.
+            tokio::select! {
+                () = connection => {}
+                _ = cut.wait_for(|cut| *cut) => {}
+            }
         });
     }
 }

@@ -1,7 +1,7 @@
 //! An in-process fake Kubernetes API server for the integration tests and the benchmark: HTTPS
 //! with a test CA, bearer tokens, pods/logs/PVCs and Argo Workflows/CronWorkflows with watch
-//! streams, RBAC denials, fault injection and a request log. Self-contained (no other test
-//! module), so a bench can include it with `#[path = "../tests/it/fake_api/mod.rs"]`.
+//! streams, RBAC denials, fault injection (restarts included) and a request log. Self-contained (no other test module), so a bench can include
+//! it with `#[path = "../tests/it/fake_api/mod.rs"]`.
 // The bench uses only part of this surface.
 #![allow(dead_code)]
 
@@ -29,10 +29,10 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot, watch};
 
 use faults::Faults;
 #[allow(
@@ -77,12 +77,83 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Orders for the server thread.
+enum Control {
+    /// Close the listener and every connection, say so on `closed`, listen again after `down_for`.
+    Restart {
+        down_for: Duration,
+        closed: std::sync::mpsc::Sender<()>,
+    },
+}
+
 /// The fake API server. Dropping it stops the server and closes every connection.
 pub(crate) struct FakeApi {
     shared: Arc<Shared>,
     ca_pem: String,
     stop: Option<oneshot::Sender<()>>,
+    control: mpsc::UnboundedSender<Control>,
     thread: Option<JoinHandle<()>>,
+}
+
+/// Listens on `addr` again after a restart. The port was ours a moment ago, but a client
+/// socket may hold it briefly (SO_REUSEADDR covers TIME_WAIT only): retry for a while.
+async fn listen_again(addr: SocketAddr) -> tokio::net::TcpListener {
+    let mut last = None;
+    for _ in 0..200 {
+        let bound = tokio::net::TcpSocket::new_v4().and_then(|socket| {
+            socket.set_reuseaddr(true)?;
+            socket.bind(addr)?;
+            socket.listen(1024)
+        });
+        match bound {
+            Ok(listener) => return listener,
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the fake API server cannot listen on {addr} again: {last:?}");
+}
+
+/// The server thread's loop: serve until stopped; on a restart drop the listener (new
+/// connections are refused: nothing listens), cut every open connection, wait, listen again on
+/// the same address. The store, the CA and every setting stay as they are.
+async fn supervise(
+    listener: tokio::net::TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    shared: Arc<Shared>,
+    mut control: mpsc::UnboundedReceiver<Control>,
+    mut stopped: oneshot::Receiver<()>,
+) {
+    let mut listener = Some(listener);
+    loop {
+        let Some(current) = listener.take() else {
+            return;
+        };
+        let (cut, cut_rx) = watch::channel(false);
+        let mut serve = Box::pin(http::serve(
+            current,
+            Arc::clone(&tls),
+            Arc::clone(&shared),
+            cut_rx,
+        ));
+        let order = tokio::select! {
+            () = &mut serve => return,
+            _ = &mut stopped => return,
+            order = control.recv() => order,
+        };
+        let Some(Control::Restart { down_for, closed }) = order else {
+            return;
+        };
+        // The listener goes with the accept loop; then every connection task sees the cut.
+        drop(serve);
+        let _ = cut.send(true);
+        let _ = closed.send(());
+        tokio::select! {
+            () = tokio::time::sleep(down_for) => {}
+            _ = &mut stopped => return,
+        }
+        listener = Some(listen_again(shared.addr).await);
+    }
 }
 
 impl FakeApi {
@@ -111,6 +182,7 @@ impl FakeApi {
             addr,
         });
         let (stop, stopped) = oneshot::channel::<()>();
+        let (control, control_rx) = mpsc::unbounded_channel();
         let server_shared = Arc::clone(&shared);
         let tls_config = certs.server;
         let thread = std::thread::Builder::new()
@@ -125,10 +197,7 @@ impl FakeApi {
                 runtime.block_on(async move {
                     let listener = tokio::net::TcpListener::from_std(listener)
                         .expect("register the listener with tokio");
-                    tokio::select! {
-                        () = http::serve(listener, tls_config, server_shared) => {}
-                        _ = stopped => {}
-                    }
+                    supervise(listener, tls_config, server_shared, control_rx, stopped).await;
                 });
                 // Dropping the runtime here drops every connection task, closing its socket.
             })
@@ -137,6 +206,7 @@ impl FakeApi {
             shared,
             ca_pem: certs.ca_pem,
             stop: Some(stop),
+            control,
             thread: Some(thread),
         }
     }
@@ -319,6 +389,21 @@ impl FakeApi {
     /// longer lists the group.
     pub(crate) fn uninstall_argo(&self) {
         self.state().argo_installed = false;
+    }
+
+    /// An API-server restart: closes the listener and every open connection at once (watches
+    /// and log streams end mid-stream, requests in flight get no answer), so that connecting is
+    /// refused while it is down, then listens again after `down_for` on the same address, with
+    /// the same CA, token, objects and resourceVersions. Returns once the old connections are
+    /// cut; the server is back `down_for` later. Watch history survives too, unlike a real
+    /// restart that may answer an old resourceVersion with 410 (inject that when needed).
+    pub(crate) fn restart(&self, down_for: Duration) {
+        let (closed, wait) = std::sync::mpsc::channel();
+        self.control
+            .send(Control::Restart { down_for, closed })
+            .expect("the fake API server is running");
+        wait.recv_timeout(Duration::from_secs(10))
+            .expect("the fake API server closed its connections");
     }
 
     pub(crate) fn inject(&self, rule: FaultRule) {

@@ -1,5 +1,5 @@
 //! Injected faults, kube's default retry over them, seeded random faults, requests that land
-//! after the client gave up, and streams cut mid-body.
+//! after the client gave up, and API-server restarts.
 
 use std::time::Instant;
 
@@ -304,4 +304,89 @@ async fn streams_cut_mid_body() {
         .await
         .expect("ends in time");
     assert!(!matches!(end, Some(Ok(_))), "{end:?}");
+}
+
+/// A restart cuts every connection, refuses new ones while down, then serves the same
+/// objects and resourceVersions on the same address.
+#[tokio::test]
+async fn restart_cuts_streams_refuses_then_serves_the_same_state() {
+    let api = FakeApi::start();
+    let client = client(&api).await;
+    let wfs = workflows(client.clone(), "ns1");
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "ns1");
+    api.add_pod("ns1", pod_json("p1", &["main"]));
+    api.append_pod_log("ns1", "p1", "before\n");
+    let created = wfs
+        .create(&PostParams::default(), &dynamic(workflow_json("w1", "x")))
+        .await
+        .expect("create");
+    let rv = created.metadata.resource_version.clone().expect("rv");
+    let mut stream = wfs
+        .watch(&WatchParams::default(), "0")
+        .await
+        .expect("watch")
+        .boxed();
+    assert_eq!(name_of(&next_event(&mut stream).await.1), "w1");
+    let follow = LogParams {
+        follow: true,
+        ..LogParams::default()
+    };
+    let mut log = pods.log_stream("p1", &follow).await.expect("follow");
+    let mut first = [0u8; 7];
+    log.read_exact(&mut first).await.expect("the log so far");
+    assert_eq!(&first, b"before\n");
+
+    let down_from = Instant::now();
+    api.restart(Duration::from_millis(700));
+    let end = tokio::time::timeout(Duration::from_secs(2), stream.next())
+        .await
+        .expect("the watch ends at once");
+    assert!(!matches!(end, Some(Ok(_))), "{end:?}");
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(2), log.read_to_end(&mut rest))
+        .await
+        .expect("the log stream ends at once");
+    assert!(read.is_err() || rest.is_empty(), "{read:?} {rest:?}");
+    // Nothing listens: the kernel refuses the connection.
+    let refused = std::net::TcpStream::connect(("127.0.0.1", api.port()))
+        .expect_err("nothing listens while the server is down");
+    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+    let err = wfs.get("w1").await.expect_err("no server");
+    assert!(!matches!(err, kube::Error::Api(_)), "{err:?}");
+
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let back = loop {
+        if let Ok(wf) = wfs.get("w1").await {
+            break wf;
+        }
+        assert!(Instant::now() < deadline, "the server never came back");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(down_from.elapsed() >= Duration::from_millis(700));
+    assert_eq!(back.metadata.resource_version.as_deref(), Some(rv.as_str()));
+    assert_eq!(back.metadata.uid, created.metadata.uid);
+    // Resuming the watch from where it was works, and the log is all there.
+    let mut resumed = wfs
+        .watch(&WatchParams::default().timeout(5), &rv)
+        .await
+        .expect("watch")
+        .boxed();
+    api.patch_workflow_status("ns1", "w1", json!({"phase": "Running"}));
+    let (ty, modified) = next_event(&mut resumed).await;
+    assert_eq!(
+        (ty.as_str(), modified.data["status"]["phase"].as_str()),
+        ("MODIFIED", Some("Running"))
+    );
+    assert_eq!(
+        pods.logs("p1", &LogParams::default()).await.expect("logs"),
+        "before\n"
+    );
+    // Twice in a row works too.
+    api.restart(Duration::from_millis(100));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while wfs.get("w1").await.is_err() {
+        assert!(Instant::now() < deadline, "the server never came back");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
