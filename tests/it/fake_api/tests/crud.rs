@@ -1,6 +1,8 @@
-//! Create, validation, get, list with selectors, merge patch and delete of Workflows.
+//! Create, validation, get, list with selectors, merge patch and delete of Workflows; pods by
+//! field selector.
 
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchParams};
 
 use super::*;
 
@@ -306,4 +308,84 @@ async fn merge_patch_and_delete() {
         status_of(wfs.delete("second", &DeleteParams::default()).await).code,
         404
     );
+}
+
+#[tokio::test]
+async fn pods_by_field_selector_and_labels() {
+    let api = FakeApi::start();
+    let pods: Api<Pod> = Api::namespaced(client(&api).await, "ns1");
+    for (name, ip, app) in [
+        ("nb", "10.1.2.3", "jupyter"),
+        ("job", "10.1.2.4", "argo"),
+        ("twin", "10.1.2.3", "argo"),
+    ] {
+        let mut pod = pod_json(name, &["main"]);
+        pod["metadata"]["labels"] = json!({"app": app});
+        pod["status"]["podIP"] = ip.into();
+        pod["status"]["podIPs"] = json!([{"ip": ip}]);
+        api.add_pod("ns1", pod);
+    }
+    let mut other_ns = pod_json("elsewhere", &["main"]);
+    other_ns["status"]["podIP"] = "10.1.2.3".into();
+    api.add_pod("ns2", other_ns);
+    let names = async |lp: ListParams| -> Vec<String> {
+        pods.list(&lp)
+            .await
+            .expect("list")
+            .items
+            .into_iter()
+            .filter_map(|p| p.metadata.name)
+            .collect()
+    };
+    let by_ip = ListParams::default().fields("status.podIP=10.1.2.3");
+    assert_eq!(names(by_ip.clone()).await, ["nb", "twin"]);
+    assert_eq!(names(by_ip.clone().labels("app=jupyter")).await, ["nb"]);
+    assert_eq!(
+        names(ListParams::default().fields("status.podIP=10.1.2.3,metadata.name=twin")).await,
+        ["twin"]
+    );
+    assert_eq!(
+        names(ListParams::default().fields("metadata.name=nb")).await,
+        ["nb"]
+    );
+    assert_eq!(
+        names(ListParams::default().fields("status.podIP!=10.1.2.3")).await,
+        ["job"]
+    );
+    assert!(
+        names(ListParams::default().fields("status.podIP=10.9.9.9"))
+            .await
+            .is_empty()
+    );
+    let st = status_of(
+        pods.list(&ListParams::default().fields("status.podIPs=10.1.2.3"))
+            .await,
+    );
+    assert_eq!(st.code, 400);
+    assert!(
+        st.message
+            .contains(r#""status.podIPs" is not a known field selector"#),
+        "{}",
+        st.message
+    );
+    // The same filter holds for a watch.
+    let mut stream = pods
+        .watch(
+            &WatchParams::default()
+                .fields("status.podIP=10.1.2.4")
+                .timeout(5),
+            "0",
+        )
+        .await
+        .expect("watch")
+        .boxed();
+    let first = tokio::time::timeout(Duration::from_secs(2), stream.next())
+        .await
+        .expect("an event")
+        .expect("open")
+        .expect("decodes");
+    let kube::api::WatchEvent::Added(pod) = first else {
+        panic!("expected ADDED, got {first:?}");
+    };
+    assert_eq!(pod.metadata.name.as_deref(), Some("job"));
 }
