@@ -1,7 +1,8 @@
 //! An in-process fake Kubernetes API server for the integration tests and the benchmark: HTTPS
 //! with a test CA, bearer tokens, pods/logs/PVCs and Argo Workflows/CronWorkflows with watch
-//! streams, RBAC denials, fault injection (restarts included) and a request log. Self-contained (no other test module), so a bench can include
-//! it with `#[path = "../tests/it/fake_api/mod.rs"]`.
+//! streams, RBAC denials and access reviews, fault injection (restarts included) and a request
+//! log. Self-contained (no other test module), so a bench can include it with
+//! `#[path = "../tests/it/fake_api/mod.rs"]`.
 // The bench uses only part of this surface.
 #![allow(dead_code)]
 
@@ -11,6 +12,7 @@ mod faults;
 mod http;
 mod logs;
 mod resources;
+mod review;
 mod routes;
 mod select;
 mod status;
@@ -63,6 +65,8 @@ struct State {
     /// (verb, resource) pairs RBAC denies, e.g. ("get", "pods/log").
     forbidden: HashSet<(String, String)>,
     argo_installed: bool,
+    /// Whether `selfsubjectaccessreviews` exists at all (some proxies and clusters lack it).
+    access_reviews: bool,
 }
 
 struct Shared {
@@ -176,6 +180,7 @@ impl FakeApi {
                 current_token: token,
                 forbidden: HashSet::new(),
                 argo_installed: true,
+                access_reviews: true,
             }),
             faults: Mutex::new(Faults::default()),
             requests: Mutex::new(Vec::new()),
@@ -389,6 +394,13 @@ impl FakeApi {
     /// longer lists the group.
     pub(crate) fn uninstall_argo(&self) {
         self.state().argo_installed = false;
+    }
+
+    /// With `false`, `selfsubjectaccessreviews` answers 404 as a path the server does not
+    /// serve (an old or proxied API). To make it 403 instead, `forbid("create",
+    /// "selfsubjectaccessreviews")`.
+    pub(crate) fn serve_access_reviews(&self, served: bool) {
+        self.state().access_reviews = served;
     }
 
     /// An API-server restart: closes the listener and every open connection at once (watches

@@ -1,6 +1,7 @@
-//! Routing: maps a path to a discovery document or a resource (collection, object, pod log),
-//! decides the RBAC verb, then runs list/watch/create/get/patch/update/delete/log against the
-//! store with the API server's checks. Runs with the state lock held, so it never awaits.
+//! Routing: maps a path to a discovery document or a resource (collection, object, pod log,
+//! access review), decides the RBAC verb, then runs list/watch/create/get/patch/update/delete/
+//! log against the store with the API server's checks. Runs with the state lock held, so it
+//! never awaits.
 
 use std::time::{Duration, SystemTime};
 
@@ -14,7 +15,7 @@ use super::resources::{ARGO_GROUP, Res};
 use super::select::{FieldSelector, Filter, LabelSelector};
 use super::status::{self, ApiError};
 use super::validate::Cause;
-use super::{Shared, State, clock, discovery, lock};
+use super::{Shared, State, clock, discovery, lock, review};
 
 /// What a path names.
 enum Target {
@@ -22,6 +23,7 @@ enum Target {
     Collection { res: Res, ns: Option<String> },
     Object { res: Res, ns: String, name: String },
     Log { ns: String, name: String },
+    AccessReview,
 }
 
 fn resolve(path: &str, st: &State, shared: &Shared) -> Result<Target, ApiError> {
@@ -46,6 +48,9 @@ fn resolve(path: &str, st: &State, shared: &Shared) -> Result<Target, ApiError> 
         ["openapi", "v3", "api", "v1"] => return Ok(Target::Doc(discovery::openapi_v3_group(""))),
         ["openapi", "v3", "apis", ARGO_GROUP, "v1alpha1"] => {
             return argo(discovery::openapi_v3_group(ARGO_GROUP));
+        }
+        ["apis", review::GROUP, "v1", review::PLURAL] if st.access_reviews => {
+            return Ok(Target::AccessReview);
         }
         ["api", "v1", rest @ ..] => ("", rest),
         ["apis", ARGO_GROUP, "v1alpha1", rest @ ..] => (ARGO_GROUP, rest),
@@ -180,6 +185,22 @@ fn authorize(
     Ok(())
 }
 
+/// RBAC for what `Res` does not list (reviews): cluster-scoped here.
+fn authorize_in(
+    st: &State,
+    group: &str,
+    plural: &str,
+    verb: &str,
+    name: Option<&str>,
+) -> Result<(), ApiError> {
+    if st.forbidden.contains(&(verb.to_owned(), plural.to_owned())) {
+        return Err(status::forbidden_in(
+            group, plural, verb, plural, name, None,
+        ));
+    }
+    Ok(())
+}
+
 fn parse_object(body: RequestBody) -> Result<Value, ApiError> {
     let RequestBody::Bytes(bytes) = body else {
         return Err(status::request_too_large());
@@ -207,10 +228,15 @@ pub(super) fn route(
     let method = &parts.method;
     match resolve(parts.uri.path(), st, shared)? {
         Target::Doc(doc) if method == Method::GET => Ok(http::json(200, &doc)),
-        Target::Doc(_) => Err(status::method_not_allowed()),
         Target::Collection { res, ns } => collection(st, method, &query, res, ns, body),
         Target::Object { res, ns, name } => object(st, method, content_type, res, &ns, &name, body),
         Target::Log { ns, name } => log(st, method, &query, &ns, &name),
+        Target::AccessReview if method == Method::POST => {
+            authorize_in(st, review::GROUP, review::PLURAL, "create", None)?;
+            let obj = parse_object(body)?;
+            Ok(http::json(201, &review::review(st, obj)?))
+        }
+        Target::Doc(_) | Target::AccessReview => Err(status::method_not_allowed()),
     }
 }
 

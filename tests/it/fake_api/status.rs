@@ -60,9 +60,27 @@ pub(super) fn forbidden(
     ns: Option<&str>,
 ) -> ApiError {
     let def = res.def();
+    forbidden_in(def.group, def.plural, verb, resource, name, ns)
+}
+
+/// RBAC's 403 for any resource, by API group and plural (also the ones `Res` does not list:
+/// selfsubjectaccessreviews).
+pub(super) fn forbidden_in(
+    group: &str,
+    plural: &str,
+    verb: &str,
+    resource: &str,
+    name: Option<&str>,
+    ns: Option<&str>,
+) -> ApiError {
+    let qualified = if group.is_empty() {
+        plural.to_owned()
+    } else {
+        format!("{plural}.{group}")
+    };
     let subject = match name {
-        Some(name) => format!("{} \"{name}\"", def.qualified()),
-        None => def.qualified(),
+        Some(name) => format!("{qualified} \"{name}\""),
+        None => qualified,
     };
     let user_ns = ns.unwrap_or("default");
     let scope = match ns {
@@ -70,10 +88,15 @@ pub(super) fn forbidden(
         None => "at the cluster scope".to_owned(),
     };
     let message = format!(
-        "{subject} is forbidden: User \"system:serviceaccount:{user_ns}:default-editor\" cannot {verb} resource \"{resource}\" in API group \"{}\" {scope}",
-        def.group
+        "{subject} is forbidden: User \"system:serviceaccount:{user_ns}:default-editor\" cannot {verb} resource \"{resource}\" in API group \"{group}\" {scope}"
     );
-    failure(403, "Forbidden", &message, Some(details(res, name)))
+    let mut d = Map::new();
+    if let Some(name) = name {
+        d.insert("name".into(), name.into());
+    }
+    d.insert("group".into(), group.into());
+    d.insert("kind".into(), plural.into());
+    failure(403, "Forbidden", &message, Some(Value::Object(d)))
 }
 
 /// An unknown path, or an Argo path when Argo is not installed.

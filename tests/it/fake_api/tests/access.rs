@@ -1,8 +1,11 @@
-//! TLS verification, bearer tokens, service-account files, RBAC denials, discovery, a missing
-//! Argo, and kubectl against the server.
+//! TLS verification, bearer tokens, service-account files, RBAC denials and access reviews,
+//! discovery, a missing Argo, and kubectl against the server.
 
 use std::process::Command;
 
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{ListParams, LogParams, PostParams, WatchParams};
 
@@ -262,4 +265,98 @@ fn kubectl_create_and_get() {
     assert_eq!(kubectl(&["logs", "p1"]), "hello\n");
     assert!(kubectl(&["delete", "wf", "from-kubectl"]).contains("deleted"));
     assert!(api.workflows("ns1").is_empty());
+}
+
+fn can_i(verb: &str, resource: &str, subresource: &str, group: &str) -> SelfSubjectAccessReview {
+    let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    SelfSubjectAccessReview {
+        spec: SelfSubjectAccessReviewSpec {
+            resource_attributes: Some(ResourceAttributes {
+                verb: some(verb),
+                group: Some(group.to_owned()),
+                resource: some(resource),
+                subresource: some(subresource),
+                namespace: Some("ns1".to_owned()),
+                ..ResourceAttributes::default()
+            }),
+            ..SelfSubjectAccessReviewSpec::default()
+        },
+        ..SelfSubjectAccessReview::default()
+    }
+}
+
+#[tokio::test]
+async fn self_subject_access_reviews_follow_the_rbac_denials() {
+    let api = FakeApi::start();
+    let client = client(&api).await;
+    let reviews: Api<SelfSubjectAccessReview> = Api::all(client.clone());
+    let pp = PostParams::default();
+    api.forbid("get", "pods/log");
+    api.forbid("create", "cronworkflows");
+    let allowed = async |verb: &str, resource: &str, sub: &str, group: &str| {
+        let review = reviews
+            .create(&pp, &can_i(verb, resource, sub, group))
+            .await
+            .expect("a review");
+        review.status.expect("a status")
+    };
+    let log = allowed("get", "pods", "log", "").await;
+    assert!(!log.allowed);
+    assert_eq!((log.reason, log.denied), (None, None));
+    assert!(allowed("get", "pods", "", "").await.allowed);
+    assert!(
+        !allowed("create", "cronworkflows", "", "argoproj.io")
+            .await
+            .allowed
+    );
+    let create = allowed("create", "workflows", "", "argoproj.io").await;
+    assert!(create.allowed);
+    assert!(
+        create
+            .reason
+            .is_some_and(|r| r.starts_with("RBAC: allowed by RoleBinding")),
+    );
+    api.allow("get", "pods/log");
+    assert!(allowed("get", "pods", "log", "").await.allowed);
+
+    // On the wire: 201 Created, the spec echoed, nothing stored.
+    let path = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
+    let body = json!({
+        "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+        "spec": {"resourceAttributes": {"verb": "create", "group": "argoproj.io", "resource": "cronworkflows", "namespace": "ns1"}},
+    });
+    let (code, _, text) = raw(&client, "POST", path, Some(&body)).await;
+    let answer: Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(code, 201);
+    assert_eq!(answer["metadata"], json!({"creationTimestamp": null}));
+    assert_eq!(answer["spec"], body["spec"]);
+    assert_eq!(answer["status"], json!({"allowed": false}));
+    let (code, _, text) = raw(&client, "POST", path, Some(&json!({"spec": {}}))).await;
+    assert_eq!(code, 422, "{text}");
+    assert!(
+        text.contains(r#"SelfSubjectAccessReview.authorization.k8s.io \"\" is invalid: spec.resourceAttributes: Invalid value: \"null\": exactly one of nonResourceAttributes or resourceAttributes must be specified"#),
+        "{text}"
+    );
+    let non_resource =
+        json!({"spec": {"nonResourceAttributes": {"path": "/version", "verb": "get"}}});
+    let (code, _, text) = raw(&client, "POST", path, Some(&non_resource)).await;
+    assert_eq!(code, 201);
+    assert!(text.contains(r#""allowed":true"#), "{text}");
+
+    // The review endpoint itself: denied by RBAC, or not served at all.
+    api.forbid("create", "selfsubjectaccessreviews");
+    let st = status_of(reviews.create(&pp, &can_i("get", "pods", "", "")).await);
+    assert_eq!((st.code, st.reason.as_str()), (403, "Forbidden"));
+    assert_eq!(
+        st.message,
+        r#"selfsubjectaccessreviews.authorization.k8s.io is forbidden: User "system:serviceaccount:default:default-editor" cannot create resource "selfsubjectaccessreviews" in API group "authorization.k8s.io" at the cluster scope"#
+    );
+    api.allow("create", "selfsubjectaccessreviews");
+    api.serve_access_reviews(false);
+    let st = status_of(reviews.create(&pp, &can_i("get", "pods", "", "")).await);
+    assert_eq!(
+        (st.code, st.message.as_str()),
+        (404, "the server could not find the requested resource")
+    );
+    assert!(api.requests().iter().all(|r| r.token.is_some()));
 }
