@@ -1,12 +1,13 @@
 //! An in-process fake Kubernetes API server for the integration tests and the benchmark: HTTPS
 //! with a test CA, bearer tokens, pods/logs/PVCs and Argo Workflows/CronWorkflows with watch
-//! streams, RBAC denials and access reviews, fault injection (restarts included) and a request
-//! log. Self-contained (no other test module), so a bench can include it with
-//! `#[path = "../tests/it/fake_api/mod.rs"]`.
+//! streams, RBAC denials and access reviews, Argo CRDs per version, fault injection (restarts
+//! included) and a request log. Self-contained (no other test module), so a bench can include
+//! it with `#[path = "../tests/it/fake_api/mod.rs"]`.
 // The bench uses only part of this surface.
 #![allow(dead_code)]
 
 mod clock;
+mod crd;
 mod discovery;
 mod faults;
 mod http;
@@ -36,6 +37,11 @@ use std::time::{Duration, SystemTime};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, watch};
 
+#[allow(
+    unused_imports,
+    reason = "a bench that keeps the default Argo names neither"
+)]
+pub(crate) use crd::{ArgoCrds, ArgoVersion};
 use faults::Faults;
 #[allow(
     unused_imports,
@@ -396,9 +402,24 @@ impl FakeApi {
         self.state().argo_installed = false;
     }
 
+    /// Which Argo release's CRDs are installed (default `V4`): decides the CronWorkflow schema
+    /// that `GET …/customresourcedefinitions/cronworkflows.argoproj.io` returns, which schedule
+    /// field a CronWorkflow write keeps (the other is pruned, with a `Warning` header, or refused
+    /// with 400 under `fieldValidation=Strict`), and which one a create requires (422 without).
+    pub(crate) fn argo_version(&self, version: ArgoVersion) {
+        self.state().store.schema.version = version;
+    }
+
+    /// Which of Argo's CRD sets is installed (default `Full`); with `Minimal` nothing about a
+    /// CronWorkflow's spec is checked, pruned or told by the CRD.
+    pub(crate) fn argo_crds(&self, crds: ArgoCrds) {
+        self.state().store.schema.crds = crds;
+    }
+
     /// With `false`, `selfsubjectaccessreviews` answers 404 as a path the server does not
     /// serve (an old or proxied API). To make it 403 instead, `forbid("create",
-    /// "selfsubjectaccessreviews")`.
+    /// "selfsubjectaccessreviews")`; to make the CRD read 403 as it is for a notebook's service
+    /// account on most clusters, `forbid("get", "customresourcedefinitions")`.
     pub(crate) fn serve_access_reviews(&self, served: bool) {
         self.state().access_reviews = served;
     }

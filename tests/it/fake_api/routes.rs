@@ -1,14 +1,16 @@
 //! Routing: maps a path to a discovery document or a resource (collection, object, pod log,
-//! access review), decides the RBAC verb, then runs list/watch/create/get/patch/update/delete/
-//! log against the store with the API server's checks. Runs with the state lock held, so it
-//! never awaits.
+//! access review, CRD), decides the RBAC verb, then runs list/watch/create/get/patch/update/
+//! delete/log against the store with the API server's checks (field validation of custom
+//! resources included). Runs with the state lock held, so it never awaits.
 
 use std::time::{Duration, SystemTime};
 
+use hyper::header::HeaderValue;
 use hyper::http::request::Parts;
 use hyper::{Method, Response};
 use serde_json::{Value, json};
 
+use super::crd::{CRD_GROUP, CRD_PLURAL};
 use super::http::{self, Body, RequestBody};
 use super::logs::{LogOptions, LogRead};
 use super::resources::{ARGO_GROUP, Res};
@@ -17,13 +19,14 @@ use super::status::{self, ApiError};
 use super::validate::Cause;
 use super::{Shared, State, clock, discovery, lock, review};
 
-/// What a path names.
+/// What a path names (a CustomResourceDefinition by name, or with `None` their list).
 enum Target {
     Doc(Value),
     Collection { res: Res, ns: Option<String> },
     Object { res: Res, ns: String, name: String },
     Log { ns: String, name: String },
     AccessReview,
+    Crd(Option<String>),
 }
 
 fn resolve(path: &str, st: &State, shared: &Shared) -> Result<Target, ApiError> {
@@ -51,6 +54,10 @@ fn resolve(path: &str, st: &State, shared: &Shared) -> Result<Target, ApiError> 
         }
         ["apis", review::GROUP, "v1", review::PLURAL] if st.access_reviews => {
             return Ok(Target::AccessReview);
+        }
+        ["apis", CRD_GROUP, "v1", CRD_PLURAL] => return Ok(Target::Crd(None)),
+        ["apis", CRD_GROUP, "v1", CRD_PLURAL, name] => {
+            return Ok(Target::Crd(Some((*name).to_owned())));
         }
         ["api", "v1", rest @ ..] => ("", rest),
         ["apis", ARGO_GROUP, "v1alpha1", rest @ ..] => (ARGO_GROUP, rest),
@@ -185,7 +192,7 @@ fn authorize(
     Ok(())
 }
 
-/// RBAC for what `Res` does not list (reviews): cluster-scoped here.
+/// RBAC for what `Res` does not list (reviews, CRDs): cluster-scoped here.
 fn authorize_in(
     st: &State,
     group: &str,
@@ -199,6 +206,79 @@ fn authorize_in(
         ));
     }
     Ok(())
+}
+
+/// The `fieldValidation` directive of a create, update or patch. Absent means Warn, as on any
+/// API server since 1.25 (handlers/rest.go `fieldValidation`); kubectl sends Strict itself.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FieldValidation {
+    Ignore,
+    Warn,
+    Strict,
+}
+
+impl FieldValidation {
+    fn from_query(query: &Query, options_kind: &str) -> Result<FieldValidation, ApiError> {
+        match query.get("fieldValidation").unwrap_or_default() {
+            "" | "Warn" => Ok(FieldValidation::Warn),
+            "Ignore" => Ok(FieldValidation::Ignore),
+            "Strict" => Ok(FieldValidation::Strict),
+            other => {
+                let cause = Cause {
+                    field: "fieldValidation".into(),
+                    reason: "FieldValueNotSupported",
+                    message: format!(
+                        "Unsupported value: \"{other}\": supported values: \"\", \"Ignore\", \"Strict\", \"Warn\""
+                    ),
+                };
+                Err(status::invalid_kind(
+                    "meta.k8s.io",
+                    options_kind,
+                    "",
+                    &[cause],
+                ))
+            }
+        }
+    }
+
+    /// Prunes what the CRD schema does not declare; under Strict, refuses it instead with the
+    /// decoder's 400. Returns the `Warning` header values Warn asks for.
+    fn apply(
+        self,
+        st: &State,
+        res: Res,
+        obj: &mut Value,
+        patch: bool,
+    ) -> Result<Vec<String>, ApiError> {
+        let unknown = st.store.schema.prune(res, obj, patch);
+        if unknown.is_empty() {
+            return Ok(Vec::new());
+        }
+        let def = res.def();
+        match self {
+            FieldValidation::Strict => {
+                Err(status::strict_decoding(def.kind, def.version, &unknown))
+            }
+            FieldValidation::Ignore => Ok(Vec::new()),
+            FieldValidation::Warn => Ok(unknown
+                .iter()
+                .map(|f| {
+                    let text = format!("unknown field \"{f}\"");
+                    format!("299 - {}", Value::from(text))
+                })
+                .collect()),
+        }
+    }
+}
+
+/// Adds a `Warning` header per entry (RFC 7234 warn-code 299, agent "-", quoted text).
+fn with_warnings(mut resp: Response<Body>, warnings: &[String]) -> Response<Body> {
+    for w in warnings {
+        if let Ok(v) = HeaderValue::from_str(w) {
+            resp.headers_mut().append(hyper::header::WARNING, v);
+        }
+    }
+    resp
 }
 
 fn parse_object(body: RequestBody) -> Result<Value, ApiError> {
@@ -229,15 +309,52 @@ pub(super) fn route(
     match resolve(parts.uri.path(), st, shared)? {
         Target::Doc(doc) if method == Method::GET => Ok(http::json(200, &doc)),
         Target::Collection { res, ns } => collection(st, method, &query, res, ns, body),
-        Target::Object { res, ns, name } => object(st, method, content_type, res, &ns, &name, body),
+        Target::Object { res, ns, name } => {
+            object(st, method, &query, content_type, res, &ns, &name, body)
+        }
         Target::Log { ns, name } => log(st, method, &query, &ns, &name),
         Target::AccessReview if method == Method::POST => {
             authorize_in(st, review::GROUP, review::PLURAL, "create", None)?;
             let obj = parse_object(body)?;
             Ok(http::json(201, &review::review(st, obj)?))
         }
+        Target::Crd(name) => crd(st, method, name.as_deref()),
         Target::Doc(_) | Target::AccessReview => Err(status::method_not_allowed()),
     }
+}
+
+/// `GET` a CRD or the list, as a cluster with Argo installed (and only Argo's CRDs) answers.
+fn crd(st: &State, method: &Method, name: Option<&str>) -> Result<Response<Body>, ApiError> {
+    if method != Method::GET {
+        return Err(status::method_not_allowed());
+    }
+    let created = "2024-05-01T00:00:00Z";
+    let argo: Vec<Value> = if st.argo_installed {
+        Res::ALL
+            .into_iter()
+            .filter(|r| r.def().group == ARGO_GROUP)
+            .filter_map(|r| st.store.schema.crd(&r.def().qualified(), created))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let Some(name) = name else {
+        authorize_in(st, CRD_GROUP, CRD_PLURAL, "list", None)?;
+        return Ok(http::json(
+            200,
+            &json!({
+                "apiVersion": format!("{CRD_GROUP}/v1"),
+                "kind": "CustomResourceDefinitionList",
+                "metadata": {"resourceVersion": st.store.resource_version().to_string()},
+                "items": argo,
+            }),
+        ));
+    };
+    authorize_in(st, CRD_GROUP, CRD_PLURAL, "get", Some(name))?;
+    argo.into_iter()
+        .find(|c| c.pointer("/metadata/name").and_then(Value::as_str) == Some(name))
+        .map(|c| http::json(200, &c))
+        .ok_or_else(|| status::not_found_in(CRD_GROUP, CRD_PLURAL, name))
 }
 
 fn collection(
@@ -275,17 +392,22 @@ fn collection(
                 "the namespace of the provided object does not match the namespace sent on the request",
             ));
         }
+        let validation = FieldValidation::from_query(query, "CreateOptions")?;
+        let mut obj = obj;
+        let warnings = validation.apply(st, res, &mut obj, false)?;
         let dry_run = query.get("dryRun") == Some("All");
         let created = st.store.create(res, &ns, obj, dry_run)?;
-        Ok(http::json(201, &created))
+        Ok(with_warnings(http::json(201, &created), &warnings))
     } else {
         Err(status::method_not_allowed())
     }
 }
 
+#[expect(clippy::too_many_arguments, reason = "one request's parts, each used")]
 fn object(
     st: &mut State,
     method: &Method,
+    query: &Query,
     content_type: Option<&str>,
     res: Res,
     ns: &str,
@@ -308,15 +430,18 @@ fn object(
             if media != Some("application/merge-patch+json") {
                 return Err(status::unsupported_patch(content_type));
             }
-            let patch = parse_object(body)?;
-            Ok(http::json(
-                200,
-                &st.store.patch(res, ns, name, &patch, true)?,
-            ))
+            let validation = FieldValidation::from_query(query, "PatchOptions")?;
+            let mut patch = parse_object(body)?;
+            let warnings = validation.apply(st, res, &mut patch, true)?;
+            let patched = st.store.patch(res, ns, name, &patch, true)?;
+            Ok(with_warnings(http::json(200, &patched), &warnings))
         }
         "update" => {
-            let obj = parse_object(body)?;
-            Ok(http::json(200, &st.store.replace(res, ns, name, obj)?))
+            let validation = FieldValidation::from_query(query, "UpdateOptions")?;
+            let mut obj = parse_object(body)?;
+            let warnings = validation.apply(st, res, &mut obj, false)?;
+            let replaced = st.store.replace(res, ns, name, obj)?;
+            Ok(with_warnings(http::json(200, &replaced), &warnings))
         }
         _ => {
             let last = st.store.delete(res, ns, name)?;

@@ -64,7 +64,7 @@ pub(super) fn forbidden(
 }
 
 /// RBAC's 403 for any resource, by API group and plural (also the ones `Res` does not list:
-/// selfsubjectaccessreviews).
+/// selfsubjectaccessreviews, customresourcedefinitions).
 pub(super) fn forbidden_in(
     group: &str,
     plural: &str,
@@ -191,6 +191,32 @@ pub(super) fn invalid_kind(group: &str, kind: &str, name: &str, causes: &[Cause]
             .collect::<Vec<Value>>(),
     });
     failure(422, "Invalid", &message, Some(d))
+}
+
+/// The 400 a create or update gets with `fieldValidation=Strict` when the body has fields the
+/// schema does not declare: the decoder's strict error (`unknown field "spec.x"`, sorted,
+/// comma-separated) wrapped by the handler's `transformDecodeError`.
+pub(super) fn strict_decoding(kind: &str, version: &str, unknown: &[String]) -> ApiError {
+    let errors: Vec<String> = unknown
+        .iter()
+        .map(|f| format!("unknown field \"{f}\""))
+        .collect();
+    let message = format!(
+        "{kind} in version \"{version}\" cannot be handled as a {kind}: strict decoding error: {}",
+        errors.join(", ")
+    );
+    bad_request(&message)
+}
+
+/// A 404 for a named object of a resource `Res` does not list (a CustomResourceDefinition).
+pub(super) fn not_found_in(group: &str, plural: &str, name: &str) -> ApiError {
+    let message = format!("{plural}.{group} \"{name}\" not found");
+    failure(
+        404,
+        "NotFound",
+        &message,
+        Some(json!({"name": name, "group": group, "kind": plural})),
+    )
 }
 
 /// A 422 from an admission policy: no object details, one field cause.

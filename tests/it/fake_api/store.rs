@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use super::clock::now_rfc3339;
+use super::crd::Schema;
 use super::faults::Rng;
 use super::resources::Res;
 use super::select::Filter;
@@ -87,6 +88,8 @@ pub(super) struct Store {
     compacted: u64,
     watchers: Vec<Watcher>,
     rng: Rng,
+    /// The installed Argo CRDs, for the fields their schema requires.
+    pub(super) schema: Schema,
 }
 
 fn meta_str<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
@@ -140,7 +143,13 @@ impl Store {
             compacted: 0,
             watchers: Vec::new(),
             rng: Rng::from_clock(),
+            schema: Schema::default(),
         }
+    }
+
+    /// The newest resourceVersion (what a list answers with).
+    pub(super) fn resource_version(&self) -> u64 {
+        self.rv
     }
 
     pub(super) fn random_token(&mut self) -> String {
@@ -207,8 +216,17 @@ impl Store {
         Ok(())
     }
 
+    /// Everything wrong with `obj`: the API server's checks and the CRD schema's required fields.
+    fn check(&self, res: Res, obj: &Value) -> Vec<validate::Cause> {
+        let mut causes = validate::check(res, obj);
+        causes.extend(self.schema.required_causes(res, obj));
+        causes
+    }
+
     /// POST: validate, refuse a taken name or an oversized object, store, emit ADDED.
-    /// With `dry_run`, everything but the storing.
+    /// With `dry_run`, everything but the storing: the answer has the generated name, uid and
+    /// creationTimestamp but no resourceVersion (a real dry run never reaches etcd), and no
+    /// watcher hears of it.
     pub(super) fn create(
         &mut self,
         res: Res,
@@ -218,7 +236,7 @@ impl Store {
     ) -> Result<Value, ApiError> {
         self.prepare(res, ns, &mut obj);
         let name = meta_str(&obj, "name").unwrap_or_default().to_owned();
-        let causes = validate::check(res, &obj);
+        let causes = self.check(res, &obj);
         if !causes.is_empty() {
             return Err(status::invalid(res, &name, &causes));
         }
@@ -229,7 +247,11 @@ impl Store {
         let meta = meta_mut(&mut obj);
         meta.insert("uid".into(), uid.into());
         meta.insert("creationTimestamp".into(), now_rfc3339().into());
-        meta.insert("resourceVersion".into(), (self.rv + 1).to_string().into());
+        if dry_run {
+            meta.remove("resourceVersion");
+        } else {
+            meta.insert("resourceVersion".into(), (self.rv + 1).to_string().into());
+        }
         Store::check_size(&obj)?;
         if !dry_run {
             self.insert(res, ns, &name, obj.clone(), None);
@@ -381,7 +403,7 @@ impl Store {
             };
         }
         meta.insert("resourceVersion".into(), rv.into());
-        let causes = validate::check(res, &new);
+        let causes = self.check(res, &new);
         if !causes.is_empty() {
             return Err(status::invalid(res, name, &causes));
         }

@@ -61,6 +61,19 @@ fn workflow_json(name: &str, app: &str) -> Value {
     })
 }
 
+/// A CronWorkflow running `workflow_json`'s spec, with `schedule` fields (`{"schedules": […]}`,
+/// `{"schedule": "…"}`, or both) merged into its spec.
+fn cron_json(name: &str, schedule: &Value) -> Value {
+    let mut spec = json!({"workflowSpec": workflow_json(name, "x")["spec"]});
+    store::merge_patch(&mut spec, schedule);
+    json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "CronWorkflow",
+        "metadata": {"name": name},
+        "spec": spec,
+    })
+}
+
 fn dynamic(value: Value) -> DynamicObject {
     serde_json::from_value(value).expect("a DynamicObject")
 }

@@ -1,5 +1,5 @@
 //! TLS verification, bearer tokens, service-account files, RBAC denials and access reviews,
-//! discovery, a missing Argo, and kubectl against the server.
+//! discovery, Argo's CRDs per version, a missing Argo, and kubectl against the server.
 
 use std::process::Command;
 
@@ -7,6 +7,7 @@ use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
 };
 use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{ListParams, LogParams, PostParams, WatchParams};
 
 use super::*;
@@ -359,4 +360,98 @@ async fn self_subject_access_reviews_follow_the_rbac_denials() {
         (404, "the server could not find the requested resource")
     );
     assert!(api.requests().iter().all(|r| r.token.is_some()));
+}
+
+#[tokio::test]
+async fn cron_workflow_crd_per_argo_version() {
+    let api = FakeApi::start();
+    let client = client(&api).await;
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let spec_fields = async || {
+        let crd = crds
+            .get("cronworkflows.argoproj.io")
+            .await
+            .expect("the CRD");
+        assert_eq!(crd.spec.names.kind, "CronWorkflow");
+        let schema = crd.spec.versions[0]
+            .schema
+            .clone()
+            .and_then(|s| s.open_api_v3_schema)
+            .expect("a schema");
+        let spec = schema.properties.expect("properties")["spec"].clone();
+        let required = spec.required.clone().unwrap_or_default();
+        let props = spec.properties.unwrap_or_default();
+        let has = |f: &str| props.contains_key(f);
+        (
+            has("schedule"),
+            has("schedules"),
+            required,
+            spec.x_kubernetes_preserve_unknown_fields,
+        )
+    };
+    // The default is Argo v4: only `schedules`, and required.
+    let (schedule, schedules, required, _) = spec_fields().await;
+    assert_eq!((schedule, schedules), (false, true));
+    assert_eq!(required, ["schedules", "workflowSpec"]);
+    api.argo_version(ArgoVersion::V3_6);
+    let (schedule, schedules, required, _) = spec_fields().await;
+    assert_eq!(
+        (schedule, schedules, required),
+        (true, true, vec!["workflowSpec".to_owned()])
+    );
+    api.argo_version(ArgoVersion::V3_5);
+    let (schedule, schedules, required, _) = spec_fields().await;
+    assert_eq!((schedule, schedules), (true, false));
+    assert_eq!(required, ["schedule", "workflowSpec"]);
+    api.argo_crds(ArgoCrds::Minimal);
+    let (schedule, schedules, _, preserve) = spec_fields().await;
+    assert_eq!((schedule, schedules, preserve), (false, false, Some(true)));
+
+    let all = crds.list(&ListParams::default()).await.expect("list");
+    let mut names: Vec<String> = all
+        .items
+        .iter()
+        .filter_map(|c| c.metadata.name.clone())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["cronworkflows.argoproj.io", "workflows.argoproj.io"]
+    );
+    let st = status_of(crds.get("pods").await);
+    assert_eq!(
+        (st.code, st.message.as_str()),
+        (
+            404,
+            r#"customresourcedefinitions.apiextensions.k8s.io "pods" not found"#
+        )
+    );
+
+    // What a notebook's service account usually gets.
+    api.forbid("get", "customresourcedefinitions");
+    let st = status_of(crds.get("cronworkflows.argoproj.io").await);
+    assert_eq!((st.code, st.reason.as_str()), (403, "Forbidden"));
+    assert_eq!(
+        st.message,
+        r#"customresourcedefinitions.apiextensions.k8s.io "cronworkflows.argoproj.io" is forbidden: User "system:serviceaccount:default:default-editor" cannot get resource "customresourcedefinitions" in API group "apiextensions.k8s.io" at the cluster scope"#
+    );
+    let details = st.details.expect("details");
+    assert_eq!(
+        (
+            details.name.as_str(),
+            details.group.as_str(),
+            details.kind.as_str()
+        ),
+        (
+            "cronworkflows.argoproj.io",
+            "apiextensions.k8s.io",
+            "customresourcedefinitions"
+        )
+    );
+    api.allow("get", "customresourcedefinitions");
+    api.uninstall_argo();
+    assert_eq!(
+        status_of(crds.get("cronworkflows.argoproj.io").await).code,
+        404
+    );
 }
