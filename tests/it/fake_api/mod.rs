@@ -1,12 +1,13 @@
 //! An in-process fake Kubernetes API server for the integration tests and the benchmark: HTTPS
 //! with a test CA, bearer tokens, pods/logs/PVCs and Argo Workflows/CronWorkflows with watch
 //! streams, RBAC denials and access reviews, Argo CRDs per version, fault injection (restarts
-//! included) and a request log. Self-contained (no other test module), so a bench can include
-//! it with `#[path = "../tests/it/fake_api/mod.rs"]`.
+//! included), a request log, and a simulated Argo controller. Self-contained (no other test
+//! module), so a bench can include it with `#[path = "../tests/it/fake_api/mod.rs"]`.
 // The bench uses only part of this surface.
 #![allow(dead_code)]
 
 mod clock;
+mod controller;
 mod crd;
 mod discovery;
 mod faults;
@@ -37,6 +38,8 @@ use std::time::{Duration, SystemTime};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, watch};
 
+#[allow(unused_imports, reason = "a bench that plays no controller names none")]
+pub(crate) use controller::{ArgoRun, JobOutcome};
 #[allow(
     unused_imports,
     reason = "a bench that keeps the default Argo names neither"

@@ -4,6 +4,7 @@
 
 mod access;
 mod chaos;
+mod controller;
 mod crud;
 mod streams;
 
