@@ -113,6 +113,9 @@ pub(crate) enum Stream {
     Stderr,
 }
 
+/// How many of a failed job's last lines of output the summary shows.
+pub(crate) const FAILURE_TAIL_LINES: usize = 20;
+
 /// One thing that happened. Job events name the job by its unique job name (`Dag::jobs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum RunEvent {
@@ -160,6 +163,10 @@ pub(crate) enum RunEvent {
         duration: Duration,
         log: Option<PathBuf>,
     },
+    /// The last lines of output of a job that failed, sent after its `JobFinished`, so the
+    /// summary can show why without the user opening the log (both backends: the log file
+    /// locally, the pod's log on the cluster). At most `FAILURE_TAIL_LINES`.
+    JobLogTail { job: String, lines: Vec<String> },
     /// Every job is terminal. Always the last event of a run.
     RunFinished {
         status: RunStatus,
@@ -176,7 +183,8 @@ impl RunEvent {
             | RunEvent::JobOutput { job, .. }
             | RunEvent::JobProgress { job, .. }
             | RunEvent::JobRetrying { job, .. }
-            | RunEvent::JobFinished { job, .. } => Some(job),
+            | RunEvent::JobFinished { job, .. }
+            | RunEvent::JobLogTail { job, .. } => Some(job),
             RunEvent::RunStarted { .. } | RunEvent::RunFinished { .. } => None,
         }
     }

@@ -206,7 +206,8 @@ impl RecordKeeper {
             }
             RunEvent::RunStarted { .. }
             | RunEvent::JobOutput { .. }
-            | RunEvent::JobProgress { .. } => false,
+            | RunEvent::JobProgress { .. }
+            | RunEvent::JobLogTail { .. } => false,
         }
     }
 

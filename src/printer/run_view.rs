@@ -62,6 +62,8 @@ pub(crate) struct RunView {
     order: HashMap<String, usize>,
     finished: Vec<Finished>,
     failed: usize,
+    /// The last lines of each failed job, shown after the summary table.
+    tails: Vec<(String, Vec<String>)>,
     /// Where log paths are shown relative to.
     cwd: PathBuf,
 }
@@ -76,6 +78,7 @@ impl RunView {
             order: HashMap::new(),
             finished: Vec::new(),
             failed: 0,
+            tails: Vec::new(),
             cwd,
         }
     }
@@ -206,6 +209,9 @@ impl RunView {
                 *duration,
                 log.as_deref(),
             ),
+            RunEvent::JobLogTail { job, lines } => {
+                self.tails.push((job.clone(), lines.clone()));
+            }
             RunEvent::RunFinished { status, duration } => {
                 if let Some(live) = self.live.take() {
                     live.overall.finish_and_clear();
@@ -310,6 +316,13 @@ impl RunView {
                 &["JOB", "STATUS", "DURATION", "EXIT", "LOG"],
                 &rows,
             ));
+        }
+        for (job, lines) in &self.tails {
+            text.push_str(&format!("--- last {} lines of {job} ---\n", lines.len()));
+            for line in lines {
+                text.push_str(line);
+                text.push('\n');
+            }
         }
         let hidden = self.finished.len() - rows.len();
         if hidden > 0 {
