@@ -13,7 +13,7 @@ use tokio::task::JoinSet;
 use super::process;
 use super::scheduler::{FailurePolicy, Scheduler, SkipCause};
 use super::{Plan, PlannedJob};
-use crate::events::{Exit, JobPhase, RunEvent, RunStatus};
+use crate::events::{Exit, FAILURE_TAIL_LINES, JobPhase, RunEvent, RunStatus};
 
 /// How long to keep reading a finished attempt's pipes when something outside its process
 /// group still holds them open.
@@ -192,6 +192,14 @@ pub(crate) async fn execute(
                 let Some(index) = task_of.remove(&id) else { continue };
                 let result = result.unwrap_or_else(|| panicked(&results[index]));
                 let _ = events.send(finished_event(&result));
+                if result.phase == JobPhase::Failed
+                    && let Some(lines) = log_tail(&result.log, FAILURE_TAIL_LINES)
+                {
+                    let _ = events.send(RunEvent::JobLogTail {
+                        job: result.name.clone(),
+                        lines,
+                    });
+                }
                 let skipped = scheduler.finish(index, result.phase);
                 results[index] = result;
                 report_skipped(&skipped, &mut results, &events);
@@ -214,6 +222,23 @@ pub(crate) async fn execute(
         jobs: results,
         duration,
     })
+}
+
+/// The last `lines` lines of a log file (invalid UTF-8 replaced), reading only its end: a
+/// failed job's log may be gigabytes. `None` when it cannot be read or is empty.
+fn log_tail(path: &Path, lines: usize) -> Option<Vec<String>> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    const WINDOW: u64 = 64 * 1024;
+    let mut file = std::fs::File::open(path).ok()?;
+    let size = file.metadata().ok()?.len();
+    file.seek(SeekFrom::Start(size.saturating_sub(WINDOW)))
+        .ok()?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).ok()?;
+    let text = String::from_utf8_lossy(&bytes);
+    let mut tail: Vec<String> = text.lines().rev().take(lines).map(str::to_owned).collect();
+    tail.reverse();
+    (!tail.is_empty()).then_some(tail)
 }
 
 /// A job task that panicked (a bug): reported as Failed so the run still ends cleanly.
