@@ -23,6 +23,8 @@ pub(crate) enum JobPhase {
     Skipped,
     /// It was running when the run was cancelled, and was stopped.
     Cancelled,
+    /// Its run's process died (killed, crashed) before it ended: it was stopped with it.
+    Interrupted,
 }
 
 impl JobPhase {
@@ -38,6 +40,7 @@ impl JobPhase {
             JobPhase::Failed => "Failed",
             JobPhase::Skipped => "Skipped",
             JobPhase::Cancelled => "Cancelled",
+            JobPhase::Interrupted => "Interrupted",
         }
     }
 }

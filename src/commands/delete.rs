@@ -26,22 +26,25 @@ pub(super) fn delete(delete: &DeleteSettings, printer: &mut Printer) -> Result<(
                     "run it inside the notebook pod, or pass -n/--context; local runs have no schedules",
                 ));
             }
+            // Runs are named by their folders; a damaged record can still be deleted.
             let mut ids: Vec<String> = Vec::new();
             for name in &delete.names {
                 let run = find_local(runs_dir, name)?;
-                if run.status == RunStatus::Running {
+                if let Ok(record) = &run.record
+                    && record.status == RunStatus::Running
+                {
                     return Err(record::RecordError::StillRunning {
-                        id: run.id,
-                        pid: run.pid,
+                        id: run.name,
+                        pid: record.pid,
                     }
                     .into());
                 }
-                ids.push(run.id);
+                ids.push(run.name);
             }
             if delete.completed || delete.older_than.is_some() {
                 let runs: Vec<RunSummary> = record::list(runs_dir)?
                     .iter()
-                    .map(RunSummary::from_record)
+                    .filter_map(RunSummary::from_stored)
                     .collect();
                 ids.extend(history::finished_to_delete(
                     &runs,

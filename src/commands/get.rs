@@ -3,7 +3,7 @@
 use std::time::SystemTime;
 
 use super::argo_session::{resolve, with_cluster};
-use super::history::find_local;
+use super::history::{find_local, readable};
 use crate::argo::ArgoKind;
 use crate::argo::view::WorkflowView;
 use crate::error::Error;
@@ -14,11 +14,11 @@ use crate::settings::{GetSettings, Runs};
 pub(super) fn get(get: &GetSettings, printer: &mut Printer) -> Result<(), Error> {
     match &get.runs {
         Runs::Local { runs_dir } => {
-            let run = find_local(runs_dir, &get.run)?;
+            let (name, _, run) = readable(find_local(runs_dir, &get.run)?)?;
             let text = match &get.output {
-                OutputFormat::Name => format!("{}\n", run.id),
+                OutputFormat::Name => format!("{name}\n"),
                 OutputFormat::Table | OutputFormat::Wide => {
-                    runs::local_details(&run, SystemTime::now())
+                    runs::local_details(&name, &run, SystemTime::now())
                 }
                 structured => format::structured(&run, structured)?.unwrap_or_default(),
             };

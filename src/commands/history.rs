@@ -3,7 +3,7 @@
 //! finished runs `delete --completed/--older-than` picks, and naming each run once.
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::argo::view::WorkflowView;
 use crate::error::Error;
 use crate::events::RunStatus;
-use crate::local::record::{self, RunRecord};
+use crate::local::record::{self, RunRecord, StoredRun};
 use crate::time;
 
 /// The name that means the newest run.
@@ -30,7 +30,9 @@ pub(super) struct RunSummary {
 }
 
 impl RunSummary {
-    pub(super) fn from_record(run: &RunRecord) -> Self {
+    /// A local run, when its record can be read; it goes by its folder's name.
+    pub(super) fn from_stored(stored: &StoredRun) -> Option<Self> {
+        let run = stored.record.as_ref().ok()?;
         // A run whose process died has no finish time: its last activity stands in.
         let ended = run.finished.as_deref().and_then(time::parse).or_else(|| {
             std::iter::once(Some(&run.started))
@@ -43,13 +45,13 @@ impl RunSummary {
                 .filter_map(|t| time::parse(t))
                 .max()
         });
-        RunSummary {
-            name: run.id.clone(),
+        Some(RunSummary {
+            name: stored.name.clone(),
             running: run.status == RunStatus::Running,
             started: time::parse(&run.started),
             revision: 0,
             ended,
-        }
+        })
     }
 
     pub(super) fn from_workflow(object: &Value) -> Self {
@@ -69,15 +71,18 @@ impl RunSummary {
     }
 }
 
-/// The local run named `name` (its folder under `runs_dir`); `@latest` is the newest.
-pub(super) fn find_local(runs_dir: &Path, name: &str) -> Result<RunRecord, Error> {
+/// The local run named `name`: its folder under `runs_dir` (a record's own `id` is never
+/// trusted for a path: a copied folder has its original's), or with `@latest` the newest run
+/// whose record can be read. A folder whose `run.json` is corrupt is found too (it can be
+/// deleted); its `record` holds why it cannot be read.
+pub(super) fn find_local(runs_dir: &Path, name: &str) -> Result<StoredRun, Error> {
     if name == LATEST {
         let runs = record::list(runs_dir)?;
-        let summaries: Vec<RunSummary> = runs.iter().map(RunSummary::from_record).collect();
+        let summaries: Vec<RunSummary> = runs.iter().filter_map(RunSummary::from_stored).collect();
         let newest = newest(&summaries).map(|n| n.name.clone());
         return runs
             .into_iter()
-            .find(|r| Some(&r.id) == newest.as_ref())
+            .find(|r| Some(&r.name) == newest.as_ref())
             .ok_or_else(|| {
                 Error::usage(
                     format!("there are no runs in {}", runs_dir.display()),
@@ -88,12 +93,16 @@ pub(super) fn find_local(runs_dir: &Path, name: &str) -> Result<RunRecord, Error
     let plain = !name.is_empty() && !name.contains(['/', '\\']) && !name.starts_with('.');
     let dir = runs_dir.join(name);
     if plain && dir.join(record::RECORD_FILE).exists() {
-        return Ok(record::load(&dir)?);
+        return Ok(StoredRun {
+            name: name.to_owned(),
+            record: record::load(&dir),
+            dir,
+        });
     }
     let known: Vec<String> = record::list(runs_dir)?
         .into_iter()
         .take(5)
-        .map(|r| r.id)
+        .map(|r| r.name)
         .collect();
     Err(Error::usage(
         format!("no run named `{name}` in {}", runs_dir.display()),
@@ -103,6 +112,20 @@ pub(super) fn find_local(runs_dir: &Path, name: &str) -> Result<RunRecord, Error
             format!("recent runs: {} (or @latest)", known.join(", "))
         },
     ))
+}
+
+/// The record of a found run, or why it cannot be read (with how to clean it up).
+pub(super) fn readable(run: StoredRun) -> Result<(String, PathBuf, RunRecord), Error> {
+    match run.record {
+        Ok(record) => Ok((run.name, run.dir, record)),
+        Err(e) => Err(Error::usage(
+            e.to_string(),
+            format!(
+                "the run's record is damaged; `jupyterflow delete {}` removes the run",
+                run.name
+            ),
+        )),
+    }
 }
 
 /// The newest run: by start, then revision, then name.

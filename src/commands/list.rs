@@ -10,7 +10,7 @@ use crate::argo::ArgoKind;
 use crate::argo::view::{CronView, WorkflowView, newest_first};
 use crate::error::Error;
 use crate::events::RunStatus;
-use crate::local::record;
+use crate::local::record::{self, RunRecord};
 use crate::printer::format::{self, OutputFormat};
 use crate::printer::{Printer, runs, workflows};
 use crate::settings::{ListSettings, Runs, Session};
@@ -20,10 +20,16 @@ pub(super) fn list(list: &ListSettings, printer: &mut Printer) -> Result<(), Err
         Runs::Local { runs_dir } => {
             let runs: Vec<_> = record::list(runs_dir)?
                 .into_iter()
-                .filter(|r| list.filter.keeps(r.status == RunStatus::Running))
+                .filter(|r| {
+                    let running = r
+                        .record
+                        .as_ref()
+                        .is_ok_and(|r| r.status == RunStatus::Running);
+                    list.filter.keeps(running)
+                })
                 .collect();
             let text = match &list.output {
-                OutputFormat::Name => runs.iter().map(|r| r.id.clone() + "\n").collect(),
+                OutputFormat::Name => runs.iter().map(|r| r.name.clone() + "\n").collect(),
                 OutputFormat::Table | OutputFormat::Wide if runs.is_empty() => {
                     printer.status(&format!("no runs in {}", runs_dir.display()));
                     return Ok(());
@@ -31,7 +37,11 @@ pub(super) fn list(list: &ListSettings, printer: &mut Printer) -> Result<(), Err
                 OutputFormat::Table | OutputFormat::Wide => {
                     runs::local_list(&runs, list.output == OutputFormat::Wide, SystemTime::now())
                 }
-                structured => format::structured(&runs, structured)?.unwrap_or_default(),
+                structured => {
+                    let records: Vec<&RunRecord> =
+                        runs.iter().filter_map(|r| r.record.as_ref().ok()).collect();
+                    format::structured(&records, structured)?.unwrap_or_default()
+                }
             };
             printer.data(&text);
             Ok(())

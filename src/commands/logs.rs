@@ -4,21 +4,21 @@
 use std::path::PathBuf;
 
 use super::argo_session::{resolve, with_cluster};
-use super::history::find_local;
+use super::history::{find_local, readable};
 use crate::argo::ArgoKind;
 use crate::argo::view::WorkflowView;
 use crate::cluster::logs::{self, LogPiece, Selection};
 use crate::error::{self, Error};
 use crate::events::RunStatus;
-use crate::local::tail;
-use crate::printer::{Printer, prefix_lines};
+use crate::local::tail::{self, TailPiece};
+use crate::printer::{Printer, prefix_bytes, prefix_lines};
 use crate::settings::{LogsSettings, Runs, Session};
 
 /// Returns the exit code: 0; 1 when following a run that failed or when output was lost.
 pub(super) fn logs(logs: &LogsSettings, printer: &mut Printer) -> Result<u8, Error> {
     match &logs.runs {
         Runs::Local { runs_dir } => {
-            let run = find_local(runs_dir, &logs.run)?;
+            let (name, dir, run) = readable(find_local(runs_dir, &logs.run)?)?;
             let jobs: Vec<(String, PathBuf)> = run
                 .jobs
                 .iter()
@@ -33,17 +33,25 @@ pub(super) fn logs(logs: &LogsSettings, printer: &mut Printer) -> Result<u8, Err
                 let names: Vec<&str> = run.jobs.iter().map(|j| j.name.as_str()).collect();
                 return Err(Error::usage(
                     format!(
-                        "run {} has no job named `{}`",
-                        run.id,
+                        "run {name} has no job named `{}`",
                         logs.job.as_deref().unwrap_or("")
                     ),
                     format!("its jobs are: {}", names.join(", ")),
                 ));
             }
-            let status = tail::tail(runs_dir, run, &jobs, logs.follow, |job, text| {
-                printer.data(&prefix_lines(job, text));
+            let mut missing = 0;
+            let status = tail::tail(&dir, run, &jobs, logs.follow, |piece| match piece {
+                TailPiece::Output { job, bytes } => printer.data_bytes(&prefix_bytes(&job, &bytes)),
+                TailPiece::Missing { job, path } => {
+                    missing += 1;
+                    printer.note(&format!(
+                        "{job}: its log {} is missing (deleted, or the run folder was moved without it)",
+                        path.display()
+                    ));
+                }
             })?;
             Ok(match (logs.follow, status) {
+                _ if missing > 0 => error::EXIT_FAILED,
                 (true, RunStatus::Failed | RunStatus::Cancelled | RunStatus::Interrupted) => {
                     error::EXIT_FAILED
                 }

@@ -50,6 +50,38 @@ pub(crate) fn become_subreaper() {
     let _ = nix::sys::prctl::set_child_subreaper(true);
 }
 
+/// Makes the job leader die with jupyterflow, even when jupyterflow is killed with SIGKILL and
+/// cannot stop its jobs itself: the kernel sends the leader SIGKILL when its parent thread
+/// ends (`PR_SET_PDEATHSIG`). The runtime that spawns jobs runs on the main thread, which lives
+/// as long as the process. A leader's own children in its group are not reached this way; they
+/// lose their parent and usually their pipes.
+fn die_with_this_process(command: &mut Command) {
+    #[cfg(target_os = "linux")]
+    {
+        let parent = nix::unistd::getpid();
+        let setup = move || -> io::Result<()> {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(io::Error::from)?;
+            // jupyterflow may have died between the fork and the prctl: then no signal would
+            // ever come, so do not start the job at all.
+            if nix::unistd::getppid() != parent {
+                return Err(io::Error::other(
+                    "jupyterflow exited while starting the job",
+                ));
+            }
+            Ok(())
+        };
+        // SAFETY: `setup` runs in the forked child before exec and makes only async-signal-safe
+        // system calls (prctl, getppid); it allocates nothing and touches no lock.
+        #[expect(
+            unsafe_code,
+            reason = "pre_exec is the only way to set PR_SET_PDEATHSIG in the child"
+        )]
+        unsafe {
+            command.pre_exec(setup);
+        }
+    }
+}
+
 /// Starts `argv` in `workdir` with the current environment plus `env`, in a new process group,
 /// stdin from /dev/null. Output goes straight into `log` when given (no pipes to pump: the
 /// cheapest way to keep every byte), else both pipes are captured for the caller to read.
@@ -66,7 +98,8 @@ pub(crate) fn spawn(
         Some(file) => (Stdio::from(file.try_clone()?), Stdio::from(file)),
         None => (Stdio::piped(), Stdio::piped()),
     };
-    let mut child = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .args(arguments)
         .envs(env.iter().map(|(k, v)| (k, v)))
         .current_dir(workdir)
@@ -75,8 +108,9 @@ pub(crate) fn spawn(
         .stderr(stderr)
         .process_group(0)
         // Last resort if the executor itself is dropped mid-run: do not leave the leader.
-        .kill_on_drop(true)
-        .spawn()?;
+        .kill_on_drop(true);
+    die_with_this_process(&mut command);
+    let mut child = command.spawn()?;
     let pid = child
         .id()
         .and_then(|id| i32::try_from(id).ok())

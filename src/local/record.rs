@@ -153,15 +153,28 @@ impl RunRecord {
         }
     }
 
-    /// Writes `<dir>/run.json` atomically: a reader sees the old or the new record, whole.
+    /// Writes `<dir>/run.json` atomically: a reader sees the old or the new record, whole. Log
+    /// paths are stored relative to `dir`, so a moved or copied run folder keeps its logs.
+    ///
+    /// When the disk is full the atomic write (which needs room for a second copy) fails; the
+    /// record is then rewritten in place, which needs no new room because every save leaves
+    /// padding (spaces after the JSON) for what the run's remaining events add. Without room
+    /// even for that, the error says what happened (ENOSPC), and the old record stays whole.
     pub(crate) fn save(&self, dir: &Path) -> Result<(), RecordError> {
         let path = dir.join(RECORD_FILE);
         let error = |source| RecordError::Write {
             path: path.clone(),
             source,
         };
-        let mut json = serde_json::to_vec_pretty(self).map_err(|e| error(e.into()))?;
+        let mut stored = self.clone();
+        for job in &mut stored.jobs {
+            if let Ok(relative) = job.log.strip_prefix(dir) {
+                job.log = relative.to_path_buf();
+            }
+        }
+        let mut json = serde_json::to_vec_pretty(&stored).map_err(|e| error(e.into()))?;
         json.push(b'\n');
+        json.resize(json.len() + padding(self), b' ');
         // Unique per process so two writers (which should not exist) cannot share a temp file.
         let temp = dir.join(format!(".{RECORD_FILE}.{}.tmp", std::process::id()));
         let write = || -> std::io::Result<()> {
@@ -175,15 +188,54 @@ impl RunRecord {
             }
             Ok(())
         };
-        write().map_err(|source| {
-            let _ = fs::remove_file(&temp);
-            error(source)
-        })
+        match write() {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let _ = fs::remove_file(&temp);
+                if is_disk_full(&e) && overwrite_in_place(&path, &json).is_ok() {
+                    return Ok(());
+                }
+                Err(error(e))
+            }
+        }
     }
 }
 
+/// Room left after the JSON for what the rest of the run adds: start and finish times, exit
+/// and reason of every job, and the run's end.
+fn padding(record: &RunRecord) -> usize {
+    let pending = record.jobs.iter().filter(|j| j.finished.is_none()).count();
+    1024 + 160 * pending
+}
+
+fn is_disk_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
+}
+
+/// Overwrites `path` with `json` (padded to the file's length) without truncating it, so the
+/// blocks it already holds are reused. Only when `json` fits.
+fn overwrite_in_place(path: &Path, json: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt as _;
+    let file = fs::OpenOptions::new().write(true).open(path)?;
+    let len = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
+    let body = json.trim_ascii_end();
+    if body.len() + 1 > len {
+        return Err(std::io::Error::from(std::io::ErrorKind::StorageFull));
+    }
+    let mut bytes = body.to_vec();
+    bytes.push(b'\n');
+    bytes.resize(len, b' ');
+    file.write_all_at(&bytes, 0)?;
+    file.sync_all()
+}
+
 /// Reads `<dir>/run.json`. A Running record whose writer process is gone is reported as
-/// Interrupted (the file is not changed).
+/// Interrupted, and so are its jobs that were still running or waiting (the file is not
+/// changed). Log paths come back absolute, under `dir` (a record from before they were stored
+/// relative, whose folder moved, is pointed at `dir/logs` too).
 pub(crate) fn load(dir: &Path) -> Result<RunRecord, RecordError> {
     let path = dir.join(RECORD_FILE);
     let text = fs::read(&path).map_err(|source| RecordError::Read {
@@ -192,15 +244,39 @@ pub(crate) fn load(dir: &Path) -> Result<RunRecord, RecordError> {
     })?;
     let mut record: RunRecord =
         serde_json::from_slice(&text).map_err(|source| RecordError::Parse { path, source })?;
+    for job in &mut record.jobs {
+        if job.log.is_relative() {
+            job.log = dir.join(&job.log);
+        } else if !job.log.exists()
+            && let Some(file) = job.log.file_name()
+        {
+            job.log = dir.join("logs").join(file);
+        }
+    }
     if record.status == RunStatus::Running && !process_alive(record.pid, record.pid_started) {
         record.status = RunStatus::Interrupted;
+        for job in &mut record.jobs {
+            if !job.phase.is_terminal() {
+                job.phase = JobPhase::Interrupted;
+            }
+        }
     }
     Ok(record)
 }
 
-/// Every readable run under `runs_dir`, newest first. Folders without a readable record are
-/// left out (a run being created, or foreign files). No `runs_dir` means no runs.
-pub(crate) fn list(runs_dir: &Path) -> Result<Vec<RunRecord>, RecordError> {
+/// A run folder under the runs folder: its name (how the user names the run) and its record,
+/// or why the record cannot be read (a corrupt `run.json` is listed, so it can be deleted).
+#[derive(Debug)]
+pub(crate) struct StoredRun {
+    pub(crate) name: String,
+    pub(crate) dir: PathBuf,
+    pub(crate) record: Result<RunRecord, RecordError>,
+}
+
+/// Every run folder under `runs_dir` that holds a `run.json`, newest first, unreadable ones
+/// last. Other folders and files are left out (a run being created, or foreign files). No
+/// `runs_dir` means no runs.
+pub(crate) fn list(runs_dir: &Path) -> Result<Vec<StoredRun>, RecordError> {
     let entries = match fs::read_dir(runs_dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -211,13 +287,26 @@ pub(crate) fn list(runs_dir: &Path) -> Result<Vec<RunRecord>, RecordError> {
             });
         }
     };
-    let mut runs: Vec<RunRecord> = entries
+    let mut runs: Vec<StoredRun> = entries
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .filter_map(|e| load(&e.path()).ok())
+        .filter(|e| e.path().join(RECORD_FILE).exists())
+        .map(|e| StoredRun {
+            name: e.file_name().to_string_lossy().into_owned(),
+            record: load(&e.path()),
+            dir: e.path(),
+        })
         .collect();
-    // RFC 3339 UTC strings of one format sort like the instants; the id breaks ties.
-    runs.sort_by(|a, b| (&b.started, &b.id).cmp(&(&a.started, &a.id)));
+    // RFC 3339 UTC strings of one format sort like the instants; the name breaks ties.
+    runs.sort_by(|a, b| {
+        let key = |r: &StoredRun| {
+            (
+                r.record.as_ref().ok().map(|r| r.started.clone()),
+                r.name.clone(),
+            )
+        };
+        key(b).cmp(&key(a))
+    });
     Ok(runs)
 }
 

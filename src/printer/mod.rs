@@ -23,6 +23,21 @@ impl Default for Printer {
     }
 }
 
+/// Log output as `logs` shows it, byte for byte: every line prefixed with its job,
+/// `job | line`; a last line without a newline gets one.
+pub(crate) fn prefix_bytes(job: &str, bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + 16);
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        out.extend_from_slice(job.as_bytes());
+        out.extend_from_slice(b" | ");
+        out.extend_from_slice(line);
+        if !line.ends_with(b"\n") {
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
 /// Log text as `logs` shows it: every line prefixed with its job, `job | line`.
 pub(crate) fn prefix_lines(job: &str, text: &str) -> String {
     let mut out = String::new();
@@ -46,10 +61,12 @@ impl Printer {
 
     /// Writes command output. A broken pipe ends output quietly.
     pub(crate) fn data(&mut self, text: &str) {
-        let result = self
-            .out
-            .write_all(text.as_bytes())
-            .and_then(|()| self.out.flush());
+        self.data_bytes(text.as_bytes());
+    }
+
+    /// Writes command output that need not be text (a job's log, byte for byte).
+    pub(crate) fn data_bytes(&mut self, bytes: &[u8]) {
+        let result = self.out.write_all(bytes).and_then(|()| self.out.flush());
         if let Err(e) = result
             && e.kind() != io::ErrorKind::BrokenPipe
         {

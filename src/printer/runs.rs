@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use super::table;
 use crate::events::{Exit, JobPhase, RunStatus};
-use crate::local::record::RunRecord;
+use crate::local::record::{RunRecord, StoredRun};
 use crate::time;
 
 /// One line of `list`.
@@ -113,28 +113,46 @@ pub(crate) fn failure_summary(
     })
 }
 
-/// The `list` table of local runs.
-pub(crate) fn local_list(runs: &[RunRecord], wide: bool, now: SystemTime) -> String {
+/// The `list` table of local runs: each by its folder's name; one whose record cannot be read
+/// is listed as Damaged, with why.
+pub(crate) fn local_list(runs: &[StoredRun], wide: bool, now: SystemTime) -> String {
     let rows: Vec<RunRow> = runs
         .iter()
-        .map(|r| RunRow {
-            name: r.id.clone(),
-            status: r.status.as_str().to_owned(),
-            done: r.jobs.iter().filter(|j| j.phase.is_terminal()).count(),
-            total: r.jobs.len(),
-            age: since(&r.started, now),
-            duration: between(Some(&r.started), r.finished.as_deref(), now),
-            message: local_message(r),
-            source: Some(r.source.text()),
+        .map(|stored| match &stored.record {
+            Ok(r) => RunRow {
+                name: stored.name.clone(),
+                status: r.status.as_str().to_owned(),
+                // Like Argo's progress: jobs that succeeded, of all.
+                done: r
+                    .jobs
+                    .iter()
+                    .filter(|j| j.phase == JobPhase::Succeeded)
+                    .count(),
+                total: r.jobs.len(),
+                age: since(&r.started, now),
+                duration: between(Some(&r.started), r.finished.as_deref(), now),
+                message: local_message(r),
+                source: Some(r.source.text()),
+            },
+            Err(e) => RunRow {
+                name: stored.name.clone(),
+                status: "Damaged".to_owned(),
+                done: 0,
+                total: 0,
+                age: None,
+                duration: None,
+                message: Some(e.to_string()),
+                source: None,
+            },
         })
         .collect();
     run_list(&rows, wide)
 }
 
 /// `get` of a local run.
-pub(crate) fn local_details(run: &RunRecord, now: SystemTime) -> String {
+pub(crate) fn local_details(name: &str, run: &RunRecord, now: SystemTime) -> String {
     let mut fields = vec![
-        ("Name", run.id.clone()),
+        ("Name", name.to_owned()),
         ("Status", run.status.as_str().to_owned()),
         ("Source", run.source.text()),
         ("Workdir", run.workdir.display().to_string()),
@@ -145,6 +163,10 @@ pub(crate) fn local_details(run: &RunRecord, now: SystemTime) -> String {
                 .map_or_else(dash, table::duration),
         ),
     ];
+    if run.id != name {
+        // A copied run folder: its record still names the original.
+        fields.push(("Copied from", run.id.clone()));
+    }
     if let Some(message) = local_message(run) {
         fields.push(("Message", message));
     }

@@ -401,16 +401,22 @@ fn the_record_survives_a_kill_9_of_the_tool() {
     std::thread::sleep(Duration::from_millis(600));
     signal(&child, nix::sys::signal::Signal::SIGKILL);
     let _ = wait_exit(&mut child);
-    let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(job),
-        nix::sys::signal::Signal::SIGKILL,
-    );
+    // The job dies with the tool (PR_SET_PDEATHSIG), instead of running on as an orphan.
+    let job = nix::unistd::Pid::from_raw(job);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while nix::sys::signal::kill(job, None).is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the job outlived a kill -9 of jupyterflow"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let got = run(jupyterflow(dir).args(["get", "@latest", "-o", "json"]));
     assert_eq!(got.code, 0, "{}", got.stderr);
     let record: serde_json::Value = serde_json::from_str(&got.stdout).expect("readable json");
     assert_eq!(record["status"], "Interrupted");
     assert_eq!(record["jobs"][0]["phase"], "Succeeded");
-    assert_eq!(record["jobs"][1]["phase"], "Running");
+    assert_eq!(record["jobs"][1]["phase"], "Interrupted");
 }
 
 #[test]
