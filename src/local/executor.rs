@@ -57,9 +57,6 @@ pub(crate) struct ExecOptions {
     pub policy: FailurePolicy,
     /// Send every output line as a `JobOutput` event.
     pub stream_output: bool,
-    /// Read the jobs' output through pipes (for `stream_output` and the live view's `JobProgress`).
-    /// When false, output goes straight to the log files: cheaper, and nothing is lost.
-    pub capture_output: bool,
     /// Between SIGTERM and SIGKILL when a job times out or the run is cancelled.
     pub kill_grace: Duration,
     pub backoff: Backoff,
@@ -75,7 +72,6 @@ impl ExecOptions {
             parallelism: std::thread::available_parallelism().map_or(1, usize::from),
             policy: FailurePolicy::FailFast,
             stream_output: false,
-            capture_output: true,
             kill_grace: DEFAULT_KILL_GRACE,
             backoff: Backoff::default(),
             progress_interval: Duration::from_millis(100),

@@ -83,20 +83,14 @@ fn die_with_this_process(command: &mut Command) {
 }
 
 /// Starts `argv` in `workdir` with the current environment plus `env`, in a new process group,
-/// stdin from /dev/null. Output goes straight into `log` when given (no pipes to pump: the
-/// cheapest way to keep every byte), else both pipes are captured for the caller to read.
+/// stdin from /dev/null, both output pipes captured for the caller to read.
 pub(crate) fn spawn(
     argv: &[String],
     env: &[(String, String)],
     workdir: &Path,
-    log: Option<std::fs::File>,
 ) -> io::Result<Spawned> {
     let Some((program, arguments)) = argv.split_first() else {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty command"));
-    };
-    let (stdout, stderr) = match log {
-        Some(file) => (Stdio::from(file.try_clone()?), Stdio::from(file)),
-        None => (Stdio::piped(), Stdio::piped()),
     };
     let mut command = Command::new(program);
     command
@@ -104,8 +98,8 @@ pub(crate) fn spawn(
         .envs(env.iter().map(|(k, v)| (k, v)))
         .current_dir(workdir)
         .stdin(Stdio::null())
-        .stdout(stdout)
-        .stderr(stderr)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .process_group(0)
         // Last resort if the executor itself is dropped mid-run: do not leave the leader.
         .kill_on_drop(true);

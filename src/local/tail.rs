@@ -39,19 +39,16 @@ pub(crate) fn tail(
         let live = run.status == RunStatus::Running;
         for (i, (job, path)) in jobs.iter().enumerate() {
             let ran = run.jobs.iter().any(|j| &j.name == job && j.attempts > 0);
-            let mut file = match std::fs::File::open(path) {
-                Ok(file) => file,
+            let Ok(mut file) = std::fs::File::open(path) else {
                 // Not written yet while the run goes on; gone once it has ended.
-                Err(_) => {
-                    if ran && !live && !missing[i] {
-                        missing[i] = true;
-                        show(TailPiece::Missing {
-                            job: job.clone(),
-                            path: path.clone(),
-                        });
-                    }
-                    continue;
+                if ran && !live && !missing[i] {
+                    missing[i] = true;
+                    show(TailPiece::Missing {
+                        job: job.clone(),
+                        path: path.clone(),
+                    });
                 }
+                continue;
             };
             if file.seek(std::io::SeekFrom::Start(offsets[i])).is_err() {
                 continue;

@@ -52,8 +52,6 @@ pub(super) fn run(
         parallelism: local::parallelism(local.parallelism, loaded.dag.options.parallelism),
         policy: local.policy,
         stream_output: run.verbose,
-        // Only the live view and -v need the lines as they come.
-        capture_output: run.verbose || mode == ViewMode::Live,
         kill_grace: local.kill_grace,
         ..ExecOptions::new(loaded.working_dir.clone())
     };
