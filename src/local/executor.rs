@@ -226,11 +226,15 @@ fn log_tail(path: &Path, lines: usize) -> Option<Vec<String>> {
     use std::io::{Read as _, Seek as _, SeekFrom};
     const WINDOW: u64 = 64 * 1024;
     let mut file = std::fs::File::open(path).ok()?;
-    let size = file.metadata().ok()?.len();
-    file.seek(SeekFrom::Start(size.saturating_sub(WINDOW)))
+    let metadata = file.metadata().ok()?;
+    // Only a regular file has an end to read back from (a device may never end).
+    if !metadata.is_file() {
+        return None;
+    }
+    file.seek(SeekFrom::Start(metadata.len().saturating_sub(WINDOW)))
         .ok()?;
     let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes).ok()?;
+    file.take(WINDOW).read_to_end(&mut bytes).ok()?;
     let text = String::from_utf8_lossy(&bytes);
     let mut tail: Vec<String> = text.lines().rev().take(lines).map(str::to_owned).collect();
     tail.reverse();

@@ -102,18 +102,20 @@ fn conclude(job: &PlannedJob, ending: std::io::Result<Ending>) -> Attempt {
 /// of failed attempts stays readable (Argo keeps each attempt's pod log too). Plain blocking
 /// I/O: opening a file is quick, and the file may be handed to the child as is.
 fn open_log(path: &Path, attempt: u32, max_attempts: u32) -> std::io::Result<std::fs::File> {
+    if attempt <= 1 {
+        return std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path);
+    }
     let mut file = std::fs::OpenOptions::new()
         .append(true)
         .create(true)
-        .truncate(false)
         .open(path)?;
-    if attempt <= 1 {
-        file.set_len(0)?;
-    } else {
-        file.write_all(
-            format!("--- jupyterflow: attempt {attempt} of {max_attempts} ---\n").as_bytes(),
-        )?;
-    }
+    file.write_all(
+        format!("--- jupyterflow: attempt {attempt} of {max_attempts} ---\n").as_bytes(),
+    )?;
     Ok(file)
 }
 

@@ -229,3 +229,29 @@ async fn cancelling_before_the_start_runs_nothing() {
     assert_eq!(phases(&outcome), [("a", JobPhase::Skipped)]);
     assert!(!Path::new(&dir.path().join("a.done")).exists());
 }
+
+/// A full disk (here /dev/full, which answers every write with ENOSPC) must not turn a job
+/// into a success with its output lost: the job fails, and says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_that_cannot_be_written_fails_the_job() {
+    let dir = TempDir::new().expect("tempdir");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).expect("log folder");
+    std::os::unix::fs::symlink("/dev/full", logs.join("loud.log")).expect("symlink");
+    let p = plan(&[("loud", "echo small", &[]), ("fine", "echo fine", &[])]);
+    let opts = ExecOptions {
+        policy: FailurePolicy::KeepGoing,
+        ..options(&dir)
+    };
+    let (outcome, _) = run(&p, &opts).await;
+    let loud = &outcome.jobs[0];
+    assert_eq!(loud.phase, JobPhase::Failed);
+    let reason = loud.reason.as_deref().unwrap_or_default();
+    assert!(
+        reason.starts_with("its output was lost: cannot write its log")
+            && reason.contains("No space left on device"),
+        "{reason}"
+    );
+    assert_eq!(outcome.jobs[1].phase, JobPhase::Succeeded);
+    assert_eq!(outcome.status, RunStatus::Failed);
+}
