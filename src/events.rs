@@ -166,6 +166,12 @@ pub(crate) enum RunEvent {
         duration: Duration,
         log: Option<PathBuf>,
     },
+    /// The run is being stopped (Ctrl-C, SIGTERM): `jobs` running jobs got SIGTERM and get
+    /// SIGKILL after `grace`; `grace: None` when they are killed at once (a second Ctrl-C).
+    Stopping {
+        jobs: usize,
+        grace: Option<Duration>,
+    },
     /// The last lines of output of a job that failed, sent after its `JobFinished`, so the
     /// summary can show why without the user opening the log (both backends: the log file
     /// locally, the pod's log on the cluster). At most `FAILURE_TAIL_LINES`.
@@ -188,7 +194,9 @@ impl RunEvent {
             | RunEvent::JobRetrying { job, .. }
             | RunEvent::JobFinished { job, .. }
             | RunEvent::JobLogTail { job, .. } => Some(job),
-            RunEvent::RunStarted { .. } | RunEvent::RunFinished { .. } => None,
+            RunEvent::RunStarted { .. }
+            | RunEvent::RunFinished { .. }
+            | RunEvent::Stopping { .. } => None,
         }
     }
 }

@@ -6,6 +6,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jiff::Timestamp;
+use jiff::tz::TimeZone;
 
 /// `2024-05-01T12:34:56.789Z`: UTC with milliseconds, the run record's format. Instants
 /// before the epoch (a broken clock) are shown as the epoch.
@@ -15,9 +16,25 @@ pub(crate) fn format(time: SystemTime) -> String {
         .to_string()
 }
 
-/// `20240501-123456` (UTC): the time part of a run id, which sorts like the instant.
-pub(crate) fn compact(time: SystemTime) -> String {
-    timestamp(time).strftime("%Y%m%d-%H%M%S").to_string()
+/// The user's time zone: `$TZ`, else the system's; UTC when neither can be read.
+pub(crate) fn local_zone() -> TimeZone {
+    TimeZone::system()
+}
+
+/// `20240501-123456` in `zone`: the time part of a run id, as people read it.
+pub(crate) fn compact(time: SystemTime, zone: &TimeZone) -> String {
+    timestamp(time)
+        .to_zoned(zone.clone())
+        .strftime("%Y%m%d-%H%M%S")
+        .to_string()
+}
+
+/// `12:34:56` in `zone`: the clock of plain progress lines.
+pub(crate) fn clock(time: SystemTime, zone: &TimeZone) -> String {
+    timestamp(time)
+        .to_zoned(zone.clone())
+        .strftime("%H:%M:%S")
+        .to_string()
 }
 
 /// An RFC 3339 instant (`2024-05-01T12:34:56Z`, with or without a fraction or an offset), as

@@ -12,6 +12,7 @@ use tokio::task::JoinSet;
 
 use super::process;
 use super::scheduler::{FailurePolicy, Scheduler, SkipCause};
+use super::signals::Cancel;
 use super::{Plan, PlannedJob};
 use crate::events::{Exit, FAILURE_TAIL_LINES, JobPhase, RunEvent, RunStatus};
 
@@ -128,7 +129,7 @@ pub(crate) async fn execute(
     options: &ExecOptions,
     log_dir: &Path,
     events: mpsc::UnboundedSender<RunEvent>,
-    mut cancel: watch::Receiver<bool>,
+    mut cancel: watch::Receiver<Cancel>,
 ) -> Result<RunOutcome, ExecError> {
     tokio::fs::create_dir_all(log_dir)
         .await
@@ -163,13 +164,16 @@ pub(crate) async fn execute(
         .collect();
     let mut running: JoinSet<JobResult> = JoinSet::new();
     let mut task_of: HashMap<tokio::task::Id, usize> = HashMap::new();
-    let mut was_cancelled = false;
+    let mut stop = Stop::default();
     loop {
-        if !was_cancelled && *cancel.borrow() {
-            was_cancelled = true;
-            let skipped = scheduler.cancel();
-            report_skipped(&skipped, &mut results, &events);
-        }
+        stop.notice(
+            *cancel.borrow(),
+            &mut scheduler,
+            &mut results,
+            &events,
+            &running,
+            options,
+        );
         for index in scheduler.start_ready() {
             let job = plan.jobs[index].clone();
             let log = results[index].log.clone();
@@ -200,11 +204,12 @@ pub(crate) async fn execute(
                 results[index] = result;
                 report_skipped(&skipped, &mut results, &events);
             }
-            () = process::cancelled(&mut cancel), if !was_cancelled => {}
+            // The next step of a cancellation: the stop, then a second Ctrl-C.
+            () = process::cancelled(&mut cancel, stop.next()), if !stop.killing => {}
             else => break,
         }
     }
-    let status = if was_cancelled {
+    let status = if stop.cancelled {
         RunStatus::Cancelled
     } else if results.iter().all(|r| r.phase == JobPhase::Succeeded) {
         RunStatus::Succeeded
@@ -239,6 +244,57 @@ fn log_tail(path: &Path, lines: usize) -> Option<Vec<String>> {
     let mut tail: Vec<String> = text.lines().rev().take(lines).map(str::to_owned).collect();
     tail.reverse();
     (!tail.is_empty()).then_some(tail)
+}
+
+/// How far the run's cancellation has got, so each step is acted on (and told) once.
+#[derive(Default)]
+struct Stop {
+    cancelled: bool,
+    killing: bool,
+}
+
+impl Stop {
+    /// The cancel level to wait for next.
+    fn next(&self) -> Cancel {
+        if self.cancelled {
+            Cancel::Now
+        } else {
+            Cancel::Gracefully
+        }
+    }
+
+    /// Acts on `level`: on the first stop nothing new starts (and pending jobs are skipped);
+    /// the view is told how running jobs are stopped, and when they are killed at once.
+    fn notice(
+        &mut self,
+        level: Cancel,
+        scheduler: &mut Scheduler,
+        results: &mut [JobResult],
+        events: &mpsc::UnboundedSender<RunEvent>,
+        running: &JoinSet<JobResult>,
+        options: &ExecOptions,
+    ) {
+        if !self.cancelled && level >= Cancel::Gracefully {
+            self.cancelled = true;
+            let skipped = scheduler.cancel();
+            report_skipped(&skipped, results, events);
+            if !running.is_empty() {
+                let _ = events.send(RunEvent::Stopping {
+                    jobs: running.len(),
+                    grace: Some(options.kill_grace),
+                });
+            }
+        }
+        if self.cancelled && !self.killing && level == Cancel::Now {
+            self.killing = true;
+            if !running.is_empty() {
+                let _ = events.send(RunEvent::Stopping {
+                    jobs: running.len(),
+                    grace: None,
+                });
+            }
+        }
+    }
 }
 
 /// A job task that panicked (a bug): reported as Failed so the run still ends cleanly.
@@ -282,7 +338,10 @@ fn report_skipped(
                 };
                 format!("dependency `{}` {verb}", results[d].name)
             }
-            SkipCause::FailFast(f) => format!("not started: `{}` failed", results[f].name),
+            SkipCause::FailFast(f) => format!(
+                "not started: stopping after `{}` failed (--keep-going runs it)",
+                results[f].name
+            ),
             SkipCause::Cancelled => "not started: the run was cancelled".to_owned(),
         };
         let result = &mut results[index];
@@ -313,7 +372,7 @@ async fn run_job(
     job: PlannedJob,
     log: PathBuf,
     context: Arc<Context>,
-    mut cancel: watch::Receiver<bool>,
+    mut cancel: watch::Receiver<Cancel>,
 ) -> JobResult {
     let max_attempts = job.retries.saturating_add(1);
     let mut result = JobResult {
@@ -364,7 +423,7 @@ async fn run_job(
                 });
                 tokio::select! {
                     () = tokio::time::sleep(delay) => {}
-                    () = process::cancelled(&mut cancel) => {
+                    () = process::cancelled(&mut cancel, Cancel::Gracefully) => {
                         result.phase = JobPhase::Cancelled;
                         result.reason = Some("cancelled while waiting to retry".to_owned());
                         break;

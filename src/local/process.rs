@@ -19,6 +19,7 @@ use nix::unistd::Pid;
 use tokio::process::{Child, ChildStderr, ChildStdout, Command};
 use tokio::sync::watch;
 
+use super::signals::Cancel;
 use crate::events::Exit;
 
 /// How long to wait for the rest of a group after a SIGKILL; the kernel needs only moments.
@@ -117,14 +118,14 @@ pub(crate) fn spawn(
     })
 }
 
-/// Waits for the leader to exit, the `timeout` to pass, or `cancel` to turn true. In every
+/// Waits for the leader to exit, the `timeout` to pass, or `cancel` to ask for a stop. In every
 /// case the whole group is gone on return: after a normal exit leftovers are SIGKILLed at once
 /// (as the kernel does when a container's main process exits); on timeout or cancellation the
-/// group gets SIGTERM, then SIGKILL after `grace`.
+/// group gets SIGTERM, then SIGKILL after `grace` (or as soon as `cancel` says `Now`).
 pub(crate) async fn wait(
     spawned: &mut Spawned,
     timeout: Option<Duration>,
-    cancel: &mut watch::Receiver<bool>,
+    cancel: &mut watch::Receiver<Cancel>,
     grace: Duration,
 ) -> io::Result<Ending> {
     let deadline = async {
@@ -140,24 +141,35 @@ pub(crate) async fn wait(
             group_gone(spawned.pgid, KILL_SETTLE).await;
             Ending::Exited(exit)
         }
-        () = deadline => Ending::TimedOut(terminate(spawned, grace).await?),
-        () = cancelled(cancel) => Ending::Cancelled(terminate(spawned, grace).await?),
+        () = deadline => Ending::TimedOut(terminate(spawned, grace, cancel).await?),
+        () = cancelled(cancel, Cancel::Gracefully) => {
+            Ending::Cancelled(terminate(spawned, grace, cancel).await?)
+        }
     };
     Ok(ending)
 }
 
-/// Resolves once `cancel` is true; never, if its sender is gone without cancelling.
-pub(crate) async fn cancelled(cancel: &mut watch::Receiver<bool>) {
-    if cancel.wait_for(|&c| c).await.is_err() {
+/// Resolves once `cancel` has gone as far as `level`; never, if its sender is gone first.
+pub(crate) async fn cancelled(cancel: &mut watch::Receiver<Cancel>, level: Cancel) {
+    if cancel.wait_for(|&c| c >= level).await.is_err() {
         std::future::pending::<()>().await;
     }
 }
 
-/// SIGTERM to the group, SIGKILL to whatever is left after `grace`; returns the leader's exit.
-async fn terminate(spawned: &mut Spawned, grace: Duration) -> io::Result<Exit> {
+/// SIGTERM to the group, SIGKILL to whatever is left after `grace` (at once when `cancel`
+/// turns `Now` meanwhile); returns the leader's exit.
+async fn terminate(
+    spawned: &mut Spawned,
+    grace: Duration,
+    cancel: &mut watch::Receiver<Cancel>,
+) -> io::Result<Exit> {
     let start = Instant::now();
     kill_group(spawned.pgid, Signal::SIGTERM);
-    let status = if let Ok(status) = tokio::time::timeout(grace, spawned.child.wait()).await {
+    let waited = tokio::select! {
+        status = tokio::time::timeout(grace, spawned.child.wait()) => status.ok(),
+        () = cancelled(cancel, Cancel::Now) => None,
+    };
+    let status = if let Some(status) = waited {
         status?
     } else {
         kill_group(spawned.pgid, Signal::SIGKILL);

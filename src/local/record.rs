@@ -348,14 +348,14 @@ fn remove(dir: &Path) -> Result<(), RecordError> {
     })
 }
 
-/// A new run id: `<name>-<yyyymmdd-hhmmss>-<4 hex>` (UTC). Ids of one name sort by start
-/// time; the random suffix separates runs started in the same second.
-pub(crate) fn new_run_id(name: &str, now: SystemTime) -> String {
+/// A new run id: `<name>-<yyyymmdd-hhmmss>-<4 hex>`, in the user's time zone (`zone`) as they
+/// read clocks; the random suffix separates runs started in the same second.
+pub(crate) fn new_run_id(name: &str, now: SystemTime, zone: &jiff::tz::TimeZone) -> String {
     // RandomState is seeded from the OS per instance: randomness without a dependency.
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u32(std::process::id());
     let suffix = hasher.finish() & 0xffff;
-    format!("{name}-{}-{suffix:04x}", time::compact(now))
+    format!("{name}-{}-{suffix:04x}", time::compact(now, zone))
 }
 
 /// Whether a process with this id exists. EPERM means it exists but belongs to someone else.

@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, watch};
 use super::Plan;
 use super::executor::{ExecError, ExecOptions, RunOutcome, execute};
 use super::record::{self, RecordError, RunRecord};
+use super::signals::Cancel;
 use crate::events::RunEvent;
 use crate::time;
 
@@ -49,7 +50,7 @@ pub(crate) async fn run_local(
     options: &ExecOptions,
     runs_dir: &Path,
     events: mpsc::UnboundedSender<RunEvent>,
-    cancel: watch::Receiver<bool>,
+    cancel: watch::Receiver<Cancel>,
 ) -> Result<LocalRun, LocalError> {
     // Ids are unique by time and a random suffix; `create_dir` (not `create_dir_all`) makes
     // sure a collision never reuses another run's folder.
@@ -59,7 +60,7 @@ pub(crate) async fn run_local(
     })?;
     let mut attempts = 0;
     let (id, dir) = loop {
-        let id = record::new_run_id(&plan.name, SystemTime::now());
+        let id = record::new_run_id(&plan.name, SystemTime::now(), &time::local_zone());
         let dir = runs_dir.join(&id);
         match std::fs::create_dir(&dir) {
             Ok(()) => break (id, dir),
@@ -207,7 +208,8 @@ impl RecordKeeper {
             RunEvent::RunStarted { .. }
             | RunEvent::JobOutput { .. }
             | RunEvent::JobProgress { .. }
-            | RunEvent::JobLogTail { .. } => false,
+            | RunEvent::JobLogTail { .. }
+            | RunEvent::Stopping { .. } => false,
         }
     }
 

@@ -81,6 +81,11 @@ impl Printer {
         }
     }
 
+    /// A status line on stderr that `-q` does not silence: failures, and a Ctrl-C's effect.
+    pub(crate) fn status_always(&mut self, text: &str) {
+        let _ = writeln!(self.err, "{text}");
+    }
+
     /// A plain status line on stderr.
     pub(crate) fn status(&mut self, text: &str) {
         if !self.quiet {

@@ -19,7 +19,13 @@ fn known_instants() {
     assert_eq!(format(at(0)), "1970-01-01T00:00:00.000Z");
     assert_eq!(format(at(951_782_400)), "2000-02-29T00:00:00.000Z");
     assert_eq!(format(at(1_714_566_896)), "2024-05-01T12:34:56.000Z");
-    assert_eq!(compact(at(1_714_566_896)), "20240501-123456");
+    assert_eq!(
+        compact(at(1_714_566_896), &TimeZone::UTC),
+        "20240501-123456"
+    );
+    let new_york = TimeZone::get("America/New_York").expect("in the bundled tz database");
+    assert_eq!(compact(at(1_714_566_896), &new_york), "20240501-083456");
+    assert_eq!(clock(at(1_714_566_896), &new_york), "08:34:56");
     assert_eq!(format(at(4_102_444_799)), "2099-12-31T23:59:59.000Z");
     assert_eq!(parse("2024-05-01T12:34:56Z"), Some(at(1_714_566_896)));
 }

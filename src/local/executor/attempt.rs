@@ -13,13 +13,14 @@ use super::{Attempt, Context, DRAIN};
 use crate::local::PlannedJob;
 use crate::local::log_pump::{LogPump, OutputSink};
 use crate::local::process::{self, Ending};
+use crate::local::signals::Cancel;
 
 pub(super) async fn run(
     job: &PlannedJob,
     attempt: u32,
     log: &Path,
     context: &Context,
-    cancel: &mut watch::Receiver<bool>,
+    cancel: &mut watch::Receiver<Cancel>,
 ) -> Attempt {
     let file = match open_log(log, attempt, job.retries.saturating_add(1)) {
         Ok(file) => file,

@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, watch};
 use super::*;
 use crate::events::RunEvent;
 use crate::local::plan::tests::plan;
+use crate::local::signals::Cancel;
 use crate::local::{ExecOptions, run_local};
 
 fn record(id: &str, started: &str) -> RunRecord {
@@ -134,12 +135,18 @@ fn a_corrupt_record_is_an_error_naming_the_file() {
 #[test]
 fn run_ids_sort_by_time_and_differ_within_a_second() {
     let t = std::time::UNIX_EPOCH + Duration::from_secs(1_714_566_896);
-    let id = new_run_id("train", t);
+    let id = new_run_id("train", t, &jiff::tz::TimeZone::UTC);
     assert!(id.starts_with("train-20240501-123456-"), "{id}");
     assert_eq!(id.len(), "train-20240501-123456-".len() + 4);
-    let later = new_run_id("train", t + Duration::from_secs(1));
+    let later = new_run_id(
+        "train",
+        t + Duration::from_secs(1),
+        &jiff::tz::TimeZone::UTC,
+    );
     assert!(later > id);
-    let ids: std::collections::HashSet<String> = (0..20).map(|_| new_run_id("x", t)).collect();
+    let ids: std::collections::HashSet<String> = (0..20)
+        .map(|_| new_run_id("x", t, &jiff::tz::TimeZone::UTC))
+        .collect();
     assert!(ids.len() > 1, "random suffixes");
 }
 
@@ -155,7 +162,7 @@ async fn the_record_is_valid_json_throughout_a_run() {
     ]);
     let options = ExecOptions::new(work.path().to_owned());
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let (_cancel_tx, cancel) = watch::channel(false);
+    let (_cancel_tx, cancel) = watch::channel(Cancel::No);
     let runs_path = runs.path().to_owned();
     // Read the record after every event: it must parse at every point (saves are atomic), and
     // once the run is announced finished, it must hold every job's final phase.

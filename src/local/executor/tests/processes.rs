@@ -2,6 +2,7 @@
 //! directory, complete output capture, following output, and cancellation without orphans.
 
 use super::*;
+use crate::local::signals::Cancel;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_timed_out_job_fails_and_its_whole_group_is_gone() {
@@ -178,7 +179,7 @@ async fn cancelling_stops_jobs_and_their_grandchildren() {
         kill_grace: Duration::from_millis(300),
         ..options(&dir)
     };
-    let (cancel_tx, cancel) = watch::channel(false);
+    let (cancel_tx, cancel) = watch::channel(Cancel::No);
     let watcher = async {
         // Cancel once every job has started both of its children.
         for _ in 0..400 {
@@ -190,7 +191,9 @@ async fn cancelling_stops_jobs_and_their_grandchildren() {
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        cancel_tx.send(true).expect("executor listens");
+        cancel_tx
+            .send(Cancel::Gracefully)
+            .expect("executor listens");
     };
     let ((outcome, events), ()) = tokio::join!(run_with(&p, &opts, cancel), watcher);
     assert_eq!(outcome.status, RunStatus::Cancelled);
@@ -223,7 +226,7 @@ async fn cancelling_stops_jobs_and_their_grandchildren() {
 async fn cancelling_before_the_start_runs_nothing() {
     let dir = TempDir::new().expect("tempdir");
     let p = plan(&[("a", "touch a.done", &[])]);
-    let (_tx, cancel) = watch::channel(true);
+    let (_tx, cancel) = watch::channel(Cancel::Gracefully);
     let (outcome, _) = run_with(&p, &options(&dir), cancel).await;
     assert_eq!(outcome.status, RunStatus::Cancelled);
     assert_eq!(phases(&outcome), [("a", JobPhase::Skipped)]);
@@ -254,4 +257,51 @@ async fn a_log_that_cannot_be_written_fails_the_job() {
     );
     assert_eq!(outcome.jobs[1].phase, JobPhase::Succeeded);
     assert_eq!(outcome.status, RunStatus::Failed);
+}
+
+/// A second Ctrl-C does not wait out the grace period: jobs that ignore SIGTERM are killed at
+/// once, and the view is told both steps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_cancel_kills_at_once() {
+    let dir = TempDir::new().expect("tempdir");
+    let p = plan(&[(
+        "stubborn",
+        "trap '' TERM; echo $$ > stubborn.pids; sleep 60 & wait; sleep 60",
+        &[],
+    )]);
+    let opts = ExecOptions {
+        kill_grace: Duration::from_secs(60),
+        ..options(&dir)
+    };
+    let (cancel_tx, cancel) = watch::channel(Cancel::No);
+    let watcher = async {
+        for _ in 0..400 {
+            if !pids(&dir, "stubborn.pids").is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        cancel_tx
+            .send(Cancel::Gracefully)
+            .expect("executor listens");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        cancel_tx.send(Cancel::Now).expect("executor listens");
+    };
+    let start = std::time::Instant::now();
+    let ((outcome, events), ()) = tokio::join!(run_with(&p, &opts, cancel), watcher);
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "waited out the grace: {:?}",
+        start.elapsed()
+    );
+    assert_eq!(outcome.status, RunStatus::Cancelled);
+    assert_eq!(outcome.jobs[0].exit, Some(Exit::Signal(9)));
+    let stops: Vec<Option<Duration>> = events
+        .iter()
+        .filter_map(|e| match e {
+            RunEvent::Stopping { jobs: 1, grace } => Some(*grace),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stops, [Some(Duration::from_secs(60)), None]);
 }
