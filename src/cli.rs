@@ -15,9 +15,16 @@ pub(crate) struct Cli {
     pub command: Command,
 }
 
+/// Where `run` runs, said once here so `--help` answers it.
+const RUN_AFTER_HELP: &str = "Where it runs: --local or --argo when given; --pod, -n and --context mean the cluster \
+(refused where none is configured); otherwise $JUPYTERFLOW_BACKEND or the config's `backend`, \
+else the cluster inside a notebook pod and this machine elsewhere. \
+`--dry-run --pod-file POD.json` prints the Argo Workflow a notebook pod would submit, from anywhere.";
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Run a pipeline: on the cluster from a notebook pod (an Argo Workflow), else locally
+    #[command(after_help = RUN_AFTER_HELP)]
     Run(RunArgs),
     /// Check a pipeline without rendering or running it
     Lint(InputArgs),
@@ -86,7 +93,8 @@ pub(crate) struct RunArgs {
     pub pod: Option<String>,
     #[command(flatten)]
     pub cluster: ClusterArgs,
-    /// Stay attached and show progress until the workflow ends (exit 0 if it succeeded)
+    /// Stay attached and show progress until the workflow ends (exit 0 if it succeeded); local
+    /// runs always stay attached
     #[arg(short = 'w', long)]
     pub watch: bool,
     /// Submit even though the working directory is not on a volume job pods can mount
@@ -99,7 +107,7 @@ pub(crate) struct RunArgs {
     #[arg(short = 'o', long = "output", value_name = "FORMAT")]
     pub output: Option<String>,
     /// Run the jobs on this machine, as processes (the default where no cluster is configured)
-    #[arg(long, conflicts_with_all = ["argo", "pod_file", "pod", "watch"])]
+    #[arg(long, conflicts_with_all = ["argo", "pod_file", "pod"])]
     pub local: bool,
     /// Use the Argo backend (the default in a notebook pod)
     #[arg(long)]
@@ -110,11 +118,14 @@ pub(crate) struct RunArgs {
     /// After a failure, keep running every job that does not depend on it (default: fail fast)
     #[arg(long)]
     pub keep_going: bool,
-    /// Also stream every job's output to the terminal (local runs), and report API retries
-    #[arg(long = "follow", short = 'v', visible_alias = "verbose")]
+    /// Do not show the jobs' output as it comes (it is in their logs either way)
+    #[arg(long)]
+    pub no_log: bool,
+    /// Say more: API requests and retries
+    #[arg(short = 'v', long)]
     pub verbose: bool,
-    /// Print only the run's name and errors: no progress, no summary
-    #[arg(short = 'q', long)]
+    /// Print only the run's name, and what failed: no output, progress or summary
+    #[arg(short = 'q', long, conflicts_with = "verbose")]
     pub quiet: bool,
 }
 

@@ -129,7 +129,7 @@ impl Error {
     pub(crate) fn hint(&self) -> Option<String> {
         match self {
             Error::Render(e) => Some(e.hint().to_owned()),
-            Error::Output(e) => Some(e.hint().to_owned()),
+            Error::Output(e) => Some(e.hint()),
             Error::Usage { hint, .. } => hint.clone(),
             Error::Cluster(e) => Some(e.hint()),
             Error::ReadInput { .. } => Some("check the path and that the file is readable".into()),

@@ -40,6 +40,11 @@ impl ProcessEnv {
         self.service_host.is_some() && self.service_account_dir.join("token").is_file()
     }
 
+    /// Any way to reach a cluster at all: a service account, or a kubeconfig.
+    pub fn has_cluster(&self) -> bool {
+        self.in_pod() || self.kubeconfig.is_some() || self.default_kubeconfig().is_some()
+    }
+
     pub fn default_kubeconfig(&self) -> Option<PathBuf> {
         self.home
             .as_ref()

@@ -19,8 +19,17 @@ pub(crate) enum OutputFormat {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum OutputError {
-    #[error("unknown output format `{0}`")]
-    UnknownFormat(String),
+    #[error("unknown output format `{format}`")]
+    UnknownFormat {
+        format: String,
+        /// What this command prints: `yaml`, `json`, `name`, `wide`, `jsonpath`.
+        allowed: &'static [&'static str],
+    },
+    #[error("-o {format} is not something this command prints")]
+    NotHere {
+        format: String,
+        allowed: &'static [&'static str],
+    },
     #[error("invalid jsonpath `{expr}`: {message}")]
     BadJsonPath { expr: String, message: String },
     #[error("could not write {format}: {message}")]
@@ -28,39 +37,77 @@ pub(crate) enum OutputError {
 }
 
 impl OutputError {
-    pub(crate) fn hint(&self) -> &'static str {
+    pub(crate) fn hint(&self) -> String {
         match self {
-            OutputError::UnknownFormat(_) => {
-                "use -o yaml, json, name, wide or jsonpath='{.metadata.name}'"
+            OutputError::UnknownFormat { allowed, .. } | OutputError::NotHere { allowed, .. } => {
+                let mut names: Vec<String> = allowed
+                    .iter()
+                    .map(|a| {
+                        if *a == "jsonpath" {
+                            "jsonpath='{.metadata.name}'".to_owned()
+                        } else {
+                            (*a).to_owned()
+                        }
+                    })
+                    .collect();
+                let last = names.pop().unwrap_or_default();
+                if names.is_empty() {
+                    format!("use -o {last}")
+                } else {
+                    format!("use -o {} or {last}", names.join(", "))
+                }
             }
             OutputError::BadJsonPath { .. } => {
-                "write kubectl style, jsonpath='{.metadata.name}', or a field path, jsonpath=metadata.name"
+                "write kubectl style, jsonpath='{.metadata.name}', or a field path, jsonpath=metadata.name".to_owned()
             }
-            OutputError::Serialize { .. } => "this is a bug in jupyterflow; please report it",
+            OutputError::Serialize { .. } => "this is a bug in jupyterflow; please report it".to_owned(),
         }
     }
 }
 
 impl OutputFormat {
-    pub(crate) fn parse(text: &str) -> Result<Self, OutputError> {
-        match text {
-            "yaml" => Ok(OutputFormat::Yaml),
-            "json" => Ok(OutputFormat::Json),
-            "name" => Ok(OutputFormat::Name),
-            "wide" => Ok(OutputFormat::Wide),
+    /// Parses `-o TEXT` for a command that prints the formats in `allowed` (`yaml`, `json`,
+    /// `name`, `wide`, `jsonpath`): a format it does not print is refused before anything
+    /// happens, and so is an empty or broken jsonpath.
+    pub(crate) fn parse_for(
+        text: &str,
+        allowed: &'static [&'static str],
+    ) -> Result<Self, OutputError> {
+        let (kind, format) = match text {
+            "yaml" => ("yaml", OutputFormat::Yaml),
+            "json" => ("json", OutputFormat::Json),
+            "name" => ("name", OutputFormat::Name),
+            "wide" => ("wide", OutputFormat::Wide),
             _ => {
-                let expr = text
-                    .strip_prefix("jsonpath=")
-                    .ok_or_else(|| OutputError::UnknownFormat(text.to_owned()))?;
+                let expr =
+                    text.strip_prefix("jsonpath=")
+                        .ok_or_else(|| OutputError::UnknownFormat {
+                            format: text.to_owned(),
+                            allowed,
+                        })?;
                 // Shells often leave the quotes in when the user writes jsonpath="{…}".
                 let expr = expr
                     .strip_prefix(['\'', '"'])
                     .and_then(|e| e.strip_suffix(['\'', '"']))
                     .unwrap_or(expr);
+                if expr.trim().is_empty() {
+                    return Err(OutputError::BadJsonPath {
+                        expr: String::new(),
+                        message: "the expression is empty".to_owned(),
+                    });
+                }
                 // Check it now, so a typo fails before anything happens.
                 jsonpath(&Value::Null, expr)?;
-                Ok(OutputFormat::JsonPath(expr.to_owned()))
+                ("jsonpath", OutputFormat::JsonPath(expr.to_owned()))
             }
+        };
+        if allowed.contains(&kind) {
+            Ok(format)
+        } else {
+            Err(OutputError::NotHere {
+                format: text.to_owned(),
+                allowed,
+            })
         }
     }
 }
@@ -130,24 +177,46 @@ pub(crate) fn manifest(manifest: &Manifest, format: &OutputFormat) -> Result<Str
 mod tests {
     use super::*;
 
+    const ALL: &[&str] = &["yaml", "json", "name", "wide", "jsonpath"];
+
     #[test]
     fn formats_parse_and_reject() {
-        assert_eq!(OutputFormat::parse("yaml"), Ok(OutputFormat::Yaml));
+        assert_eq!(OutputFormat::parse_for("yaml", ALL), Ok(OutputFormat::Yaml));
         assert_eq!(
-            OutputFormat::parse("jsonpath='{.metadata.name}'"),
+            OutputFormat::parse_for("jsonpath='{.metadata.name}'", ALL),
             Ok(OutputFormat::JsonPath("{.metadata.name}".into()))
         );
         assert!(matches!(
-            OutputFormat::parse("xml"),
-            Err(OutputError::UnknownFormat(_))
+            OutputFormat::parse_for("xml", ALL),
+            Err(OutputError::UnknownFormat { .. })
         ));
-        assert!(matches!(
-            OutputFormat::parse("jsonpath={.a"),
-            Err(OutputError::BadJsonPath { .. })
-        ));
-        assert!(matches!(
-            OutputFormat::parse("jsonpath={range .a}"),
-            Err(OutputError::BadJsonPath { .. })
-        ));
+        for broken in [
+            "jsonpath={.a",
+            "jsonpath={range .a}",
+            "jsonpath=",
+            "jsonpath=''",
+        ] {
+            assert!(
+                matches!(
+                    OutputFormat::parse_for(broken, ALL),
+                    Err(OutputError::BadJsonPath { .. })
+                ),
+                "{broken}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_format_the_command_does_not_print_is_refused_with_the_ones_it_does() {
+        let err = OutputFormat::parse_for("wide", &["yaml", "json", "name", "jsonpath"])
+            .expect_err("run has no wide");
+        assert_eq!(
+            err.to_string(),
+            "-o wide is not something this command prints"
+        );
+        assert_eq!(
+            err.hint(),
+            "use -o yaml, json, name or jsonpath='{.metadata.name}'"
+        );
     }
 }

@@ -37,11 +37,16 @@ pub(crate) fn plan(
         });
         return Ok(format::structured(&value, format)?.unwrap_or_default());
     }
+    if *format == OutputFormat::Name {
+        return Ok(plan.jobs.iter().map(|j| j.name.clone() + "\n").collect());
+    }
     let levels = job_levels(dag, plan);
-    let rows: Vec<Vec<String>> = plan
-        .jobs
-        .iter()
-        .enumerate()
+    // By stage, and as written within one.
+    let mut order: Vec<usize> = (0..plan.jobs.len()).collect();
+    order.sort_by_key(|&i| levels[i]);
+    let rows: Vec<Vec<String>> = order
+        .into_iter()
+        .map(|i| (i, &plan.jobs[i]))
         .map(|(i, j)| {
             let deps: Vec<&str> = j.depends.iter().map(|&d| names[d]).collect();
             vec![
@@ -62,8 +67,8 @@ pub(crate) fn plan(
         .collect();
     let mut text = table::render(&["STAGE", "JOB", "COMMAND", "AFTER"], &rows);
     text.push_str(&format!(
-        "{} jobs, at most {parallelism} at once, in {}\n",
-        plan.jobs.len(),
+        "{}, at most {parallelism} at once, in {}\n",
+        super::run_view::jobs_count(plan.jobs.len()),
         working_dir.display()
     ));
     Ok(text)

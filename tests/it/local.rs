@@ -116,12 +116,9 @@ fn a_chain_runs_in_order_and_is_kept_in_the_history() {
 fn output_is_logged_completely_and_followed_with_prefixes() {
     let home = temp_home();
     let dir = home.path();
-    let out = run(jupyterflow(dir).args([
-        "run",
-        "--follow",
-        "-c",
-        "head -c 10000000 /dev/zero >> echo 'good bye'",
-    ]));
+    // A user sees their jobs' output without asking, prefixed with the job.
+    let out =
+        run(jupyterflow(dir).args(["run", "-c", "head -c 10000000 /dev/zero >> echo 'good bye'"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stdout.contains("echo | good bye\n"),
@@ -132,10 +129,10 @@ fn output_is_logged_completely_and_followed_with_prefixes() {
     let log = dir.join(format!(".jupyterflow/runs/{id}/logs/head.log"));
     assert_eq!(std::fs::metadata(log).expect("log").len(), 10_000_000);
 
-    // Without --follow (and off a terminal) output goes straight to the log file: both
-    // streams, every byte.
+    // With --no-log the output is not shown, and still in the log: both streams, every byte.
     let out = run(jupyterflow(dir).args([
         "run",
+        "--no-log",
         "-c",
         "head -c 10000000 /dev/zero >> sh -c 'echo out; echo err >&2'",
     ]));
@@ -381,7 +378,8 @@ fn plan_stages_follow_dependencies_written_backwards() {
         .take(3)
         .map(|l| l.split_whitespace().next().unwrap_or(""))
         .collect();
-    assert_eq!(stages, ["3", "2", "1"], "{}", out.stdout);
+    // By stage, so the plan reads top to bottom in the order things happen.
+    assert_eq!(stages, ["1", "2", "3"], "{}", out.stdout);
 }
 
 #[test]

@@ -18,7 +18,12 @@ pub(super) fn plan(
     output: &format::OutputFormat,
     printer: &mut Printer,
 ) -> Result<u8, Error> {
-    printer.note(&format!("local plan ({})", local.reason));
+    if let Some(reason) = &local.reason {
+        printer.note(&format!(
+            "local plan ({reason}); `--dry-run --pod-file POD` prints the Argo Workflow a notebook pod would submit"
+        ));
+    }
+    schedule_note(loaded, printer);
     let parallelism = local::parallelism(local.parallelism, loaded.dag.options.parallelism);
     let plan = Plan::from_dag(&loaded.dag);
     printer.data(&plan::plan(
@@ -31,6 +36,15 @@ pub(super) fn plan(
     Ok(0)
 }
 
+/// A schedule needs the cluster (a CronWorkflow); here the pipeline runs once, now.
+fn schedule_note(loaded: &LoadedPipeline, printer: &mut Printer) {
+    if let Some(schedule) = &loaded.dag.options.schedule {
+        printer.note(&format!(
+            "schedule `{schedule}` is for the Argo backend (a CronWorkflow); running the pipeline once, now"
+        ));
+    }
+}
+
 /// Runs the pipeline here. Returns the exit code: 0 succeeded, 1 failed, 128 + the signal
 /// when cancelled.
 pub(super) fn run(
@@ -40,18 +54,16 @@ pub(super) fn run(
     loaded: &LoadedPipeline,
     printer: &mut Printer,
 ) -> Result<u8, Error> {
-    printer.status(&format!("backend: local ({})", local.reason));
-    if let Some(schedule) = &loaded.dag.options.schedule {
-        printer.note(&format!(
-            "schedule `{schedule}` is for the Argo backend (a CronWorkflow); running the pipeline once, now"
-        ));
+    if let Some(reason) = &local.reason {
+        printer.status(&format!("backend: local ({reason})"));
     }
+    schedule_note(loaded, printer);
     let plan = Plan::from_dag(&loaded.dag);
     let mode = ViewMode::choose(run.quiet);
     let options = ExecOptions {
         parallelism: local::parallelism(local.parallelism, loaded.dag.options.parallelism),
         policy: local.policy,
-        stream_output: run.verbose,
+        stream_output: run.stream_output,
         kill_grace: local.kill_grace,
         ..ExecOptions::new(loaded.working_dir.clone())
     };
