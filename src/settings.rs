@@ -69,6 +69,10 @@ pub(crate) struct Generate {
     pub force: bool,
 }
 
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent switches of one run"
+)]
 pub(crate) struct RunSettings {
     pub input: Input,
     pub dry_run: bool,

@@ -145,7 +145,7 @@ impl RunView {
                 match self.mode {
                     ViewMode::Live => self.live = Some(Live::new(self.total)),
                     ViewMode::Plain => {
-                        self.line(printer, &format!("{name}: {}", jobs_count(self.total)))
+                        self.line(printer, &format!("{name}: {}", jobs_count(self.total)));
                     }
                     ViewMode::Quiet => {}
                 }

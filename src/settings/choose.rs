@@ -183,7 +183,7 @@ impl<'a> Context<'a> {
             },
             Chosen::Local(reason) => {
                 // Checked now, so a typo does not wait for a cluster run to matter.
-                self.request_timeout(&args.cluster)?;
+                Self::request_timeout(&args.cluster)?;
                 RunBackend::Local(LocalRun {
                     reason,
                     runs_dir: self.runs_dir()?,
@@ -303,7 +303,7 @@ impl<'a> Context<'a> {
                 verbose: history.verbose,
             }))
         } else {
-            self.request_timeout(&history.cluster)?;
+            Self::request_timeout(&history.cluster)?;
             Runs::Local {
                 runs_dir: self.runs_dir()?,
             }
@@ -326,7 +326,7 @@ impl<'a> Context<'a> {
         ))
     }
 
-    fn request_timeout(&self, args: &ClusterArgs) -> Result<std::time::Duration, Error> {
+    fn request_timeout(args: &ClusterArgs) -> Result<std::time::Duration, Error> {
         let text = &args.request_timeout;
         match time::parse_duration(text) {
             Ok(d) if !d.is_zero() => Ok(d),
@@ -346,7 +346,7 @@ impl<'a> Context<'a> {
     /// connecting).
     fn target(&self, args: &ClusterArgs, pod: Option<String>) -> Result<Target, Error> {
         Ok(Target {
-            request_timeout: self.request_timeout(args)?,
+            request_timeout: Self::request_timeout(args)?,
             context: args.context.clone(),
             namespace: args
                 .namespace
