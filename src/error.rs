@@ -133,7 +133,7 @@ impl Error {
             Error::Usage { hint, .. } => hint.clone(),
             Error::Cluster(e) => Some(e.hint()),
             Error::ReadInput { .. } => Some("check the path and that the file is readable".into()),
-            Error::Workdir(_) => Some(Unshared::HINT.to_owned()),
+            Error::Workdir(e) => Some(e.hint()),
             Error::Refused(e) => Some(e.hint.clone()),
             // These messages already say how to fix them.
             Error::Write { .. }

@@ -89,8 +89,10 @@ pub(crate) struct RunSettings {
 /// Where `run` runs the pipeline, chosen once.
 pub(crate) enum RunBackend {
     /// `--dry-run --pod-file`: the Argo object for a pod saved in a file; nothing is submitted.
+    /// `namespace`: the one a submission would use when not the pod's (`-n`, the config).
     PodFile {
         path: PathBuf,
+        namespace: Option<String>,
         argo: ArgoRun,
     },
     /// The cluster, from the live notebook pod.

@@ -9,6 +9,8 @@ use super::types::{CronWorkflow, Workflow, WorkflowSpec};
 /// Argo's CRD caps: tasks in one DAG template, templates in one workflow.
 pub const MAX_DAG_TASKS: usize = 200;
 pub const MAX_TEMPLATES: usize = 200;
+/// Argo appends a timestamp to a CronWorkflow's name for each run it starts.
+pub const MAX_CRON_NAME: usize = 52;
 /// etcd refuses objects over 1.5 MiB; leave room for the status Argo adds.
 pub const MAX_MANIFEST_BYTES: usize = 1024 * 1024;
 
@@ -48,6 +50,23 @@ impl Manifest {
             Manifest::Workflow(w) => &w.spec,
             Manifest::Cron(c) => &c.spec.workflow_spec,
         }
+    }
+
+    /// The object as a submission names it, where that is known before submitting: a
+    /// CronWorkflow keeps one plain name (a schedule is one object; Argo caps the name at 52
+    /// characters), while a Workflow's `generateName` gets its random suffix only then.
+    #[must_use]
+    pub fn as_submitted(mut self) -> Manifest {
+        if let Manifest::Cron(cron) = &mut self
+            && let Some(prefix) = cron.metadata.generate_name.take()
+        {
+            let mut name: String = prefix.chars().take(MAX_CRON_NAME).collect();
+            while name.ends_with(['-', '.']) {
+                name.pop();
+            }
+            cron.metadata.name = Some(name);
+        }
+        self
     }
 
     /// Refuses what Kubernetes or Argo would refuse: too many templates or too big an object.

@@ -25,7 +25,7 @@ use super::types::{
 };
 use crate::environment::Environment;
 use crate::pipeline::names::dns_label;
-use crate::pipeline::{Dag, Source, Task};
+use crate::pipeline::{CommandTemplate, Dag, Segment, Source, Task};
 
 const SHARED_TEMPLATE: &str = "job";
 const ENTRYPOINT: &str = "main";
@@ -191,20 +191,23 @@ fn workflow_spec(dag: &Dag, env: &Environment) -> WorkflowSpec {
         } else {
             SHARED_TEMPLATE.to_owned()
         };
+        let keys = item_keys(task);
         nodes.push(Node {
             task: DagTask {
                 name: task.name.clone(),
                 template,
-                dependencies: Vec::new(),
                 arguments: Some(Arguments {
                     parameters: vec![Parameter {
                         name: "cmd".to_owned(),
                         value: Some(escape_kubernetes(
-                            &task.command.shell_text(&|n| format!("{{{{item.p{n}}}}}")),
+                            &task
+                                .command
+                                .shell_text(&|n| format!("{{{{item.{}}}}}", keys[n])),
                         )),
                     }],
                 }),
-                with_items: sweep_items(task),
+                with_items: sweep_items(task, &keys),
+                ..DagTask::default()
             },
             depends: task.depends.iter().map(|&d| position[d]).collect(),
         });
@@ -268,15 +271,16 @@ fn nest(mut nodes: Vec<Node>, templates: &mut Vec<Template>) -> Vec<DagTask> {
             let name = format!("part-{level}-{}", c + 1);
             let mut tasks = Vec::with_capacity(MAX_DAG_TASKS);
             let mut outer: BTreeSet<usize> = BTreeSet::new();
-            while let Some((p, mut node)) = iter.next_if(|(p, _)| chunk_of(*p) == c) {
-                let _ = p;
+            while let Some((_, mut node)) = iter.next_if(|(p, _)| chunk_of(*p) == c) {
+                let mut inner = Vec::new();
                 for &d in &node.depends {
                     if chunk_of(d) == c {
-                        node.task.dependencies.push(names[d].clone());
+                        inner.push(names[d].clone());
                     } else {
                         outer.insert(chunk_of(d));
                     }
                 }
+                node.task.depends = depends(&inner);
                 tasks.push(node.task);
             }
             templates.push(Template {
@@ -299,10 +303,18 @@ fn nest(mut nodes: Vec<Node>, templates: &mut Vec<Template>) -> Vec<DagTask> {
     nodes
         .into_iter()
         .map(|mut node| {
-            node.task.dependencies = node.depends.iter().map(|&d| names[d].clone()).collect();
+            let waits: Vec<String> = node.depends.iter().map(|&d| names[d].clone()).collect();
+            node.task.depends = depends(&waits);
             node.task
         })
         .collect()
+}
+
+/// Argo's `depends` for "after all of these": `a && b`. A bare task name means what
+/// `dependencies: [a]` meant (succeeded, skipped or daemoned), so this is the current form of
+/// the same edge.
+fn depends(names: &[String]) -> Option<String> {
+    (!names.is_empty()).then(|| names.join(" && "))
 }
 
 fn cmd_input() -> Inputs {
@@ -400,7 +412,7 @@ fn retry_strategy(limit: u32) -> RetryStrategy {
 }
 
 /// One item per sweep point, values shell-quoted as the `sh -c` text needs them.
-fn sweep_items(task: &Task) -> Vec<BTreeMap<String, String>> {
+fn sweep_items(task: &Task, keys: &[String]) -> Vec<BTreeMap<String, String>> {
     if task.axes.is_empty() {
         return Vec::new();
     }
@@ -411,7 +423,7 @@ fn sweep_items(task: &Task) -> Vec<BTreeMap<String, String>> {
                 .enumerate()
                 .map(|(n, &v)| {
                     (
-                        format!("p{n}"),
+                        keys[n].clone(),
                         escape_kubernetes(&crate::pipeline::command::quote(
                             &task.axes[n].values[v],
                         )),
@@ -420,6 +432,78 @@ fn sweep_items(task: &Task) -> Vec<BTreeMap<String, String>> {
                 .collect()
         })
         .collect()
+}
+
+/// The name of each sweep axis in Argo's `withItems` (`{{item.lr}}`), so the Argo UI shows
+/// `train(0:act:relu,lr:0.1)`: a matrix key as written; for `-c` braces, the flag right before
+/// them (`--lr {0.1,0.01}` and `--lr={…}` are `lr`), else `p0`, `p1`… Keys are letters, digits
+/// and `_` (what Argo's template tags take), unique within the task.
+fn item_keys(task: &Task) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::with_capacity(task.axes.len());
+    for (n, axis) in task.axes.iter().enumerate() {
+        let brace = axis.key.starts_with('p') && axis.key[1..].bytes().all(|b| b.is_ascii_digit());
+        let named = if brace {
+            flag_before(&task.command, n)
+        } else {
+            Some(axis.key.clone())
+        };
+        let mut key = named
+            .map(|k| item_key(&k))
+            .filter(|k| !k.is_empty())
+            .unwrap_or_else(|| axis.key.clone());
+        if keys.contains(&key) {
+            key = format!("{key}_{}", n + 1);
+        }
+        keys.push(key);
+    }
+    keys
+}
+
+/// The flag a placeholder belongs to: `--lr` in `--lr {…}` (the word before) or `--lr={…}`.
+fn flag_before(command: &CommandTemplate, axis: usize) -> Option<String> {
+    let flag = |text: &str| -> Option<String> {
+        let name = text.trim_start_matches('-');
+        (text.starts_with('-') && !name.is_empty()).then(|| name.to_owned())
+    };
+    match command {
+        CommandTemplate::Exec(words) => {
+            let at = words
+                .iter()
+                .position(|w| w.0.contains(&Segment::Param(axis)))?;
+            match words[at].0.first() {
+                Some(Segment::Text(t)) => flag(t.strip_suffix('=')?),
+                _ => match words.get(at.checked_sub(1)?)?.0.as_slice() {
+                    [Segment::Text(t)] => flag(t),
+                    _ => None,
+                },
+            }
+        }
+        CommandTemplate::Shell(segments) => {
+            let at = segments.iter().position(|s| *s == Segment::Param(axis))?;
+            let Segment::Text(before) = segments.get(at.checked_sub(1)?)? else {
+                return None;
+            };
+            let before = before.strip_suffix('=').map_or_else(
+                || before.trim_end().rsplit(char::is_whitespace).next(),
+                |glued| glued.rsplit(char::is_whitespace).next(),
+            )?;
+            flag(before)
+        }
+    }
+}
+
+/// Letters, digits and `_` (a `-` becomes `_`), not starting with a digit.
+fn item_key(text: &str) -> String {
+    let key: String = text
+        .chars()
+        .map(|c| if c == '-' { '_' } else { c })
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    if key.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("_{key}")
+    } else {
+        key
+    }
 }
 
 /// Kubernetes expands `$(VAR)` in a container's command, args and env values, and turns `$$`

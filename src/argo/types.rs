@@ -195,11 +195,15 @@ pub struct DagTemplate {
 pub struct DagTask {
     pub name: String,
     pub template: String,
+    /// The legacy form of `depends` (what the original tool wrote; jupyterflow writes `depends`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dependencies: Vec<String>,
+    /// `a && b`: the tasks this one waits for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depends: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arguments: Option<Arguments>,
-    /// Sweep points: one map per point, `{{item.pN}}` in the arguments.
+    /// Sweep points: one map per point, `{{item.lr}}` in the arguments.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub with_items: Vec<BTreeMap<String, String>>,
 }

@@ -7,7 +7,8 @@ mod local;
 
 use super::{LoadedPipeline, load};
 use crate::argo::render_checked;
-use crate::environment::{discover, overrides};
+use crate::environment::pod::LocalContext;
+use crate::environment::{discover, overrides, workdir};
 use crate::error::Error;
 use crate::printer::{Printer, format};
 use crate::settings::{ArgoRun, RunBackend, RunSettings, Settings};
@@ -35,10 +36,40 @@ pub(super) fn run(
             },
             printer,
         ),
-        RunBackend::PodFile { path, argo } => {
+        RunBackend::PodFile {
+            path,
+            namespace,
+            argo,
+        } => {
             let pod = discover::read_pod_file(path)?;
-            let env = environment(settings, argo, &loaded, &pod)?;
-            let manifest = render_checked(&loaded.dag, &env, &argo.render)?;
+            // This machine is not the notebook: its PATH, HOME and user are not the jobs'.
+            let local = LocalContext {
+                working_dir: loaded.working_dir.display().to_string(),
+                ..LocalContext::default()
+            };
+            let mut env = overrides::resolve(
+                &pod,
+                &local,
+                &settings.config.spec,
+                argo.pin_image,
+                settings.config_path.as_deref(),
+            )?;
+            env.notes.push(
+                "PATH, HOME and NB_USER are left out unless the pod sets them: submitted from \
+                 the notebook, they come from its process"
+                    .to_owned(),
+            );
+            if let Some(namespace) = namespace {
+                env.namespace = Some(namespace.clone());
+            }
+            // A dry run shows what a submission would do, refusal included, and goes on.
+            if let Err(refusal) = workdir::preflight(&mut env, None, argo.allow_unshared_workdir) {
+                env.notes.push(format!(
+                    "a submission would be refused: {refusal}; {}",
+                    refusal.hint()
+                ));
+            }
+            let manifest = render_checked(&loaded.dag, &env, &argo.render)?.as_submitted();
             for note in &env.notes {
                 printer.note(note);
             }
@@ -49,7 +80,7 @@ pub(super) fn run(
 }
 
 /// The jobs' environment: the notebook pod, then the config file on top.
-fn environment(
+pub(super) fn environment(
     settings: &Settings,
     argo: &ArgoRun,
     loaded: &LoadedPipeline,

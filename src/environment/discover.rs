@@ -89,12 +89,19 @@ pub fn read_pod_file(path: &Path) -> Result<Pod, DiscoverError> {
 }
 
 /// The current process's context: PATH, HOME and NB_USER from the environment, and NB_USER's
-/// uid/gid from the local account database (the notebook image defines the user, e.g.
-/// jovyan 1000:100). `working_dir` should be absolute (the current directory).
+/// uid/gid from the account database (the notebook image defines the user, e.g. jovyan
+/// 1000:100): the system's, or the passwd-format file `$JUPYTERFLOW_PASSWD_FILE` names (for
+/// images whose users live elsewhere, and for tests, which must not depend on the machine's
+/// users). `working_dir` should be absolute (the current directory).
 pub fn local_context(working_dir: &Path) -> LocalContext {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let nb_user = var("NB_USER");
-    let nb_user_ids = nb_user.as_deref().and_then(user_ids);
+    let nb_user_ids = nb_user
+        .as_deref()
+        .and_then(|name| match var("JUPYTERFLOW_PASSWD_FILE") {
+            Some(file) => ids_in_passwd(&std::fs::read_to_string(file).ok()?, name),
+            None => user_ids(name),
+        });
     LocalContext {
         working_dir: working_dir.display().to_string(),
         path: var("PATH"),
@@ -109,6 +116,16 @@ pub fn local_context(working_dir: &Path) -> LocalContext {
 fn user_ids(name: &str) -> Option<(u32, u32)> {
     let user = nix::unistd::User::from_name(name).ok().flatten()?;
     Some((user.uid.as_raw(), user.gid.as_raw()))
+}
+
+/// uid and gid of `name` in passwd-format text (`name:x:uid:gid:…`).
+fn ids_in_passwd(text: &str, name: &str) -> Option<(u32, u32)> {
+    text.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        (fields.next()? == name).then_some(())?;
+        let _password = fields.next()?;
+        Some((fields.next()?.parse().ok()?, fields.next()?.parse().ok()?))
+    })
 }
 
 #[cfg(test)]
@@ -164,11 +181,11 @@ mod tests {
     }
 
     #[test]
-    fn local_context_uses_working_dir_and_root_ids() {
-        let context = local_context(Path::new("/work/project"));
-        assert_eq!(context.working_dir, "/work/project");
-        // `root` exists on every Unix system, with ids 0:0.
-        assert_eq!(user_ids("root"), Some((0, 0)));
-        assert_eq!(user_ids("no-such-user-jupyterflow"), None);
+    fn ids_come_from_passwd_lines() {
+        let passwd = "root:x:0:0:root:/root:/bin/bash\njovyan:x:1000:100::/home/jovyan:/bin/bash\nbad:x:y:z\n";
+        assert_eq!(ids_in_passwd(passwd, "jovyan"), Some((1000, 100)));
+        assert_eq!(ids_in_passwd(passwd, "root"), Some((0, 0)));
+        assert_eq!(ids_in_passwd(passwd, "bad"), None);
+        assert_eq!(ids_in_passwd(passwd, "nobody-here"), None);
     }
 }

@@ -48,6 +48,14 @@ pub(crate) fn resolve(
     let pin_image = pin_image && spec.image.is_none();
     let mut env = pod::from_pod(pod, local, &PodOptions { pin_image })?;
     apply(spec, &mut env);
+    for mount in spec.volume_mounts.iter().flatten() {
+        if !env.volumes.iter().any(|v| v.name == mount.name) {
+            return Err(PodError::ConfigMountWithoutVolume {
+                volume: mount.name.clone(),
+                mount_path: mount.mount_path.clone(),
+            });
+        }
+    }
     if let Some(path) = config_path {
         env.notes
             .push(format!("applied config from {}", path.display()));

@@ -99,6 +99,12 @@ pub enum PodError {
         volume: String,
         mount_path: String,
     },
+    #[error(
+        "the config's spec.volumeMounts mounts volume `{volume}` at `{mount_path}`, but neither \
+         the notebook pod nor the config's spec.volumes has a volume of that name; add it to \
+         spec.volumes in the config file"
+    )]
+    ConfigMountWithoutVolume { volume: String, mount_path: String },
 }
 
 /// Builds the jobs' environment from the notebook pod and the local context.

@@ -117,16 +117,26 @@ pub(crate) fn pin_to_notebook_node(env: &mut Environment, claim: &str) -> Option
     ))
 }
 
-/// Why job pods would not see the user's files.
+/// Why job pods would not see the user's files, and where they would.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("job pods would not see your files: {reason}")]
 pub(crate) struct Unshared {
-    pub reason: String,
+    pub(crate) reason: String,
+    /// The notebook's mounts that job pods do see (`/home/jovyan (claim `claim-jovyan`)`).
+    pub(crate) alternatives: Vec<String>,
 }
 
 impl Unshared {
-    pub(crate) const HINT: &'static str = "cd into your home or a shared volume (a PersistentVolumeClaim or NFS mount) and run again, \
-         or pass --allow-unshared-workdir if the jobs do not need the files";
+    pub(crate) fn hint(&self) -> String {
+        let into = if self.alternatives.is_empty() {
+            "a shared volume (a PersistentVolumeClaim or NFS mount)".to_owned()
+        } else {
+            format!("one the jobs see: {}", self.alternatives.join(", "))
+        };
+        format!(
+            "cd into {into} and run again, or pass --allow-unshared-workdir if the jobs do not need the files"
+        )
+    }
 }
 
 /// The claim whose access modes decide where job pods may run, when the working directory is
@@ -140,45 +150,84 @@ pub(crate) fn claim_to_read(env: &Environment) -> Option<String> {
 
 /// The pre-flight: refuses a working directory job pods cannot see (unless `allow_unshared`,
 /// which leaves a note instead), and pins job pods to the notebook's node when its claim is
-/// ReadWriteOnce. `claim_modes`: the access modes of [`claim_to_read`]'s claim.
+/// ReadWriteOnce. `claim_modes`: the access modes of [`claim_to_read`]'s claim, `None` when
+/// they cannot be known (a dry run from a pod file): then a note says what a submission does.
 pub(crate) fn preflight(
     env: &mut Environment,
-    claim_modes: &[String],
+    claim_modes: Option<&[String]>,
     allow_unshared: bool,
 ) -> Result<(), Unshared> {
-    let refuse = |reason: String| {
+    let refuse = |reason: String, env: &Environment| {
         if allow_unshared {
             Ok(Some(format!("--allow-unshared-workdir: {reason}")))
         } else {
-            Err(Unshared { reason })
+            Err(Unshared {
+                reason,
+                alternatives: shared_mounts(env),
+            })
         }
     };
     let note = match locate(env) {
         Workdir::Shared { .. } => None,
-        Workdir::Unshared { reason } => refuse(reason)?,
-        Workdir::Claim { claim, .. } => match claim_access(claim_modes) {
-            ClaimAccess::AnyNode => None,
-            ClaimAccess::NotebookNode => {
+        Workdir::Unshared { reason } => refuse(reason, env)?,
+        Workdir::Claim { claim, .. } => match claim_modes.map(claim_access) {
+            None => env.node_name.as_ref().map(|node| {
+                format!(
+                    "the working directory is on claim `{claim}`: if it is ReadWriteOnce, job pods will run on the notebook's node {node} (its access mode is read when submitting)"
+                )
+            }),
+            Some(ClaimAccess::AnyNode) => None,
+            Some(ClaimAccess::NotebookNode) => {
                 Some(pin_to_notebook_node(env, &claim).unwrap_or_else(|| {
                     format!(
                         "claim `{claim}` is ReadWriteOnce but the notebook pod has no node yet; job pods may wait for it"
                     )
                 }))
             }
-            ClaimAccess::NotebookPodOnly if allow_unshared => Some(format!(
+            Some(ClaimAccess::NotebookPodOnly) if allow_unshared => Some(format!(
                 "--allow-unshared-workdir: claim `{claim}` is ReadWriteOncePod, so job pods cannot mount it"
             )),
-            ClaimAccess::NotebookPodOnly => {
+            Some(ClaimAccess::NotebookPodOnly) => {
                 return Err(Unshared {
                     reason: format!(
                         "claim `{claim}` is ReadWriteOncePod: only the notebook pod may mount it"
                     ),
+                    alternatives: shared_mounts(env)
+                        .into_iter()
+                        .filter(|m| !m.contains(&format!("claim `{claim}`")))
+                        .collect(),
                 });
             }
         },
     };
     env.notes.extend(note);
     Ok(())
+}
+
+/// The notebook's mounts job pods would see the files of (a claim, or a shared file system),
+/// for the hint after a refusal: `/home/jovyan (claim `claim-jovyan`)`.
+fn shared_mounts(env: &Environment) -> Vec<String> {
+    env.volume_mounts
+        .iter()
+        .filter_map(|mount| {
+            let volume = env.volumes.iter().find(|v| v.name == mount.name)?;
+            if let Some(claim) = &volume.persistent_volume_claim {
+                return Some(format!(
+                    "{} (claim `{}`)",
+                    mount.mount_path, claim.claim_name
+                ));
+            }
+            let kind = serde_json::to_value(volume)
+                .ok()?
+                .as_object()?
+                .keys()
+                .find(|k| k.as_str() != "name")?
+                .clone();
+            SHARED_VOLUME_TYPES
+                .contains(&kind.as_str())
+                .then(|| format!("{} ({kind})", mount.mount_path))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -40,8 +40,14 @@ pub(crate) fn parse(text: &str) -> Option<f64> {
         }
         _ => return None,
     };
-    Some(value * multiplier)
+    let value = value * multiplier;
+    // Kubernetes keeps a quantity in an int64 (of milli-units for the smallest suffixes):
+    // `1e400` or `99999999999999999999999Ei` is refused by the API server.
+    (value.is_finite() && value <= MAX).then_some(value)
 }
+
+/// The largest quantity Kubernetes stores: 2^63 - 1 base units.
+const MAX: f64 = 9.223_372_036_854_775e18;
 
 /// A GPU count must be a whole number of devices.
 pub(crate) fn is_whole(text: &str) -> bool {

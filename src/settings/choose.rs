@@ -175,6 +175,7 @@ impl<'a> Context<'a> {
         let backend = match self.run_backend(&args)? {
             Chosen::PodFile(path) => RunBackend::PodFile {
                 path,
+                namespace: self.namespace(&args.cluster)?,
                 argo: argo_run,
             },
             Chosen::Argo => RunBackend::Argo {
@@ -341,18 +342,38 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// The connection target: flags first, then `$JUPYTERFLOW_NAMESPACE`, then the config's
-    /// `namespace`, then the service account's or kubeconfig context's namespace (decided when
-    /// connecting).
+    /// The namespace asked for: `-n` first, then `$JUPYTERFLOW_NAMESPACE`, then the config's
+    /// `namespace` (else the service account's or kubeconfig context's, decided when
+    /// connecting). Refused when Kubernetes would refuse it.
+    fn namespace(&self, args: &ClusterArgs) -> Result<Option<String>, Error> {
+        let asked = [
+            (args.namespace.as_ref(), "-n"),
+            (self.vars.namespace.as_ref(), "$JUPYTERFLOW_NAMESPACE"),
+            (self.config.namespace.as_ref(), "the config's `namespace`"),
+        ]
+        .into_iter()
+        .find_map(|(value, from)| value.map(|v| (v.clone(), from)));
+        let Some((namespace, from)) = asked else {
+            return Ok(None);
+        };
+        if !is_dns_label(&namespace) {
+            return Err(Error::usage(
+                format!(
+                    "namespace `{namespace}` (from {from}) is not a valid Kubernetes namespace name"
+                ),
+                "a namespace is at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit",
+            ));
+        }
+        Ok(Some(namespace))
+    }
+
+    /// The connection target: `--context`, the namespace asked for, `--pod`, the request
+    /// timeout, and the process environment that decides the rest.
     fn target(&self, args: &ClusterArgs, pod: Option<String>) -> Result<Target, Error> {
         Ok(Target {
             request_timeout: Self::request_timeout(args)?,
             context: args.context.clone(),
-            namespace: args
-                .namespace
-                .clone()
-                .or_else(|| self.vars.namespace.clone())
-                .or_else(|| self.config.namespace.clone()),
+            namespace: self.namespace(args)?,
             pod,
             env: self.process.clone(),
         })
@@ -385,6 +406,17 @@ fn output_or(
     allowed: &'static [&'static str],
 ) -> Result<OutputFormat, Error> {
     Ok(text.map_or(Ok(default), |t| OutputFormat::parse_for(t, allowed))?)
+}
+
+/// A DNS-1123 label, as Kubernetes requires of namespace names.
+fn is_dns_label(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 63
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !text.starts_with('-')
+        && !text.ends_with('-')
 }
 
 /// `~/x`, `$HOME/x` and `${HOME}/x` under `home`; anything else as written. A path setting is
@@ -432,5 +464,15 @@ mod tests {
         }
         assert!(expand_home("~/x", None).is_err());
         assert!(expand_home("~bob/x", home).is_err());
+    }
+
+    #[test]
+    fn namespaces_are_dns_labels() {
+        for good in ["jhub", "team-a", "a", "kubeflow-user-example-com"] {
+            assert!(is_dns_label(good), "{good}");
+        }
+        for bad in ["Bad_NS!", "", "-a", "a-", "UPPER", &"a".repeat(64)] {
+            assert!(!is_dns_label(bad), "{bad}");
+        }
     }
 }

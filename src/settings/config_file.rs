@@ -285,6 +285,37 @@ fn validate(config: &ConfigFile, path: &Path) -> Result<(), ConfigError> {
             format!("`{policy}` is not one of Always, IfNotPresent, Never"),
         ));
     }
+    if let Some(resources) = &config.spec.resources {
+        for (which, map) in [
+            ("limits", &resources.limits),
+            ("requests", &resources.requests),
+        ] {
+            for (name, quantity) in map.iter().flatten() {
+                if crate::pipeline::quantity::parse(&quantity.0).is_none() {
+                    return Err(invalid(
+                        &format!("spec.resources.{which}.{name}"),
+                        format!(
+                            "`{}` is not a Kubernetes quantity; write it like 500m, 2, 4Gi or 1e3",
+                            quantity.0
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    for (key, id) in [
+        ("spec.runAsUser", config.spec.run_as_user),
+        ("spec.runAsGroup", config.spec.run_as_group),
+    ] {
+        if let Some(id) = id
+            && id < 0
+        {
+            return Err(invalid(
+                key,
+                format!("{id} is negative; user and group ids are 0 or more"),
+            ));
+        }
+    }
     if config.spec.image.as_deref().is_some_and(str::is_empty) {
         return Err(invalid(
             "spec.image",

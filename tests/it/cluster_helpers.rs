@@ -107,6 +107,13 @@ impl Notebook {
             ),
             ("HOSTNAME".into(), POD.into()),
         ]
+        .into_iter()
+        .chain(
+            helpers::hermetic_env()
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_string_lossy().into_owned())),
+        )
+        .collect()
     }
 
     /// `jupyterflow` as it runs inside the notebook pod.

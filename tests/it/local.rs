@@ -12,6 +12,7 @@ fn spawn(dir: &Path, args: &[&str]) -> Child {
         .env_clear()
         .env("PATH", "/usr/local/bin:/usr/bin:/bin")
         .env("HOME", dir)
+        .envs(crate::helpers::hermetic_env())
         .current_dir(dir)
         .args(args)
         .stdout(Stdio::piped())

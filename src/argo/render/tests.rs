@@ -64,7 +64,7 @@ fn a_chain_uses_one_shared_template() {
     assert_eq!(cmd(&tasks[0]), "exec python prep.py");
     assert_eq!(cmd(&tasks[1]), "exec echo 'good bye'");
     assert_eq!(cmd(&tasks[2]), "cat data.csv | wc -l");
-    assert_eq!(tasks[1].dependencies, ["prep"]);
+    assert_eq!(tasks[1].depends.as_deref(), Some("prep"));
     let container = w.spec.templates[1].container.as_ref().expect("container");
     assert_eq!(
         container.working_dir.as_deref(),
@@ -85,13 +85,28 @@ fn a_sweep_is_one_task_with_items() {
         "python train.py --lr {0.1,0.01} --name {'a b',c}".into(),
     ]));
     let task = &w.spec.templates[0].dag.as_ref().expect("dag").tasks[0];
+    // Named after their flags, so the Argo UI shows `train(1:lr:0.1,name:c)`.
     assert_eq!(
         cmd(task),
-        "exec python train.py --lr {{item.p0}} --name {{item.p1}}"
+        "exec python train.py --lr {{item.lr}} --name {{item.name}}"
     );
     assert_eq!(task.with_items.len(), 4);
-    assert_eq!(task.with_items[1]["p1"], "c");
-    assert_eq!(task.with_items[0]["p1"], "'a b'");
+    assert_eq!(task.with_items[1]["name"], "c");
+    assert_eq!(task.with_items[0]["name"], "'a b'");
+}
+
+#[test]
+fn sweep_items_are_named_after_flags_glued_or_not_and_stay_unique() {
+    let w = workflow(&chain(&[
+        "python t.py --learning-rate={0.1,0.2} -k {1,2} {x,y} --k {3,4}".into(),
+    ]));
+    let task = &w.spec.templates[0].dag.as_ref().expect("dag").tasks[0];
+    assert_eq!(
+        cmd(task),
+        "exec python t.py --learning-rate={{item.learning_rate}} -k {{item.k}} {{item.p3}} --k {{item.k_4}}"
+    );
+    let keys: Vec<&String> = task.with_items[0].keys().collect();
+    assert_eq!(keys, ["k", "k_4", "learning_rate", "p3"]);
 }
 
 #[test]
@@ -135,8 +150,8 @@ fn big_pipelines_nest_under_the_task_cap_and_keep_order() {
     let w = workflow(&chain(&texts));
     let main = w.spec.templates[0].dag.as_ref().expect("dag");
     assert_eq!(main.tasks.len(), 3);
-    assert_eq!(main.tasks[1].dependencies, ["part-1-1"]);
-    assert_eq!(main.tasks[2].dependencies, ["part-1-2"]);
+    assert_eq!(main.tasks[1].depends.as_deref(), Some("part-1-1"));
+    assert_eq!(main.tasks[2].depends.as_deref(), Some("part-1-2"));
     for t in &w.spec.templates {
         if let Some(dag) = &t.dag {
             assert!(dag.tasks.len() <= MAX_DAG_TASKS);
@@ -150,8 +165,11 @@ fn big_pipelines_nest_under_the_task_cap_and_keep_order() {
         .and_then(|t| t.dag.as_ref())
         .expect("part 2");
     // The first task of a part waits for nothing inside it: the part waits for the previous one.
-    assert!(part2.tasks[0].dependencies.is_empty());
-    assert_eq!(part2.tasks[1].dependencies, [part2.tasks[0].name.clone()]);
+    assert!(part2.tasks[0].depends.is_none());
+    assert_eq!(
+        part2.tasks[1].depends.as_deref(),
+        Some(part2.tasks[0].name.as_str())
+    );
 }
 
 #[test]
@@ -217,8 +235,8 @@ fn dollars_survive_kubernetes_expansion() {
     // The kubelet turns `$$` into `$` and expands `$(VAR)`: doubled, every `$` arrives as is.
     let w = workflow(&chain(&["echo '$(HOME) $$ $HOME' {$a,b}".into()]));
     let task = &w.spec.templates[0].dag.as_ref().expect("dag").tasks[0];
-    assert_eq!(cmd(task), "exec echo '$$(HOME) $$$$ $$HOME' {{item.p0}}");
-    assert_eq!(task.with_items[0]["p0"], "'$$a'");
+    assert_eq!(cmd(task), "exec echo '$$(HOME) $$$$ $$HOME' {{item.p1}}");
+    assert_eq!(task.with_items[0]["p1"], "'$$a'");
 }
 
 #[test]

@@ -114,13 +114,21 @@ async fn submit_from_pod(
         Some(claim) => cluster.claim_access_modes(&claim).await?,
         None => Vec::new(),
     };
-    workdir::preflight(&mut env, &claim_modes, argo.allow_unshared_workdir)?;
+    match workdir::preflight(&mut env, Some(&claim_modes), argo.allow_unshared_workdir) {
+        Ok(()) => {}
+        // A dry run shows what would happen, refusal included, and goes on.
+        Err(refusal) if run.dry_run => env.notes.push(format!(
+            "a submission would be refused: {refusal}; {}",
+            refusal.hint()
+        )),
+        Err(refusal) => return Err(refusal.into()),
+    }
     let manifest = render_checked(&loaded.dag, &env, &argo.render)?;
     for note in &env.notes {
         printer.note(note);
     }
     if run.dry_run {
-        printer.data(&format::manifest(&manifest, &run.output)?);
+        printer.data(&format::manifest(&manifest.as_submitted(), &run.output)?);
         return Ok(None);
     }
     let submitted = submit::submit(cluster, &manifest).await?;

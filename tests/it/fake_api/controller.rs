@@ -286,12 +286,22 @@ impl ArgoRun<'_> {
         }
         for t in &tasks {
             let task_name = t.get("name").and_then(Value::as_str).unwrap_or_default();
-            let deps: Vec<usize> = t
+            // `dependencies: [a, b]`, or its current form `depends: "a && b"` (only plain
+            // conjunctions of task names: what jupyterflow writes).
+            let listed = t
                 .get("dependencies")
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
-                .filter_map(Value::as_str)
+                .filter_map(Value::as_str);
+            let depends = t
+                .get("depends")
+                .and_then(Value::as_str)
+                .into_iter()
+                .flat_map(|d| d.split("&&"))
+                .map(str::trim);
+            let deps: Vec<usize> = listed
+                .chain(depends)
                 .filter_map(|d| by_name.get(d).copied())
                 .collect();
             if let Some(&idx) = by_name.get(task_name) {
