@@ -275,10 +275,13 @@ async fn a_second_cancel_kills_at_once() {
     };
     let (cancel_tx, cancel) = watch::channel(Cancel::No);
     let watcher = async {
-        for _ in 0..400 {
-            if !pids(&dir, "stubborn.pids").is_empty() {
-                break;
-            }
+        // A loaded machine may take a while to start the job; cancel only once it runs.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while pids(&dir, "stubborn.pids").is_empty() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the job never started"
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         cancel_tx
