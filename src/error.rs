@@ -114,6 +114,8 @@ impl Error {
 
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
+            // A run folder that cannot be made is found before anything starts.
+            Error::Local(crate::local::LocalError::RunDir { .. }) => EXIT_USAGE,
             Error::Write { .. } | Error::Local(_) | Error::Runtime(_) | Error::Signals(_) => {
                 EXIT_FAILED
             }
@@ -133,6 +135,13 @@ impl Error {
             Error::Usage { hint, .. } => hint.clone(),
             Error::Cluster(e) => Some(e.hint()),
             Error::ReadInput { .. } => Some("check the path and that the file is readable".into()),
+            Error::Local(crate::local::LocalError::RunDir { path, .. }) => Some(format!(
+                "runs are kept under {}: each part of that path must be a folder you can write to (`log_dir` in the config moves it)",
+                path.parent().unwrap_or(path).display()
+            )),
+            Error::Record(crate::local::record::RecordError::Read { .. }) => Some(
+                "local runs are kept in .jupyterflow/runs of the working directory (or the config's `log_dir`); each part of that path must be a folder".to_owned(),
+            ),
             Error::Workdir(e) => Some(e.hint()),
             Error::Refused(e) => Some(e.hint.clone()),
             // These messages already say how to fix them.

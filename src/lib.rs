@@ -25,9 +25,18 @@ use crate::cli::Cli;
 use crate::printer::Printer;
 use crate::settings::Settings;
 
+/// The command line, with `help --help` (which clap refuses) read as `help`.
+fn arguments() -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.len() == 3 && args[1] == "help" && (args[2] == "--help" || args[2] == "-h") {
+        args.pop();
+    }
+    args
+}
+
 /// Parses the command line, runs the command, prints any error once, and returns the exit code.
 pub fn run() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(arguments()) {
         Ok(cli) => cli,
         Err(e) => {
             // clap prints help/version to stdout and usage errors to stderr, with exit 0 or 2.

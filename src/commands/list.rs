@@ -13,7 +13,7 @@ use crate::events::RunStatus;
 use crate::local::record::{self, RunRecord};
 use crate::printer::format::{self, OutputFormat};
 use crate::printer::{Printer, runs, workflows};
-use crate::settings::{ListSettings, Runs, Session};
+use crate::settings::{Filter, ListSettings, Runs, Session};
 
 pub(super) fn list(list: &ListSettings, printer: &mut Printer) -> Result<(), Error> {
     match &list.runs {
@@ -31,7 +31,12 @@ pub(super) fn list(list: &ListSettings, printer: &mut Printer) -> Result<(), Err
             let text = match &list.output {
                 OutputFormat::Name => runs.iter().map(|r| r.name.clone() + "\n").collect(),
                 OutputFormat::Table | OutputFormat::Wide if runs.is_empty() => {
-                    printer.status(&format!("no runs in {}", runs_dir.display()));
+                    let which = match list.filter {
+                        Filter::All => "",
+                        Filter::Running => "running ",
+                        Filter::Completed => "finished ",
+                    };
+                    printer.status(&format!("no {which}runs in {}", runs_dir.display()));
                     return Ok(());
                 }
                 OutputFormat::Table | OutputFormat::Wide => {

@@ -80,6 +80,9 @@ pub fn read_pod_file(path: &Path) -> Result<Pod, DiscoverError> {
         path: path.to_owned(),
         message,
     };
+    if text.trim().is_empty() {
+        return Err(bad("the file is empty".to_owned()));
+    }
     // JSON first when it looks like JSON: serde_json's messages are the clearer ones for it.
     if text.trim_start().starts_with('{') {
         serde_json::from_str(&text).map_err(|e| bad(e.to_string()))

@@ -43,21 +43,27 @@ pub(crate) struct LocalRun {
     pub record_error: Option<RecordError>,
 }
 
-/// Runs `plan` under a new run folder in `runs_dir`, forwarding every event to `events`
-/// (`RunStarted` carries the run id). Returns once every job is terminal.
-pub(crate) async fn run_local(
+/// A run folder made for a plan, with its first record saved: nothing has started yet.
+pub(crate) struct NewRun {
+    pub(crate) id: String,
+    dir: PathBuf,
+    record: RunRecord,
+}
+
+/// Makes a new run folder under `runs_dir` (created if missing) and saves its first record.
+/// Done before anything is said or started, so a runs folder that cannot be written (a file
+/// in the way, no permission) is bad input, not a failed run.
+pub(crate) fn create_run(
     plan: &Plan,
-    options: &ExecOptions,
+    workdir: &Path,
     runs_dir: &Path,
-    events: mpsc::UnboundedSender<RunEvent>,
-    cancel: watch::Receiver<Cancel>,
-) -> Result<LocalRun, LocalError> {
-    // Ids are unique by time and a random suffix; `create_dir` (not `create_dir_all`) makes
-    // sure a collision never reuses another run's folder.
+) -> Result<NewRun, LocalError> {
     std::fs::create_dir_all(runs_dir).map_err(|source| LocalError::RunDir {
         path: runs_dir.to_owned(),
         source,
     })?;
+    // Ids are unique by time and a random suffix; `create_dir` (not `create_dir_all`) makes
+    // sure a collision never reuses another run's folder.
     let mut attempts = 0;
     let (id, dir) = loop {
         let id = record::new_run_id(&plan.name, SystemTime::now(), &time::local_zone());
@@ -70,9 +76,25 @@ pub(crate) async fn run_local(
             Err(source) => return Err(LocalError::RunDir { path: dir, source }),
         }
     };
+    let record = RunRecord::new(id.clone(), plan, workdir.to_owned(), &dir.join("logs"));
+    if let Err(e) = record.save(&dir) {
+        let _ = std::fs::remove_dir_all(&dir);
+        return Err(e.into());
+    }
+    Ok(NewRun { id, dir, record })
+}
+
+/// Runs `plan` in the run folder `run` made for it, forwarding every event to `events`
+/// (`RunStarted` carries the run id). Returns once every job is terminal.
+pub(crate) async fn run_local(
+    run: NewRun,
+    plan: &Plan,
+    options: &ExecOptions,
+    events: mpsc::UnboundedSender<RunEvent>,
+    cancel: watch::Receiver<Cancel>,
+) -> Result<LocalRun, LocalError> {
+    let NewRun { id, dir, record } = run;
     let log_dir = dir.join("logs");
-    let record = RunRecord::new(id.clone(), plan, options.workdir.clone(), &log_dir);
-    record.save(&dir)?;
     let (tx, rx) = mpsc::unbounded_channel();
     let keeper = RecordKeeper {
         index: record

@@ -9,6 +9,7 @@ mod commands;
 mod dry_run;
 mod errors;
 mod fake_api;
+mod first_use;
 mod helpers;
 mod local;
 mod schema;

@@ -54,11 +54,13 @@ pub(super) fn run(
     loaded: &LoadedPipeline,
     printer: &mut Printer,
 ) -> Result<u8, Error> {
+    let plan = Plan::from_dag(&loaded.dag);
+    // The run folder first: one that cannot be made is bad input, and nothing was said yet.
+    let new_run = local::create_run(&plan, &loaded.working_dir, &local.runs_dir)?;
     if let Some(reason) = &local.reason {
         printer.status(&format!("backend: local ({reason})"));
     }
     schedule_note(loaded, printer);
-    let plan = Plan::from_dag(&loaded.dag);
     let mode = ViewMode::choose(run.quiet);
     let options = ExecOptions {
         parallelism: local::parallelism(local.parallelism, loaded.dag.options.parallelism),
@@ -72,19 +74,23 @@ pub(super) fn run(
         let (cancel, which) = cancel_on_signals().map_err(Error::Signals)?;
         let (events, shown) = mpsc::unbounded_channel();
         let (result, ()) = tokio::join!(
-            run_local(&plan, &options, &local.runs_dir, events, cancel),
+            run_local(new_run, &plan, &options, events, cancel),
             view.show_all(printer, shown),
         );
         let signal = *which.borrow();
         Ok((result, signal))
     })?;
     let finished = result?;
-    if let Some(e) = &finished.record_error {
-        printer.note(&format!("the run record could not be kept up to date: {e}"));
-    }
     match format::structured(&finished.record, &run.output)? {
         Some(text) => printer.data(&text),
         None => printer.data(&format!("{}\n", finished.id)),
+    }
+    if let Some(e) = &finished.record_error {
+        // The jobs ran, but what `get` and `logs` read later is not whole: the run failed.
+        printer.status_always(&format!(
+            "error: the run's record could not be kept up to date, so `get` and `logs` may show an earlier state: {e}"
+        ));
+        return Ok(error::EXIT_FAILED);
     }
     Ok(match finished.outcome.status {
         RunStatus::Cancelled => error::exit_for_signal(signal),

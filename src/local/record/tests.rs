@@ -183,7 +183,8 @@ async fn the_record_is_valid_json_throughout_a_run() {
         }
         checked
     });
-    let run = run_local(&p, &options, runs.path(), tx, cancel)
+    let new_run = crate::local::create_run(&p, &options.workdir, runs.path()).expect("run folder");
+    let run = run_local(new_run, &p, &options, tx, cancel)
         .await
         .expect("run completes");
     let checked = reader.await.expect("reader finished");
