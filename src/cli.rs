@@ -50,6 +50,19 @@ pub(crate) enum Command {
     /// Delete runs (and their logs)
     #[command(visible_alias = "rm")]
     Delete(DeleteArgs),
+    /// Print a shell completion script: `source <(jupyterflow completions bash)`
+    Completions(CompletionsArgs),
+    /// Print the man page (roff): `jupyterflow man > jupyterflow.1`
+    Man,
+    /// Print jupyterflow's version
+    Version,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Where the pipeline comes from: exactly one of `-c` and `-f`.

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::argo::RenderOptions;
-use crate::cli::Command;
+use crate::cli::{self, Command};
 use crate::cluster::Target;
 use crate::environment::discover::ProcessEnv;
 use crate::error::Error;
@@ -47,6 +47,9 @@ pub(crate) enum Verb {
     Stop(RunRef),
     Terminate(RunRef),
     Resubmit(ResubmitSettings),
+    Completions(clap_complete::Shell),
+    Man,
+    Version,
 }
 
 /// Where the pipeline comes from.
@@ -232,7 +235,14 @@ impl Settings {
         let process = ProcessEnv::from_process();
         // Writing a fresh template must work even when the file in place is broken.
         let (config_path, config) = match &command {
-            Command::Config(args) if args.generate_config => (None, ConfigFile::default()),
+            // Nothing in them depends on the config.
+            Command::Config(cli::ConfigArgs {
+                generate_config: true,
+                ..
+            })
+            | Command::Completions(_)
+            | Command::Man
+            | Command::Version => (None, ConfigFile::default()),
             _ => match config_file::load(vars.config_file.as_deref(), vars.home.as_deref())? {
                 Some((path, config)) => (Some(path), config),
                 None => (None, ConfigFile::default()),

@@ -3,6 +3,7 @@
 //! `history` holds what list/get/logs/delete do alike for both backends, `argo_session` the
 //! connection those verbs share on the cluster.
 
+mod about;
 mod argo_session;
 mod config;
 mod control;
@@ -41,6 +42,12 @@ pub(crate) fn dispatch(settings: &Settings, printer: &mut Printer) -> Result<u8,
         Verb::Stop(run) => control::shutdown(run, Shutdown::Stop, printer).map(|()| 0),
         Verb::Terminate(run) => control::shutdown(run, Shutdown::Terminate, printer).map(|()| 0),
         Verb::Resubmit(resubmit) => control::resubmit(resubmit, &settings.cwd, printer),
+        Verb::Completions(shell) => about::completions(*shell, printer).map(|()| 0),
+        Verb::Man => about::man(printer).map(|()| 0),
+        Verb::Version => {
+            about::version(printer);
+            Ok(0)
+        }
     }
 }
 

@@ -146,6 +146,9 @@ impl<'a> Context<'a> {
             Command::Watch(args) => Verb::Watch(self.run_ref(args)?),
             Command::Stop(args) => Verb::Stop(self.run_ref(args)?),
             Command::Terminate(args) => Verb::Terminate(self.run_ref(args)?),
+            Command::Completions(args) => Verb::Completions(args.shell),
+            Command::Man => Verb::Man,
+            Command::Version => Verb::Version,
             Command::Resubmit(args) => Verb::Resubmit(ResubmitSettings {
                 output: output_or(args.output.as_deref(), OutputFormat::Name, MANIFEST_FORMATS)?,
                 runs: self.runs(&args.history)?,

@@ -106,9 +106,75 @@ fn help_of_every_verb() {
         "terminate",
         "resubmit",
         "delete",
+        "completions",
     ] {
         let out = run(jupyterflow(home.path()).args([verb, "--help"]));
         assert_eq!(out.code, 0, "{verb}: {}", out.stderr);
         insta::assert_snapshot!(format!("help-{verb}"), out.stdout);
     }
+}
+
+/// Completion scripts work in the shell they are for: bash completes a verb and a flag.
+#[test]
+fn completions_complete_and_the_man_page_lists_every_verb() {
+    let home = temp_home();
+    let bash = run(jupyterflow(home.path()).args(["completions", "bash"]));
+    assert_eq!(bash.code, 0, "{}", bash.stderr);
+    let script = home.path().join("jf.bash");
+    std::fs::write(&script, &bash.stdout).expect("write");
+    let complete = |line: &str| {
+        let words: Vec<&str> = line.split(' ').collect();
+        let probe = format!(
+            "source {}; COMP_WORDS=({}); COMP_CWORD={}; COMP_LINE='{line}'; COMP_POINT={}; _jupyterflow jupyterflow '{}' '{}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script.display(),
+            words
+                .iter()
+                .map(|w| format!("'{w}'"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            words.len() - 1,
+            line.len(),
+            words[words.len() - 1],
+            words[words.len() - 2],
+        );
+        let out = std::process::Command::new("bash")
+            .args(["-c", &probe])
+            .output()
+            .expect("bash runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let verbs = complete("jupyterflow ru");
+    assert!(verbs.lines().any(|w| w == "run"), "{verbs}");
+    let flags = complete("jupyterflow run --dry");
+    assert!(flags.lines().any(|w| w == "--dry-run"), "{flags}");
+
+    let zsh = run(jupyterflow(home.path()).args(["completions", "zsh"]));
+    assert!(
+        zsh.stdout.starts_with("#compdef jupyterflow"),
+        "{}",
+        zsh.stdout
+    );
+    let fish = run(jupyterflow(home.path()).args(["completions", "fish"]));
+    assert!(
+        fish.stdout.contains("complete -c jupyterflow"),
+        "{}",
+        fish.stdout
+    );
+
+    let man = run(jupyterflow(home.path()).arg("man"));
+    assert_eq!(man.code, 0, "{}", man.stderr);
+    assert!(man.stdout.contains(".TH jupyterflow 1"), "{}", man.stdout);
+    for verb in [
+        "run", "lint", "graph", "list", "get", "logs", "delete", "watch", "resubmit",
+    ] {
+        assert!(
+            man.stdout.contains(&format!("jupyterflow\\-{verb}")),
+            "{verb} missing from the man page"
+        );
+    }
+    let version = run(jupyterflow(home.path()).arg("version"));
+    assert_eq!(
+        version.stdout,
+        format!("jupyterflow {}\n", env!("CARGO_PKG_VERSION"))
+    );
 }
