@@ -8,11 +8,10 @@ use crate::error::Error;
 use crate::printer::Printer;
 
 /// A completion script for `shell`.
-pub(super) fn completions(shell: clap_complete::Shell, printer: &mut Printer) -> Result<(), Error> {
+pub(super) fn completions(shell: clap_complete::Shell, printer: &mut Printer) {
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "jupyterflow", &mut script);
     printer.data_bytes(&script);
-    Ok(())
 }
 
 /// The man page, in roff.

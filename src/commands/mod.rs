@@ -42,7 +42,10 @@ pub(crate) fn dispatch(settings: &Settings, printer: &mut Printer) -> Result<u8,
         Verb::Stop(run) => control::shutdown(run, Shutdown::Stop, printer).map(|()| 0),
         Verb::Terminate(run) => control::shutdown(run, Shutdown::Terminate, printer).map(|()| 0),
         Verb::Resubmit(resubmit) => control::resubmit(resubmit, &settings.cwd, printer),
-        Verb::Completions(shell) => about::completions(*shell, printer).map(|()| 0),
+        Verb::Completions(shell) => {
+            about::completions(*shell, printer);
+            Ok(0)
+        }
         Verb::Man => about::man(printer).map(|()| 0),
         Verb::Version => {
             about::version(printer);
