@@ -53,9 +53,18 @@ pub(crate) fn is_label_value(value: &str) -> bool {
             && value.ends_with(|c: char| c.is_ascii_alphanumeric()))
 }
 
+/// A label value for any text: as is when Kubernetes takes it; a name too long for a label is
+/// cut at 63 characters, as a pod's hostname is (so the label of a pod found by its hostname
+/// and by its full name is the same); anything else is made a DNS label.
 pub(crate) fn label_value(value: &str) -> String {
     if is_label_value(value) {
         return value.to_owned();
+    }
+    if value.is_ascii() && value.len() > 63 {
+        let cut = value[..63].trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
+        if is_label_value(cut) {
+            return cut.to_owned();
+        }
     }
     let mut out = dns_label(value, "unknown");
     out.truncate(63);

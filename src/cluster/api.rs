@@ -170,6 +170,17 @@ impl Cluster {
         Ok(self.call(&request, || api.list(&params)).await?.items)
     }
 
+    /// Pods matching a field selector (`status.podIP=10.1.2.3`).
+    pub(crate) async fn list_pods_by_fields(
+        &mut self,
+        selector: &str,
+    ) -> Result<Vec<Pod>, ClusterError> {
+        let api: Api<Pod> = self.core_api();
+        let request = self.request("list", "pods", "", None);
+        let params = ListParams::default().fields(selector);
+        Ok(self.call(&request, || api.list(&params)).await?.items)
+    }
+
     pub(crate) async fn get_pvc(
         &mut self,
         name: &str,

@@ -8,6 +8,7 @@ pub(crate) mod connect;
 pub(crate) mod error;
 pub(crate) mod follow;
 pub(crate) mod logs;
+pub(crate) mod own_pod;
 pub(crate) mod retry;
 pub(crate) mod submit;
 pub(crate) mod watch;

@@ -19,6 +19,8 @@ pub struct ProcessEnv {
     pub kubeconfig: Option<String>,
     pub home: Option<PathBuf>,
     pub hostname: Option<String>,
+    /// Where the kubelet writes this pod's IP next to its hostname (`/etc/hosts`).
+    pub hosts_file: PathBuf,
 }
 
 impl ProcessEnv {
@@ -32,6 +34,8 @@ impl ProcessEnv {
             kubeconfig: var("KUBECONFIG"),
             home: var("HOME").map(PathBuf::from),
             hostname: var("HOSTNAME"),
+            hosts_file: var("JUPYTERFLOW_HOSTS_FILE")
+                .map_or_else(|| PathBuf::from("/etc/hosts"), PathBuf::from),
         }
     }
 
@@ -45,12 +49,29 @@ impl ProcessEnv {
         self.in_pod() || self.kubeconfig.is_some() || self.default_kubeconfig().is_some()
     }
 
+    /// This pod's IP, as the kubelet wrote it next to `$HOSTNAME` in the hosts file.
+    pub fn pod_ip(&self) -> Option<String> {
+        let hostname = self.hostname.as_deref()?;
+        let hosts = std::fs::read_to_string(&self.hosts_file).ok()?;
+        ip_of(&hosts, hostname)
+    }
+
     pub fn default_kubeconfig(&self) -> Option<PathBuf> {
         self.home
             .as_ref()
             .map(|h| h.join(".kube/config"))
             .filter(|p| p.is_file())
     }
+}
+
+/// The address `hostname` has in hosts-file text (`10.1.2.3  name  alias…`).
+fn ip_of(hosts: &str, hostname: &str) -> Option<String> {
+    hosts.lines().find_map(|line| {
+        let line = line.split('#').next().unwrap_or_default();
+        let mut words = line.split_whitespace();
+        let ip = words.next()?;
+        words.any(|name| name == hostname).then(|| ip.to_owned())
+    })
 }
 
 /// Why the pod file could not be read.
@@ -181,6 +202,17 @@ mod tests {
             err.to_string()
                 .starts_with("cannot read /nonexistent/pod.json")
         );
+    }
+
+    #[test]
+    fn the_pod_ip_is_read_next_to_the_hostname() {
+        let hosts = "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n10.8.1.7\tjupyter-a-very-long-name\n";
+        assert_eq!(
+            ip_of(hosts, "jupyter-a-very-long-name").as_deref(),
+            Some("10.8.1.7")
+        );
+        assert_eq!(ip_of(hosts, "localhost").as_deref(), Some("127.0.0.1"));
+        assert_eq!(ip_of(hosts, "other"), None);
     }
 
     #[test]

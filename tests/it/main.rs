@@ -3,6 +3,7 @@
 
 mod cluster_faults;
 mod cluster_helpers;
+mod cluster_platform;
 mod cluster_runs;
 mod cluster_submit;
 mod commands;

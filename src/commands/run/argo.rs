@@ -5,6 +5,7 @@
 
 use super::{LoadedPipeline, environment};
 use crate::argo::{ArgoKind, render_checked};
+use crate::cluster::own_pod::{self, Found};
 use crate::cluster::submit::{self, Submitted};
 use crate::cluster::{Cluster, ClusterError, Target, connect};
 use crate::environment::workdir;
@@ -97,7 +98,21 @@ async fn submit_from_pod(
                 cluster.conn.origin.describe()
             ),
         })?;
-    let pod = match cluster.get_pod(&pod_name).await {
+    // Inside the pod, without --pod, the name came from $HOSTNAME, which may be a cut name:
+    // then this container's IP finds the pod.
+    let ip = if target.pod.is_none() {
+        target.env.pod_ip()
+    } else {
+        None
+    };
+    let pod = match own_pod::find(cluster, &pod_name, ip.as_deref()).await {
+        Ok((pod, Found::ByName)) => pod,
+        Ok((pod, Found::ByIp { ip, name })) => {
+            cluster.notes.push(format!(
+                "no pod is named `{pod_name}` ($HOSTNAME); pod `{name}` has this container's IP {ip}, so it is the notebook"
+            ));
+            pod
+        }
         Err(ClusterError::NotFound { .. }) => {
             return Err(ClusterError::OwnPodNotFound {
                 name: pod_name,
@@ -107,7 +122,7 @@ async fn submit_from_pod(
             }
             .into());
         }
-        other => other?,
+        Err(e) => return Err(e.into()),
     };
     let mut env = environment(settings, argo, loaded, &pod)?;
     let claim_modes = match workdir::claim_to_read(&env) {
