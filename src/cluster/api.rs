@@ -38,6 +38,10 @@ pub(crate) struct Cluster {
     pub notes: Vec<String>,
     /// Whether an attempt of the last `call` may have taken effect without us seeing the answer.
     pub outcome_unknown: bool,
+    /// Whether an attempt of the last `call` may still be running on the server after we gave
+    /// up on it (timed out, connection lost, gateway timeout): it can land after any later
+    /// answer, so a 404 read now proves nothing about it.
+    pub in_flight: bool,
 }
 
 impl Cluster {
@@ -48,6 +52,7 @@ impl Cluster {
             rng: Rng::from_entropy(),
             notes: Vec::new(),
             outcome_unknown: false,
+            in_flight: false,
         }
     }
 
@@ -104,6 +109,7 @@ impl Cluster {
         let started = Instant::now();
         let mut number = 1;
         self.outcome_unknown = false;
+        self.in_flight = false;
         loop {
             let mut failure = match tokio::time::timeout(self.conn.request_timeout, attempt()).await
             {
@@ -118,13 +124,9 @@ impl Cluster {
                     retry: Retry::Yes { server_delay: None },
                 },
             };
-            // The server may have acted on a request that timed out, broke, or got a 5xx
-            // other than 429 (which API servers send before doing anything).
-            self.outcome_unknown |= match &failure.error {
-                ClusterError::Timeout { .. } | ClusterError::Transport { .. } => true,
-                ClusterError::Server { code, .. } => *code != 429,
-                _ => false,
-            };
+            let (took_effect, running) = aftermath(&failure.error);
+            self.outcome_unknown |= took_effect;
+            self.in_flight |= running;
             // Refused after an earlier attempt reached the server: it is restarting.
             if number > 1 && matches!(failure.error, ClusterError::ConnectionRefused { .. }) {
                 failure.retry = Retry::Yes { server_delay: None };
@@ -290,6 +292,20 @@ impl Cluster {
             .fields(&format!("metadata.name={name}"))
             .timeout(290);
         self.call(&request, || api.watch(&params, version)).await
+    }
+}
+
+/// What a failed attempt may have left on the server: (it may have taken effect, it may still
+/// be running). A server that answered is done with the request, so a GET settles it; one that
+/// did not answer in time, lost the connection, or sat behind a gateway that timed out (502,
+/// 504: the API server goes on with a write its client no longer waits for) may still apply it
+/// later. 429 is sent before anything is done.
+fn aftermath(error: &ClusterError) -> (bool, bool) {
+    match error {
+        ClusterError::Timeout { .. } | ClusterError::Transport { .. } => (true, true),
+        ClusterError::Server { code: 502 | 504, .. } => (true, true),
+        ClusterError::Server { code, .. } => (*code != 429, false),
+        _ => (false, false),
     }
 }
 

@@ -121,9 +121,14 @@ pub(crate) enum ClusterError {
     PodsGone { name: String },
     #[error("reading the log of {pod}: {detail}")]
     ReadLog { pod: String, detail: String },
-    /// A create whose outcome could not be settled: it may or may not exist.
-    #[error("{cause}; it is not known whether {name} was created")]
-    Unsettled { name: String, cause: String },
+    /// A create whose outcome could not be settled: it may or may not exist. `in_flight`: an
+    /// attempt may still be running on the server, so it may appear later.
+    #[error("{cause}; it is not known whether {name} was created{}", if *.in_flight { " (an earlier attempt got no answer and the server may still be creating it)" } else { "" })]
+    Unsettled {
+        name: String,
+        cause: String,
+        in_flight: bool,
+    },
     /// The workflow was submitted, then following it failed: it goes on without us.
     #[error("{name} was submitted and goes on running, but following it failed: {cause}")]
     AfterSubmit { name: String, cause: String },
@@ -238,7 +243,8 @@ impl ClusterError {
             ClusterError::Server { code, message, .. } if super::retry::retryable_status(*code, message) => "jupyterflow retried and gave up; try again in a moment (-v shows the retries)".into(),
             ClusterError::Server { .. } => "the API server refused the request; its message above says why".into(),
             ClusterError::Transport { .. } => "jupyterflow retried and gave up; try again in a moment (-v shows the retries)".into(),
-            ClusterError::Unsettled { name, .. } => format!("check with `jupyterflow get {name}` before running again: if it exists, it is this run"),
+            ClusterError::Unsettled { name, in_flight: false, .. } => format!("check with `jupyterflow get {name}` before running again: if it exists, it is this run"),
+            ClusterError::Unsettled { name, in_flight: true, .. } => format!("it may still appear: check with `jupyterflow get {name}` in a minute, before running again; if it exists, it is this run"),
             ClusterError::AfterSubmit { name, .. } => format!("re-attach with `jupyterflow watch {name}`"),
         }
     }

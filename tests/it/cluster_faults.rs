@@ -248,6 +248,97 @@ fn retries_are_bounded() {
     assert_eq!(attempts, 6, "six attempts, then a clear error");
 }
 
+/// How long a slow create takes to land: far past `--request-timeout 1s` and all the retries
+/// after it (at most about 8 s), so that the settling GET runs well before it lands.
+const LATE: Duration = Duration::from_secs(12);
+
+/// Waits (for as long as a late create may take, and a margin) until workflow `name` exists;
+/// then returns every workflow.
+fn wait_for_workflow(nb: &Notebook, name: &str) -> Vec<serde_json::Value> {
+    let deadline = std::time::Instant::now() + LATE + Duration::from_secs(30);
+    loop {
+        let workflows = nb.workflows();
+        if workflows.iter().any(|w| w["metadata"]["name"] == name)
+            || std::time::Instant::now() > deadline
+        {
+            return workflows;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The workflow an exit-4 message names.
+fn named_as_unknown(stderr: &str) -> String {
+    stderr
+        .split("it is not known whether ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("names the workflow: {stderr}"))
+        .to_owned()
+}
+
+#[test]
+fn an_attempt_still_in_flight_is_never_reported_as_nothing_submitted() {
+    let rejected = |code, retry_after| Fault::Status { code, retry_after };
+    // After the first POST times out (the server applies it LATE later), the next attempts
+    // fail for good in each of these ways; the settling GET then finds nothing *yet*.
+    let cases: Vec<(&str, FaultRule)> = vec![
+        (
+            "five 503s",
+            rule("POST", "/workflows", 5, rejected(503, Some(1))),
+        ),
+        (
+            "five dropped connections",
+            rule("POST", "/workflows", 5, Fault::DropBefore),
+        ),
+        ("a 403", rule("POST", "/workflows", 1, rejected(403, None))),
+        // AlreadyExists for an object no GET finds: a new name would make a second run.
+        (
+            "a 409 for nothing",
+            rule("POST", "/workflows", 1, rejected(409, None)),
+        ),
+    ];
+    std::thread::scope(|scope| {
+        for (case, then) in cases {
+            scope.spawn(move || {
+                let nb = Notebook::start(Volume::Nfs);
+                nb.api.inject(FaultRule::once(
+                    "POST",
+                    "/workflows",
+                    Fault::ApplyLater(LATE),
+                ));
+                nb.api.inject(then);
+                let out = run(nb.in_pod().args([
+                    "run",
+                    "-v",
+                    "--request-timeout",
+                    "1s",
+                    "-c",
+                    "echo a",
+                ]));
+                assert_eq!(out.code, 4, "{case}: {}", out.stderr);
+                let name = named_as_unknown(&out.stderr);
+                assert!(
+                    out.stderr.contains("the server may still be creating it"),
+                    "{case}: {}",
+                    out.stderr
+                );
+                assert!(
+                    !out.stderr.contains("try again"),
+                    "{case}: never while the outcome is unknown: {}",
+                    out.stderr
+                );
+                let workflows = wait_for_workflow(&nb, &name);
+                let names: Vec<&str> = workflows
+                    .iter()
+                    .filter_map(|w| w["metadata"]["name"].as_str())
+                    .collect();
+                assert_eq!(names, [name.as_str()], "{case}: the late one, and only it");
+            });
+        }
+    });
+}
+
 /// How one faulted run ended.
 enum Outcome {
     /// Exit 0 with this workflow name.
