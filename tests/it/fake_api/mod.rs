@@ -453,6 +453,13 @@ impl FakeApi {
         lock(&self.shared.faults).random(seed, probability);
     }
 
+    /// With random faults on, each request first gets, with `probability`, `ApplyLater(delay)`:
+    /// a slow request the server still applies after the client gave up (with a `delay` past
+    /// the client's timeout). Probability 0 turns this off; `clear_faults` too.
+    pub(crate) fn random_late_faults(&self, probability: f64, delay: Duration) {
+        lock(&self.shared.faults).random_late(probability, delay);
+    }
+
     /// Removes every rule and the random faults.
     pub(crate) fn clear_faults(&self) {
         lock(&self.shared.faults).clear();
