@@ -107,10 +107,15 @@ impl Cluster {
         Fut: Future<Output = Result<T, kube::Error>>,
     {
         let started = Instant::now();
-        let mut number = 1;
+        // Attempts made, and those that count against `max_attempts` (refusals from a server
+        // that is restarting do not: only the time budget bounds them).
+        let mut attempts = 0;
+        let mut counted = 0;
+        let mut refusals = 0;
         self.outcome_unknown = false;
         self.in_flight = false;
         loop {
+            attempts += 1;
             let mut failure = match tokio::time::timeout(self.conn.request_timeout, attempt()).await
             {
                 Ok(Ok(value)) => return Ok(value),
@@ -127,32 +132,38 @@ impl Cluster {
             let (took_effect, running) = aftermath(&failure.error);
             self.outcome_unknown |= took_effect;
             self.in_flight |= running;
-            // Refused after an earlier attempt reached the server: it is restarting.
-            if number > 1 && matches!(failure.error, ClusterError::ConnectionRefused { .. }) {
-                failure.retry = Retry::Yes { server_delay: None };
-            }
-            let Retry::Yes { server_delay } = failure.retry else {
-                return Err(failure.error);
-            };
-            number += 1;
+            // Refused by a server that answered before (this call or an earlier one): it is
+            // restarting. A follow must outlive that, for as long as the time budget allows.
+            let restarting = matches!(failure.error, ClusterError::ConnectionRefused { .. })
+                && (attempts > 1 || self.conn.answered());
             let random = self.rng.unit();
-            let Some(wait) = self
-                .policy
-                .delay(number, started.elapsed(), server_delay, random)
-            else {
+            let wait = if restarting {
+                failure.retry = Retry::Yes { server_delay: None };
+                refusals += 1;
+                self.policy
+                    .delay_while_down(refusals, started.elapsed(), random)
+            } else {
+                let Retry::Yes { server_delay } = failure.retry else {
+                    return Err(failure.error);
+                };
+                counted += 1;
+                self.policy
+                    .delay(counted + 1, started.elapsed(), server_delay, random)
+            };
+            let Some(wait) = wait else {
                 self.notes.push(format!(
-                    "gave up on {} {} after {} attempts",
+                    "gave up on {} {} after {attempts} attempts",
                     request.verb,
                     request.what(),
-                    number - 1
                 ));
                 return Err(failure.error);
             };
             self.notes.push(format!(
-                "retrying {} {} in {} ms (attempt {number}): {}",
+                "retrying {} {} in {} ms (attempt {}): {}",
                 request.verb,
                 request.what(),
                 wait.as_millis(),
+                attempts + 1,
                 failure.error
             ));
             tokio::time::sleep(wait).await;
@@ -302,8 +313,11 @@ impl Cluster {
 /// later. 429 is sent before anything is done.
 fn aftermath(error: &ClusterError) -> (bool, bool) {
     match error {
-        ClusterError::Timeout { .. } | ClusterError::Transport { .. } => (true, true),
-        ClusterError::Server { code: 502 | 504, .. } => (true, true),
+        ClusterError::Timeout { .. }
+        | ClusterError::Transport { .. }
+        | ClusterError::Server {
+            code: 502 | 504, ..
+        } => (true, true),
         ClusterError::Server { code, .. } => (*code != 429, false),
         _ => (false, false),
     }

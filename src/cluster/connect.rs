@@ -47,6 +47,9 @@ impl Origin {
 #[derive(Debug, Default)]
 pub(crate) struct Observed {
     pub requests: u64,
+    /// HTTP answers received (any status): once there is one, the server exists, and a refused
+    /// connection means it is restarting.
+    pub responses: u64,
     pub retry_after: Option<Duration>,
 }
 
@@ -65,6 +68,11 @@ pub(crate) struct Connection {
 impl Connection {
     pub(crate) fn requests(&self) -> u64 {
         self.observed.lock().map_or(0, |o| o.requests)
+    }
+
+    /// Whether the API server has answered any request on this connection.
+    pub(crate) fn answered(&self) -> bool {
+        self.observed.lock().is_ok_and(|o| o.responses > 0)
     }
 }
 
@@ -158,8 +166,11 @@ fn build(
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.trim().parse::<u64>().ok())
                     .map(Duration::from_secs);
-                if let (Some(delay), Ok(mut seen)) = (retry_after, on_response.lock()) {
-                    seen.retry_after = Some(delay);
+                if let Ok(mut seen) = on_response.lock() {
+                    seen.responses += 1;
+                    if let Some(delay) = retry_after {
+                        seen.retry_after = Some(delay);
+                    }
                 }
                 res
             },

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::cluster_helpers::{NAMESPACE, Notebook, Volume};
+use crate::cluster_helpers::{NAMESPACE, Notebook, Volume, requests_with, wait_until};
 use crate::helpers::{fixture, run};
 
 fn status_fixture(name: &str) -> Value {
@@ -614,4 +614,33 @@ fn watch_recovers_from_a_dropped_stream_and_410_gone() {
         .filter(|l| l.starts_with("GET") && l.ends_with("/workflows/chain-x7k2p"))
         .count();
     assert_eq!(gets, 2, "{:?}", nb.request_lines());
+}
+
+/// How long the API server is away in the restart tests: far longer than one quick retry.
+const RESTART: Duration = Duration::from_secs(2);
+
+#[test]
+fn watch_survives_an_api_server_restart() {
+    let nb = seeded();
+    let api = Arc::clone(&nb.api);
+    let controller = std::thread::spawn(move || {
+        wait_until("the watch", || requests_with(&api, "watch=true") > 0);
+        let before = requests_with(&api, "watch=true");
+        api.restart(RESTART);
+        // Back, and watched again from where it was.
+        wait_until("a re-watch", || requests_with(&api, "watch=true") > before);
+        api.patch_workflow_status(
+            NAMESPACE,
+            "chain-x7k2p",
+            json!({"phase": "Succeeded", "finishedAt": "2026-11-28T10:10:00Z"}),
+        );
+    });
+    let out =
+        run(nb
+            .in_pod()
+            .timeout(Duration::from_secs(90))
+            .args(["watch", "-v", "chain-x7k2p"]));
+    controller.join().expect("controller");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("connection refused"), "{}", out.stderr);
 }

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::cluster_helpers::{NAMESPACE, NODE, Notebook, POD, Volume, submitted_name};
+use crate::cluster_helpers::{
+    NAMESPACE, NODE, Notebook, POD, Volume, requests_with, submitted_name, wait_until,
+};
 use crate::helpers::run;
 
 #[test]
@@ -346,5 +348,30 @@ fn the_default_kubeconfig_in_home_is_used_without_kubeconfig_set() {
         .current_dir(&nb.workdir)
         .args(["run", "--pod", POD, "-c", "echo a"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(nb.workflows().len(), 1);
+}
+
+#[test]
+fn run_watch_survives_an_api_server_restart() {
+    let nb = Notebook::start(Volume::Nfs);
+    let api = std::sync::Arc::clone(&nb.api);
+    let controller = std::thread::spawn(move || {
+        wait_until("the watch", || requests_with(&api, "watch=true") > 0);
+        let name = api.workflows(NAMESPACE)[0]["metadata"]["name"]
+            .as_str()
+            .expect("name")
+            .to_owned();
+        let before = requests_with(&api, "watch=true");
+        api.restart(Duration::from_secs(2));
+        wait_until("a re-watch", || requests_with(&api, "watch=true") > before);
+        api.argo_run(NAMESPACE, &name).run_to_end();
+    });
+    let out = run(nb
+        .in_pod()
+        .timeout(Duration::from_secs(90))
+        .args(["run", "--watch", "-c", "echo a"]));
+    controller.join().expect("controller thread");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("Succeeded"), "{}", out.stderr);
     assert_eq!(nb.workflows().len(), 1);
 }
