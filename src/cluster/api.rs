@@ -206,21 +206,16 @@ impl Cluster {
             .unwrap_or_default())
     }
 
-    /// A pod's log stream (container `main`), following when asked.
+    /// A pod's log stream, read as `params` say (container, follow, timestamps, sinceTime,
+    /// tailLines).
     pub(crate) async fn pod_log(
         &mut self,
         pod: &str,
-        container: &str,
-        follow: bool,
+        params: &LogParams,
     ) -> Result<impl futures::AsyncBufRead + use<>, ClusterError> {
         let api: Api<Pod> = self.core_api();
         let request = self.request("get", "pods/log", "", Some(pod));
-        let params = LogParams {
-            container: Some(container.to_owned()),
-            follow,
-            ..LogParams::default()
-        };
-        self.call(&request, || api.log_stream(pod, &params)).await
+        self.call(&request, || api.log_stream(pod, params)).await
     }
 
     pub(crate) async fn create(

@@ -644,3 +644,130 @@ fn watch_survives_an_api_server_restart() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stderr.contains("connection refused"), "{}", out.stderr);
 }
+
+/// The `chain-x7k2p` fixture with a finished `prep` pod and a running `train` pod: returns the
+/// train pod's name.
+fn running_train(nb: &Notebook) -> String {
+    let workflow = "chain-x7k2p";
+    let prep = job_pod(workflow, "chain-x7k2p.prep", "Succeeded");
+    let prep_pod = prep["metadata"]["name"].as_str().expect("name").to_owned();
+    let train = job_pod(workflow, "chain-x7k2p.train", "Running");
+    let train_pod = train["metadata"]["name"].as_str().expect("name").to_owned();
+    nb.api.add_pod(NAMESPACE, prep);
+    nb.api.add_pod(NAMESPACE, train);
+    nb.api.append_pod_log(NAMESPACE, &prep_pod, "prepared\n");
+    nb.api.finish_pod_log(NAMESPACE, &prep_pod);
+    train_pod
+}
+
+/// Ends the train pod's log and the workflow (Succeeded).
+fn finish_train(api: &crate::fake_api::FakeApi, train_pod: &str) {
+    api.finish_pod_log(NAMESPACE, train_pod);
+    api.patch_workflow_status(
+        NAMESPACE,
+        "chain-x7k2p",
+        json!({"phase": "Succeeded", "finishedAt": "2026-11-28T10:10:00Z"}),
+    );
+}
+
+#[test]
+fn logs_follow_reads_on_after_a_broken_stream_without_losing_or_repeating_lines() {
+    let nb = seeded();
+    let train_pod = running_train(&nb);
+    // Forty lines, two to a time stamp, 0.3 s apart: a cut leaves lines of the same second,
+    // and of the very same time, on both sides.
+    let start = std::time::SystemTime::now() - Duration::from_secs(60);
+    let lines: Vec<String> = (0..40).map(|i| format!("line {i:02}")).collect();
+    for (i, line) in lines.iter().enumerate() {
+        let at = start + Duration::from_millis(300) * u32::try_from(i / 2).expect("small");
+        nb.api
+            .append_pod_log_at(NAMESPACE, &train_pod, &format!("{line}\n"), at);
+    }
+    // Each line goes out as "<time, 31 bytes> line NN\n" (39 bytes): cut mid-line, twice.
+    let log_path = format!("/pods/{train_pod}/log");
+    for bytes in [39 * 13 + 10, 39 * 7 + 20] {
+        nb.api.inject(crate::fake_api::FaultRule::once(
+            "GET",
+            &log_path,
+            crate::fake_api::Fault::CutStreamAfter(bytes),
+        ));
+    }
+    let api = Arc::clone(&nb.api);
+    let pod = train_pod.clone();
+    let path = log_path.clone();
+    let controller = std::thread::spawn(move || {
+        // Cut twice, then read on: three requests for the train pod's log.
+        wait_until("the third log request", || requests_with(&api, &path) >= 3);
+        api.append_pod_log(NAMESPACE, &pod, "line 40\nline 41\n");
+        finish_train(&api, &pod);
+    });
+    let out =
+        run(nb
+            .in_pod()
+            .timeout(Duration::from_secs(60))
+            .args(["logs", "-v", "-f", "chain-x7k2p"]));
+    controller.join().expect("controller");
+    assert_eq!(out.code, 0, "the run succeeded: {}", out.stderr);
+    let train: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("train | "))
+        .collect();
+    let mut expected: Vec<String> = lines.clone();
+    expected.extend(["line 40".to_owned(), "line 41".to_owned()]);
+    assert_eq!(train, expected, "every line once, in order: {}", out.stderr);
+    assert!(out.stdout.contains("prep | prepared\n"), "{}", out.stdout);
+    assert!(
+        out.stderr.contains("broke"),
+        "noted with -v: {}",
+        out.stderr
+    );
+    let resumed: Vec<String> = nb
+        .api
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains(&log_path))
+        .map(|r| r.query.clone())
+        .collect();
+    assert!(
+        resumed[1..].iter().all(|q| q.contains("sinceTime=")),
+        "{resumed:?}"
+    );
+}
+
+#[test]
+fn logs_follow_survives_an_api_server_restart() {
+    let nb = seeded();
+    let train_pod = running_train(&nb);
+    nb.api.append_pod_log(NAMESPACE, &train_pod, "epoch 1\n");
+    let api = Arc::clone(&nb.api);
+    let pod = train_pod.clone();
+    let controller = std::thread::spawn(move || {
+        let log_path = format!("/pods/{pod}/log");
+        wait_until("the log stream and the watch", || {
+            requests_with(&api, &log_path) > 0 && requests_with(&api, "watch=true") > 0
+        });
+        let (logs, watches) = (
+            requests_with(&api, &log_path),
+            requests_with(&api, "watch=true"),
+        );
+        api.restart(RESTART);
+        wait_until("both followed again", || {
+            requests_with(&api, &log_path) > logs && requests_with(&api, "watch=true") > watches
+        });
+        api.append_pod_log(NAMESPACE, &pod, "epoch 2\n");
+        finish_train(&api, &pod);
+    });
+    let out = run(nb
+        .in_pod()
+        .timeout(Duration::from_secs(90))
+        .args(["logs", "-f", "chain-x7k2p"]));
+    controller.join().expect("controller");
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let mut lines: Vec<&str> = out.stdout.lines().collect();
+    lines.sort_unstable();
+    assert_eq!(
+        lines,
+        ["prep | prepared", "train | epoch 1", "train | epoch 2"]
+    );
+}
