@@ -771,3 +771,32 @@ fn logs_follow_survives_an_api_server_restart() {
         ["prep | prepared", "train | epoch 1", "train | epoch 2"]
     );
 }
+
+#[test]
+fn watch_of_a_failed_run_shows_its_pods_last_lines_and_nothing_when_they_are_gone() {
+    let nb = seeded();
+    // Argo already removed the pods: no tail, and no error either.
+    let out = run(nb.in_pod().args(["watch", "-v", "chain-q9z4m"]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(!out.stderr.contains("last lines"), "{}", out.stderr);
+    assert!(!out.stderr.contains("error"), "{}", out.stderr);
+
+    let pod = job_pod("chain-q9z4m", "chain-q9z4m.train", "Failed");
+    let name = pod["metadata"]["name"].as_str().expect("name").to_owned();
+    nb.api.add_pod(NAMESPACE, pod);
+    nb.api.append_pod_log(
+        NAMESPACE,
+        &name,
+        "Traceback (most recent call last):\nValueError: lr\n",
+    );
+    nb.api.finish_pod_log(NAMESPACE, &name);
+    let out = run(nb.in_pod().args(["watch", "chain-q9z4m"]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "--- last 2 lines of train ---\nTraceback (most recent call last):\nValueError: lr\n"
+        ),
+        "{}",
+        out.stderr
+    );
+}

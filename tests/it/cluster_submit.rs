@@ -375,3 +375,56 @@ fn run_watch_survives_an_api_server_restart() {
     assert!(out.stderr.contains("Succeeded"), "{}", out.stderr);
     assert_eq!(nb.workflows().len(), 1);
 }
+
+#[test]
+fn run_watch_shows_the_last_lines_of_a_failed_job() {
+    let nb = Notebook::start(Volume::Nfs);
+    let api = std::sync::Arc::clone(&nb.api);
+    let controller = std::thread::spawn(move || {
+        wait_until("the submission", || !api.workflows(NAMESPACE).is_empty());
+        let name = api.workflows(NAMESPACE)[0]["metadata"]["name"]
+            .as_str()
+            .expect("name")
+            .to_owned();
+        let mut log: String = (1..=25)
+            .map(|i| format!("step {i}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        log.push('\n');
+        log.push_str(
+            "Traceback (most recent call last):\n  File \"train.py\", line 3\nValueError: boom\n",
+        );
+        api.argo_run(NAMESPACE, &name)
+            .outcome("echo", crate::fake_api::JobOutcome::Failed(2))
+            .log("echo", &log)
+            .run_to_end();
+    });
+    let out = run(nb
+        .in_pod()
+        .timeout(Duration::from_secs(60))
+        .args(["run", "--watch", "-c", "echo a"]));
+    controller.join().expect("controller thread");
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    // The pod's last 20 lines (tailLines), in the summary.
+    assert!(
+        out.stderr
+            .contains("--- last 20 lines of echo ---\nstep 9\n"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("step 25\nTraceback (most recent call last):\n  File \"train.py\", line 3\nValueError: boom\n"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("step 8\n"), "{}", out.stderr);
+    assert!(
+        nb.api
+            .requests()
+            .iter()
+            .any(|r| r.path.ends_with("/log") && r.query.contains("tailLines=20")),
+        "{:?}",
+        nb.request_lines()
+    );
+}
