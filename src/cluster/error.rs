@@ -225,7 +225,7 @@ impl ClusterError {
             ClusterError::OwnPodNotFound { in_pod: false, .. } => "check the name with kubectl get pods, and -n/--namespace".into(),
             ClusterError::NoOwnPod { .. } => "pass --pod NAME (the notebook pod to take the image and volumes from), or --dry-run --pod-file POD.json".into(),
             ClusterError::ArgoNotInstalled { .. } => "install Argo Workflows (https://argo-workflows.readthedocs.io/en/latest/quick-start/) or ask your cluster admin; --local runs the pipeline here".into(),
-            ClusterError::NotFound { .. } => "jupyterflow list shows the runs (add --all for runs not made by jupyterflow)".into(),
+            ClusterError::NotFound { request } => not_found_hint(request),
             ClusterError::Conflict { .. } => "another object has that name: pick another `name:` or delete the old one".into(),
             ClusterError::Invalid { causes, .. } => {
                 let mut text = String::from("fix these fields:");
@@ -247,6 +247,29 @@ impl ClusterError {
             ClusterError::Unsettled { name, in_flight: true, .. } => format!("it may still appear: check with `jupyterflow get {name}` in a minute, before running again; if it exists, it is this run"),
             ClusterError::AfterSubmit { name, .. } => format!("re-attach with `jupyterflow watch {name}`"),
         }
+    }
+}
+
+/// What to do about a 404, for the kind of thing that was not found.
+fn not_found_hint(request: &Request) -> String {
+    let namespace = &request.namespace;
+    match (request.group, request.resource) {
+        ("argoproj.io", "workflows") => {
+            "jupyterflow list shows the runs (add --all for runs not made by jupyterflow)".into()
+        }
+        ("argoproj.io", "cronworkflows") => "jupyterflow list --cron shows the schedules".into(),
+        ("", "persistentvolumeclaims") => format!(
+            "the notebook pod mounts this claim, but namespace `{namespace}` has no such claim: \
+             jobs run in `{namespace}` (check -n/--namespace); kubectl get pvc -n {namespace} \
+             lists the claims there"
+        ),
+        ("", "pods/log") => {
+            "the pod is gone: deleted, or removed by Argo's pod garbage collection".into()
+        }
+        _ => format!(
+            "check the name and -n/--namespace (kubectl get {} -n {namespace})",
+            request.resource
+        ),
     }
 }
 
@@ -342,6 +365,29 @@ mod tests {
             hint.contains("  resources: [workflows, cronworkflows]\n  verbs: [create, get, list, watch, patch, delete]\n"),
             "the rest stays: {hint}"
         );
+    }
+
+    #[test]
+    fn not_found_hints_fit_what_was_not_found() {
+        let not_found = |group, resource| ClusterError::NotFound {
+            request: Box::new(Request {
+                verb: "get",
+                resource,
+                group,
+                namespace: "team-a".into(),
+                name: Some("x".into()),
+            }),
+        };
+        assert!(
+            not_found("argoproj.io", "workflows")
+                .hint()
+                .contains("jupyterflow list")
+        );
+        let claim = not_found("", "persistentvolumeclaims").hint();
+        assert!(claim.contains("kubectl get pvc -n team-a"), "{claim}");
+        assert!(!claim.contains("jupyterflow list"), "{claim}");
+        let pod = not_found("", "pods").hint();
+        assert!(pod.contains("kubectl get pods -n team-a"), "{pod}");
     }
 
     #[test]

@@ -428,3 +428,31 @@ fn run_watch_shows_the_last_lines_of_a_failed_job() {
         nb.request_lines()
     );
 }
+
+#[test]
+fn a_missing_claim_is_said_with_a_hint_about_claims() {
+    let nb = Notebook::start(Volume::Claim("ReadWriteOnce"));
+    let mut pod = crate::cluster_helpers::notebook_pod(&nb.workdir, Volume::Claim("ReadWriteOnce"));
+    for volume in pod["spec"]["volumes"].as_array_mut().expect("volumes") {
+        if volume["name"] == "volume-alice" {
+            volume["persistentVolumeClaim"]["claimName"] = json!("claim-gone");
+        }
+    }
+    nb.api.add_pod(NAMESPACE, pod);
+    let out = run(nb.in_pod().args(["run", "-c", "python train.py"]));
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "persistentvolumeclaims \"claim-gone\" not found in namespace `{NAMESPACE}`"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("kubectl get pvc -n jhub"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("jupyterflow list"), "{}", out.stderr);
+    assert!(nb.workflows().is_empty());
+}
