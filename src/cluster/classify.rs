@@ -53,13 +53,13 @@ pub(super) fn classify(conn: &Connection, request: &Request, e: &kube::Error) ->
                 }),
                 TransportKind::Tls => fatal(ClusterError::Tls {
                     server: conn.server.clone(),
-                    detail: chain,
+                    detail: error::readable(&chain),
                 }),
                 kind => Failure {
                     error: ClusterError::Transport {
                         server: conn.server.clone(),
                         request: Box::new(request.clone()),
-                        detail: chain,
+                        detail: error::readable(&chain),
                     },
                     retry: if kind == TransportKind::Broken
                         || matches!(other, kube::Error::HyperError(_) | kube::Error::Service(_))

@@ -309,6 +309,31 @@ pub(crate) fn transport_kind(chain: &str) -> TransportKind {
     }
 }
 
+/// A transport failure's text as users read it: the cause, without the links to documentation
+/// that rustls writes into its messages and without the client layers' wrapper names
+/// (`ServiceError`, `client error (SendRequest)`), which say nothing about what went wrong.
+pub(crate) fn readable(chain: &str) -> String {
+    let is_link = |word: &str| word.starts_with("https://") || word.starts_with("http://");
+    let parts: Vec<String> = chain
+        .split(": ")
+        .filter(|part| {
+            !(is_link(part) || *part == "ServiceError" || part.starts_with("client error ("))
+        })
+        .map(|part| {
+            part.split(' ')
+                .filter(|word| !is_link(word))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .filter(|part| !part.trim().is_empty())
+        .collect();
+    if parts.is_empty() {
+        chain.to_owned()
+    } else {
+        parts.join(": ")
+    }
+}
+
 /// The whole `source()` chain of an error, joined, for classification and messages.
 pub(crate) fn chain_text(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
@@ -404,6 +429,21 @@ mod tests {
             err.hint()
                 .contains("metadata.labels: must be no more than 63 characters")
         );
+    }
+
+    #[test]
+    fn transport_messages_keep_the_cause_and_drop_links_and_wrappers() {
+        assert_eq!(
+            readable(
+                "ServiceError: client error (SendRequest): connection error: peer closed connection without sending TLS close_notify: https://docs.rs/rustls/latest/rustls/manual/_03_howto/index.html#unexpected-eof"
+            ),
+            "connection error: peer closed connection without sending TLS close_notify"
+        );
+        assert_eq!(
+            readable("invalid peer certificate: UnknownIssuer"),
+            "invalid peer certificate: UnknownIssuer"
+        );
+        assert_eq!(readable("ServiceError"), "ServiceError");
     }
 
     #[test]

@@ -340,6 +340,24 @@ fn an_attempt_still_in_flight_is_never_reported_as_nothing_submitted() {
     });
 }
 
+#[test]
+fn dropped_connections_are_said_without_library_noise() {
+    let nb = Notebook::start(Volume::Nfs);
+    nb.api
+        .inject(FaultRule::always("GET", "/pods/", Fault::DropBefore));
+    let out = run(nb.in_pod().args(["run", "-c", "echo a"]));
+    assert_eq!(out.code, EXIT_CLUSTER, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("lost the connection to the API server"),
+        "{}",
+        out.stderr
+    );
+    // The cause stays readable; rustls' documentation link and kube's wrapper names go.
+    assert!(out.stderr.contains("connection"), "{}", out.stderr);
+    assert!(!out.stderr.contains("https://docs.rs"), "{}", out.stderr);
+    assert!(!out.stderr.contains("ServiceError"), "{}", out.stderr);
+}
+
 /// How one faulted run ended.
 enum Outcome {
     /// Exit 0 with this workflow name.
