@@ -66,6 +66,57 @@ fn forbidden_names_verb_resource_namespace_and_prints_the_role() {
 }
 
 #[test]
+fn a_forbidden_that_names_no_user_binds_the_service_account_we_know() {
+    let forbidden = || {
+        rule(
+            "POST",
+            "/workflows",
+            1,
+            Fault::Status {
+                code: 403,
+                retry_after: None,
+            },
+        )
+    };
+    let binding = |namespace: &str, name: &str| {
+        format!("subjects:\n- kind: ServiceAccount\n  name: {name}\n  namespace: {namespace}\n")
+    };
+    // A projected token (a JWT) says who we are: its `sub`.
+    let nb = Notebook::start(Volume::Nfs);
+    let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJrdWJlcm5ldGVzL3NlcnZpY2VhY2NvdW50Iiwic3ViIjoic3lzdGVtOnNlcnZpY2VhY2NvdW50OmpodWI6bm90ZWJvb2stc2EifQ.c2ln";
+    nb.api.set_token_valid(jwt, true);
+    std::fs::write(nb.service_account.join("token"), jwt).expect("write the token");
+    nb.api.inject(forbidden());
+    let out = run(nb.in_pod().args(["run", "-c", "echo a"]));
+    assert_eq!(out.code, EXIT_CLUSTER, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&binding(NAMESPACE, "notebook-sa")),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("<notebook-service-account>"));
+
+    // An opaque token says nothing: the notebook pod's serviceAccountName, read before.
+    let nb = Notebook::start(Volume::Nfs);
+    nb.api.inject(forbidden());
+    let out = run(nb.in_pod().args(["run", "-c", "echo a"]));
+    assert_eq!(out.code, EXIT_CLUSTER, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "system:serviceaccount:{NAMESPACE}:default cannot create"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(&binding(NAMESPACE, "default")),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("<notebook-service-account>"));
+}
+
+#[test]
 fn a_missing_own_pod_says_how_to_name_one() {
     let nb = Notebook::start(Volume::Nfs);
     let out = run(nb
