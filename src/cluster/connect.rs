@@ -12,6 +12,9 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use super::error::ClusterError;
 use crate::environment::discover::ProcessEnv;
 
+/// Sent with every request: `jupyterflow/<version>`.
+const USER_AGENT: &str = concat!("jupyterflow/", env!("CARGO_PKG_VERSION"));
+
 /// What the user asked for on the command line (`--context`, `-n`, `--pod`) and the process
 /// environment that decides the rest. Built once by the command; pure data.
 #[derive(Debug, Clone, Default)]
@@ -202,6 +205,11 @@ fn build(
     // Our own retry loop decides (bounded, reported with -v, and safe for POST); kube's
     // built-in one would retry underneath it, unseen.
     config.default_retry = false;
+    // Who made a change, in managedFields and audit logs ("unknown" without it).
+    config.headers.push((
+        http::header::USER_AGENT,
+        http::HeaderValue::from_static(USER_AGENT),
+    ));
     config.connect_timeout = Some(request_timeout.min(Duration::from_secs(10)));
     let server = config
         .cluster_url

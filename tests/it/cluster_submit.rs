@@ -54,6 +54,11 @@ fn in_a_notebook_pod_run_reads_the_pod_and_creates_one_workflow() {
             .iter()
             .all(|r| r.token.as_deref() == Some(nb.api.token().as_str()))
     );
+    // …and said who made it, for managedFields and audit logs.
+    let agent = format!("jupyterflow/{}", env!("CARGO_PKG_VERSION"));
+    for request in nb.api.requests() {
+        assert_eq!(request.user_agent.as_deref(), Some(agent.as_str()));
+    }
 }
 
 #[test]

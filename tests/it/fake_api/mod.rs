@@ -63,6 +63,7 @@ pub(crate) struct Recorded {
     pub(crate) query: String,
     pub(crate) token: Option<String>,
     pub(crate) content_type: Option<String>,
+    pub(crate) user_agent: Option<String>,
     pub(crate) body_len: usize,
 }
 
