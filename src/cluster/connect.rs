@@ -123,7 +123,7 @@ pub(crate) async fn connect(target: &Target) -> Result<Connection, ClusterError>
         kubeconfig_config(target).await?
     } else if let Some(context) = &target.context {
         // Not "no cluster": there may well be a service account; --context just cannot use it.
-        return Err(ClusterError::Config {
+        return Err(ClusterError::BadContext {
             message: format!(
                 "--context {context} needs a kubeconfig ($KUBECONFIG or ~/.kube/config), and none was found"
             ),
@@ -358,7 +358,7 @@ async fn kubeconfig_config(target: &Target) -> Result<(kube::Config, Origin), Cl
             .iter()
             .map(|c| c.name.as_str())
             .collect();
-        return Err(ClusterError::Config {
+        return Err(ClusterError::BadContext {
             message: if context.is_empty() {
                 format!("kubeconfig {label} has no current context")
             } else {
@@ -494,8 +494,8 @@ mod tests {
         let Err(err) = connect(&target).await else {
             panic!("connected to context prod without a kubeconfig");
         };
-        let ClusterError::Config { message, hint } = &err else {
-            panic!("not a config error: {err}");
+        let ClusterError::BadContext { message, hint } = &err else {
+            panic!("not a context error: {err}");
         };
         assert_eq!(
             message,
@@ -507,8 +507,8 @@ mod tests {
         );
         // Outside a pod, the same mistake has another fix.
         target.env.service_host = None;
-        let Err(ClusterError::Config { hint, .. }) = connect(&target).await else {
-            panic!("expected a config error outside the pod too");
+        let Err(ClusterError::BadContext { hint, .. }) = connect(&target).await else {
+            panic!("expected a context error outside the pod too");
         };
         assert!(hint.contains("set KUBECONFIG"), "{hint}");
     }

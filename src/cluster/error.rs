@@ -48,6 +48,10 @@ pub(crate) enum ClusterError {
     NoCluster { service_account_dir: PathBuf },
     #[error("{message}")]
     Config { message: String, hint: String },
+    /// A kubeconfig context that cannot be used: not in the kubeconfig, or `--context` with no
+    /// kubeconfig at all. Bad input: nothing was asked of a cluster.
+    #[error("{message}")]
+    BadContext { message: String, hint: String },
     #[error("the API server at {server} rejected our credentials (401 Unauthorized) from {origin}")]
     Unauthorized { server: String, origin: String },
     #[error("{user} cannot {verb} {resource} in namespace `{namespace}` (403 Forbidden)", verb = .request.verb, resource = .request.what(), namespace = .request.namespace)]
@@ -141,6 +145,8 @@ pub(crate) enum Outcome {
     Unchanged,
     /// Something may have been submitted: check before running again.
     Unknown,
+    /// No cluster was asked anything: the input was wrong (a usage error).
+    NotAsked,
 }
 
 /// The Role and RoleBinding a notebook's service account needs, printed after a 403. The
@@ -191,6 +197,7 @@ impl ClusterError {
     pub(crate) fn outcome(&self) -> Outcome {
         match self {
             ClusterError::Unsettled { .. } | ClusterError::AfterSubmit { .. } => Outcome::Unknown,
+            ClusterError::BadContext { .. } => Outcome::NotAsked,
             _ => Outcome::Unchanged,
         }
     }
@@ -199,7 +206,7 @@ impl ClusterError {
     pub(crate) fn hint(&self) -> String {
         match self {
             ClusterError::NoCluster { .. } => "run inside the notebook pod, set KUBECONFIG or --context, or use --local to run here".into(),
-            ClusterError::Config { hint, .. } => hint.clone(),
+            ClusterError::Config { hint, .. } | ClusterError::BadContext { hint, .. } => hint.clone(),
             ClusterError::NoNamespace { .. } => "check -n/--namespace and the config's `namespace`; kubectl get namespaces lists them".into(),
             ClusterError::BuildObject { .. } => "this is a bug in jupyterflow; please report it with the workflow".into(),
             ClusterError::CronExists { name, .. } => format!("to replace the schedule, delete it first (jupyterflow delete --cron {name}); or give the workflow another `name:`"),

@@ -155,6 +155,23 @@ fn with_a_kubeconfig_the_pod_and_namespace_come_from_flags() {
         "{}",
         out.stderr
     );
+    // A context the kubeconfig lacks is bad input (2), not the cluster's refusal (3): nothing
+    // was asked of any cluster.
+    nb.api.clear_requests();
+    let out = run(nb.with_kubeconfig().args(["list", "--context", "nosuch"]));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("has no context `nosuch`"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("pass --context with one of: fake, other"),
+        "{}",
+        out.stderr
+    );
+    assert!(nb.request_lines().is_empty(), "{:?}", nb.request_lines());
     // -n wins over the context's namespace.
     let out = run(nb.with_kubeconfig().args([
         "run",
