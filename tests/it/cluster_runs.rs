@@ -800,3 +800,34 @@ fn watch_of_a_failed_run_shows_its_pods_last_lines_and_nothing_when_they_are_gon
         out.stderr
     );
 }
+
+#[test]
+fn a_watch_that_every_stream_ends_at_once_says_so_and_gives_up() {
+    let nb = seeded();
+    nb.api.inject(crate::fake_api::FaultRule::always(
+        "GET",
+        "watch=true",
+        crate::fake_api::Fault::EndStreamAfter(0),
+    ));
+    let out =
+        run(nb
+            .in_pod()
+            .timeout(Duration::from_secs(90))
+            .args(["watch", "-v", "chain-x7k2p"]));
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("the API server ended 10 watches in a row right after opening them"),
+        "{}",
+        out.stderr
+    );
+    // Each re-watch was a note, with its growing pause.
+    assert!(
+        out.stderr
+            .contains("watching again in 200 ms (1 in a row ended at once)"),
+        "{}",
+        out.stderr
+    );
+    let watches = requests_with(&nb.api, "watch=true");
+    assert_eq!(watches, 10, "bounded: {:?}", nb.request_lines());
+}
