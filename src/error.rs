@@ -122,6 +122,7 @@ impl Error {
             Error::Cluster(e) => match e.outcome() {
                 Outcome::Unchanged => EXIT_CLUSTER,
                 Outcome::Unknown => EXIT_UNKNOWN,
+                Outcome::NotAsked => EXIT_USAGE,
             },
             _ => EXIT_USAGE,
         }

@@ -38,6 +38,10 @@ pub(crate) struct Cluster {
     pub notes: Vec<String>,
     /// Whether an attempt of the last `call` may have taken effect without us seeing the answer.
     pub outcome_unknown: bool,
+    /// Whether an attempt of the last `call` may still be running on the server after we gave
+    /// up on it (timed out, connection lost, gateway timeout): it can land after any later
+    /// answer, so a 404 read now proves nothing about it.
+    pub in_flight: bool,
 }
 
 impl Cluster {
@@ -48,6 +52,7 @@ impl Cluster {
             rng: Rng::from_entropy(),
             notes: Vec::new(),
             outcome_unknown: false,
+            in_flight: false,
         }
     }
 
@@ -102,9 +107,15 @@ impl Cluster {
         Fut: Future<Output = Result<T, kube::Error>>,
     {
         let started = Instant::now();
-        let mut number = 1;
+        // Attempts made, and those that count against `max_attempts` (refusals from a server
+        // that is restarting do not: only the time budget bounds them).
+        let mut attempts = 0;
+        let mut counted = 0;
+        let mut refusals = 0;
         self.outcome_unknown = false;
+        self.in_flight = false;
         loop {
+            attempts += 1;
             let mut failure = match tokio::time::timeout(self.conn.request_timeout, attempt()).await
             {
                 Ok(Ok(value)) => return Ok(value),
@@ -118,39 +129,41 @@ impl Cluster {
                     retry: Retry::Yes { server_delay: None },
                 },
             };
-            // The server may have acted on a request that timed out, broke, or got a 5xx
-            // other than 429 (which API servers send before doing anything).
-            self.outcome_unknown |= match &failure.error {
-                ClusterError::Timeout { .. } | ClusterError::Transport { .. } => true,
-                ClusterError::Server { code, .. } => *code != 429,
-                _ => false,
-            };
-            // Refused after an earlier attempt reached the server: it is restarting.
-            if number > 1 && matches!(failure.error, ClusterError::ConnectionRefused { .. }) {
-                failure.retry = Retry::Yes { server_delay: None };
-            }
-            let Retry::Yes { server_delay } = failure.retry else {
-                return Err(failure.error);
-            };
-            number += 1;
+            let (took_effect, running) = aftermath(&failure.error);
+            self.outcome_unknown |= took_effect;
+            self.in_flight |= running;
+            // Refused by a server that answered before (this call or an earlier one): it is
+            // restarting. A follow must outlive that, for as long as the time budget allows.
+            let restarting = matches!(failure.error, ClusterError::ConnectionRefused { .. })
+                && (attempts > 1 || self.conn.answered());
             let random = self.rng.unit();
-            let Some(wait) = self
-                .policy
-                .delay(number, started.elapsed(), server_delay, random)
-            else {
+            let wait = if restarting {
+                failure.retry = Retry::Yes { server_delay: None };
+                refusals += 1;
+                self.policy
+                    .delay_while_down(refusals, started.elapsed(), random)
+            } else {
+                let Retry::Yes { server_delay } = failure.retry else {
+                    return Err(failure.error);
+                };
+                counted += 1;
+                self.policy
+                    .delay(counted + 1, started.elapsed(), server_delay, random)
+            };
+            let Some(wait) = wait else {
                 self.notes.push(format!(
-                    "gave up on {} {} after {} attempts",
+                    "gave up on {} {} after {attempts} attempts",
                     request.verb,
                     request.what(),
-                    number - 1
                 ));
                 return Err(failure.error);
             };
             self.notes.push(format!(
-                "retrying {} {} in {} ms (attempt {number}): {}",
+                "retrying {} {} in {} ms (attempt {}): {}",
                 request.verb,
                 request.what(),
                 wait.as_millis(),
+                attempts + 1,
                 failure.error
             ));
             tokio::time::sleep(wait).await;
@@ -204,21 +217,16 @@ impl Cluster {
             .unwrap_or_default())
     }
 
-    /// A pod's log stream (container `main`), following when asked.
+    /// A pod's log stream, read as `params` say (container, follow, timestamps, sinceTime,
+    /// tailLines).
     pub(crate) async fn pod_log(
         &mut self,
         pod: &str,
-        container: &str,
-        follow: bool,
+        params: &LogParams,
     ) -> Result<impl futures::AsyncBufRead + use<>, ClusterError> {
         let api: Api<Pod> = self.core_api();
         let request = self.request("get", "pods/log", "", Some(pod));
-        let params = LogParams {
-            container: Some(container.to_owned()),
-            follow,
-            ..LogParams::default()
-        };
-        self.call(&request, || api.log_stream(pod, &params)).await
+        self.call(&request, || api.log_stream(pod, params)).await
     }
 
     pub(crate) async fn create(
@@ -301,6 +309,23 @@ impl Cluster {
             .fields(&format!("metadata.name={name}"))
             .timeout(290);
         self.call(&request, || api.watch(&params, version)).await
+    }
+}
+
+/// What a failed attempt may have left on the server: (it may have taken effect, it may still
+/// be running). A server that answered is done with the request, so a GET settles it; one that
+/// did not answer in time, lost the connection, or sat behind a gateway that timed out (502,
+/// 504: the API server goes on with a write its client no longer waits for) may still apply it
+/// later. 429 is sent before anything is done.
+fn aftermath(error: &ClusterError) -> (bool, bool) {
+    match error {
+        ClusterError::Timeout { .. }
+        | ClusterError::Transport { .. }
+        | ClusterError::Server {
+            code: 502 | 504, ..
+        } => (true, true),
+        ClusterError::Server { code, .. } => (*code != 429, false),
+        _ => (false, false),
     }
 }
 

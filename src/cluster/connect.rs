@@ -6,10 +6,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use k8s_openapi::api::core::v1::Pod;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use super::error::ClusterError;
 use crate::environment::discover::ProcessEnv;
+
+/// Sent with every request: `jupyterflow/<version>`.
+const USER_AGENT: &str = concat!("jupyterflow/", env!("CARGO_PKG_VERSION"));
 
 /// What the user asked for on the command line (`--context`, `-n`, `--pod`) and the process
 /// environment that decides the rest. Built once by the command; pure data.
@@ -47,6 +51,9 @@ impl Origin {
 #[derive(Debug, Default)]
 pub(crate) struct Observed {
     pub requests: u64,
+    /// HTTP answers received (any status): once there is one, the server exists, and a refused
+    /// connection means it is restarting.
+    pub responses: u64,
     pub retry_after: Option<Duration>,
 }
 
@@ -60,11 +67,38 @@ pub(crate) struct Connection {
     pub own_pod: Option<String>,
     pub request_timeout: Duration,
     pub observed: Arc<Mutex<Observed>>,
+    /// In a pod, the service account we act as, `(namespace, name)`: from the token, else from
+    /// the notebook pod once it was read. For the RoleBinding printed after a 403 that names
+    /// no user.
+    pub service_account: Option<(String, String)>,
 }
 
 impl Connection {
     pub(crate) fn requests(&self) -> u64 {
         self.observed.lock().map_or(0, |o| o.requests)
+    }
+
+    /// In a pod whose token did not say who we are: the notebook pod's service account (the
+    /// pod's token is that account's), once its pod was read.
+    pub(crate) fn learn_service_account(&mut self, pod: &Pod) {
+        if self.service_account.is_some() || !matches!(self.origin, Origin::ServiceAccount { .. }) {
+            return;
+        }
+        let spec = pod.spec.as_ref();
+        let name = spec
+            .and_then(|s| s.service_account_name.clone())
+            .or_else(|| spec.and_then(|s| s.service_account.clone()));
+        let namespace = pod
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| self.namespace.clone());
+        self.service_account = name.map(|name| (namespace, name));
+    }
+
+    /// Whether the API server has answered any request on this connection.
+    pub(crate) fn answered(&self) -> bool {
+        self.observed.lock().is_ok_and(|o| o.responses > 0)
     }
 }
 
@@ -89,7 +123,7 @@ pub(crate) async fn connect(target: &Target) -> Result<Connection, ClusterError>
         kubeconfig_config(target).await?
     } else if let Some(context) = &target.context {
         // Not "no cluster": there may well be a service account; --context just cannot use it.
-        return Err(ClusterError::Config {
+        return Err(ClusterError::BadContext {
             message: format!(
                 "--context {context} needs a kubeconfig ($KUBECONFIG or ~/.kube/config), and none was found"
             ),
@@ -113,7 +147,52 @@ pub(crate) async fn connect(target: &Target) -> Result<Connection, ClusterError>
         Origin::ServiceAccount { .. } => env.hostname.clone(),
         Origin::Kubeconfig { .. } => None,
     });
-    build(config, origin, namespace, own_pod, target.request_timeout)
+    let service_account = match &origin {
+        Origin::ServiceAccount { dir } => std::fs::read_to_string(dir.join("token"))
+            .ok()
+            .and_then(|token| service_account_of(&token)),
+        Origin::Kubeconfig { .. } => None,
+    };
+    let mut conn = build(config, origin, namespace, own_pod, target.request_timeout)?;
+    conn.service_account = service_account;
+    Ok(conn)
+}
+
+/// The service account a projected service-account token stands for: the token is a JWT whose
+/// payload's `sub` is `system:serviceaccount:NAMESPACE:NAME`. Read, not verified: it only
+/// names the account in a hint; the API server is the one that checks the token.
+fn service_account_of(token: &str) -> Option<(String, String)> {
+    let payload = token.trim().split('.').nth(1)?;
+    let claims: serde_json::Value = serde_json::from_slice(&base64url(payload)?).ok()?;
+    let (namespace, name) = claims["sub"]
+        .as_str()?
+        .strip_prefix("system:serviceaccount:")?
+        .split_once(':')?;
+    (!namespace.is_empty() && !name.is_empty()).then(|| (namespace.to_owned(), name.to_owned()))
+}
+
+/// Decodes base64url (RFC 4648 §5), padded or not, as JWTs carry their parts.
+fn base64url(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let mut bits: u32 = 0;
+    let mut count = 0;
+    for byte in text.trim_end_matches('=').bytes() {
+        let value = match byte {
+            b'A'..=b'Z' => byte - b'A',
+            b'a'..=b'z' => byte - b'a' + 26,
+            b'0'..=b'9' => byte - b'0' + 52,
+            b'-' => 62,
+            b'_' => 63,
+            _ => return None,
+        };
+        bits = (bits << 6) | u32::from(value);
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push(u8::try_from((bits >> count) & 0xff).ok()?);
+        }
+    }
+    Some(out)
 }
 
 fn build(
@@ -126,6 +205,11 @@ fn build(
     // Our own retry loop decides (bounded, reported with -v, and safe for POST); kube's
     // built-in one would retry underneath it, unseen.
     config.default_retry = false;
+    // Who made a change, in managedFields and audit logs ("unknown" without it).
+    config.headers.push((
+        http::header::USER_AGENT,
+        http::HeaderValue::from_static(USER_AGENT),
+    ));
     config.connect_timeout = Some(request_timeout.min(Duration::from_secs(10)));
     let server = config
         .cluster_url
@@ -158,8 +242,11 @@ fn build(
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.trim().parse::<u64>().ok())
                     .map(Duration::from_secs);
-                if let (Some(delay), Ok(mut seen)) = (retry_after, on_response.lock()) {
-                    seen.retry_after = Some(delay);
+                if let Ok(mut seen) = on_response.lock() {
+                    seen.responses += 1;
+                    if let Some(delay) = retry_after {
+                        seen.retry_after = Some(delay);
+                    }
                 }
                 res
             },
@@ -173,6 +260,7 @@ fn build(
         own_pod,
         request_timeout,
         observed,
+        service_account: None,
     })
 }
 
@@ -270,7 +358,7 @@ async fn kubeconfig_config(target: &Target) -> Result<(kube::Config, Origin), Cl
             .iter()
             .map(|c| c.name.as_str())
             .collect();
-        return Err(ClusterError::Config {
+        return Err(ClusterError::BadContext {
             message: if context.is_empty() {
                 format!("kubeconfig {label} has no current context")
             } else {
@@ -307,6 +395,20 @@ mod tests {
             service_account_dir: dir.to_owned(),
             ..ProcessEnv::default()
         }
+    }
+
+    #[test]
+    fn the_service_account_is_read_from_the_tokens_subject() {
+        // {"alg":"RS256"} . {"iss":"kubernetes/serviceaccount","sub":"system:serviceaccount:jhub:notebook-sa"} . sig
+        let token = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJrdWJlcm5ldGVzL3NlcnZpY2VhY2NvdW50Iiwic3ViIjoic3lzdGVtOnNlcnZpY2VhY2NvdW50OmpodWI6bm90ZWJvb2stc2EifQ.c2ln\n";
+        assert_eq!(
+            service_account_of(token),
+            Some(("jhub".to_owned(), "notebook-sa".to_owned()))
+        );
+        assert_eq!(service_account_of("opaque-token"), None);
+        assert_eq!(service_account_of("a.!!.c"), None);
+        assert_eq!(base64url("aGk"), Some(b"hi".to_vec()));
+        assert_eq!(base64url("aGk="), Some(b"hi".to_vec()));
     }
 
     #[test]
@@ -392,8 +494,8 @@ mod tests {
         let Err(err) = connect(&target).await else {
             panic!("connected to context prod without a kubeconfig");
         };
-        let ClusterError::Config { message, hint } = &err else {
-            panic!("not a config error: {err}");
+        let ClusterError::BadContext { message, hint } = &err else {
+            panic!("not a context error: {err}");
         };
         assert_eq!(
             message,
@@ -405,8 +507,8 @@ mod tests {
         );
         // Outside a pod, the same mistake has another fix.
         target.env.service_host = None;
-        let Err(ClusterError::Config { hint, .. }) = connect(&target).await else {
-            panic!("expected a config error outside the pod too");
+        let Err(ClusterError::BadContext { hint, .. }) = connect(&target).await else {
+            panic!("expected a context error outside the pod too");
         };
         assert!(hint.contains("set KUBECONFIG"), "{hint}");
     }

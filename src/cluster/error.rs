@@ -48,6 +48,10 @@ pub(crate) enum ClusterError {
     NoCluster { service_account_dir: PathBuf },
     #[error("{message}")]
     Config { message: String, hint: String },
+    /// A kubeconfig context that cannot be used: not in the kubeconfig, or `--context` with no
+    /// kubeconfig at all. Bad input: nothing was asked of a cluster.
+    #[error("{message}")]
+    BadContext { message: String, hint: String },
     #[error("the API server at {server} rejected our credentials (401 Unauthorized) from {origin}")]
     Unauthorized { server: String, origin: String },
     #[error("{user} cannot {verb} {resource} in namespace `{namespace}` (403 Forbidden)", verb = .request.verb, resource = .request.what(), namespace = .request.namespace)]
@@ -121,9 +125,14 @@ pub(crate) enum ClusterError {
     PodsGone { name: String },
     #[error("reading the log of {pod}: {detail}")]
     ReadLog { pod: String, detail: String },
-    /// A create whose outcome could not be settled: it may or may not exist.
-    #[error("{cause}; it is not known whether {name} was created")]
-    Unsettled { name: String, cause: String },
+    /// A create whose outcome could not be settled: it may or may not exist. `in_flight`: an
+    /// attempt may still be running on the server, so it may appear later.
+    #[error("{cause}; it is not known whether {name} was created{}", if *.in_flight { " (an earlier attempt got no answer and the server may still be creating it)" } else { "" })]
+    Unsettled {
+        name: String,
+        cause: String,
+        in_flight: bool,
+    },
     /// The workflow was submitted, then following it failed: it goes on without us.
     #[error("{name} was submitted and goes on running, but following it failed: {cause}")]
     AfterSubmit { name: String, cause: String },
@@ -136,6 +145,8 @@ pub(crate) enum Outcome {
     Unchanged,
     /// Something may have been submitted: check before running again.
     Unknown,
+    /// No cluster was asked anything: the input was wrong (a usage error).
+    NotAsked,
 }
 
 /// The Role and RoleBinding a notebook's service account needs, printed after a 403. The
@@ -186,6 +197,7 @@ impl ClusterError {
     pub(crate) fn outcome(&self) -> Outcome {
         match self {
             ClusterError::Unsettled { .. } | ClusterError::AfterSubmit { .. } => Outcome::Unknown,
+            ClusterError::BadContext { .. } => Outcome::NotAsked,
             _ => Outcome::Unchanged,
         }
     }
@@ -194,7 +206,7 @@ impl ClusterError {
     pub(crate) fn hint(&self) -> String {
         match self {
             ClusterError::NoCluster { .. } => "run inside the notebook pod, set KUBECONFIG or --context, or use --local to run here".into(),
-            ClusterError::Config { hint, .. } => hint.clone(),
+            ClusterError::Config { hint, .. } | ClusterError::BadContext { hint, .. } => hint.clone(),
             ClusterError::NoNamespace { .. } => "check -n/--namespace and the config's `namespace`; kubectl get namespaces lists them".into(),
             ClusterError::BuildObject { .. } => "this is a bug in jupyterflow; please report it with the workflow".into(),
             ClusterError::CronExists { name, .. } => format!("to replace the schedule, delete it first (jupyterflow delete --cron {name}); or give the workflow another `name:`"),
@@ -220,7 +232,7 @@ impl ClusterError {
             ClusterError::OwnPodNotFound { in_pod: false, .. } => "check the name with kubectl get pods, and -n/--namespace".into(),
             ClusterError::NoOwnPod { .. } => "pass --pod NAME (the notebook pod to take the image and volumes from), or --dry-run --pod-file POD.json".into(),
             ClusterError::ArgoNotInstalled { .. } => "install Argo Workflows (https://argo-workflows.readthedocs.io/en/latest/quick-start/) or ask your cluster admin; --local runs the pipeline here".into(),
-            ClusterError::NotFound { .. } => "jupyterflow list shows the runs (add --all for runs not made by jupyterflow)".into(),
+            ClusterError::NotFound { request } => not_found_hint(request),
             ClusterError::Conflict { .. } => "another object has that name: pick another `name:` or delete the old one".into(),
             ClusterError::Invalid { causes, .. } => {
                 let mut text = String::from("fix these fields:");
@@ -238,9 +250,33 @@ impl ClusterError {
             ClusterError::Server { code, message, .. } if super::retry::retryable_status(*code, message) => "jupyterflow retried and gave up; try again in a moment (-v shows the retries)".into(),
             ClusterError::Server { .. } => "the API server refused the request; its message above says why".into(),
             ClusterError::Transport { .. } => "jupyterflow retried and gave up; try again in a moment (-v shows the retries)".into(),
-            ClusterError::Unsettled { name, .. } => format!("check with `jupyterflow get {name}` before running again: if it exists, it is this run"),
+            ClusterError::Unsettled { name, in_flight: false, .. } => format!("check with `jupyterflow get {name}` before running again: if it exists, it is this run"),
+            ClusterError::Unsettled { name, in_flight: true, .. } => format!("it may still appear: check with `jupyterflow get {name}` in a minute, before running again; if it exists, it is this run"),
             ClusterError::AfterSubmit { name, .. } => format!("re-attach with `jupyterflow watch {name}`"),
         }
+    }
+}
+
+/// What to do about a 404, for the kind of thing that was not found.
+fn not_found_hint(request: &Request) -> String {
+    let namespace = &request.namespace;
+    match (request.group, request.resource) {
+        ("argoproj.io", "workflows") => {
+            "jupyterflow list shows the runs (add --all for runs not made by jupyterflow)".into()
+        }
+        ("argoproj.io", "cronworkflows") => "jupyterflow list --cron shows the schedules".into(),
+        ("", "persistentvolumeclaims") => format!(
+            "the notebook pod mounts this claim, but namespace `{namespace}` has no such claim: \
+             jobs run in `{namespace}` (check -n/--namespace); kubectl get pvc -n {namespace} \
+             lists the claims there"
+        ),
+        ("", "pods/log") => {
+            "the pod is gone: deleted, or removed by Argo's pod garbage collection".into()
+        }
+        _ => format!(
+            "check the name and -n/--namespace (kubectl get {} -n {namespace})",
+            request.resource
+        ),
     }
 }
 
@@ -277,6 +313,31 @@ pub(crate) fn transport_kind(chain: &str) -> TransportKind {
         TransportKind::Broken
     } else {
         TransportKind::Other
+    }
+}
+
+/// A transport failure's text as users read it: the cause, without the links to documentation
+/// that rustls writes into its messages and without the client layers' wrapper names
+/// (`ServiceError`, `client error (SendRequest)`), which say nothing about what went wrong.
+pub(crate) fn readable(chain: &str) -> String {
+    let is_link = |word: &str| word.starts_with("https://") || word.starts_with("http://");
+    let parts: Vec<String> = chain
+        .split(": ")
+        .filter(|part| {
+            !(is_link(part) || *part == "ServiceError" || part.starts_with("client error ("))
+        })
+        .map(|part| {
+            part.split(' ')
+                .filter(|word| !is_link(word))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .filter(|part| !part.trim().is_empty())
+        .collect();
+    if parts.is_empty() {
+        chain.to_owned()
+    } else {
+        parts.join(": ")
     }
 }
 
@@ -339,6 +400,29 @@ mod tests {
     }
 
     #[test]
+    fn not_found_hints_fit_what_was_not_found() {
+        let not_found = |group, resource| ClusterError::NotFound {
+            request: Box::new(Request {
+                verb: "get",
+                resource,
+                group,
+                namespace: "team-a".into(),
+                name: Some("x".into()),
+            }),
+        };
+        assert!(
+            not_found("argoproj.io", "workflows")
+                .hint()
+                .contains("jupyterflow list")
+        );
+        let claim = not_found("", "persistentvolumeclaims").hint();
+        assert!(claim.contains("kubectl get pvc -n team-a"), "{claim}");
+        assert!(!claim.contains("jupyterflow list"), "{claim}");
+        let pod = not_found("", "pods").hint();
+        assert!(pod.contains("kubectl get pods -n team-a"), "{pod}");
+    }
+
+    #[test]
     fn invalid_lists_the_field_causes() {
         let err = ClusterError::Invalid {
             request: Box::new(request()),
@@ -352,6 +436,21 @@ mod tests {
             err.hint()
                 .contains("metadata.labels: must be no more than 63 characters")
         );
+    }
+
+    #[test]
+    fn transport_messages_keep_the_cause_and_drop_links_and_wrappers() {
+        assert_eq!(
+            readable(
+                "ServiceError: client error (SendRequest): connection error: peer closed connection without sending TLS close_notify: https://docs.rs/rustls/latest/rustls/manual/_03_howto/index.html#unexpected-eof"
+            ),
+            "connection error: peer closed connection without sending TLS close_notify"
+        );
+        assert_eq!(
+            readable("invalid peer certificate: UnknownIssuer"),
+            "invalid peer certificate: UnknownIssuer"
+        );
+        assert_eq!(readable("ServiceError"), "ServiceError");
     }
 
     #[test]

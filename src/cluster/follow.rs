@@ -1,18 +1,27 @@
 //! Following a workflow live (`run --watch`, `watch`): the watch API on that one object (no
 //! polling, see `watch`), each snapshot turned by `argo::tracker` into the same `RunEvent`s the
-//! local engine sends. Hands events and the client's notes to its caller; never prints. The
-//! caller's `detach` future (Ctrl-C) ends the following, not the run.
+//! local engine sends; after a job fails, the last lines of its pod's log (`JobLogTail`), as
+//! the local engine sends them from its log file. Hands events and the client's notes to its
+//! caller; never prints. The caller's `detach` future (Ctrl-C) ends the following, not the run.
 
 use std::future::Future;
 
+use futures::io::AsyncReadExt as _;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::LogParams;
 use serde_json::Value;
 
 use super::api::Cluster;
 use super::error::ClusterError;
 use super::watch::{self, Update, WorkflowWatch};
+use crate::argo::labels::{NODE_NAME_ANNOTATION, WORKFLOW_LABEL};
+use crate::argo::pods::job_pods;
 use crate::argo::tracker::Tracker;
 use crate::argo::view::WorkflowView;
-use crate::events::{RunEvent, RunStatus};
+use crate::events::{FAILURE_TAIL_LINES, JobPhase, RunEvent, RunStatus};
+
+/// The container whose output is the job's.
+const CONTAINER: &str = "main";
 
 /// What following hands out, in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,21 +49,39 @@ pub(crate) async fn follow(
     mut show: impl FnMut(Progress),
 ) -> Result<Followed, ClusterError> {
     let mut tracker = Tracker::new();
-    let mut step = |object: &Value, show: &mut dyn FnMut(Progress)| {
-        let snapshot = WorkflowView::from_json(object);
-        for event in tracker.update(&snapshot) {
-            show(Progress::Event(event));
-        }
-        snapshot
-            .is_finished()
-            .then(|| Followed::Finished(snapshot.run_status()))
-    };
-    if let Some(end) = step(&initial, &mut show) {
-        return Ok(end);
-    }
     let mut watch = WorkflowWatch::from_object(name, &initial);
+    let mut object = initial;
     let mut detach = std::pin::pin!(detach);
     loop {
+        let snapshot = WorkflowView::from_json(&object);
+        // The run's pods, listed once per snapshot and only when a job failed in it.
+        let mut pods: Option<Vec<Pod>> = None;
+        for event in tracker.update(&snapshot) {
+            let failed = match &event {
+                RunEvent::JobFinished {
+                    job,
+                    phase: JobPhase::Failed,
+                    ..
+                } => Some(job.clone()),
+                _ => None,
+            };
+            show(Progress::Event(event));
+            let Some(job) = failed else { continue };
+            let tail = tokio::select! {
+                () = &mut detach => return Ok(Followed::Detached),
+                tail = failure_tail(cluster, name, &snapshot, &job, &mut pods) => tail,
+            };
+            let notes = std::mem::take(&mut cluster.notes);
+            if !notes.is_empty() {
+                show(Progress::Notes(notes));
+            }
+            if let Some(lines) = tail {
+                show(Progress::Event(RunEvent::JobLogTail { job, lines }));
+            }
+        }
+        if snapshot.is_finished() {
+            return Ok(Followed::Finished(snapshot.run_status()));
+        }
         let update = tokio::select! {
             () = &mut detach => return Ok(Followed::Detached),
             update = watch.next(cluster) => update,
@@ -64,12 +91,90 @@ pub(crate) async fn follow(
             show(Progress::Notes(notes));
         }
         match update? {
-            Update::Changed(object) => {
-                if let Some(end) = step(&object, &mut show) {
-                    return Ok(end);
-                }
-            }
+            Update::Changed(changed) => object = changed,
             Update::Deleted => return Err(watch::deleted(name)),
         }
     }
+}
+
+/// The last lines of the log of `job`'s last pod, or None when there are none to show: the
+/// pod is already gone (Argo's pod GC) or its log cannot be read. Not being able to show the
+/// tail must not end the following; a failure to read it becomes a note.
+async fn failure_tail(
+    cluster: &mut Cluster,
+    workflow: &str,
+    view: &WorkflowView,
+    job: &str,
+    pods: &mut Option<Vec<Pod>>,
+) -> Option<Vec<String>> {
+    if pods.is_none() {
+        match cluster
+            .list_pods(&format!("{WORKFLOW_LABEL}={workflow}"))
+            .await
+        {
+            Ok(listed) => *pods = Some(listed),
+            Err(e) => {
+                cluster
+                    .notes
+                    .push(format!("cannot show the last lines of {job}: {e}"));
+                *pods = Some(Vec::new());
+            }
+        }
+    }
+    let pod = last_pod(pods.as_deref().unwrap_or_default(), view, job)?;
+    let params = LogParams {
+        container: Some(CONTAINER.to_owned()),
+        tail_lines: Some(i64::try_from(FAILURE_TAIL_LINES).unwrap_or(i64::MAX)),
+        ..LogParams::default()
+    };
+    let read = match cluster.pod_log(&pod, &params).await {
+        Ok(mut stream) => {
+            let mut bytes = Vec::new();
+            stream
+                .read_to_end(&mut bytes)
+                .await
+                .map(|_| bytes)
+                .map_err(|e| e.to_string())
+        }
+        Err(ClusterError::NotFound { .. }) => return None,
+        Err(e) => Err(e.to_string()),
+    };
+    match read {
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
+            let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+            (!lines.is_empty()).then_some(lines)
+        }
+        Err(e) => {
+            cluster.notes.push(format!(
+                "cannot show the last lines of {job} (pod {pod}): {e}"
+            ));
+            None
+        }
+    }
+}
+
+/// The pod of `job`'s last attempt: its pods as `argo::pods` finds them, the one Argo named
+/// with the last attempt's node when a retried job has several.
+fn last_pod(pods: &[Pod], view: &WorkflowView, job: &str) -> Option<String> {
+    let mine: Vec<String> = job_pods(pods, view)
+        .into_iter()
+        .filter(|p| p.job == job)
+        .map(|p| p.pod)
+        .collect();
+    let last_node = view
+        .jobs
+        .iter()
+        .find(|j| j.name == job)
+        .map(|j| j.attempts.last().map_or(&j.node_name, |a| &a.node_name));
+    let node_of = |name: &String| {
+        pods.iter()
+            .find(|p| p.metadata.name.as_ref() == Some(name))
+            .and_then(|p| p.metadata.annotations.as_ref())
+            .and_then(|a| a.get(NODE_NAME_ANNOTATION))
+    };
+    mine.iter()
+        .find(|name| last_node.is_some() && node_of(name) == last_node)
+        .or(mine.last())
+        .cloned()
 }

@@ -1,11 +1,15 @@
 //! Job logs of a cluster run: the `main` container of each job pod (label
 //! `workflows.argoproj.io/workflow`). Read once, or followed: one log stream per pod, and the
 //! workflow's watch (in a task of its own) tells when new pods appear and when the run ends.
-//! Hands every piece of output to its caller; never prints.
+//! A followed stream that breaks is opened again from the time of the last line shown, and
+//! skips what was shown, so every line is shown once. Hands every piece of output to its
+//! caller; never prints.
 
 use std::collections::{BTreeSet, HashSet};
 
 use futures::io::AsyncBufReadExt as _;
+use jiff::Timestamp;
+use kube::api::LogParams;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
@@ -39,6 +43,8 @@ pub(crate) enum LogPiece {
     Lost(String),
     /// No job has a pod yet (a status line for the user).
     NoPodsYet(String),
+    /// What happened behind the scenes (a stream opened again, a re-watch, retries), for `-v`.
+    Notes(Vec<String>),
 }
 
 /// Reads the logs of run `name` (its state in `view`) once. Returns how many pods' logs could
@@ -82,7 +88,11 @@ pub(crate) async fn read(
 
 /// A whole log; invalid UTF-8 (a program printing bytes) is replaced, not an error.
 async fn read_log(cluster: &mut Cluster, pod: &str) -> Result<String, ClusterError> {
-    let mut stream = cluster.pod_log(pod, CONTAINER, false).await?;
+    let params = LogParams {
+        container: Some(CONTAINER.to_owned()),
+        ..LogParams::default()
+    };
+    let mut stream = cluster.pod_log(pod, &params).await?;
     let mut bytes = Vec::new();
     futures::io::AsyncReadExt::read_to_end(&mut stream, &mut bytes)
         .await
@@ -105,47 +115,168 @@ fn no_pods(name: &str, view: &WorkflowView) -> Result<LogPiece, ClusterError> {
     )))
 }
 
-/// What a pod's log task sends: a piece of output, or why the output stopped early.
+/// What a pod's log task sends: a piece of output, why the output stopped early, or notes.
 enum Piece {
     Lines { job: String, text: String },
     Broken(String),
+    Notes(Vec<String>),
 }
 
-/// Streams one pod's log into the channel, line by line, until the container ends.
+/// How many times in a row a pod's stream may break without a new line before we give up.
+const MAX_REOPENS: u32 = 10;
+
+/// How far a followed log was shown: the time of the last line shown and how many lines shown
+/// carry exactly that time (a runtime stamps a burst of lines alike).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Shown {
+    last: Option<Timestamp>,
+    at_last: usize,
+}
+
+impl Shown {
+    fn record(&mut self, at: Option<Timestamp>) {
+        let Some(at) = at else { return };
+        if self.last == Some(at) {
+            self.at_last += 1;
+        } else {
+            self.last = Some(at);
+            self.at_last = 1;
+        }
+    }
+
+    /// Where to read again from: the API server passes `sinceTime` on in whole seconds, so
+    /// the second of the last line shown (what came before it in that second is skipped).
+    fn since(&self) -> Option<Timestamp> {
+        self.last
+            .and_then(|t| Timestamp::from_second(t.as_second()).ok())
+    }
+}
+
+/// In a stream opened again, which lines were shown before: those older than the last one
+/// shown, and as many of those stamped like it as were shown. Everything after the first new
+/// line is new (a log only grows).
+#[derive(Debug)]
+struct Skip {
+    shown: Shown,
+    alike_seen: usize,
+    caught_up: bool,
+}
+
+impl Skip {
+    fn new(shown: Shown) -> Self {
+        Skip {
+            shown,
+            alike_seen: 0,
+            caught_up: shown.last.is_none(),
+        }
+    }
+
+    fn seen_before(&mut self, at: Option<Timestamp>) -> bool {
+        if self.caught_up {
+            return false;
+        }
+        // A line without a time cannot be placed: better shown twice than lost.
+        let (Some(at), Some(last)) = (at, self.shown.last) else {
+            return false;
+        };
+        if at < last {
+            return true;
+        }
+        if at == last && self.alike_seen < self.shown.at_last {
+            self.alike_seen += 1;
+            return true;
+        }
+        self.caught_up = true;
+        false
+    }
+}
+
+/// A line read with `timestamps=true`: its time, and the text after it.
+fn stamped(line: &[u8]) -> (Option<Timestamp>, &[u8]) {
+    let Some(space) = line.iter().position(|b| *b == b' ') else {
+        return (None, line);
+    };
+    let at = std::str::from_utf8(&line[..space])
+        .ok()
+        .and_then(|t| t.parse::<Timestamp>().ok());
+    match at {
+        Some(at) => (Some(at), &line[space + 1..]),
+        None => (None, line),
+    }
+}
+
+/// Streams one pod's log into the channel, line by line, until the container ends. A stream
+/// that breaks is opened again from the last line shown, up to `MAX_REOPENS` times in a row
+/// without progress.
 async fn stream_pod(mut cluster: Cluster, pod: JobPod, out: mpsc::UnboundedSender<Piece>) {
-    let stream = match cluster.pod_log(&pod.pod, CONTAINER, true).await {
-        Ok(stream) => stream,
-        Err(e) => {
-            let _ = out.send(Piece::Broken(format!(
-                "{}: cannot follow pod {}: {e}",
-                pod.job, pod.pod
-            )));
+    let mut shown = Shown::default();
+    let mut reopens = 0;
+    loop {
+        let params = LogParams {
+            container: Some(CONTAINER.to_owned()),
+            follow: true,
+            timestamps: true,
+            since_time: shown.since(),
+            ..LogParams::default()
+        };
+        let opened = cluster.pod_log(&pod.pod, &params).await;
+        let notes = std::mem::take(&mut cluster.notes);
+        if !notes.is_empty() && out.send(Piece::Notes(notes)).is_err() {
             return;
         }
-    };
-    futures::pin_mut!(stream);
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        match stream.read_until(b'\n', &mut line).await {
-            Ok(0) => return,
-            Ok(_) => {
-                let text = String::from_utf8_lossy(&line).into_owned();
-                let piece = Piece::Lines {
-                    job: pod.job.clone(),
-                    text,
-                };
-                if out.send(piece).is_err() {
-                    return;
-                }
-            }
+        let stream = match opened {
+            Ok(stream) => stream,
             Err(e) => {
                 let _ = out.send(Piece::Broken(format!(
-                    "{}: the log stream of pod {} broke: {e}",
+                    "{}: cannot follow pod {}: {e}",
                     pod.job, pod.pod
                 )));
                 return;
             }
+        };
+        futures::pin_mut!(stream);
+        let mut skip = Skip::new(shown);
+        let before = shown;
+        let mut line = Vec::new();
+        let broke = loop {
+            line.clear();
+            match stream.read_until(b'\n', &mut line).await {
+                Ok(0) => break None,
+                // A whole line, or the last one of a log that ends without a newline.
+                Ok(_) => {
+                    let (at, text) = stamped(&line);
+                    if skip.seen_before(at) {
+                        continue;
+                    }
+                    shown.record(at);
+                    let piece = Piece::Lines {
+                        job: pod.job.clone(),
+                        text: String::from_utf8_lossy(text).into_owned(),
+                    };
+                    if out.send(piece).is_err() {
+                        return;
+                    }
+                }
+                // What was read of a cut line is read again with the rest.
+                Err(e) => break Some(e),
+            }
+        };
+        // A clean end: the container ended (the kubelet ends a follow only then).
+        let Some(e) = broke else { return };
+        reopens = if shown == before { reopens + 1 } else { 1 };
+        if reopens > MAX_REOPENS {
+            let _ = out.send(Piece::Broken(format!(
+                "{}: the log stream of pod {} broke {MAX_REOPENS} times in a row: {e}",
+                pod.job, pod.pod
+            )));
+            return;
+        }
+        let note = format!(
+            "{}: the log stream of pod {} broke ({e}); reading on from its last line shown",
+            pod.job, pod.pod
+        );
+        if out.send(Piece::Notes(vec![note])).is_err() {
+            return;
         }
     }
 }
@@ -165,24 +296,31 @@ fn started_nodes(view: &WorkflowView) -> BTreeSet<String> {
         .collect()
 }
 
+/// What the watching task sends: a change (or the error that ended the watch), or the notes
+/// its client made on the way (re-watches, retries).
+enum Watched {
+    Update(Result<Update, ClusterError>),
+    Notes(Vec<String>),
+}
+
 /// Watches the workflow in its own task and sends each change, so that handing out log lines
 /// never cancels a watch request half-way.
-fn spawn_watch(
-    cluster: &Cluster,
-    name: &str,
-    object: &Value,
-) -> mpsc::UnboundedReceiver<Result<Update, ClusterError>> {
+fn spawn_watch(cluster: &Cluster, name: &str, object: &Value) -> mpsc::UnboundedReceiver<Watched> {
     let (sender, receiver) = mpsc::unbounded_channel();
     let mut cluster = Cluster::new(cluster.conn.clone());
     let mut watch = WorkflowWatch::from_object(name, object);
     tokio::spawn(async move {
         loop {
             let update = watch.next(&mut cluster).await;
+            let notes = std::mem::take(&mut cluster.notes);
+            if !notes.is_empty() && sender.send(Watched::Notes(notes)).is_err() {
+                return;
+            }
             let last = match &update {
                 Ok(Update::Changed(object)) => WorkflowView::from_json(object).is_finished(),
                 Ok(Update::Deleted) | Err(_) => true,
             };
-            if sender.send(update).is_err() || last {
+            if sender.send(Watched::Update(update)).is_err() || last {
                 return;
             }
         }
@@ -198,6 +336,7 @@ fn hand_out(piece: Piece, broken: &mut usize, show: &mut impl FnMut(LogPiece)) {
             *broken += 1;
             show(LogPiece::Lost(note));
         }
+        Piece::Notes(notes) => show(LogPiece::Notes(notes)),
     }
 }
 
@@ -266,14 +405,88 @@ pub(crate) async fn follow(
                 Some(piece) = incoming.recv() => hand_out(piece, &mut broken, &mut show),
                 update = changes.recv() => {
                     match update {
-                        Some(Ok(Update::Changed(object))) => view = WorkflowView::from_json(&object),
-                        Some(Ok(Update::Deleted)) => return Err(watch::deleted(name)),
-                        Some(Err(e)) => return Err(e),
+                        Some(Watched::Notes(behind)) => {
+                            show(LogPiece::Notes(behind));
+                            continue;
+                        }
+                        Some(Watched::Update(Ok(Update::Changed(object)))) => {
+                            view = WorkflowView::from_json(&object);
+                        }
+                        Some(Watched::Update(Ok(Update::Deleted))) => {
+                            return Err(watch::deleted(name));
+                        }
+                        Some(Watched::Update(Err(e))) => return Err(e),
                         None => return Err(ClusterError::WatchStopped { name: name.to_owned() }),
                     }
                     break;
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().expect("a time")
+    }
+
+    /// Shows `lines` (time, text) through `skip`, recording them in `shown`.
+    fn pass<'a>(skip: &mut Skip, shown: &mut Shown, lines: &[(&str, &'a str)]) -> Vec<&'a str> {
+        lines
+            .iter()
+            .filter(|(time, _)| !skip.seen_before(Some(at(time))))
+            .map(|(time, text)| {
+                shown.record(Some(at(time)));
+                *text
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_reopened_stream_shows_each_line_once() {
+        let log = [
+            ("2026-09-01T11:40:00.100Z", "a"),
+            ("2026-09-01T11:40:01.100Z", "b"),
+            ("2026-09-01T11:40:01.100Z", "c"),
+            ("2026-09-01T11:40:01.100Z", "d"),
+            ("2026-09-01T11:40:01.700Z", "e"),
+            ("2026-09-01T11:40:02.000Z", "f"),
+        ];
+        for cut in 0..=log.len() {
+            let mut shown = Shown::default();
+            let mut skip = Skip::new(shown);
+            let mut out = pass(&mut skip, &mut shown, &log[..cut]);
+            // The server sends again from the second of the last line shown.
+            let since = shown.since();
+            let again: Vec<(&str, &str)> = log
+                .iter()
+                .copied()
+                .filter(|(time, _)| since.is_none_or(|s| at(time) >= s))
+                .collect();
+            let mut skip = Skip::new(shown);
+            out.extend(pass(&mut skip, &mut shown, &again));
+            assert_eq!(out, ["a", "b", "c", "d", "e", "f"], "cut after {cut}");
+        }
+    }
+
+    #[test]
+    fn since_is_the_second_of_the_last_line() {
+        let mut shown = Shown::default();
+        assert_eq!(shown.since(), None);
+        shown.record(Some(at("2026-09-01T11:40:01.999Z")));
+        assert_eq!(shown.since(), Some(at("2026-09-01T11:40:01Z")));
+    }
+
+    #[test]
+    fn the_time_is_split_off_each_line() {
+        let (time, text) = stamped(b"2026-09-01T11:40:01.120000000Z epoch 1\n");
+        assert_eq!(time, Some(at("2026-09-01T11:40:01.12Z")));
+        assert_eq!(text, b"epoch 1\n");
+        // Not a time: the whole line is text.
+        assert_eq!(stamped(b"no time here\n"), (None, &b"no time here\n"[..]));
+        assert_eq!(stamped(b"plain"), (None, &b"plain"[..]));
     }
 }

@@ -66,6 +66,22 @@ impl RetryPolicy {
         });
         (elapsed + wait <= self.budget).then_some(wait)
     }
+
+    /// The wait before another attempt at a server that refuses connections after it had
+    /// answered (it is restarting; `refusals` counts them, from 1), or None once the time
+    /// budget is spent. Only time bounds these: a restart takes as long as it takes. Half of
+    /// each wait is fixed, so that the waits add up to outlast a restart whatever the jitter.
+    pub(crate) fn delay_while_down(
+        &self,
+        refusals: u32,
+        elapsed: Duration,
+        random: f64,
+    ) -> Option<Duration> {
+        let exponent = refusals.saturating_sub(1).min(20);
+        let ceiling = self.base.saturating_mul(1 << exponent).min(self.cap);
+        let wait = ceiling / 2 + (ceiling / 2).mul_f64(random.clamp(0.0, 1.0));
+        (elapsed + wait <= self.budget).then_some(wait)
+    }
 }
 
 /// A small PRNG for jitter and generated names (xorshift64*), seeded from the clock and pid:
@@ -143,6 +159,31 @@ mod tests {
             ),
             None,
             "waiting past the budget gives up instead"
+        );
+    }
+
+    #[test]
+    fn a_restarting_server_is_waited_for_until_the_budget_not_the_attempts() {
+        let policy = RetryPolicy::default();
+        // Unlucky jitter still waits: six refusals take at least 3 s, past a short restart.
+        let total: Duration = (1..=6)
+            .map(|n| {
+                policy
+                    .delay_while_down(n, Duration::ZERO, 0.0)
+                    .expect("wait")
+            })
+            .sum();
+        assert!(total >= Duration::from_secs(3), "{total:?}");
+        assert!(
+            policy
+                .delay_while_down(30, Duration::from_secs(50), 0.999)
+                .expect("still within the budget")
+                <= Duration::from_secs(5)
+        );
+        assert_eq!(
+            policy.delay_while_down(30, Duration::from_secs(58), 0.999),
+            None,
+            "the time budget ends it"
         );
     }
 

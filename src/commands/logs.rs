@@ -81,10 +81,13 @@ fn cluster(logs: &LogsSettings, session: &Session, printer: &mut Printer) -> Res
             }
         }
         let selection = Selection(logs.job.as_deref());
+        let verbose = session.verbose;
         let show = |piece: LogPiece| match piece {
             LogPiece::Output { job, text } => printer.data(&prefix_lines(&job, &text)),
             LogPiece::Lost(note) => printer.note(&note),
             LogPiece::NoPodsYet(status) => printer.status(&status),
+            LogPiece::Notes(notes) if verbose => notes.iter().for_each(|n| printer.note(n)),
+            LogPiece::Notes(_) => {}
         };
         if logs.follow {
             let followed = logs::follow(cluster, &name, object, selection, show).await?;

@@ -165,3 +165,24 @@ pub(crate) fn submitted_name(stdout: &str) -> String {
         .unwrap_or_else(|| panic!("not a workflow name: {stdout:?}"))
         .to_owned()
 }
+
+/// Waits for `condition` (checked every 20 ms), for as long as a loaded machine may need;
+/// panics naming `what` after 60 s. Tests wait for what they need instead of sleeping.
+pub(crate) fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !condition() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// How many requests so far had `part` in their path or query (`watch=true`, `/log`).
+pub(crate) fn requests_with(api: &FakeApi, part: &str) -> usize {
+    api.requests()
+        .iter()
+        .filter(|r| r.path.contains(part) || r.query.contains(part))
+        .count()
+}

@@ -124,6 +124,8 @@ async fn submit_from_pod(
         }
         Err(e) => return Err(e.into()),
     };
+    // Names the service account in the RoleBinding a later 403 prints.
+    cluster.conn.learn_service_account(&pod);
     let mut env = environment(settings, argo, loaded, &pod)?;
     let claim_modes = match workdir::claim_to_read(&env) {
         Some(claim) => cluster.claim_access_modes(&claim).await?,

@@ -125,6 +125,8 @@ const RANDOM_MENU_LEN: u64 = 11;
 pub(super) struct Faults {
     rules: Vec<FaultRule>,
     random: Option<(Rng, f64)>,
+    /// With random faults on: the probability of `ApplyLater(delay)`, drawn before the menu.
+    late: Option<(f64, Duration)>,
 }
 
 impl Faults {
@@ -136,9 +138,14 @@ impl Faults {
         self.random = (probability > 0.0).then(|| (Rng::new(seed), probability.min(1.0)));
     }
 
+    pub(super) fn random_late(&mut self, probability: f64, delay: Duration) {
+        self.late = (probability > 0.0).then_some((probability.min(1.0), delay));
+    }
+
     pub(super) fn clear(&mut self) {
         self.rules.clear();
         self.random = None;
+        self.late = None;
     }
 
     /// The fault for this request: the first matching rule (used up after `times`), else maybe
@@ -156,6 +163,12 @@ impl Faults {
             return Some(fault);
         }
         let (rng, p) = self.random.as_mut()?;
+        // Drawn only when asked for, so that other seeds keep their sequences.
+        if let Some((late, delay)) = self.late
+            && rng.unit() < late
+        {
+            return Some(Fault::ApplyLater(delay));
+        }
         (rng.unit() < *p).then(|| random_menu(rng.below(RANDOM_MENU_LEN)))
     }
 }

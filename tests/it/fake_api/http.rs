@@ -266,6 +266,11 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let user_agent = req
+        .headers()
+        .get(hyper::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let (parts, body) = req.into_parts();
     let read = read_body(body).await;
     lock(&shared.requests).push(Recorded {
@@ -274,6 +279,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
         query: parts.uri.query().unwrap_or_default().to_owned(),
         token: token.clone(),
         content_type: content_type.clone(),
+        user_agent,
         body_len: read.as_ref().map_or(0, |(_, len)| *len),
     });
     // The client went away mid-body: nobody to answer.

@@ -63,6 +63,7 @@ pub(crate) struct Recorded {
     pub(crate) query: String,
     pub(crate) token: Option<String>,
     pub(crate) content_type: Option<String>,
+    pub(crate) user_agent: Option<String>,
     pub(crate) body_len: usize,
 }
 
@@ -451,6 +452,13 @@ impl FakeApi {
     /// Delay 50 ms}, deterministically from `seed`. Probability 0 turns this off.
     pub(crate) fn random_faults(&self, seed: u64, probability: f64) {
         lock(&self.shared.faults).random(seed, probability);
+    }
+
+    /// With random faults on, each request first gets, with `probability`, `ApplyLater(delay)`:
+    /// a slow request the server still applies after the client gave up (with a `delay` past
+    /// the client's timeout). Probability 0 turns this off; `clear_faults` too.
+    pub(crate) fn random_late_faults(&self, probability: f64, delay: Duration) {
+        lock(&self.shared.faults).random_late(probability, delay);
     }
 
     /// Removes every rule and the random faults.
