@@ -794,7 +794,7 @@ fn watch_of_a_failed_run_shows_its_pods_last_lines_and_nothing_when_they_are_gon
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(
         out.stderr.contains(
-            "--- last 2 lines of train ---\nTraceback (most recent call last):\nValueError: lr\n"
+            "--- train: last 2 lines ---\nTraceback (most recent call last):\nValueError: lr\n"
         ),
         "{}",
         out.stderr

@@ -430,7 +430,7 @@ fn run_watch_shows_the_last_lines_of_a_failed_job() {
     // The pod's last 20 lines (tailLines), in the summary.
     assert!(
         out.stderr
-            .contains("--- last 20 lines of echo ---\nstep 9\n"),
+            .contains("--- echo: last 20 lines ---\nstep 9\n"),
         "{}",
         out.stderr
     );
