@@ -3,6 +3,8 @@
 //! using what the request was (verb, resource, namespace). Never includes the bearer token.
 
 use std::path::PathBuf;
+
+use super::rbac::role_yaml;
 use std::time::Duration;
 
 /// What a request was about, for messages: "create workflows.argoproj.io in namespace ns".
@@ -147,49 +149,6 @@ pub(crate) enum Outcome {
     Unknown,
     /// No cluster was asked anything: the input was wrong (a usage error).
     NotAsked,
-}
-
-/// The Role and RoleBinding a notebook's service account needs, printed after a 403. The
-/// service account is the job pods' too (they copy the notebook's `serviceAccountName`), so the
-/// Role also grants what Argo's executor in each job pod needs.
-/// `service_account` is `(its namespace, its name)`: it may live in another namespace than the
-/// workflows (with `-n`).
-pub(crate) fn role_yaml(namespace: &str, service_account: (&str, &str)) -> String {
-    let (account_namespace, account) = service_account;
-    format!(
-        "apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata:
-  name: jupyterflow
-  namespace: {namespace}
-rules:
-- apiGroups: [\"\"]
-  resources: [pods, pods/log, persistentvolumeclaims]
-  verbs: [get, list, watch]
-- apiGroups: [argoproj.io]
-  resources: [workflows, cronworkflows]
-  verbs: [create, get, list, watch, patch, delete]
-# Job pods run as this service account too: Argo's executor (3.4 and later) reports each
-# job's result as a WorkflowTaskResult; without this their `wait` container errors.
-- apiGroups: [argoproj.io]
-  resources: [workflowtaskresults]
-  verbs: [create, patch]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata:
-  name: jupyterflow
-  namespace: {namespace}
-roleRef:
-  apiGroup: rbac.authorization.k8s.io
-  kind: Role
-  name: jupyterflow
-subjects:
-- kind: ServiceAccount
-  name: {account}
-  namespace: {account_namespace}
-"
-    )
 }
 
 impl ClusterError {

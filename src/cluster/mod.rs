@@ -9,6 +9,7 @@ pub(crate) mod error;
 pub(crate) mod follow;
 pub(crate) mod logs;
 pub(crate) mod own_pod;
+pub(crate) mod rbac;
 pub(crate) mod retry;
 pub(crate) mod submit;
 pub(crate) mod watch;

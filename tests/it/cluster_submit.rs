@@ -429,8 +429,7 @@ fn run_watch_shows_the_last_lines_of_a_failed_job() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     // The pod's last 20 lines (tailLines), in the summary.
     assert!(
-        out.stderr
-            .contains("--- echo: last 20 lines ---\nstep 9\n"),
+        out.stderr.contains("--- echo: last 20 lines ---\nstep 9\n"),
         "{}",
         out.stderr
     );
