@@ -50,12 +50,26 @@ pub(crate) enum Command {
     /// Delete runs (and their logs)
     #[command(visible_alias = "rm")]
     Delete(DeleteArgs),
+    /// Check that `run` will work here (in a notebook terminal), and say what to change if not
+    Doctor(DoctorArgs),
     /// Print a shell completion script: `source <(jupyterflow completions bash)`
     Completions(CompletionsArgs),
     /// Print the man page (roff): `jupyterflow man > jupyterflow.1`
     Man,
     /// Print jupyterflow's version
     Version,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DoctorArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// The notebook pod to check (default: this pod, $HOSTNAME)
+    #[arg(long, value_name = "NAME")]
+    pub pod: Option<String>,
+    /// Output format: json (default: a table, then what to fix)
+    #[arg(short = 'o', long = "output", value_name = "FORMAT")]
+    pub output: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -38,7 +38,9 @@ pub(crate) enum Verb {
     Run(Box<RunSettings>),
     Lint(Input),
     Graph(Input, GraphFormat),
-    Config { generate: Option<Generate> },
+    Config {
+        generate: Option<Generate>,
+    },
     List(ListSettings),
     Get(GetSettings),
     Logs(LogsSettings),
@@ -47,6 +49,10 @@ pub(crate) enum Verb {
     Stop(RunRef),
     Terminate(RunRef),
     Resubmit(ResubmitSettings),
+    Doctor {
+        target: Box<Target>,
+        output: OutputFormat,
+    },
     Completions(clap_complete::Shell),
     Man,
     Version,

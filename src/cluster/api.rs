@@ -183,6 +183,34 @@ impl Cluster {
         Ok(self.call(&request, || api.list(&params)).await?.items)
     }
 
+    /// A server-side dry run (nothing is stored) of creating `object` in the namespace, with
+    /// strict field validation: the API server refuses fields its schema does not declare.
+    /// kube's `PostParams` cannot ask for strict validation, hence the request by hand.
+    pub(crate) async fn dry_run_create_strict(
+        &mut self,
+        plural: &'static str,
+        object: &serde_json::Value,
+    ) -> Result<serde_json::Value, ClusterError> {
+        let path = format!(
+            "/apis/argoproj.io/v1alpha1/namespaces/{}/{plural}?dryRun=All&fieldValidation=Strict",
+            self.conn.namespace
+        );
+        let body = serde_json::to_vec(object).unwrap_or_default();
+        let client = self.conn.client.clone();
+        let request = self.request("create", plural, "argoproj.io", None);
+        self.call(&request, || {
+            let http_request = http::Request::post(&path)
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(body.clone());
+            let client = client.clone();
+            async move {
+                let http_request = http_request.map_err(kube::Error::HttpError)?;
+                client.request::<serde_json::Value>(http_request).await
+            }
+        })
+        .await
+    }
+
     /// Pods matching a field selector (`status.podIP=10.1.2.3`).
     pub(crate) async fn list_pods_by_fields(
         &mut self,

@@ -5,6 +5,8 @@
 pub(crate) mod api;
 pub(crate) mod classify;
 pub(crate) mod connect;
+pub(crate) mod cron_field;
+pub(crate) mod doctor;
 pub(crate) mod error;
 pub(crate) mod follow;
 pub(crate) mod logs;

@@ -19,7 +19,7 @@ pub(crate) const RULES: &[Rule] = &[
         group: "",
         resources: &["pods", "pods/log", "persistentvolumeclaims"],
         verbs: &["get", "list", "watch"],
-        needed_by: "run (the notebook's pod and its claim), logs, watch",
+        needed_by: "run, logs, watch",
     },
     Rule {
         group: "argoproj.io",
@@ -31,9 +31,7 @@ pub(crate) const RULES: &[Rule] = &[
         group: "argoproj.io",
         resources: &["workflowtaskresults"],
         verbs: &["create", "patch"],
-        needed_by: "the job pods: Argo's executor (3.4 and later) reports each job's result as a \
-                    WorkflowTaskResult, as the notebook's service account; without it their \
-                    `wait` container errors",
+        needed_by: "the job pods: Argo's executor reports each job's result",
     },
 ];
 

@@ -8,6 +8,7 @@ mod argo_session;
 mod config;
 mod control;
 mod delete;
+mod doctor;
 mod get;
 mod graph;
 mod history;
@@ -42,6 +43,7 @@ pub(crate) fn dispatch(settings: &Settings, printer: &mut Printer) -> Result<u8,
         Verb::Stop(run) => control::shutdown(run, Shutdown::Stop, printer).map(|()| 0),
         Verb::Terminate(run) => control::shutdown(run, Shutdown::Terminate, printer).map(|()| 0),
         Verb::Resubmit(resubmit) => control::resubmit(resubmit, &settings.cwd, printer),
+        Verb::Doctor { target, output } => doctor::doctor(settings, target, output, printer),
         Verb::Completions(shell) => {
             about::completions(*shell, printer);
             Ok(0)

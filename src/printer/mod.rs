@@ -127,6 +127,7 @@ impl Printer {
     }
 }
 
+pub(crate) mod checks;
 pub(crate) mod format;
 pub(crate) mod graph;
 pub(crate) mod jsonpath;

@@ -32,6 +32,7 @@ const MANIFEST_FORMATS: &[&str] = &["yaml", "json", "name", "jsonpath"];
 const PLAN_FORMATS: &[&str] = &["yaml", "json", "name", "jsonpath"];
 const LIST_FORMATS: &[&str] = &["wide", "name", "json", "yaml", "jsonpath"];
 const GET_FORMATS: &[&str] = &["json", "yaml", "name", "jsonpath"];
+const DOCTOR_FORMATS: &[&str] = &["json", "yaml"];
 
 /// What resolving a verb reads.
 pub(super) struct Context<'a> {
@@ -146,6 +147,10 @@ impl<'a> Context<'a> {
             Command::Watch(args) => Verb::Watch(self.run_ref(args)?),
             Command::Stop(args) => Verb::Stop(self.run_ref(args)?),
             Command::Terminate(args) => Verb::Terminate(self.run_ref(args)?),
+            Command::Doctor(args) => Verb::Doctor {
+                target: Box::new(self.target(&args.cluster, args.pod)?),
+                output: output_or(args.output.as_deref(), OutputFormat::Table, DOCTOR_FORMATS)?,
+            },
             Command::Completions(args) => Verb::Completions(args.shell),
             Command::Man => Verb::Man,
             Command::Version => Verb::Version,

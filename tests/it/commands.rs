@@ -107,6 +107,8 @@ fn help_of_every_verb() {
         "resubmit",
         "delete",
         "completions",
+        "doctor",
+        "version",
     ] {
         let out = run(jupyterflow(home.path()).args([verb, "--help"]));
         assert_eq!(out.code, 0, "{verb}: {}", out.stderr);

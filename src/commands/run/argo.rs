@@ -4,11 +4,12 @@
 //! read).
 
 use super::{LoadedPipeline, environment};
-use crate::argo::{ArgoKind, render_checked};
+use crate::argo::{ArgoKind, RenderOptions, render_checked};
+use crate::cluster::cron_field::{self, Answer};
 use crate::cluster::own_pod::{self, Found};
 use crate::cluster::submit::{self, Submitted};
 use crate::cluster::{Cluster, ClusterError, Target, connect};
-use crate::environment::workdir;
+use crate::environment::{Environment, workdir};
 use crate::error::Error;
 use crate::printer::{Printer, format};
 use crate::settings::{ArgoRun, RunSettings, Settings};
@@ -73,6 +74,32 @@ pub(super) fn run(submission: &Submission<'_>, printer: &mut Printer) -> Result<
         .await;
         after_submit(&submitted.name, followed)
     })
+}
+
+/// How to render: for a schedule, the field this cluster's CronWorkflows take, asked anew
+/// (one dry run) unless the config's `cron_schedule_field` says; a refusal to answer leaves the
+/// default and the real create speaks for itself.
+async fn render_options(
+    cluster: &mut Cluster,
+    settings: &Settings,
+    argo: &ArgoRun,
+    loaded: &LoadedPipeline,
+    env: &mut Environment,
+) -> RenderOptions {
+    let mut render = argo.render.clone();
+    if loaded.dag.options.schedule.is_none() || settings.config.cron_schedule_field.is_some() {
+        return render;
+    }
+    match cron_field::detect(cluster).await {
+        Ok(Answer::Field(field)) => render.cron_schedule_field = field,
+        Ok(Answer::Unknown) => env.notes.push(
+            "this cluster's CronWorkflow CRD does not say which schedule field it reads (minimal CRDs): writing `schedules`, which Argo 3.6 and later read; for Argo 3.5 or older set `cron_schedule_field: schedule` in the config".to_owned(),
+        ),
+        Err(e) => cluster
+            .notes
+            .push(format!("could not ask which CronWorkflow schedule field the cluster takes: {e}")),
+    }
+    render
 }
 
 /// Reads the pod, renders, and submits (or, with `--dry-run`, prints): `None` for a dry run.
@@ -140,7 +167,8 @@ async fn submit_from_pod(
         )),
         Err(refusal) => return Err(refusal.into()),
     }
-    let manifest = render_checked(&loaded.dag, &env, &argo.render)?;
+    let render = render_options(cluster, settings, argo, loaded, &mut env).await;
+    let manifest = render_checked(&loaded.dag, &env, &render)?;
     for note in &env.notes {
         printer.note(note);
     }
