@@ -161,8 +161,32 @@ impl ClusterError {
         }
     }
 
-    /// How to fix it. Multi-line for 403 (the RBAC objects to apply).
+    /// How to fix it. Multi-line for 403 (the RBAC objects to apply). Errors a misconfigured
+    /// hub causes (401, 403, the notebook pod or Argo not found, no answer) also point to
+    /// `doctor`, which checks everything else at once.
     pub(crate) fn hint(&self) -> String {
+        let hint = self.own_hint();
+        if self.is_about_the_platform() {
+            format!("{hint}\n{DOCTOR_HINT}")
+        } else {
+            hint
+        }
+    }
+
+    fn is_about_the_platform(&self) -> bool {
+        matches!(
+            self,
+            ClusterError::Unauthorized { .. }
+                | ClusterError::Forbidden { .. }
+                | ClusterError::OwnPodNotFound { in_pod: true, .. }
+                | ClusterError::NoOwnPod { .. }
+                | ClusterError::ArgoNotInstalled { .. }
+                | ClusterError::Timeout { .. }
+                | ClusterError::ConnectionRefused { .. }
+        )
+    }
+
+    fn own_hint(&self) -> String {
         match self {
             ClusterError::NoCluster { .. } => "run inside the notebook pod, set KUBECONFIG or --context, or use --local to run here".into(),
             ClusterError::Config { hint, .. } | ClusterError::BadContext { hint, .. } => hint.clone(),
@@ -215,6 +239,8 @@ impl ClusterError {
         }
     }
 }
+
+const DOCTOR_HINT: &str = "run `jupyterflow doctor` in a notebook terminal: it checks everything `run` needs and says what to change";
 
 /// What to do about a 404, for the kind of thing that was not found.
 fn not_found_hint(request: &Request) -> String {
@@ -379,6 +405,58 @@ mod tests {
         assert!(!claim.contains("jupyterflow list"), "{claim}");
         let pod = not_found("", "pods").hint();
         assert!(pod.contains("kubectl get pods -n team-a"), "{pod}");
+    }
+
+    #[test]
+    fn errors_a_hub_causes_point_to_doctor_and_others_do_not() {
+        let platform = [
+            ClusterError::Unauthorized {
+                server: "https://10.0.0.1".into(),
+                origin: "the service account".into(),
+            },
+            ClusterError::Forbidden {
+                request: Box::new(request()),
+                user: "system:serviceaccount:team-a:default".into(),
+            },
+            ClusterError::OwnPodNotFound {
+                name: "jupyter-alice".into(),
+                namespace: "team-a".into(),
+                in_pod: true,
+            },
+            ClusterError::ArgoNotInstalled {
+                request: Box::new(request()),
+            },
+            ClusterError::Timeout {
+                server: "https://10.0.0.1".into(),
+                request: Box::new(request()),
+                after: Duration::from_secs(30),
+            },
+        ];
+        for err in platform {
+            let hint = err.hint();
+            assert!(hint.ends_with(DOCTOR_HINT), "{err}: {hint}");
+            assert!(
+                !hint.starts_with(DOCTOR_HINT),
+                "its own hint comes first: {hint}"
+            );
+        }
+        let not_a_platform_problem = [
+            ClusterError::NotFound {
+                request: Box::new(request()),
+            },
+            ClusterError::OwnPodNotFound {
+                name: "jupyter-alice".into(),
+                namespace: "team-a".into(),
+                in_pod: false,
+            },
+            ClusterError::CronExists {
+                name: "nightly".into(),
+                namespace: "team-a".into(),
+            },
+        ];
+        for err in not_a_platform_problem {
+            assert!(!err.hint().contains("doctor"), "{err}: {}", err.hint());
+        }
     }
 
     #[test]

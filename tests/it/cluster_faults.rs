@@ -62,6 +62,10 @@ fn forbidden_names_verb_resource_namespace_and_prints_the_role() {
         )),
         "{stderr}"
     );
+    assert!(
+        stderr.trim_end().ends_with("run `jupyterflow doctor` in a notebook terminal: it checks everything `run` needs and says what to change"),
+        "{stderr}"
+    );
     assert!(nb.workflows().is_empty());
 }
 
