@@ -96,6 +96,10 @@ pub(crate) struct RunSettings {
 }
 
 /// Where `run` runs the pipeline, chosen once.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "made once per process; boxing would only add noise"
+)]
 pub(crate) enum RunBackend {
     /// `--dry-run --pod-file`: the Argo object for a pod saved in a file; nothing is submitted.
     /// `namespace`: the one a submission would use when not the pod's (`-n`, the config).

@@ -17,6 +17,9 @@ pub(crate) const SUBMISSION_LABEL: &str = "jupyterflow.io/submission-id";
 pub(crate) const WORKFLOW_LABEL: &str = "workflows.argoproj.io/workflow";
 /// Argo's annotation on a pod, naming the node (job attempt) it runs.
 pub(crate) const NODE_NAME_ANNOTATION: &str = "workflows.argoproj.io/node-name";
+/// The label by which an Argo controller started with an `instanceID` picks its workflows
+/// (and ignores all others).
+pub(crate) const CONTROLLER_INSTANCE_LABEL: &str = "workflows.argoproj.io/controller-instanceid";
 /// The label Argo puts on the workflows a CronWorkflow starts.
 pub(crate) const CRON_WORKFLOW_LABEL: &str = "workflows.argoproj.io/cron-workflow";
 

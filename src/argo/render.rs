@@ -14,8 +14,8 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::labels::{
-    MANAGED_BY, NOTEBOOK_LABEL, SOURCE_ANNOTATION, USER_LABEL, is_label_key, is_label_value,
-    label_value,
+    CONTROLLER_INSTANCE_LABEL, MANAGED_BY, NOTEBOOK_LABEL, SOURCE_ANNOTATION, USER_LABEL,
+    is_label_key, is_label_value, label_value,
 };
 use super::manifest::{MAX_DAG_TASKS, Manifest, RenderError};
 use super::types::CronScheduleField;
@@ -33,6 +33,9 @@ const ENTRYPOINT: &str = "main";
 #[derive(Debug, Clone, Default)]
 pub struct RenderOptions {
     pub cron_schedule_field: CronScheduleField,
+    /// The `instanceID` of the Argo controller that should run it (config `argo_instance_id`):
+    /// such a controller ignores workflows without it.
+    pub instance_id: Option<String>,
 }
 
 /// The Argo object, refused here if Argo or Kubernetes would refuse it (see
@@ -79,9 +82,17 @@ pub fn render(
     if let Some(user) = &env.user {
         labels.insert(USER_LABEL.to_owned(), label_value(user));
     }
+    if let Some(id) = &options.instance_id {
+        labels.insert(CONTROLLER_INSTANCE_LABEL.to_owned(), id.clone());
+    }
     for (key, value) in &dag.options.labels {
-        let problem = if key == MANAGED_BY || key.starts_with("jupyterflow.io/") {
-            Some("is set by jupyterflow itself (it finds its runs by it)")
+        let problem = if key == MANAGED_BY
+            || key == CONTROLLER_INSTANCE_LABEL
+            || key.starts_with("jupyterflow.io/")
+        {
+            Some(
+                "is set by jupyterflow itself (it finds its runs by it; for Argo's instance id, set `argo_instance_id` in the config)",
+            )
         } else if !is_label_key(key) {
             Some("has an invalid key")
         } else if !is_label_value(value) {

@@ -18,6 +18,7 @@ struct Effective<'a> {
     backend: Backend,
     argo_ui_url: Option<&'a str>,
     cron_schedule_field: CronScheduleField,
+    argo_instance_id: Option<&'a str>,
     namespace: &'a str,
     log_dir: &'a str,
     kill_grace_period: String,
@@ -63,6 +64,7 @@ pub(super) fn config(
         cron_schedule_field: config
             .cron_schedule_field
             .unwrap_or(CronScheduleField::Schedules),
+        argo_instance_id: config.argo_instance_id.as_deref(),
         namespace: config
             .namespace
             .as_deref()

@@ -177,6 +177,7 @@ impl<'a> Context<'a> {
             watch: args.watch,
             render: RenderOptions {
                 cron_schedule_field: self.config.cron_schedule_field.unwrap_or_default(),
+                instance_id: self.config.argo_instance_id.clone(),
             },
             argo_ui_url: self.config.argo_ui_url.clone(),
         };

@@ -25,6 +25,8 @@ pub(crate) struct ConfigFile {
     /// Base URL of the Argo UI, for links to submitted workflows.
     pub argo_ui_url: Option<String>,
     pub cron_schedule_field: Option<CronScheduleField>,
+    /// The `instanceID` of the Argo controller to run on, when the cluster's controller has one.
+    pub argo_instance_id: Option<String>,
     /// Namespace to submit to, when not the notebook's.
     pub namespace: Option<String>,
     /// Where the local backend writes job logs.
@@ -269,6 +271,16 @@ fn validate(config: &ConfigFile, path: &Path) -> Result<(), ConfigError> {
             format!("`{url}` is not an http(s) URL; write it like https://argo.example.com"),
         ));
     }
+    if let Some(id) = &config.argo_instance_id
+        && (id.is_empty() || !crate::argo::labels::is_label_value(id))
+    {
+        return Err(invalid(
+            "argo_instance_id",
+            format!(
+                "`{id}` cannot be a label value (at most 63 letters, digits, `-`, `_`, `.`, starting and ending with a letter or digit); use the controller's `instanceID` as is"
+            ),
+        ));
+    }
     if let Some(period) = &config.kill_grace_period
         && crate::time::parse_duration(period).is_err()
     {
@@ -433,6 +445,10 @@ spec:
 
 # CronWorkflow schedule field: schedules (Argo >= 3.6) | schedule (older controllers).
 # cron_schedule_field: schedules
+
+# The instanceID of the Argo controller to run on, when it was started with one
+# (a controller with an instanceID ignores every workflow without it).
+# argo_instance_id: team-a
 
 # Namespace to submit to (default: the notebook's).
 # namespace: jhub

@@ -213,12 +213,59 @@ fn a_schedule_makes_a_cron_workflow() {
     assert_eq!(c.spec.timezone.as_deref(), Some("Europe/Paris"));
     let legacy = RenderOptions {
         cron_schedule_field: CronScheduleField::Schedule,
+        instance_id: None,
     };
     let Ok(Manifest::Cron(c)) = render(&dag, &env(), &legacy) else {
         panic!("expected a CronWorkflow");
     };
     assert!(c.spec.schedules.is_empty());
     assert_eq!(c.spec.schedule.as_deref(), Some("0 3 * * *"));
+}
+
+#[test]
+fn an_instance_id_labels_the_workflow_and_what_a_schedule_starts() {
+    let options = RenderOptions {
+        instance_id: Some("team-a".into()),
+        ..RenderOptions::default()
+    };
+    let dag = chain(&["python report.py".into()]);
+    let Ok(Manifest::Workflow(w)) = render(&dag, &env(), &options) else {
+        panic!("expected a Workflow");
+    };
+    let labels = w.metadata.labels.expect("labels");
+    assert_eq!(labels[CONTROLLER_INSTANCE_LABEL], "team-a");
+    let mut scheduled = dag.clone();
+    scheduled.options.schedule = Some("0 3 * * *".into());
+    let Ok(Manifest::Cron(c)) = render(&scheduled, &env(), &options) else {
+        panic!("expected a CronWorkflow");
+    };
+    assert_eq!(
+        c.metadata.labels.expect("labels")[CONTROLLER_INSTANCE_LABEL],
+        "team-a"
+    );
+    let started = c.spec.workflow_metadata.expect("workflow metadata");
+    assert_eq!(
+        started.labels.expect("labels")[CONTROLLER_INSTANCE_LABEL],
+        "team-a"
+    );
+    let plain = workflow(&dag);
+    assert!(
+        !plain
+            .metadata
+            .labels
+            .expect("labels")
+            .contains_key(CONTROLLER_INSTANCE_LABEL)
+    );
+    // A `labels:` entry cannot set it behind the config's back.
+    let mut sneaky = dag;
+    sneaky
+        .options
+        .labels
+        .insert(CONTROLLER_INSTANCE_LABEL.into(), "other".into());
+    assert!(matches!(
+        render(&sneaky, &env(), &options),
+        Err(RenderError::InvalidLabel { .. })
+    ));
 }
 
 #[test]

@@ -238,6 +238,19 @@ fn bad_url_is_invalid() {
 }
 
 #[test]
+fn an_instance_id_must_be_a_label_value() {
+    let config = parse("argo_instance_id: team-a\n", Path::new("c.yaml")).expect("valid");
+    assert_eq!(config.argo_instance_id.as_deref(), Some("team-a"));
+    for bad in ["\"team a\"", "\"\"", "-x"] {
+        let err = parse_err(&format!("argo_instance_id: {bad}\n"));
+        assert!(
+            matches!(&err, ConfigError::InvalidValue { key, .. } if key == "argo_instance_id"),
+            "{bad}: {err:?}"
+        );
+    }
+}
+
+#[test]
 fn bad_pull_policy_is_invalid() {
     let err = parse_err("spec:\n  imagePullPolicy: always\n");
     assert!(
