@@ -5,6 +5,7 @@
 //! caller; never prints. The caller's `detach` future (Ctrl-C) ends the following, not the run.
 
 use std::future::Future;
+use std::time::{Duration, SystemTime};
 
 use futures::io::AsyncReadExt as _;
 use k8s_openapi::api::core::v1::Pod;
@@ -29,7 +30,14 @@ pub(crate) enum Progress {
     Event(RunEvent),
     /// What the client did behind the scenes since the last look (retries), for `-v`.
     Notes(Vec<String>),
+    /// Something the user should know while waiting (no controller has taken the workflow).
+    Warning(String),
 }
+
+/// How long a workflow may wait for a controller before following says so. Argo's controller
+/// marks a workflow Running within a second or two of its creation; a minute of silence means
+/// none is coming.
+pub(crate) const UNCLAIMED_AFTER: Duration = Duration::from_secs(30);
 
 /// How following ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +60,21 @@ pub(crate) async fn follow(
     let mut watch = WorkflowWatch::from_object(name, &initial);
     let mut object = initial;
     let mut detach = std::pin::pin!(detach);
+    let mut warned = false;
     loop {
+        // No controller has written a phase yet: warn once, after `UNCLAIMED_AFTER` counted
+        // from the workflow's creation (so `watch` on a long-stuck workflow warns at once).
+        let unclaimed_for = if warned {
+            None
+        } else {
+            unclaimed_for(&object, SystemTime::now())
+        };
+        if let Some(waited) = unclaimed_for
+            && waited >= UNCLAIMED_AFTER
+        {
+            show(Progress::Warning(unclaimed_warning(name, &object, waited)));
+            warned = true;
+        }
         let snapshot = WorkflowView::from_json(&object);
         // The run's pods, listed once per snapshot and only when a job failed in it.
         let mut pods: Option<Vec<Pod>> = None;
@@ -82,8 +104,14 @@ pub(crate) async fn follow(
         if snapshot.is_finished() {
             return Ok(Followed::Finished(snapshot.run_status()));
         }
+        let warn_in = match unclaimed_for {
+            Some(waited) if !warned => UNCLAIMED_AFTER.saturating_sub(waited),
+            // Nothing to warn about: a timer that never fires in practice.
+            _ => Duration::from_secs(u64::from(u32::MAX)),
+        };
         let update = tokio::select! {
             () = &mut detach => return Ok(Followed::Detached),
+            () = tokio::time::sleep(warn_in) => continue,
             update = watch.next(cluster) => update,
         };
         let notes = std::mem::take(&mut cluster.notes);
@@ -95,6 +123,38 @@ pub(crate) async fn follow(
             Update::Deleted => return Err(watch::deleted(name)),
         }
     }
+}
+
+/// How long the workflow has waited for a controller, when none has written its phase yet.
+fn unclaimed_for(object: &Value, now: SystemTime) -> Option<Duration> {
+    let phase = object.pointer("/status/phase").and_then(Value::as_str);
+    if phase.is_some_and(|p| !p.is_empty()) {
+        return None;
+    }
+    let view = WorkflowView::from_json(object);
+    Some(view.age(now).unwrap_or_default())
+}
+
+/// What to check when no controller takes a workflow: the three usual causes.
+fn unclaimed_warning(name: &str, object: &Value, waited: Duration) -> String {
+    let namespace = object
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("this namespace");
+    let instance = object
+        .pointer("/metadata/labels/workflows.argoproj.io~1controller-instanceid")
+        .and_then(Value::as_str);
+    let instance_hint = match instance {
+        Some(id) => format!("is there a controller with instanceID `{id}` (config `argo_instance_id`)"),
+        None => "was the controller started with an instanceID (then set `argo_instance_id` in the config)".to_owned(),
+    };
+    format!(
+        "no Argo controller has picked up {name} in {}s: is the workflow controller running \
+         (kubectl get pods -A -l app=workflow-controller), does it watch namespace `{namespace}` \
+         (a namespaced install watches only its own), {instance_hint}? \
+         The workflow waits until one does; `jupyterflow delete {name}` removes it",
+        waited.as_secs()
+    )
 }
 
 /// The last lines of the log of `job`'s last pod, or None when there are none to show: the
@@ -177,4 +237,26 @@ fn last_pod(pods: &[Pod], view: &WorkflowView, job: &str) -> Option<String> {
         .find(|name| last_node.is_some() && node_of(name) == last_node)
         .or(mine.last())
         .cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_workflow_is_unclaimed_until_a_controller_writes_its_phase() {
+        let created = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let mut object = json!({"metadata": {"name": "w", "namespace": "team-a",
+            "creationTimestamp": "1970-01-12T13:46:40Z"}});
+        let now = created + Duration::from_secs(45);
+        assert_eq!(unclaimed_for(&object, now), Some(Duration::from_secs(45)));
+        object["status"] = json!({"phase": ""});
+        assert_eq!(unclaimed_for(&object, now), Some(Duration::from_secs(45)));
+        object["status"] = json!({"phase": "Running"});
+        assert_eq!(unclaimed_for(&object, now), None);
+        let text = unclaimed_warning("w", &object, Duration::from_secs(45));
+        assert!(text.contains("namespace `team-a`"), "{text}");
+        assert!(text.contains("set `argo_instance_id`"), "{text}");
+    }
 }

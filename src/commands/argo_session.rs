@@ -107,6 +107,7 @@ pub(super) async fn follow(
             Progress::Event(event) => view.handle(printer, &event),
             Progress::Notes(notes) if verbose => notes.iter().for_each(|n| printer.note(n)),
             Progress::Notes(_) => {}
+            Progress::Warning(text) => view.warn(printer, &text),
         },
     )
     .await?;

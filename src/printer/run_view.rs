@@ -99,6 +99,16 @@ impl RunView {
     }
 
     /// Prints a status line above the live view, or plainly as `HH:MM:SS text` (local time).
+    /// Something the user should act on while the run waits, above the live view; `-q` keeps
+    /// it off, as it does every note.
+    pub(crate) fn warn(&self, printer: &mut Printer, text: &str) {
+        match (&self.live, self.mode) {
+            (_, ViewMode::Quiet) => {}
+            (Some(live), _) => live.println(&format!("note: {text}")),
+            (None, _) => printer.note(text),
+        }
+    }
+
     fn line(&self, printer: &mut Printer, text: &str) {
         match (&self.live, self.mode) {
             (Some(live), _) => live.println(text),

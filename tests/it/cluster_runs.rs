@@ -245,6 +245,46 @@ fn logs_follow_streams_until_the_workflow_ends() {
     );
 }
 
+/// A workflow no controller has taken (no phase) for longer than a controller ever needs: the
+/// usual causes are named, once, and following goes on until one does take it.
+#[test]
+fn watch_says_when_no_controller_takes_the_workflow() {
+    let nb = seeded();
+    let mut stuck = status_fixture("running-chain");
+    stuck["metadata"]["name"] = json!("stuck-q2w3e");
+    stuck["metadata"]["labels"]["workflows.argoproj.io/controller-instanceid"] = json!("team-a");
+    stuck["metadata"]["creationTimestamp"] = json!("2026-11-28T10:00:00Z");
+    stuck.as_object_mut().expect("object").remove("status");
+    nb.api.add_workflow(NAMESPACE, stuck);
+    let api = Arc::clone(&nb.api);
+    let controller = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        api.patch_workflow_status(NAMESPACE, "stuck-q2w3e", json!({"phase": "Running"}));
+        std::thread::sleep(Duration::from_millis(200));
+        api.patch_workflow_status(
+            NAMESPACE,
+            "stuck-q2w3e",
+            json!({"phase": "Succeeded", "finishedAt": "2026-11-28T10:10:00Z"}),
+        );
+    });
+    let out = run(nb
+        .in_pod()
+        .timeout(Duration::from_secs(20))
+        .args(["watch", "stuck-q2w3e"]));
+    controller.join().expect("controller");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let warning = "no Argo controller has picked up stuck-q2w3e";
+    assert_eq!(out.stderr.matches(warning).count(), 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "does it watch namespace `{NAMESPACE}` (a namespaced install watches only its own), \
+             is there a controller with instanceID `team-a`"
+        )),
+        "{}",
+        out.stderr
+    );
+}
+
 #[test]
 fn watch_follows_a_running_workflow_to_its_end() {
     let nb = seeded();
@@ -265,6 +305,7 @@ fn watch_follows_a_running_workflow_to_its_end() {
     controller.join().expect("controller");
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("prep"), "{}", out.stderr);
+    assert!(!out.stderr.contains("no Argo controller"), "{}", out.stderr);
     // The watch API, not polling: one GET, then watch requests.
     let gets = nb
         .request_lines()
