@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use super::error::{PipelineError, PipelineErrorKind as Kind, PipelineErrors};
-use super::names::{derive_name, dns_label, truncate, unique};
+use super::names::{derive_name, dns_label, numbered, truncate, unique};
 use super::{
     Axis, CommandTemplate, JobRef, Pipeline, Pos, ResourceSpec, Segment, Source, Word,
     WorkflowOptions, cron, quantity,
@@ -357,7 +357,7 @@ impl Builder {
         for d in derived.iter().flatten() {
             *counts.entry(d.as_str()).or_default() += 1;
         }
-        let mut numbered: HashMap<String, usize> = HashMap::new();
+        let mut next_number: HashMap<String, usize> = HashMap::new();
         pipeline
             .jobs
             .iter()
@@ -369,9 +369,9 @@ impl Builder {
                         || seen.contains_key(base);
                     if shared {
                         loop {
-                            let n = numbered.entry(base.clone()).or_insert(0);
+                            let n = next_number.entry(base.clone()).or_insert(0);
                             *n += 1;
-                            let candidate = truncate(format!("{base}-{n}"));
+                            let candidate = numbered(base, *n);
                             if !seen.contains_key(&candidate) {
                                 seen.insert(candidate.clone(), 1);
                                 break candidate;

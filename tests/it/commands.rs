@@ -112,3 +112,27 @@ fn help_of_every_verb() {
         insta::assert_snapshot!(format!("help-{verb}"), out.stdout);
     }
 }
+
+/// Report #3/#4: repeated job names of 60+ characters used to hang every verb. Each case must
+/// finish (the timeout turns a hang into a failure) with distinct names of at most 63.
+#[test]
+fn long_repeated_job_names_are_numbered() {
+    let home = temp_home();
+    for (len, repeats) in [(62, 2), (61, 10), (60, 100), (63, 100)] {
+        let stage = format!("python {}.py", "a".repeat(len));
+        let text = vec![stage; repeats].join(" >> ");
+        let out = run(jupyterflow(home.path())
+            .args(["graph", "-c", &text])
+            .timeout(std::time::Duration::from_secs(30)));
+        assert_eq!(out.code, 0, "{len} × {repeats}: {}", out.stderr);
+        let names: Vec<&str> = out
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with('['))
+            .filter_map(|l| l.split_whitespace().nth(1))
+            .collect();
+        let distinct: std::collections::HashSet<&&str> = names.iter().collect();
+        assert_eq!(distinct.len(), repeats, "{}", out.stdout);
+        assert!(names.iter().all(|n| n.len() <= 63), "{}", out.stdout);
+    }
+}

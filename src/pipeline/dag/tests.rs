@@ -291,3 +291,38 @@ proptest! {
         prop_assert_eq!(cycle.len(), from - to + 2);
     }
 }
+
+/// Report #3/#4: a repeated derived name of 60+ characters used to loop forever, because
+/// truncating `{base}-{n}` cut the suffix off again.
+#[test]
+fn long_repeated_names_are_numbered_within_63_characters() {
+    for len in 60..=63 {
+        for repeats in [2, 10, 100] {
+            let text = format!("python {}.py", "a".repeat(len));
+            let jobs = (0..repeats).map(|_| job(&text)).collect();
+            let dag = Dag::build(pipeline(jobs, vec![])).expect("valid");
+            let names: Vec<String> = dag.jobs().into_iter().map(|j| j.name).collect();
+            let distinct: std::collections::HashSet<&String> = names.iter().collect();
+            assert_eq!(distinct.len(), repeats, "{len} × {repeats}");
+            assert!(
+                names
+                    .iter()
+                    .all(|n| n.len() <= 63 && !n.ends_with('-') && !n.contains("--")),
+                "{names:?}"
+            );
+        }
+    }
+}
+
+/// The same for sweep jobs of a long task name, whose values are cut off by the 63 cap.
+#[test]
+fn long_sweep_job_names_are_numbered_within_63_characters() {
+    let mut spec = named(&"t".repeat(63), "echo {v}", &[]);
+    spec.command = job("echo {1,2,3,4,5,6,7,8,9,10,11,12}").command;
+    spec.axes = job("echo {1,2,3,4,5,6,7,8,9,10,11,12}").axes;
+    let dag = Dag::build(pipeline(vec![spec], vec![])).expect("valid");
+    let names: Vec<String> = dag.jobs().into_iter().map(|j| j.name).collect();
+    let distinct: std::collections::HashSet<&String> = names.iter().collect();
+    assert_eq!(distinct.len(), 12);
+    assert!(names.iter().all(|n| n.len() <= 63), "{names:?}");
+}
