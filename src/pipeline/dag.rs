@@ -48,10 +48,28 @@ pub struct Job {
     pub values: Vec<String>,
 }
 
+/// The most jobs one pipeline may expand to, all sweep points of all tasks together. Checked
+/// by `Dag::build` before anything is expanded. Why 100,000: the local engine runs that many
+/// (a process and a log file each, a few hundred bytes of memory per job), and it is already
+/// past what Argo can hold, whose limit is the 1 MiB workflow (~30 bytes a sweep point, ~140 a
+/// task: `argo::manifest` refuses what does not fit). Beyond it, counts stop meaning jobs a
+/// person asked for and start meaning a typo in a sweep (`{0..9}` ten times is 10^10).
+pub const MAX_JOBS: u64 = 100_000;
+
 impl Task {
-    /// How many jobs this task expands to.
+    /// How many jobs this task expands to, or `None` when the count passes `u64::MAX`.
+    pub fn checked_job_count(&self) -> Option<u64> {
+        self.axes.iter().try_fold(1u64, |count, axis| {
+            count.checked_mul(u64::try_from(axis.values.len()).ok()?)
+        })
+    }
+
+    /// How many jobs this task expands to. A built `Dag` holds at most `MAX_JOBS`; past
+    /// `usize::MAX` (only for a `Task` made by hand) it saturates rather than wrapping.
     pub fn job_count(&self) -> usize {
-        self.axes.iter().map(|a| a.values.len()).product()
+        self.checked_job_count()
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(usize::MAX)
     }
 
     /// Every sweep point, as one value index per axis, in row-major order.
@@ -121,7 +139,10 @@ impl Dag {
     }
 
     pub fn job_count(&self) -> usize {
-        self.tasks.iter().map(Task::job_count).sum()
+        self.tasks
+            .iter()
+            .map(Task::job_count)
+            .fold(0, usize::saturating_add)
     }
 
     /// Task indices in dependency order (stable: ties keep the written order).
@@ -225,6 +246,7 @@ impl Builder {
             return Err(PipelineErrors(self.errors));
         }
         let names = self.names(&pipeline);
+        self.check_job_count(&pipeline, &names);
         let depends = self.dependencies(&pipeline, &names);
         let slices: Vec<&[usize]> = depends.iter().map(Vec::as_slice).collect();
         if let Err(stuck) = kahn(&slices) {
@@ -385,6 +407,42 @@ impl Builder {
                 (None, None) => unreachable_name(),
             })
             .collect()
+    }
+
+    /// Counts the jobs with checked arithmetic, before anything is expanded: a sweep typo can
+    /// ask for 10^10 jobs (or 2^64, which an unchecked product wraps to 0).
+    fn check_job_count(&mut self, pipeline: &Pipeline, names: &[String]) {
+        let mut total: Option<u64> = Some(0);
+        let mut reported = false;
+        for (job, name) in pipeline.jobs.iter().zip(names) {
+            let sizes: Vec<usize> = job.axes.iter().map(|a| a.values.len()).collect();
+            let count = sizes.iter().try_fold(1u64, |count, &size| {
+                count.checked_mul(u64::try_from(size).ok()?)
+            });
+            if count.is_none_or(|n| n > MAX_JOBS) {
+                reported = true;
+                self.error(
+                    job.pos,
+                    Kind::TooManyJobs {
+                        job: Some(name.clone()),
+                        count,
+                        sizes,
+                    },
+                );
+            }
+            total = total.zip(count).and_then(|(t, n)| t.checked_add(n));
+        }
+        // One sweep past the cap says it all; otherwise the jobs may add up past it.
+        if !reported && total.is_none_or(|n| n > MAX_JOBS) {
+            self.error(
+                None,
+                Kind::TooManyJobs {
+                    job: None,
+                    count: total,
+                    sizes: Vec::new(),
+                },
+            );
+        }
     }
 
     fn check_job(&mut self, name: &str, job: &super::JobSpec) {

@@ -50,6 +50,56 @@ pub enum PipelineErrorKind {
     EmptyMatrixAxis { job: String, key: String },
     #[error("job `{job}`: matrix key `{key}` is not used in the command")]
     UnusedMatrixKey { job: String, key: String },
+    /// A task (`job: Some`) or the whole pipeline expands past `dag::MAX_JOBS`. `count` is
+    /// `None` past `u64::MAX`; `sizes` are the task's sweep lengths.
+    #[error("{}", too_many_jobs(job.as_deref(), *count, sizes))]
+    TooManyJobs {
+        job: Option<String>,
+        count: Option<u64>,
+        sizes: Vec<usize>,
+    },
+}
+
+fn too_many_jobs(job: Option<&str>, count: Option<u64>, sizes: &[usize]) -> String {
+    let count = count.map_or_else(|| "2^64 or more".to_owned(), thousands);
+    let max = thousands(super::dag::MAX_JOBS);
+    match job {
+        Some(job) => {
+            // The factors show which sweep is the big one; past a few they are noise.
+            let factors = if sizes.len() <= 6 {
+                let sizes: Vec<String> = sizes.iter().map(ToString::to_string).collect();
+                format!("{} values", sizes.join(" × "))
+            } else {
+                let (min, max) = (sizes.iter().min(), sizes.iter().max());
+                match (min, max) {
+                    (Some(min), Some(max)) if min == max => {
+                        format!("{} sweeps of {min} values", sizes.len())
+                    }
+                    (Some(min), Some(max)) => {
+                        format!("{} sweeps of {min} to {max} values", sizes.len())
+                    }
+                    _ => format!("{} sweeps", sizes.len()),
+                }
+            };
+            format!(
+                "job `{job}` expands to {count} jobs ({factors}); a pipeline may have at most {max}"
+            )
+        }
+        None => format!("the pipeline has {count} jobs in all; a pipeline may have at most {max}"),
+    }
+}
+
+/// `1234567` as `1,234,567`: counts a reader has to compare with a limit.
+pub(crate) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 impl PipelineErrorKind {
@@ -93,6 +143,10 @@ impl PipelineErrorKind {
                 _ => "use bytes with a unit, like 512Mi, 4Gi or 1G".into(),
             }),
             K::EmptyMatrixAxis { .. } => Some("give the key a list of values, or remove it".into()),
+            K::TooManyJobs { .. } => Some(format!(
+                "sweep fewer values, or split the pipeline: {} jobs is the cap, as many as the local engine runs well and more than an Argo workflow holds (1 MiB, ~30 bytes a sweep point)",
+                thousands(super::dag::MAX_JOBS)
+            )),
             K::UnusedMatrixKey { key, .. } => Some(format!(
                 "put {{{key}}} in the command where the value goes, or remove the key"
             )),

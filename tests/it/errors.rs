@@ -97,3 +97,80 @@ fn missing_files_and_bad_pods() {
         out.stderr
     );
 }
+
+/// Report #5-#7: sweeps of 10^10, 3^41 and 2^64 jobs (the last used to wrap to 0 jobs and
+/// "succeed") are refused at once, from `-c` braces and from `matrix:`, as is a pipeline whose
+/// jobs add up past the cap. Every verb refuses, and none allocates the expansion first.
+#[test]
+fn too_many_jobs() {
+    let home = temp_home();
+    let sweep = |values: usize, times: usize| {
+        let values: Vec<String> = (0..values).map(|v| v.to_string()).collect();
+        format!("echo{}", format!(" {{{}}}", values.join(",")).repeat(times))
+    };
+    for (name, text) in [
+        ("10-pow-10", sweep(10, 10)),
+        ("3-pow-41", sweep(3, 41)),
+        ("2-pow-64", sweep(2, 64)),
+    ] {
+        for verb in [
+            &["lint"][..],
+            &["graph"],
+            &["run", "--local"],
+            &["run", "--dry-run", "--local"],
+        ] {
+            let out = run(jupyterflow(home.path())
+                .args(verb)
+                .args(["-c", &text])
+                .timeout(std::time::Duration::from_secs(10)));
+            assert_eq!(out.code, 2, "{name} {verb:?}: {}", out.stderr);
+            assert_eq!(out.stdout, "", "{name} {verb:?}");
+            assert!(
+                !home.path().join(".jupyterflow").exists(),
+                "{name}: a run started"
+            );
+        }
+        let out = run(jupyterflow(home.path()).args(["lint", "-c", &text]));
+        insta::assert_snapshot!(format!("too-many-jobs-{name}"), out.stderr);
+    }
+    // matrix: ten keys of ten values, and two jobs of 60,000 points each.
+    let keys: Vec<String> = (0..10)
+        .map(|k| format!("k{k}: [0,1,2,3,4,5,6,7,8,9]"))
+        .collect();
+    let placeholders: Vec<String> = (0..10).map(|k| format!("{{k{k}}}")).collect();
+    let wide = |n: usize| (0..n).map(|v| v.to_string()).collect::<Vec<_>>().join(",");
+    for (name, yaml) in [
+        (
+            "matrix",
+            format!(
+                "jobs:\n- name: t\n  command: python t.py {}\n  matrix: {{{}}}\n",
+                placeholders.join(" "),
+                keys.join(", ")
+            ),
+        ),
+        (
+            "total",
+            format!(
+                "jobs:\n- name: a\n  command: echo {{x}} {{y}}\n  matrix: {{x: [{}], y: [{}]}}\n- name: b\n  command: echo {{x}} {{y}}\n  matrix: {{x: [{}], y: [{}]}}\n",
+                wide(300),
+                wide(200),
+                wide(300),
+                wide(200)
+            ),
+        ),
+    ] {
+        let file = home.path().join(format!("{name}.yaml"));
+        std::fs::write(&file, yaml).expect("write");
+        let out = run(jupyterflow(home.path())
+            .arg("lint")
+            .arg("-f")
+            .arg(&file)
+            .timeout(std::time::Duration::from_secs(10)));
+        assert_eq!(out.code, 2, "{name}: {}", out.stderr);
+        assert_eq!(out.stdout, "");
+        insta::assert_snapshot!(
+            format!("too-many-jobs-{name}"),
+            scrub(&out.stderr, home.path())
+        );
+    }
+}

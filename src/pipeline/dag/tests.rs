@@ -326,3 +326,64 @@ fn long_sweep_job_names_are_numbered_within_63_characters() {
     assert_eq!(distinct.len(), 12);
     assert!(names.iter().all(|n| n.len() <= 63), "{names:?}");
 }
+
+/// Report #5-#7: sweep products are counted with checked arithmetic before anything expands,
+/// and refused past `MAX_JOBS`, for one task or for the whole pipeline.
+#[test]
+fn job_counts_are_checked_against_the_cap() {
+    let sweep = |values: usize, times: usize| {
+        let brace = format!(
+            "{{{}}}",
+            (0..values)
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        job(&format!("echo{}", format!(" {brace}").repeat(times)))
+    };
+    for (spec, count) in [
+        (sweep(10, 10), Some(10_000_000_000)),
+        (sweep(3, 41), None),
+        (sweep(2, 64), None),
+        (sweep(2, 17), Some(131_072)),
+    ] {
+        let kinds = errors(pipeline(vec![spec], vec![]));
+        assert!(
+            matches!(&kinds[..], [Kind::TooManyJobs { job: Some(job), count: c, .. }] if job == "echo" && *c == count),
+            "{kinds:?}"
+        );
+    }
+    // Exactly the cap is fine; one more, spread over two tasks, is not.
+    let dag = Dag::build(pipeline(vec![sweep(10, 5)], vec![])).expect("100,000 jobs");
+    assert_eq!(dag.job_count(), 100_000);
+    let kinds = errors(pipeline(vec![sweep(10, 5), job("echo one")], vec![]));
+    assert_eq!(
+        kinds,
+        [Kind::TooManyJobs {
+            job: None,
+            count: Some(100_001),
+            sizes: vec![]
+        }]
+    );
+    assert_eq!(
+        kinds[0].to_string(),
+        "the pipeline has 100,001 jobs in all; a pipeline may have at most 100,000"
+    );
+}
+
+#[test]
+fn task_job_count_saturates_instead_of_wrapping() {
+    let mut task = Dag::build(pipeline(vec![job("echo {a,b}")], vec![]))
+        .expect("valid")
+        .tasks
+        .remove(0);
+    task.axes = vec![
+        Axis {
+            key: "p1".into(),
+            values: vec!["a".into(), "b".into()],
+        };
+        64
+    ];
+    assert_eq!(task.checked_job_count(), None);
+    assert_eq!(task.job_count(), usize::MAX);
+}
