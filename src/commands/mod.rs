@@ -19,8 +19,9 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 
 use crate::argo::view::Shutdown;
+use crate::environment::discover::ProgramLookup;
 use crate::error::Error;
-use crate::pipeline::{Dag, one_liner, workflow_file};
+use crate::pipeline::{Dag, one_liner, programs, workflow_file};
 use crate::printer::Printer;
 use crate::settings::{Input, Settings, Verb};
 
@@ -74,10 +75,10 @@ pub(crate) fn load(input: &Input, cwd: &Path) -> Result<LoadedPipeline, Error> {
             (workflow_file::parse(&text, path, *mode)?, dir)
         }
     };
-    Ok(LoadedPipeline {
-        dag: Dag::build(pipeline)?,
-        working_dir,
-    })
+    let dag = Dag::build(pipeline)?;
+    // After the build, so that a job named by a data file is found by its task's name.
+    programs::check(&dag, &ProgramLookup::from_process(&working_dir))?;
+    Ok(LoadedPipeline { dag, working_dir })
 }
 
 fn absolute_parent(path: &Path, cwd: &Path) -> PathBuf {

@@ -1,13 +1,16 @@
 //! The I/O around the environment: reading a pod file, finding and reading the user's config
-//! file, and reading the current process's context (env vars, the NB_USER account). Kept small
-//! so that `pod` and `user_config` stay pure and testable.
+//! file, reading the current process's context (env vars, the NB_USER account), and looking up
+//! what a job's program is (`ProgramLookup`). Kept small so that `pod` and `user_config` stay
+//! pure and testable.
 
 use std::io;
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::core::v1::Pod;
 
 use super::pod::{LocalContext, SERVICE_ACCOUNT_MOUNT_PATH};
+use crate::pipeline::programs::{ProgramKind, ProgramProbe};
 
 /// The process environment that decides where jobs run and how to connect: read once (by
 /// `Settings::resolve`), so every decision made from it is pure and testable.
@@ -99,6 +102,68 @@ pub fn local_context(working_dir: &Path) -> LocalContext {
     }
 }
 
+/// Finds a job's program the way `execvp` does: a name with a `/` relative to the job's working
+/// directory, any other name on `PATH`. A name not on `PATH` that is a plain file in the
+/// working directory is reported too (`log.txt` left by an earlier run). Only facts: which
+/// names count as data is `pipeline::programs`' decision.
+#[derive(Debug, Clone)]
+pub(crate) struct ProgramLookup {
+    working_dir: PathBuf,
+    path: Option<String>,
+}
+
+impl ProgramLookup {
+    /// `path`: the `PATH` the job would get (tests pass their own).
+    pub(crate) fn new(working_dir: &Path, path: Option<&str>) -> Self {
+        ProgramLookup {
+            working_dir: working_dir.to_owned(),
+            path: path.map(str::to_owned),
+        }
+    }
+
+    /// With this process's `PATH`, which jobs inherit (locally, and in the notebook's pod).
+    pub(crate) fn from_process(working_dir: &Path) -> Self {
+        Self::new(working_dir, std::env::var("PATH").ok().as_deref())
+    }
+
+    /// The permission bits of `path` when it is a regular file (symlinks followed).
+    fn file_mode(&self, path: &Path) -> Option<u32> {
+        let metadata = std::fs::metadata(self.working_dir.join(path)).ok()?;
+        metadata.is_file().then(|| metadata.permissions().mode())
+    }
+}
+
+impl ProgramProbe for ProgramLookup {
+    fn probe(&self, program: &str) -> ProgramKind {
+        let executable = |mode: u32| mode & 0o111 != 0;
+        if program.contains('/') {
+            return match self.file_mode(Path::new(program)) {
+                Some(mode) if executable(mode) => ProgramKind::Executable,
+                Some(_) => ProgramKind::DataFile,
+                None => ProgramKind::Unknown,
+            };
+        }
+        let on_path = self
+            .path
+            .as_deref()
+            .unwrap_or_default()
+            .split(':')
+            .any(|dir| {
+                // An empty entry is the working directory, as for `execvp`.
+                let dir = if dir.is_empty() { "." } else { dir };
+                self.file_mode(&Path::new(dir).join(program))
+                    .is_some_and(executable)
+            });
+        if on_path {
+            return ProgramKind::Executable;
+        }
+        match self.file_mode(Path::new(program)) {
+            Some(mode) if !executable(mode) => ProgramKind::DataFile,
+            _ => ProgramKind::Unknown,
+        }
+    }
+}
+
 /// uid and gid of a local account. A failed lookup is not an error: the ids are only a
 /// fallback when the pod names no uid.
 fn user_ids(name: &str) -> Option<(u32, u32)> {
@@ -155,6 +220,52 @@ mod tests {
         assert!(
             err.to_string()
                 .starts_with("cannot read /nonexistent/pod.json")
+        );
+    }
+
+    #[test]
+    fn program_lookup_follows_execvp_with_the_given_path() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let work = dir.path().join("work");
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&work).expect("mkdir");
+        std::fs::create_dir_all(&bin).expect("mkdir");
+        let mode = |path: &Path, mode: u32| {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        };
+        let tool = write(&bin, "tool", "#!/bin/sh\n");
+        mode(&tool, 0o755);
+        let script = write(&work, "run.sh", "#!/bin/sh\n");
+        mode(&script, 0o755);
+        write(&work, "err.log", "old output\n");
+        write(&work, "notes", "text\n");
+        write(&bin, "plain", "not executable\n");
+        std::fs::create_dir(work.join("data")).expect("mkdir");
+        // Never the test machine's PATH: only `bin` is searched.
+        let lookup = ProgramLookup::new(&work, Some(&bin.display().to_string()));
+        for (program, kind) in [
+            ("tool", ProgramKind::Executable),
+            ("./run.sh", ProgramKind::Executable),
+            ("./err.log", ProgramKind::DataFile),
+            ("err.log", ProgramKind::DataFile),
+            ("notes", ProgramKind::DataFile),
+            // Not executable on PATH, not in the working directory: no verdict.
+            ("plain", ProgramKind::Unknown),
+            ("run.sh", ProgramKind::Unknown),
+            ("missing.txt", ProgramKind::Unknown),
+            ("./data", ProgramKind::Unknown),
+            ("ls", ProgramKind::Unknown),
+        ] {
+            assert_eq!(lookup.probe(program), kind, "{program}");
+        }
+        assert_eq!(
+            ProgramLookup::new(&work, None).probe("tool"),
+            ProgramKind::Unknown
+        );
+        assert_eq!(
+            ProgramLookup::new(&work, Some(&bin.display().to_string()))
+                .probe(&tool.display().to_string()),
+            ProgramKind::Executable
         );
     }
 

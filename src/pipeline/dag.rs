@@ -37,6 +37,8 @@ pub struct Task {
     pub retries: Option<u32>,
     /// Own setting, else the workflow default.
     pub timeout: Option<Duration>,
+    /// Where the job was written, for checks made after the build (see `programs`).
+    pub pos: Option<Pos>,
 }
 
 /// One runnable job: a task at one sweep point.
@@ -274,6 +276,7 @@ impl Builder {
                 resources: job.resources,
                 retries: job.retries.or(options.retries),
                 timeout: job.timeout.or(options.timeout),
+                pos: job.pos,
             });
         }
         if !self.errors.is_empty() {

@@ -50,6 +50,14 @@ pub enum PipelineErrorKind {
     EmptyMatrixAxis { job: String, key: String },
     #[error("job `{job}`: matrix key `{key}` is not used in the command")]
     UnusedMatrixKey { job: String, key: String },
+    /// The job's program is plainly a data file (see `programs`). `one_liner`: it came from
+    /// `-c`, where a `>>` meant as a redirection is the likely cause.
+    #[error("job `{job}` runs `{program}`, which is a data file, not a program")]
+    DataFileProgram {
+        job: String,
+        program: String,
+        one_liner: bool,
+    },
     /// A task (`job: Some`) or the whole pipeline expands past `dag::MAX_JOBS`. `count` is
     /// `None` past `u64::MAX`; `sizes` are the task's sweep lengths.
     #[error("{}", too_many_jobs(job.as_deref(), *count, sizes))]
@@ -143,6 +151,16 @@ impl PipelineErrorKind {
                 _ => "use bytes with a unit, like 512Mi, 4Gi or 1G".into(),
             }),
             K::EmptyMatrixAxis { .. } => Some("give the key a list of values, or remove it".into()),
+            K::DataFileProgram {
+                one_liner: true, ..
+            } => Some(
+                "`>>` with blanks on both sides starts a new stage; to append a command's output to a file, write the redirection without the blank: `python a.py >>log.txt` (or `2>>err.log`)"
+                    .into(),
+            ),
+            K::DataFileProgram { .. } => Some(
+                "a job's command starts with the program to run; to append its output to a file, add a redirection: `python a.py >> log.txt`"
+                    .into(),
+            ),
             K::TooManyJobs { .. } => Some(format!(
                 "sweep fewer values, or split the pipeline: {} jobs is the cap, as many as the local engine runs well and more than an Argo workflow holds (1 MiB, ~30 bytes a sweep point)",
                 thousands(super::dag::MAX_JOBS)

@@ -141,14 +141,17 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// Splits the text at bare `>>`. A stage starting with `[` is a group up to its matching
-    /// `]`, and a `>>` inside it does not split (the group reports it).
+    /// Splits the text at bare `>>` that stand alone (see `separator_at`). A stage starting
+    /// with `[` is a group up to its matching `]`, and a `>>` inside it does not split (the
+    /// group reports it).
     fn split_stages(&mut self) -> Vec<Stage> {
         let mut stages = Vec::new();
         let mut start = 0;
         let mut sep_before = None;
         // `Some(depth)` while inside a group that opened the current stage.
         let mut group: Option<usize> = None;
+        // The `]` that closed the current stage's group: a `>>` right after it still separates.
+        let mut group_closed_at: Option<usize> = None;
         let mut at_stage_start = true;
         let mut i = 0;
         while i < self.chars.len() {
@@ -165,32 +168,36 @@ impl<'a> Parser<'a> {
                     *depth -= 1;
                     if *depth == 0 {
                         group = None;
+                        group_closed_at = Some(i);
                     }
                 }
                 i += 1;
                 continue;
             }
-            if self.is_bare(i, '>') && self.is_bare(i + 1, '>') {
-                if self.is_bare(i + 2, '>') {
-                    self.error(
-                        Some(i),
-                        "`>>>` is not a stage separator; use `>>` (quote `'>>>'` to pass it to a command)"
-                            .to_owned(),
-                    );
-                }
+            // `>>>` is neither our separator nor shell syntax, glued or not.
+            if self.is_bare(i, '>')
+                && self.is_bare(i + 1, '>')
+                && self.is_bare(i + 2, '>')
+                && !(i > 0 && self.is_bare(i - 1, '>'))
+            {
+                self.error(
+                    Some(i),
+                    "`>>>` is not a stage separator; use `>>` (quote `'>>>'` to pass it to a command)"
+                        .to_owned(),
+                );
+            }
+            let after_group = group_closed_at.is_some_and(|g| g + 1 == i);
+            if let Some(end) = self.separator_at(i, after_group) {
                 stages.push(Stage {
                     span: Span { start, end: i },
                     sep_before,
                     sep_after: Some(i),
                 });
                 sep_before = Some(i);
-                // Skip the whole run of `>`, so `>>>` is one (reported) separator.
-                i += 2;
-                while self.is_bare(i, '>') {
-                    i += 1;
-                }
-                start = i;
+                start = end;
+                i = end;
                 at_stage_start = true;
+                group_closed_at = None;
                 continue;
             }
             i += 1;
@@ -204,6 +211,28 @@ impl<'a> Parser<'a> {
             sep_after: None,
         });
         stages
+    }
+
+    /// Whether a stage separator starts at char `i`, and if so where it ends: a bare `>>` that
+    /// stands alone, with a blank (or the start or end of the text) on each side. A `>>` glued
+    /// to a word is the shell's append redirection of that command (`2>>err.log`, `&>>x`,
+    /// `python a.py >>log.txt`). `after_group`: `i` follows the `]` of the stage's group, which
+    /// counts as a blank on the left (`[a, b]>> c`), as a `[` does on the right (`a >>[b, c]`).
+    /// A run of more `>` (`>>>`) is one separator (reported by the caller as a mistake).
+    fn separator_at(&self, i: usize, after_group: bool) -> Option<usize> {
+        if !(self.is_bare(i, '>') && self.is_bare(i + 1, '>')) {
+            return None;
+        }
+        if i > 0 && self.is_bare(i - 1, '>') {
+            return None;
+        }
+        let mut end = i + 2;
+        while self.is_bare(end, '>') {
+            end += 1;
+        }
+        let left = i == 0 || self.is_blank(i - 1) || after_group;
+        let right = end == self.chars.len() || self.is_blank(end) || self.is_bare(end, '[');
+        (left && right).then_some(end)
     }
 
     /// The command spans of stage `n` (1-based) of `count`: one, or a group's. Reports empty
@@ -298,7 +327,7 @@ impl<'a> Parser<'a> {
                 brackets = brackets.saturating_sub(1);
             } else if self.is_bare(i, ',') && braces == 0 && brackets == 0 {
                 commas.push(i);
-            } else if self.is_bare(i, '>') && self.is_bare(i + 1, '>') && i + 1 < inner.end {
+            } else if i + 1 < inner.end && self.separator_at(i, false).is_some() {
                 return (commas, Some(i));
             }
         }

@@ -174,3 +174,27 @@ fn too_many_jobs() {
         );
     }
 }
+
+/// Report #8: a `>>` meant as a redirection made the file a stage of its own. A stage (or a
+/// workflow.yaml job) whose program is plainly a data file is refused, with a hint that shows
+/// the redirection that works.
+#[test]
+fn data_file_as_a_program() {
+    let home = temp_home();
+    std::fs::write(
+        home.path().join("notes"),
+        "an existing, non-executable file\n",
+    )
+    .expect("write");
+    let out =
+        run(jupyterflow(home.path()).args(["lint", "-c", "python train.py >> log.txt >> notes"]));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    insta::assert_snapshot!("c-error-data-file", out.stderr);
+    let file = home.path().join("workflow.yaml");
+    std::fs::write(&file, "jobs:\n- python train.py\n- results.csv\n").expect("write");
+    let out = run(jupyterflow(home.path()).arg("lint").arg("-f").arg(&file));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    insta::assert_snapshot!("error-data-file", scrub(&out.stderr, home.path()));
+}

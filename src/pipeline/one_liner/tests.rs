@@ -65,7 +65,21 @@ fn chains_and_groups() {
     type Jobs<'a> = &'a [(&'a str, &'a [usize])];
     let cases: &[(&str, Jobs)] = &[
         ("a >> b >> c", &[("a", &[]), ("b", &[1]), ("c", &[2])]),
-        ("a>>b", &[("a", &[]), ("b", &[1])]),
+        // Report #8: `>>` separates only standing alone; glued, it is the command's own
+        // append redirection (which makes it a shell command).
+        ("a>>b", &[("a>>b", &[])]),
+        (
+            "python t.py 2>>err.log >> echo done",
+            &[("python t.py 2>>err.log", &[]), ("echo done", &[1])],
+        ),
+        ("a &>>x >>y >> b", &[("a &>>x >>y", &[]), ("b", &[1])]),
+        // The brackets of a group count as blanks next to a separator.
+        ("[a, b]>> c", &[("a", &[]), ("b", &[]), ("c", &[1, 2])]),
+        ("a >>[b, c]", &[("a", &[]), ("b", &[1]), ("c", &[1])]),
+        (
+            "[a 2>>e, b] >> c",
+            &[("a 2>>e", &[]), ("b", &[]), ("c", &[1, 2])],
+        ),
         (
             "a >> [b, c] >> d",
             &[("a", &[]), ("b", &[1]), ("c", &[1]), ("d", &[2, 3])],
@@ -297,6 +311,13 @@ fn malformed_syntax_reports_columns() {
             "a >>> b",
             &[(
                 3,
+                "`>>>` is not a stage separator; use `>>` (quote `'>>>'` to pass it to a command)",
+            )],
+        ),
+        (
+            "a>>>b",
+            &[(
+                2,
                 "`>>>` is not a stage separator; use `>>` (quote `'>>>'` to pass it to a command)",
             )],
         ),
