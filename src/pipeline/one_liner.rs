@@ -257,6 +257,14 @@ impl<'a> Parser<'a> {
         if !self.is_bare(span.start, '[') {
             return vec![span];
         }
+        self.bracketed(span, n)
+    }
+
+    /// The commands of `span` (trimmed, not empty), which starts with a bare `[`: the group's
+    /// commands when the matching `]` ends it, else `span` itself as one command that starts
+    /// with `[` (`[ -f x ] && y`). Reports an unclosed `[`, two groups side by side
+    /// (`[a][b]`) and a group followed by more text.
+    fn bracketed(&mut self, span: Span, n: usize) -> Vec<Span> {
         let Some(close) = self.matching_bracket(span) else {
             self.error(
                 Some(span.start),
@@ -266,31 +274,38 @@ impl<'a> Parser<'a> {
             );
             return Vec::new();
         };
-        if close + 1 != span.end {
-            let inner = Span {
-                start: span.start + 1,
-                end: close,
-            };
-            // A list of commands followed by more text is a mistake; without a top-level comma
-            // it is a command that starts with `[` (`[ -f x ] && y`).
-            if !self.scan_group(inner).0.is_empty() {
-                self.error(
-                    Some(close + 1),
-                    format!(
-                        "text after the `]` of the group in stage {n}; a group is a whole stage: end it with `]` and put `>>` after it, e.g. `a >> [b, c] >> d`"
-                    ),
-                );
-                return Vec::new();
-            }
-            return vec![span];
+        let inner = Span {
+            start: span.start + 1,
+            end: close,
+        };
+        if close + 1 == span.end {
+            return self.group_commands(inner, n);
         }
-        self.group_commands(
-            Span {
-                start: span.start + 1,
-                end: close,
-            },
-            n,
-        )
+        let next = self.trim(Span {
+            start: close + 1,
+            end: span.end,
+        });
+        if self.is_bare(next.start, '[') {
+            self.error(
+                Some(next.start),
+                format!(
+                    "two groups side by side in stage {n}; put `>>` between them to run one after the other (`[a, b] >> [c, d]`), or make them one group (`[a, b, c, d]`)"
+                ),
+            );
+            return Vec::new();
+        }
+        // A list of commands followed by more text is a mistake; without a top-level comma
+        // it is a command that starts with `[` (`[ -f x ] && y`).
+        if !self.scan_group(inner).0.is_empty() {
+            self.error(
+                Some(close + 1),
+                format!(
+                    "text after the `]` of the group in stage {n}; a group is a whole stage: end it with `]` and put `>>` after it, e.g. `a >> [b, c] >> d`"
+                ),
+            );
+            return Vec::new();
+        }
+        vec![span]
     }
 
     /// The char index of the bare `]` matching the bare `[` at `span.start`.
@@ -377,6 +392,10 @@ impl<'a> Parser<'a> {
                         k + 1
                     ),
                 );
+            } else if self.is_bare(span.start, '[') {
+                // A group inside a group adds its commands to the same stage: `[a, [b, c]]`
+                // runs a, b and c in parallel.
+                spans.extend(self.bracketed(span, n));
             } else {
                 spans.push(span);
             }
@@ -387,6 +406,14 @@ impl<'a> Parser<'a> {
     /// Tokenises one command into a job, or reports why it cannot be.
     fn job(&mut self, span: Span) -> Option<JobSpec> {
         let cmd = self.slice(span);
+        if let Some(at) = self.stray_bracket(span) {
+            self.error(
+                Some(at),
+                "a `]` with no `[` before it; remove it, or quote it (`']'`) to pass it to a command"
+                    .to_owned(),
+            );
+            return None;
+        }
         if let Some(at) = self.blank_in_sweep(span) {
             self.error(
                 Some(at),
@@ -425,11 +452,37 @@ impl<'a> Parser<'a> {
                         "unclosed `{` sweep; close it with `}`, e.g. `--lr {0.1,0.01}`, or quote it to pass it literally"
                             .to_owned(),
                     ),
+                    CommandError::NestedBrace { offset } => (
+                        at(offset),
+                        "a `{…}` sweep inside another; list every value in one sweep, e.g. `{a,b,c}`, or quote the inner braces to pass them literally"
+                            .to_owned(),
+                    ),
+                    CommandError::EmptySweepValue { offset } => (
+                        at(offset),
+                        "a `{…}` sweep with an empty value (it would make an empty or a repeated job); remove the extra comma, or write `''` for an empty value"
+                            .to_owned(),
+                    ),
                 };
                 self.error(Some(at), message);
                 None
             }
         }
+    }
+
+    /// The char index of the first bare `]` in `span` that closes no `[` (`echo b]`): a typo
+    /// for a group, never a glob or a `test`, whose brackets pair up. A quoted or escaped `[`
+    /// still pairs (`echo \[a, b]` is the shell's `[a,` `b]`).
+    fn stray_bracket(&self, span: Span) -> Option<usize> {
+        let mut depth = 0usize;
+        for i in span.start..span.end {
+            match self.chars[i].1 {
+                '[' => depth += 1,
+                ']' if depth == 0 && self.bare[i] => return Some(i),
+                ']' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        None
     }
 
     /// A bare blank after a bare comma inside bare braces (`{0.1, 0.01}`): the shell, and

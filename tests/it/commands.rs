@@ -16,6 +16,13 @@ fn lint_reports_a_summary() {
     );
     let out = run(jupyterflow(home.path()).args(["lint", "-c", "a >> b {1,2,3}"]));
     assert_eq!(out.stdout, "-c: ok (4 jobs in 2 tasks, 2 stages)\n");
+    // Report #16: a group inside a group adds its commands to the stage.
+    let out = run(jupyterflow(home.path()).args(["lint", "-c", "a >> [b, [c, d]] >> e"]));
+    assert_eq!(
+        out.stdout, "-c: ok (5 jobs in 5 tasks, 3 stages)\n",
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

@@ -50,6 +50,11 @@ fn one_liner_errors() {
         ("unclosed-group", "echo a >> [echo b, echo c"),
         ("unclosed-quote", "echo 'a >> echo b"),
         ("argo-template", "echo '{{workflow.name}}'"),
+        // Report #16/#17: grammar holes, refused with their column.
+        ("stray-bracket", "echo a >> echo b] >> echo d"),
+        ("groups-side-by-side", "echo a >> [echo b][echo c]"),
+        ("nested-sweep", "echo {a,{b,c}}"),
+        ("empty-sweep-value", "echo {a,}"),
     ] {
         let mut cmd = jupyterflow(home.path());
         let out = run(cmd

@@ -348,12 +348,19 @@ impl<'a> Tokenizer<'a> {
         Ok(())
     }
 
-    /// Reads `{a,b,…}` from `self.i`; `None` when there is no top-level comma (a literal brace).
-    /// Values may be quoted: `{'a b',c}`.
+    /// Reads `{a,b,…}` from `self.i`; `None` when there is no top-level comma (a literal brace,
+    /// as the shell leaves it). Values may be quoted: `{'a b',c}`, and `''` is an empty value.
+    /// Refused: a sweep holding another brace (`{a,{b,c}}`: nested sweeps are not ours to
+    /// expand) and an empty value (`{a,}`, `{,}`: an empty or repeated job is never meant).
     fn sweep_values(&self, offset: usize) -> Result<Option<(Vec<String>, usize)>, CommandError> {
         let mut values = vec![String::new()];
+        // Whether each value has a quoted part, so `''` counts as written.
+        let mut quoted = vec![false];
         let mut j = self.i + 1;
         let mut commas = 0;
+        // The first `{` inside, and how deep we are in inner braces.
+        let mut nested: Option<usize> = None;
+        let mut depth = 0usize;
         loop {
             let Some(&(_, c)) = self.chars.get(j) else {
                 return if commas > 0 {
@@ -363,19 +370,29 @@ impl<'a> Tokenizer<'a> {
                 };
             };
             match c {
-                '}' => break,
-                ',' => {
-                    commas += 1;
-                    values.push(String::new());
+                '}' if depth == 0 => break,
+                '}' => {
+                    depth -= 1;
                     j += 1;
                 }
-                '{' | ' ' | '\t' | '\n' => return Ok(None),
+                '{' => {
+                    nested.get_or_insert(self.offset(j));
+                    depth += 1;
+                    j += 1;
+                }
+                ',' if depth == 0 => {
+                    commas += 1;
+                    values.push(String::new());
+                    quoted.push(false);
+                    j += 1;
+                }
+                ' ' | '\t' | '\n' => return Ok(None),
                 '\'' | '"' => {
                     // Values may be quoted; an expansion in one is kept literally, as it is
                     // filled in quoted.
-                    let (quoted, close) = if c == '"' {
-                        let (quoted, close, _) = self.read_double_quoted(j)?;
-                        (quoted, close)
+                    let (text, close) = if c == '"' {
+                        let (text, close, _) = self.read_double_quoted(j)?;
+                        (text, close)
                     } else {
                         let close =
                             self.find(j + 1, |x| x == '\'')
@@ -389,7 +406,10 @@ impl<'a> Tokenizer<'a> {
                         )
                     };
                     if let Some(last) = values.last_mut() {
-                        last.push_str(&quoted);
+                        last.push_str(&text);
+                    }
+                    if let Some(last) = quoted.last_mut() {
+                        *last = true;
                     }
                     j = close + 1;
                 }
@@ -403,6 +423,16 @@ impl<'a> Tokenizer<'a> {
         }
         if commas == 0 {
             return Ok(None);
+        }
+        if let Some(offset) = nested {
+            return Err(CommandError::NestedBrace { offset });
+        }
+        if values
+            .iter()
+            .zip(&quoted)
+            .any(|(value, quoted)| value.is_empty() && !quoted)
+        {
+            return Err(CommandError::EmptySweepValue { offset });
         }
         Ok(Some((values, j + 1)))
     }

@@ -102,6 +102,19 @@ fn chains_and_groups() {
         ),
         // `[` not at the start of a stage is command text (a glob).
         ("ls x[ab] >> y", &[("ls x[ab]", &[]), ("y", &[1])]),
+        // Report #16: a group inside a group adds its commands to the stage.
+        (
+            "a >> [b, [c, d]] >> e",
+            &[
+                ("a", &[]),
+                ("b", &[1]),
+                ("c", &[1]),
+                ("d", &[1]),
+                ("e", &[2, 3, 4]),
+            ],
+        ),
+        ("[[a, [b]], c]", &[("a", &[]), ("b", &[]), ("c", &[])]),
+        ("[a, [ -f x ] && y]", &[("a", &[]), ("[ -f x ] && y", &[])]),
         // A stage that starts with `[` but goes on after the `]` is a command (`test`).
         (
             "[ -f x ] && echo y >> z",
@@ -312,6 +325,49 @@ fn malformed_syntax_reports_columns() {
             &[(
                 3,
                 "`>>>` is not a stage separator; use `>>` (quote `'>>>'` to pass it to a command)",
+            )],
+        ),
+        // Report #16/#17: stray `]`, groups side by side, nested and empty sweep values.
+        (
+            "a >> b] >> d",
+            &[(
+                7,
+                "a `]` with no `[` before it; remove it, or quote it (`']'`) to pass it to a command",
+            )],
+        ),
+        (
+            "a >> [b][c]",
+            &[(
+                9,
+                "two groups side by side in stage 2; put `>>` between them to run one after the other (`[a, b] >> [c, d]`), or make them one group (`[a, b, c, d]`)",
+            )],
+        ),
+        (
+            "[a, [b, c] d]",
+            &[(
+                11,
+                "text after the `]` of the group in stage 1; a group is a whole stage: end it with `]` and put `>>` after it, e.g. `a >> [b, c] >> d`",
+            )],
+        ),
+        (
+            "é >> echo {a,{b,c}}",
+            &[(
+                14,
+                "a `{…}` sweep inside another; list every value in one sweep, e.g. `{a,b,c}`, or quote the inner braces to pass them literally",
+            )],
+        ),
+        (
+            "echo {,}",
+            &[(
+                6,
+                "a `{…}` sweep with an empty value (it would make an empty or a repeated job); remove the extra comma, or write `''` for an empty value",
+            )],
+        ),
+        (
+            "echo {a,b,}",
+            &[(
+                6,
+                "a `{…}` sweep with an empty value (it would make an empty or a repeated job); remove the extra comma, or write `''` for an empty value",
             )],
         ),
         (
