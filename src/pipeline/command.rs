@@ -91,6 +91,10 @@ pub struct Parsed {
     /// Why the command runs in a shell, when it was detected rather than forced
     /// (e.g. "`|`"). `None` for exec mode or a forced shell.
     pub shell_reason: Option<String>,
+    /// Unquoted `{name}` words that name no matrix key, in order, when there are matrix keys
+    /// (`Placeholders::keys`): almost surely a misspelt placeholder, which the caller reports.
+    /// Kept as literal text in the template.
+    pub unknown_keys: Vec<String>,
 }
 
 impl CommandTemplate {

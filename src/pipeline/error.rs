@@ -50,6 +50,14 @@ pub enum PipelineErrorKind {
     EmptyMatrixAxis { job: String, key: String },
     #[error("job `{job}`: matrix key `{key}` is not used in the command")]
     UnusedMatrixKey { job: String, key: String },
+    /// `{name}` in a matrix job's command where `name` is no matrix key.
+    #[error("job `{job}`: `{{{name}}}` in the command names no matrix key")]
+    UnknownMatrixKey {
+        job: String,
+        name: String,
+        suggestion: Option<String>,
+        keys: Vec<String>,
+    },
     /// The job's program is plainly a data file (see `programs`). `one_liner`: it came from
     /// `-c`, where a `>>` meant as a redirection is the likely cause.
     #[error("job `{job}` runs `{program}`, which is a data file, not a program")]
@@ -161,6 +169,20 @@ impl PipelineErrorKind {
                 "a job's command starts with the program to run; to append its output to a file, add a redirection: `python a.py >> log.txt`"
                     .into(),
             ),
+            K::UnknownMatrixKey {
+                name,
+                suggestion,
+                keys,
+                ..
+            } => {
+                let keys: Vec<String> = keys.iter().map(|k| format!("{{{k}}}")).collect();
+                let guess =
+                    suggestion.as_ref().map_or_else(String::new, |s| format!("did you mean `{{{s}}}`? "));
+                Some(format!(
+                    "{guess}the matrix keys are {}; to pass `{{{name}}}` literally, quote it (`'{{{name}}}'`) or escape the brace (`\\{{{name}}}`)",
+                    keys.join(", ")
+                ))
+            }
             K::TooManyJobs { .. } => Some(format!(
                 "sweep fewer values, or split the pipeline: {} jobs is the cap, as many as the local engine runs well and more than an Argo workflow holds (1 MiB, ~30 bytes a sweep point)",
                 thousands(super::dag::MAX_JOBS)

@@ -3,7 +3,7 @@
 
 use crate::helpers::{fixture, jupyterflow, pod, run, scrub, temp_home};
 
-const ERROR_FILES: [&str; 14] = [
+const ERROR_FILES: [&str; 15] = [
     "unknown-key",
     "bad-type",
     "empty",
@@ -18,6 +18,7 @@ const ERROR_FILES: [&str; 14] = [
     "bad-quantity",
     "matrix-no-values",
     "matrix-unused-key",
+    "matrix-unknown-key",
 ];
 
 #[test]

@@ -34,6 +34,7 @@ pub fn parse(
         } else {
             None
         },
+        unknown_keys: tokens.unknown_keys,
     })
 }
 
@@ -43,6 +44,7 @@ struct Tokens {
     shell: Vec<Segment>,
     new_axes: Vec<Axis>,
     shell_reason: Option<String>,
+    unknown_keys: Vec<String>,
 }
 
 struct Tokenizer<'a> {
@@ -55,6 +57,8 @@ struct Tokenizer<'a> {
     shell: Vec<Segment>,
     new_axes: Vec<Axis>,
     shell_reason: Option<String>,
+    /// See `Parsed::unknown_keys`.
+    unknown_keys: Vec<String>,
     /// An unquoted line break came after a word: if another word follows, the text is several
     /// shell commands (`a\nb` runs `a`, then `b`), not one argv.
     after_line_break: bool,
@@ -92,6 +96,7 @@ impl<'a> Tokenizer<'a> {
             shell: Vec::new(),
             new_axes: Vec::new(),
             shell_reason: None,
+            unknown_keys: Vec::new(),
             after_line_break: false,
             bare_dollar_at: None,
         }
@@ -186,6 +191,7 @@ impl<'a> Tokenizer<'a> {
             shell: self.shell,
             new_axes: self.new_axes,
             shell_reason: self.shell_reason,
+            unknown_keys: self.unknown_keys,
         })
     }
 
@@ -328,6 +334,11 @@ impl<'a> Tokenizer<'a> {
                 self.i = close + 1;
                 return Ok(());
             }
+            // Among matrix keys, a bare `{name}` that names none is a misspelt one, not text
+            // (quoted or escaped, it stays text: that is how to write it literally).
+            if !self.placeholders.keys.is_empty() && is_placeholder_name(&inner) {
+                self.unknown_keys.push(inner);
+            }
         }
         if self.placeholders.braces
             && let Some((values, end)) = self.sweep_values(offset)?
@@ -445,6 +456,16 @@ fn is_name(s: &str) -> bool {
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Whether `{s}` reads as a placeholder: a name like a matrix key (`lr`, `batch_size`,
+/// `model.depth`), not `{}` or shell text.
+fn is_placeholder_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 /// Axes made from `{a,b}` braces are named `p1`, `p2`, … (see `Tokenizer::brace`).

@@ -7,7 +7,7 @@ use serde_saphyr::Spanned;
 use super::raw::{JobMap, RawCommand, RawDepends, RawJob, pos_of};
 use super::{Converter, dags};
 use crate::pipeline::command::{self, CommandError, Placeholders, Segment, Word};
-use crate::pipeline::error::PipelineErrorKind as Kind;
+use crate::pipeline::error::{PipelineErrorKind as Kind, suggest};
 use crate::pipeline::{Axis, CommandMode, CommandTemplate, JobSpec, Pos, ResourceSpec};
 
 impl Converter<'_> {
@@ -65,6 +65,18 @@ impl Converter<'_> {
         };
         match command::parse(text, mode, placeholders) {
             Ok(parsed) => {
+                for name in parsed.unknown_keys {
+                    let keys: Vec<String> = axes.iter().map(|a| a.key.clone()).collect();
+                    self.error(
+                        Some(pos),
+                        Kind::UnknownMatrixKey {
+                            job: label.to_owned(),
+                            suggestion: suggest(&name, keys.iter().map(String::as_str)),
+                            name,
+                            keys,
+                        },
+                    );
+                }
                 axes.extend(parsed.new_axes);
                 Some((parsed.template, axes))
             }

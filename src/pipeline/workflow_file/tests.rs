@@ -351,6 +351,37 @@ fn matrix_axes_in_written_order_with_exact_values() {
     );
 }
 
+/// Report #18: a bare `{name}` that names no matrix key is refused with a did-you-mean;
+/// quoted or escaped it stays text, and jobs without a matrix are not affected.
+#[test]
+fn placeholders_that_name_no_matrix_key() {
+    let errors = parse_err(
+        "jobs:\n- name: t\n  command: echo {lr} {bs} {lrr} '{fmt}' \\{esc} {} {a,b}\n  matrix: {lr: [1, 2]}\n",
+    );
+    let found: Vec<(&str, Option<&str>)> = errors
+        .iter()
+        .map(|e| match &e.kind {
+            PipelineErrorKind::UnknownMatrixKey {
+                name,
+                suggestion,
+                keys,
+                job,
+            } => {
+                assert_eq!(
+                    (job.as_str(), keys.as_slice()),
+                    ("t", &["lr".to_owned()][..])
+                );
+                assert_eq!(e.pos, pos(2, 3));
+                (name.as_str(), suggestion.as_deref())
+            }
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(found, [("bs", None), ("lrr", Some("lr"))]);
+    let p = parse_ok("jobs:\n- name: t\n  command: echo {bs} '{lr}'\n");
+    assert_eq!(argv(&p.jobs[0]), ["echo", "{bs}", "{lr}"]);
+}
+
 #[test]
 fn matrix_and_brace_sweeps_combine() {
     let p = parse_ok(
