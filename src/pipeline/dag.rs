@@ -367,6 +367,11 @@ impl Builder {
         let mut seen: HashMap<String, usize> = HashMap::new();
         for job in &pipeline.jobs {
             if let Some(name) = &job.name {
+                // `depends: ["1"]` means the first job; a job named `1` would make it ambiguous.
+                let digits = name.trim();
+                if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                    self.error(job.pos, Kind::NumericName { name: name.clone() });
+                }
                 let safe = truncate(dns_label(name, "job"));
                 if seen.insert(safe, 1).is_some() {
                     self.error(job.pos, Kind::DuplicateName { name: name.clone() });

@@ -34,6 +34,11 @@ pub enum PipelineErrorKind {
     IndexOutOfRange { index: usize, count: usize },
     #[error("two jobs are named `{name}`")]
     DuplicateName { name: String },
+    /// A job named only with digits: `depends`/`dags` would read it as a position.
+    #[error(
+        "job name `{name}` is a number, and `depends` and `dags` read numbers as positions (1 = the first job)"
+    )]
+    NumericName { name: String },
     #[error("job `{job}` depends on itself")]
     SelfDependency { job: String },
     #[error("the dependencies form a cycle: {}", .cycle.join(" → "))]
@@ -147,6 +152,9 @@ impl PipelineErrorKind {
             }
             K::IndexOutOfRange { count, .. } => Some(format!("use a number from 1 to {count}")),
             K::DuplicateName { .. } => Some("give each job its own `name`".into()),
+            K::NumericName { name } => Some(format!(
+                "give the job a name with a letter in it, e.g. `job-{name}`"
+            )),
             K::SelfDependency { .. } => Some("a job cannot wait for itself: remove that dependency".into()),
             K::Cycle { .. } => Some("remove one of these dependencies to break the cycle".into()),
             K::InvalidSchedule { .. } => Some(

@@ -204,3 +204,34 @@ fn data_file_as_a_program() {
     assert_eq!(out.stdout, "");
     insta::assert_snapshot!("error-data-file", scrub(&out.stderr, home.path()));
 }
+
+/// Report #9: a job named `"1"` referenced by `depends: ["1"]` or `dags: ["1 >> c"]` used to
+/// mean the first job, silently. Numbers are positions; a job named with one is refused.
+#[test]
+fn numeric_job_names() {
+    let home = temp_home();
+    for (name, refer) in [
+        (
+            "depends",
+            "- {name: c, command: echo c, depends: [\"1\"]}\n",
+        ),
+        ("dags", "- {name: c, command: echo c}\ndags: [\"1 >> c\"]\n"),
+    ] {
+        let file = home.path().join(format!("{name}.yaml"));
+        std::fs::write(
+            &file,
+            format!("jobs:\n- {{name: x, command: echo x}}\n- {{name: \"1\", command: echo one}}\n{refer}"),
+        )
+        .expect("write");
+        for verb in [&["lint"][..], &["run", "--local"]] {
+            let out = run(jupyterflow(home.path()).args(verb).arg("-f").arg(&file));
+            assert_eq!(out.code, 2, "{name} {verb:?}: {}", out.stderr);
+            assert_eq!(out.stdout, "");
+        }
+        let out = run(jupyterflow(home.path()).arg("lint").arg("-f").arg(&file));
+        insta::assert_snapshot!(
+            format!("numeric-name-{name}"),
+            scrub(&out.stderr, home.path())
+        );
+    }
+}

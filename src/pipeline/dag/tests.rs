@@ -387,3 +387,37 @@ fn task_job_count_saturates_instead_of_wrapping() {
     assert_eq!(task.checked_job_count(), None);
     assert_eq!(task.job_count(), usize::MAX);
 }
+
+/// Report #9: a job named `1` made `depends: ["1"]` silently mean the first job. Numbers are
+/// positions, always; a job may not be named with one.
+#[test]
+fn job_names_cannot_be_numbers() {
+    let mut c = named("c", "echo c", &[]);
+    c.depends = vec![JobRef::Index(1)];
+    let err = Dag::build(pipeline(
+        vec![
+            named("x", "echo x", &[]),
+            named("1", "echo one", &[]),
+            c,
+            named(" 42 ", "echo n", &[]),
+        ],
+        vec![(JobRef::Index(1), JobRef::Name("c".into()))],
+    ))
+    .expect_err("numeric names");
+    let kinds: Vec<&Kind> = err.0.iter().map(|e| &e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            &Kind::NumericName { name: "1".into() },
+            &Kind::NumericName {
+                name: " 42 ".into()
+            }
+        ]
+    );
+    // Names with a digit in them are names.
+    Dag::build(pipeline(
+        vec![named("1a", "echo a", &[]), named("v2", "echo b", &["1a"])],
+        vec![],
+    ))
+    .expect("valid");
+}
