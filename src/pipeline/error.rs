@@ -19,6 +19,14 @@ pub enum PipelineErrorKind {
     },
     #[error("invalid value for `{key}`: {message}")]
     InvalidValue { key: String, message: String },
+    /// A value of the wrong shape in workflow.yaml, named by its key path (`jobs[2].env`,
+    /// `matrix.lr[1]`; jobs and list items counted from 1). An empty `path` is the file.
+    #[error("{}", wrong_type(path, expected, found))]
+    WrongType {
+        path: String,
+        expected: String,
+        found: String,
+    },
     #[error("the pipeline has no jobs")]
     EmptyPipeline,
     #[error("job {job} has an empty command")]
@@ -79,6 +87,19 @@ pub enum PipelineErrorKind {
         count: Option<u64>,
         sizes: Vec<usize>,
     },
+}
+
+fn wrong_type(path: &str, expected: &str, found: &str) -> String {
+    let what = if path.is_empty() {
+        "the file".to_owned()
+    } else {
+        format!("`{path}`")
+    };
+    if found == "empty" {
+        format!("{what} is empty; it must be {expected}")
+    } else {
+        format!("{what} must be {expected}, not {found}")
+    }
 }
 
 fn too_many_jobs(job: Option<&str>, count: Option<u64>, sizes: &[usize]) -> String {

@@ -3,7 +3,7 @@
 
 use crate::helpers::{fixture, jupyterflow, pod, run, scrub, temp_home};
 
-const ERROR_FILES: [&str; 15] = [
+const ERROR_FILES: [&str; 16] = [
     "unknown-key",
     "bad-type",
     "empty",
@@ -19,6 +19,7 @@ const ERROR_FILES: [&str; 15] = [
     "matrix-no-values",
     "matrix-unused-key",
     "matrix-unknown-key",
+    "wrong-types",
 ];
 
 #[test]

@@ -255,7 +255,13 @@ fn bad_timeout_and_retries_name_the_key() {
             other => panic!("unexpected {other:?}"),
         })
         .collect();
-    assert_eq!(keys, vec![("timeout", pos(3, 12)), ("retries", pos(4, 12))]);
+    assert_eq!(
+        keys,
+        vec![
+            ("jobs[1].timeout", pos(3, 12)),
+            ("jobs[1].retries", pos(4, 12))
+        ]
+    );
 }
 
 #[test]
@@ -316,7 +322,7 @@ fn list_command_ignores_file_shell_mode_but_rejects_job_shell_mode() {
     let errors = parse_err("jobs:\n- command: [echo, a]\n  cmd_mode: shell\n");
     assert_eq!(errors[0].pos, pos(3, 13));
     assert!(
-        matches!(&errors[0].kind, PipelineErrorKind::InvalidValue { key, .. } if key == "cmd_mode")
+        matches!(&errors[0].kind, PipelineErrorKind::InvalidValue { key, .. } if key == "jobs[1].cmd_mode")
     );
 }
 
@@ -578,27 +584,69 @@ fn unknown_keys_in_jobs_and_resources_are_all_reported() {
     );
 }
 
+/// Report #25 and the type-error finding: a value of the wrong shape is named by its key path
+/// in plain words, with its position, never in serde's or Rust's terms.
 #[test]
-fn wrong_types_are_syntax_errors_with_position() {
-    let errors = parse_err(&fixture("errors/bad-type.yaml"));
-    assert_eq!(errors.len(), 1);
-    assert!(
-        matches!(errors[0].kind, PipelineErrorKind::Syntax(_)),
-        "{:?}",
-        errors[0]
-    );
-    assert_eq!(errors[0].pos.map(|p| p.line), Some(4));
+fn wrong_types_name_the_key_path() {
+    let fixture_errors = parse_err(&fixture("errors/bad-type.yaml"));
+    assert_eq!(fixture_errors.len(), 1);
+    assert_eq!(fixture_errors[0].pos, pos(4, 12));
 
-    let errors = parse_err("jobs: 3\n");
-    let PipelineErrorKind::Syntax(message) = &errors[0].kind else {
-        panic!("{:?}", errors[0]);
-    };
-    assert_eq!(message, "invalid type: integer `3`, expected a list");
-    assert_eq!(errors[0].pos.map(|p| p.line), Some(1));
-
-    let errors = parse_err("jobs:\n- command: {a: b}\n");
-    assert!(matches!(errors[0].kind, PipelineErrorKind::Syntax(_)));
-    assert_eq!(errors[0].pos.map(|p| p.line), Some(2));
+    let cases = [
+        "- a\n- b\n",
+        "hello\n",
+        "jobs: echo a\n",
+        "jobs: 3\n",
+        "jobs: {a: b}\n",
+        "jobs:\n- [python, a.py]\n",
+        "jobs:\n- command: {a: b}\n",
+        "jobs:\n- command: [python, [a.py]]\n",
+        "jobs:\n- command: [python, ~]\n",
+        "jobs:\n- name: [a]\n  command: x\n",
+        "jobs:\n- x\n- command: x\n  env: [A=1]\n",
+        "jobs:\n- command: x\n  env: {A: [1], B: ~, C: 1}\n",
+        "jobs:\n- command: x\n  depends: {a: b}\n",
+        "jobs:\n- command: x\n  depends: [a, [b]]\n",
+        "jobs:\n- command: x\n  resources: 2\n",
+        "jobs:\n- command: x\n  resources: {cpu: [1]}\n",
+        "jobs:\n- command: x\n  retries: [1, 2]\n",
+        "jobs:\n- command: x\n  timeout: {m: 5}\n",
+        "jobs:\n- command: x {v}\n  matrix: [1, 2]\n",
+        "jobs:\n- command: x {v}\n  matrix: {v: 5}\n",
+        "jobs:\n- command: x {v}\n  matrix: {v: [1, ~]}\n",
+        "jobs:\n- command: x {v}\n  matrix: {v: [1, [2]]}\n",
+        "jobs: [x]\ndags: 1 >> 2\n",
+        "jobs: [x]\ndags: [[1, 2]]\n",
+        "jobs: [x]\nversion: [1]\n",
+        "jobs: [x]\nname: {a: b}\n",
+        "jobs: [x]\nschedule: [1]\n",
+        "jobs: [x]\ntimezone: [UTC]\n",
+        "jobs: [x]\nlabels: [a]\n",
+        "jobs: [x]\nlabels: {team: [a]}\n",
+        "jobs: [x]\nparallelism: {n: 1}\n",
+        "jobs: [x]\nttl: [1]\n",
+        "jobs: [x]\ncmd_mode: [exec]\n",
+        "jobs: [x]\nconcurrency_policy: {a: b}\n",
+    ];
+    let mut table = String::new();
+    for yaml in cases {
+        for e in parse_err(yaml) {
+            let text = e.to_string();
+            // Nothing of serde's or Rust's vocabulary reaches the user.
+            for word in [
+                "invalid type",
+                "expected a",
+                "Option<",
+                "deserialize",
+                "sequence",
+                "scalar",
+            ] {
+                assert!(!text.contains(word), "{yaml:?}: {text}");
+            }
+            table.push_str(&format!("{yaml:?}\n  {text}\n"));
+        }
+    }
+    insta::assert_snapshot!("wrong_types", table);
 }
 
 #[test]
@@ -644,7 +692,9 @@ fn command_errors_are_collected_per_job() {
         kinds[4].0,
         &PipelineErrorKind::EmptyCommand { job: "5".into() }
     );
-    assert!(matches!(kinds[5].0, PipelineErrorKind::BadCommand { job, .. } if job == "6"));
+    assert!(
+        matches!(kinds[5].0, PipelineErrorKind::WrongType { path, found, .. } if path == "jobs[6]" && found == "a list")
+    );
 }
 
 #[test]
