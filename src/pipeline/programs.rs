@@ -4,6 +4,8 @@
 //! built `Dag`: what a program word is on the machine comes from a `ProgramProbe` (the real
 //! one, which looks at files and `PATH`, is `environment::discover::ProgramLookup`).
 
+use std::collections::HashMap;
+
 use super::command::{CommandTemplate, Segment, Word};
 use super::error::{PipelineError, PipelineErrorKind, PipelineErrors};
 use super::{Dag, Source};
@@ -33,16 +35,21 @@ const DATA_EXTENSIONS: [&str; 7] = [".txt", ".log", ".csv", ".json", ".out", ".t
 pub(crate) fn check(dag: &Dag, probe: &dyn ProgramProbe) -> Result<(), PipelineErrors> {
     let source = dag.source.label();
     let one_liner = matches!(dag.source, Source::CommandLine(_));
+    // Many jobs run the same program: ask the file system once per name.
+    let mut seen: HashMap<String, bool> = HashMap::new();
     let errors: Vec<PipelineError> = dag
         .tasks
         .iter()
         .filter_map(|task| {
             let program = program_word(&task.command)?;
-            let data = match probe.probe(&program) {
-                ProgramKind::Executable => false,
-                ProgramKind::DataFile => true,
-                ProgramKind::Unknown => has_data_extension(&program),
-            };
+            let data =
+                *seen
+                    .entry(program.clone())
+                    .or_insert_with(|| match probe.probe(&program) {
+                        ProgramKind::Executable => false,
+                        ProgramKind::DataFile => true,
+                        ProgramKind::Unknown => has_data_extension(&program),
+                    });
             data.then(|| {
                 PipelineError::new(
                     &source,
@@ -96,8 +103,6 @@ fn program_word(command: &CommandTemplate) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
     use crate::pipeline::{Pipeline, one_liner};
 
