@@ -515,13 +515,34 @@ impl Builder {
 
     fn check_options(&mut self, options: &WorkflowOptions) {
         if let Some(schedule) = &options.schedule
-            && let Err(message) = cron::check(schedule)
+            && let Err(e) = cron::check(schedule)
+        {
+            let schedule = schedule.clone();
+            let kind = match e {
+                cron::ScheduleError::Invalid(message) => {
+                    Kind::InvalidSchedule { schedule, message }
+                }
+                cron::ScheduleError::Zone(cron::ZoneError { zone, suggestion }) => {
+                    Kind::UnknownTimezone {
+                        key: "schedule".to_owned(),
+                        zone,
+                        suggestion,
+                    }
+                }
+                cron::ScheduleError::NeverFires => Kind::ScheduleNeverFires { schedule },
+            };
+            self.error(options.schedule_pos, kind);
+        }
+        // Argo reads `timezone` only for a schedule, but a wrong one is wrong either way.
+        if let Some(zone) = &options.timezone
+            && let Err(cron::ZoneError { zone, suggestion }) = cron::check_zone(zone)
         {
             self.error(
-                options.schedule_pos,
-                Kind::InvalidSchedule {
-                    schedule: schedule.clone(),
-                    message,
+                options.timezone_pos,
+                Kind::UnknownTimezone {
+                    key: "timezone".to_owned(),
+                    zone,
+                    suggestion,
                 },
             );
         }

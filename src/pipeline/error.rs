@@ -53,6 +53,21 @@ pub enum PipelineErrorKind {
     Cycle { cycle: Vec<String> },
     #[error("invalid schedule `{schedule}`: {message}")]
     InvalidSchedule { schedule: String, message: String },
+    /// Valid cron that no date ever matches (`0 0 30 2 *`): Argo would take it and never run.
+    #[error(
+        "schedule `{schedule}` never fires: no date matches its day-of-month, month and day-of-week fields"
+    )]
+    ScheduleNeverFires { schedule: String },
+    /// `timezone:` or a schedule's `CRON_TZ=` names no zone of the tz database.
+    #[error("unknown time zone `{zone}` in `{key}`")]
+    UnknownTimezone {
+        key: String,
+        zone: String,
+        suggestion: Option<String>,
+    },
+    /// An `env` name Kubernetes refuses (and a process could not be given as written).
+    #[error("`{path}`: `{name}` is not a valid environment variable name")]
+    InvalidEnvName { path: String, name: String },
     #[error("job `{job}`: invalid {resource} quantity `{value}`")]
     InvalidQuantity {
         job: String,
@@ -152,6 +167,10 @@ impl PipelineErrorKind {
             K::UnknownKey {
                 suggestion: Some(s),
                 ..
+            }
+            | K::UnknownTimezone {
+                suggestion: Some(s),
+                ..
             } => Some(format!("did you mean `{s}`?")),
             K::UnknownKey { expected, .. } if !expected.is_empty() => {
                 Some(format!("expected one of: {}", expected.join(", ")))
@@ -180,6 +199,18 @@ impl PipelineErrorKind {
             K::Cycle { .. } => Some("remove one of these dependencies to break the cycle".into()),
             K::InvalidSchedule { .. } => Some(
                 "use five cron fields (minute hour day-of-month month day-of-week), e.g. \"0 3 * * *\", or @daily / @every 1h"
+                    .into(),
+            ),
+            K::ScheduleNeverFires { .. } => Some(
+                "check the day-of-month and month fields (February has at most 29 days; April, June, September and November 30)"
+                    .into(),
+            ),
+            K::UnknownTimezone { .. } => Some(
+                "use a tz database name (spelt exactly), like Europe/Paris, America/New_York or UTC"
+                    .into(),
+            ),
+            K::InvalidEnvName { .. } => Some(
+                "use letters, digits, `_`, `-` and `.`, not starting with a digit, e.g. `EPOCHS` (Kubernetes refuses other names)"
                     .into(),
             ),
             K::InvalidQuantity { resource, .. } => Some(match resource.as_str() {

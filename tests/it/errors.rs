@@ -236,3 +236,38 @@ fn numeric_job_names() {
         );
     }
 }
+
+/// Report #12/#13/#19: values Kubernetes or Argo would refuse (or a local run would mangle)
+/// are refused with file:line:column and the key, by `lint` and by a local run alike.
+#[test]
+fn values_kubernetes_would_refuse() {
+    let home = temp_home();
+    for (name, yaml) in [
+        (
+            "env-and-limits",
+            "timeout: 213503982334601d\nttl: 99999999999s\njobs:\n- name: a\n  command: env\n  env: {'1BAD=X': v, '': e, OK: fine}\n  timeout: 0s\n",
+        ),
+        (
+            "zones-and-schedule",
+            "schedule: '0 0 30 2 *'\ntimezone: Mars/Olympus\njobs: [echo a]\n",
+        ),
+        (
+            "cron-tz",
+            "schedule: 'CRON_TZ=Europe/Pariss 0 3 * * *'\njobs: [echo a]\n",
+        ),
+    ] {
+        let file = home.path().join(format!("{name}.yaml"));
+        std::fs::write(&file, yaml).expect("write");
+        for verb in [&["lint"][..], &["run", "--local"]] {
+            let out = run(jupyterflow(home.path()).args(verb).arg("-f").arg(&file));
+            assert_eq!(out.code, 2, "{name} {verb:?}: {}", out.stderr);
+            assert_eq!(out.stdout, "");
+        }
+        let out = run(jupyterflow(home.path()).arg("lint").arg("-f").arg(&file));
+        insta::assert_snapshot!(
+            format!("refused-values-{name}"),
+            scrub(&out.stderr, home.path())
+        );
+    }
+    assert!(!home.path().join(".jupyterflow").exists(), "a run started");
+}

@@ -421,3 +421,46 @@ fn job_names_cannot_be_numbers() {
     ))
     .expect("valid");
 }
+
+/// Report #13/#19: unknown time zones (`timezone`, `CRON_TZ=`) and schedules that never fire.
+#[test]
+fn time_zones_and_schedules_that_never_fire() {
+    let mut p = pipeline(vec![job("echo a")], vec![]);
+    p.options.timezone = Some("Mars/Olympus".into());
+    p.options.timezone_pos = Some(Pos {
+        line: 2,
+        column: 11,
+    });
+    p.options.schedule = Some("0 0 30 2 *".into());
+    let err = Dag::build(p).expect_err("refused");
+    assert_eq!(
+        err.0.iter().map(|e| e.kind.clone()).collect::<Vec<_>>(),
+        [
+            Kind::ScheduleNeverFires {
+                schedule: "0 0 30 2 *".into()
+            },
+            Kind::UnknownTimezone {
+                key: "timezone".into(),
+                zone: "Mars/Olympus".into(),
+                suggestion: None
+            },
+        ]
+    );
+    assert_eq!(
+        err.0[1].pos,
+        Some(Pos {
+            line: 2,
+            column: 11
+        })
+    );
+    let mut p = pipeline(vec![job("echo a")], vec![]);
+    p.options.schedule = Some("CRON_TZ=Europe/Pariss 0 3 * * *".into());
+    assert_eq!(
+        errors(p),
+        [Kind::UnknownTimezone {
+            key: "schedule".into(),
+            zone: "Europe/Pariss".into(),
+            suggestion: Some("Europe/Paris".into())
+        }]
+    );
+}

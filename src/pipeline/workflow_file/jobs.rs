@@ -119,13 +119,22 @@ impl Converter<'_> {
             .entries(map.env, &format!("{path}.env"), expect::ENV)
             .into_iter()
             .filter_map(|(key, value)| {
+                if !is_env_name(&key.value) {
+                    self.error(
+                        Some(pos_of(&key)),
+                        Kind::InvalidEnvName {
+                            path: format!("{path}.env"),
+                            name: key.value.clone(),
+                        },
+                    );
+                }
                 let value_path = format!("{path}.env.{}", key.value);
                 self.required(value, &value_path, expect::ENV_VALUE)
                     .map(|value| (key.value, value.value))
             })
             .collect();
         let resources = self.resources(map.resources, path);
-        let timeout = self.duration(&format!("{path}.timeout"), map.timeout);
+        let timeout = self.timeout(&format!("{path}.timeout"), map.timeout);
         let retries = self.count(&format!("{path}.retries"), map.retries);
 
         let (text, command, axes) = command?;
@@ -328,6 +337,17 @@ impl Converter<'_> {
             .join(" ");
         Some((text, CommandTemplate::Exec(words), axes))
     }
+}
+
+/// Whether Kubernetes takes `name` as an env var name on every version: letters, digits, `_`,
+/// `-` and `.`, not starting with a digit (newer clusters relax this, older ones do not, and
+/// a `=` or an empty name breaks the local run too: `1BAD=X: v` would set `1BAD` to `X=v`).
+fn is_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, '_' | '-' | '.'))
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 /// Splits one argv item at `{key}` references to matrix axes. (`command` does the same inside

@@ -16,7 +16,7 @@ use std::path::Path;
 
 use serde_saphyr::Spanned;
 
-use super::error::{PipelineError, PipelineErrorKind as Kind, PipelineErrors, suggest};
+use super::error::{PipelineError, PipelineErrorKind as Kind, PipelineErrors, suggest, thousands};
 use super::{CommandMode, ConcurrencyPolicy, EdgeSpec, Pipeline, Pos, Source, WorkflowOptions};
 use raw::{
     Entries, Found, ListNode, MapNode, Node, RawWorkflow, Scalar, Shape, Skip, UnknownKey, pos_of,
@@ -97,6 +97,10 @@ pub fn parse(
         Err(PipelineErrors(conv.errors))
     }
 }
+
+/// The longest `timeout` and `ttl`, in seconds: Kubernetes takes a pod's
+/// `activeDeadlineSeconds` from 1 to 2^31-1, and Argo's `secondsAfterCompletion` is an int32.
+const MAX_SECONDS: u64 = 2_147_483_647;
 
 /// A scalar's text and where it is.
 struct Text {
@@ -288,15 +292,43 @@ impl Converter<'_> {
         }
     }
 
-    fn duration(&mut self, path: &str, node: Option<Node>) -> Option<std::time::Duration> {
+    /// A duration of at least `min` seconds and at most `MAX_SECONDS`.
+    fn duration(
+        &mut self,
+        path: &str,
+        node: Option<Node>,
+        min: u64,
+    ) -> Option<std::time::Duration> {
         let text = self.setting(node, path, expect::DURATION)?;
-        match crate::time::parse_duration(&text.value) {
-            Ok(d) => Some(d),
-            Err(message) => {
-                self.invalid(text.pos, path, message);
-                None
-            }
-        }
+        let message = match crate::time::parse_duration(&text.value) {
+            Ok(d) if d.as_secs() < min => format!(
+                "`{}` is zero: a job cannot finish in no time (leave `{}` out for no limit)",
+                text.value,
+                path.rsplit('.').next().unwrap_or(path)
+            ),
+            Ok(d) if d.as_secs() > MAX_SECONDS => format!(
+                "`{}` is {} seconds, more than Kubernetes and Argo hold ({} seconds, about 68 years)",
+                text.value,
+                thousands(d.as_secs()),
+                thousands(MAX_SECONDS)
+            ),
+            Ok(d) => return Some(d),
+            Err(message) => message,
+        };
+        self.invalid(text.pos, path, message);
+        None
+    }
+
+    /// A job's time limit: Argo's `activeDeadlineSeconds`, which becomes the pod's, and a
+    /// pod's must be from 1 to `MAX_SECONDS` (0 would fail every job at once).
+    fn timeout(&mut self, path: &str, node: Option<Node>) -> Option<std::time::Duration> {
+        self.duration(path, node, 1)
+    }
+
+    /// How long a finished run is kept: Argo's `ttlStrategy.secondsAfterCompletion`, an int32;
+    /// 0 deletes it as soon as it finishes.
+    fn ttl(&mut self, node: Option<Node>) -> Option<std::time::Duration> {
+        self.duration("ttl", node, 0)
     }
 
     fn pipeline(&mut self, raw: RawWorkflow, path: &Path) -> Pipeline {
@@ -319,13 +351,13 @@ impl Converter<'_> {
                 labels.insert(key.value, value.value);
             }
         }
+        let timezone = self.setting(raw.timezone, "timezone", expect::ZONE);
         let options = WorkflowOptions {
             retries: self.count("retries", raw.retries),
-            timeout: self.duration("timeout", raw.timeout),
-            ttl: self.duration("ttl", raw.ttl),
-            timezone: self
-                .setting(raw.timezone, "timezone", expect::ZONE)
-                .map(|t| t.value),
+            timeout: self.timeout("timeout", raw.timeout),
+            ttl: self.ttl(raw.ttl),
+            timezone_pos: timezone.as_ref().map(|t| t.pos),
+            timezone: timezone.map(|t| t.value),
             labels,
             ..options
         };

@@ -501,6 +501,7 @@ labels: {team: ml, cost: 1}
         schedule: Some("0 3 * * *".into()),
         schedule_pos: pos(4, 11),
         timezone: Some("Europe/Paris".into()),
+        timezone_pos: pos(5, 11),
         concurrency_policy: Some(ConcurrencyPolicy::Forbid),
         labels: BTreeMap::from([("team".into(), "ml".into()), ("cost".into(), "1".into())]),
     };
@@ -781,4 +782,35 @@ fn validation_fixtures_parse() {
     );
     let null_axis = parse_ok("jobs:\n- command: a {lr}\n  matrix: {lr: }\n");
     assert!(null_axis.jobs[0].axes[0].values.is_empty());
+}
+
+/// Report #12/#19: env names Kubernetes refuses, and time limits Kubernetes and Argo cannot
+/// hold (a pod's deadline is 1 to 2^31-1 seconds; a TTL an int32), are refused with the key.
+#[test]
+fn values_kubernetes_would_refuse() {
+    let errors = parse_err(
+        "timeout: 2147483648\nttl: 99999999999s\njobs:\n- name: a\n  command: env\n  env: {'1BAD=X': v, '': e, OK: fine, my.var-1: x, _x: y}\n  timeout: 0s\n",
+    );
+    let found: Vec<(String, Option<Pos>)> = errors
+        .iter()
+        .map(|e| match &e.kind {
+            PipelineErrorKind::InvalidEnvName { path, name } => (format!("{path} {name}"), e.pos),
+            PipelineErrorKind::InvalidValue { key, .. } => (key.clone(), e.pos),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("timeout".to_owned(), pos(1, 10)),
+            ("ttl".to_owned(), pos(2, 6)),
+            ("jobs[1].env 1BAD=X".to_owned(), pos(6, 9)),
+            ("jobs[1].env ".to_owned(), pos(6, 22)),
+            ("jobs[1].timeout".to_owned(), pos(7, 12)),
+        ]
+    );
+    // The largest values that fit, and a zero TTL (delete at once), are fine.
+    let p = parse_ok("timeout: 2147483647\nttl: 0\njobs: [a]\n");
+    assert_eq!(p.options.timeout, Some(Duration::from_secs(2_147_483_647)));
+    assert_eq!(p.options.ttl, Some(Duration::from_secs(0)));
 }
