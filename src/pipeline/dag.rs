@@ -293,10 +293,14 @@ impl Builder {
     /// Resolves every `depends` entry and `dags` edge to task indices (sorted, no duplicates,
     /// no self-edges), reporting what does not resolve.
     fn dependencies(&mut self, pipeline: &Pipeline, names: &[String]) -> Vec<Vec<usize>> {
-        // What a `depends`/`dags` reference may say: the name as written or as made DNS-safe.
+        // What a `depends`/`dags` reference may say: the name as made DNS-safe (the first job
+        // keeps one two jobs share: that collision is reported by `names`), or as written,
+        // which wins: `a-b` is the job written `a-b`, even when `a_b` also became `a-b`.
         let mut by_name: HashMap<&str, usize> = HashMap::new();
+        for (i, name) in names.iter().enumerate() {
+            by_name.entry(name.as_str()).or_insert(i);
+        }
         for (i, job) in pipeline.jobs.iter().enumerate() {
-            by_name.insert(names[i].as_str(), i);
             if let Some(written) = &job.name {
                 by_name.insert(written.as_str(), i);
             }
@@ -365,6 +369,8 @@ impl Builder {
     /// command (`python prep.py` → `prep`) and numbered when several share one.
     fn names(&mut self, pipeline: &Pipeline) -> Vec<String> {
         let mut seen: HashMap<String, usize> = HashMap::new();
+        // Each explicit name as made DNS-safe → the first job to take it, as written.
+        let mut written_as: HashMap<String, (&str, Option<Pos>)> = HashMap::new();
         for job in &pipeline.jobs {
             if let Some(name) = &job.name {
                 // `depends: ["1"]` means the first job; a job named `1` would make it ambiguous.
@@ -373,9 +379,27 @@ impl Builder {
                     self.error(job.pos, Kind::NumericName { name: name.clone() });
                 }
                 let safe = truncate(dns_label(name, "job"));
-                if seen.insert(safe, 1).is_some() {
-                    self.error(job.pos, Kind::DuplicateName { name: name.clone() });
+                match written_as.get(&safe) {
+                    // The same name twice.
+                    Some((first, _)) if *first == name.as_str() => {
+                        self.error(job.pos, Kind::DuplicateName { name: name.clone() });
+                    }
+                    // Two names that only the DNS-safe form makes the same: say so in the
+                    // names the user wrote (`a_b` and `a-b` both become `a-b`).
+                    Some((first, first_pos)) => {
+                        let kind = Kind::NameCollision {
+                            first: (*first).to_owned(),
+                            first_pos: *first_pos,
+                            second: name.clone(),
+                            name: safe.clone(),
+                        };
+                        self.error(job.pos, kind);
+                    }
+                    None => {
+                        written_as.insert(safe.clone(), (name.as_str(), job.pos));
+                    }
                 }
+                seen.insert(safe, 1);
             }
         }
         let derived: Vec<Option<String>> = pipeline

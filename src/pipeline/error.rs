@@ -42,6 +42,15 @@ pub enum PipelineErrorKind {
     IndexOutOfRange { index: usize, count: usize },
     #[error("two jobs are named `{name}`")]
     DuplicateName { name: String },
+    /// Two different names that become one job name once made DNS-safe (lowercase, `-`, at
+    /// most 63 characters). `first_pos`: where the first is written.
+    #[error("{}", name_collision(first, *first_pos, second, name))]
+    NameCollision {
+        first: String,
+        first_pos: Option<Pos>,
+        second: String,
+        name: String,
+    },
     /// A job named only with digits: `depends`/`dags` would read it as a position.
     #[error(
         "job name `{name}` is a number, and `depends` and `dags` read numbers as positions (1 = the first job)"
@@ -102,6 +111,14 @@ pub enum PipelineErrorKind {
         count: Option<u64>,
         sizes: Vec<usize>,
     },
+}
+
+fn name_collision(first: &str, first_pos: Option<Pos>, second: &str, name: &str) -> String {
+    let at = match first_pos {
+        Some(Pos { line, column }) if line > 0 => format!(" (at {line}:{column})"),
+        _ => String::new(),
+    };
+    format!("`{first}`{at} and `{second}` both become the job name `{name}`")
 }
 
 fn wrong_type(path: &str, expected: &str, found: &str) -> String {
@@ -192,6 +209,10 @@ impl PipelineErrorKind {
             }
             K::IndexOutOfRange { count, .. } => Some(format!("use a number from 1 to {count}")),
             K::DuplicateName { .. } => Some("give each job its own `name`".into()),
+            K::NameCollision { .. } => Some(
+                "job names become Kubernetes names (lowercase letters, digits and `-`, at most 63 characters): rename one of the two"
+                    .into(),
+            ),
             K::NumericName { name } => Some(format!(
                 "give the job a name with a letter in it, e.g. `job-{name}`"
             )),

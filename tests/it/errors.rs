@@ -3,7 +3,7 @@
 
 use crate::helpers::{fixture, jupyterflow, pod, run, scrub, temp_home};
 
-const ERROR_FILES: [&str; 16] = [
+const ERROR_FILES: [&str; 17] = [
     "unknown-key",
     "bad-type",
     "empty",
@@ -20,6 +20,7 @@ const ERROR_FILES: [&str; 16] = [
     "matrix-unused-key",
     "matrix-unknown-key",
     "wrong-types",
+    "name-collision",
 ];
 
 #[test]

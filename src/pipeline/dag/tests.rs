@@ -464,3 +464,44 @@ fn time_zones_and_schedules_that_never_fire() {
         }]
     );
 }
+
+/// Report #24: `a_b`, `a-b` and `A.B` all become `a-b`. The message names what the user
+/// wrote, and `depends: [a-b]` means the job written `a-b` (not "depends on itself").
+#[test]
+fn name_collisions_speak_of_the_names_written() {
+    let mut jobs = vec![
+        named("a_b", "echo 1", &[]),
+        named("a-b", "echo 2", &[]),
+        named("A.B", "echo 3", &["a-b"]),
+        named("c", "echo 4", &["a_b"]),
+    ];
+    for (i, job) in jobs.iter_mut().enumerate() {
+        job.pos = Some(Pos {
+            line: u32::try_from(i + 2).expect("small"),
+            column: 3,
+        });
+    }
+    let err = Dag::build(pipeline(jobs, vec![])).expect_err("collision");
+    let first_pos = Some(Pos { line: 2, column: 3 });
+    assert_eq!(
+        err.0.iter().map(|e| e.kind.clone()).collect::<Vec<_>>(),
+        [
+            Kind::NameCollision {
+                first: "a_b".into(),
+                first_pos,
+                second: "a-b".into(),
+                name: "a-b".into()
+            },
+            Kind::NameCollision {
+                first: "a_b".into(),
+                first_pos,
+                second: "A.B".into(),
+                name: "a-b".into()
+            },
+        ]
+    );
+    assert_eq!(
+        err.0[0].kind.to_string(),
+        "`a_b` (at 2:3) and `a-b` both become the job name `a-b`"
+    );
+}
