@@ -128,7 +128,7 @@ impl Error {
     /// How to fix it, when there is one thing to say. (Pipeline errors print their own.)
     pub(crate) fn hint(&self) -> Option<String> {
         match self {
-            Error::Render(e) => Some(e.hint().to_owned()),
+            Error::Render(e) => Some(e.hint()),
             Error::Output(e) => Some(e.hint().to_owned()),
             Error::Usage { hint, .. } => hint.clone(),
             Error::Cluster(e) => Some(e.hint()),
