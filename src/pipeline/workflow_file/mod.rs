@@ -14,12 +14,11 @@ mod tests;
 
 use std::path::Path;
 
-use serde_saphyr::Spanned;
-
 use super::error::{PipelineError, PipelineErrorKind as Kind, PipelineErrors, suggest, thousands};
 use super::{CommandMode, ConcurrencyPolicy, EdgeSpec, Pipeline, Pos, Source, WorkflowOptions};
 use raw::{
-    Entries, Found, ListNode, MapNode, Node, RawWorkflow, Scalar, Shape, Skip, UnknownKey, pos_of,
+    Entries, Found, ListNode, Located, MapNode, Node, RawWorkflow, Scalar, Shape, Skip, UnknownKey,
+    pos_of,
 };
 
 /// What a setting must be, as type errors say it (`` `retries` must be a whole number, not a
@@ -77,7 +76,7 @@ pub fn parse(
     };
     let raw = match root {
         None => RawWorkflow::default(),
-        Some(Spanned {
+        Some(Located {
             value: Shape::Mapping(raw),
             ..
         }) => *raw,
@@ -182,7 +181,7 @@ impl Converter<'_> {
     }
 
     /// The text of a scalar: strings as given, booleans and numbers as spelled in the source.
-    fn scalar_text<T>(&self, node: &Spanned<T>, scalar: Scalar) -> Option<String> {
+    fn scalar_text<T>(&self, node: &Located<T>, scalar: Scalar) -> Option<String> {
         match scalar {
             Scalar::Text(s) => Some(s),
             Scalar::Typed(rendered, _) => Some(self.source_text(node).unwrap_or(rendered)),
@@ -192,10 +191,8 @@ impl Converter<'_> {
 
     /// The source text under a node's span. Only used for plain scalars, whose spelling is
     /// exactly their value.
-    fn source_text<T>(&self, node: &Spanned<T>) -> Option<String> {
-        let span = node.referenced.span();
-        let start = usize::try_from(span.byte_offset()?).ok()?;
-        let len = usize::try_from(span.byte_len()?).ok()?;
+    fn source_text<T>(&self, node: &Located<T>) -> Option<String> {
+        let (start, len) = node.bytes?;
         let raw = self.text.get(start..start.checked_add(len)?)?.trim();
         (!raw.is_empty()).then(|| raw.to_owned())
     }
@@ -253,7 +250,7 @@ impl Converter<'_> {
         node: Option<MapNode<V>>,
         path: &str,
         expected: &str,
-    ) -> Vec<(Spanned<String>, V)> {
+    ) -> Vec<(Located<String>, V)> {
         let Some(node) = node else {
             return Vec::new();
         };

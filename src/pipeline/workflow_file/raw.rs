@@ -58,12 +58,42 @@ pub(super) const JOB_KEYS: &[&str] = &[
 /// Keys of a job's `resources`.
 pub(super) const RESOURCE_KEYS: &[&str] = &["cpu", "memory", "gpu"];
 
-/// The position of a spanned node, 1-based as serde-saphyr reports it.
-pub(super) fn pos_of<T>(node: &Spanned<T>) -> Pos {
-    Pos {
-        line: u32::try_from(node.referenced.line()).unwrap_or(u32::MAX),
-        column: u32::try_from(node.referenced.column()).unwrap_or(u32::MAX),
+/// A value and where it was written: its position, 1-based, and its bytes in the source (for
+/// the spelling of a typed scalar). What serde-saphyr's `Spanned` says, kept small: a file
+/// near the job cap holds a million of these, and `Spanned` keeps two full locations each.
+#[derive(Debug)]
+pub(super) struct Located<T> {
+    pub value: T,
+    pub pos: Pos,
+    /// Byte offset and length in the source, when the parser knows them.
+    pub bytes: Option<(usize, usize)>,
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Located<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let spanned = Spanned::<T>::deserialize(deserializer)?;
+        let at = &spanned.referenced;
+        let span = at.span();
+        let bytes = span
+            .byte_offset()
+            .zip(span.byte_len())
+            .and_then(|(offset, len)| {
+                Some((usize::try_from(offset).ok()?, usize::try_from(len).ok()?))
+            });
+        Ok(Located {
+            pos: Pos {
+                line: u32::try_from(at.line()).unwrap_or(u32::MAX),
+                column: u32::try_from(at.column()).unwrap_or(u32::MAX),
+            },
+            bytes,
+            value: spanned.value,
+        })
     }
+}
+
+/// The position of a node.
+pub(super) fn pos_of<T>(node: &Located<T>) -> Pos {
+    node.pos
 }
 
 /// A key that is not one of `expected`, kept so that all of them can be reported at once.
@@ -132,7 +162,7 @@ impl<L, M> Shape<L, M> {
 }
 
 /// Any value with its position.
-pub(super) type Node<L = Skip, M = Skip> = Spanned<Shape<L, M>>;
+pub(super) type Node<L = Skip, M = Skip> = Located<Shape<L, M>>;
 /// A value that should be a list of `T`.
 pub(super) type ListNode<T> = Node<Vec<T>>;
 /// A value that should be a mapping with string keys and `V` values.
@@ -185,7 +215,7 @@ impl<'de, M: FromMapping<'de>> FromMapping<'de> for Box<M> {
 /// A mapping's entries in the order written (matrix axes and env vars keep it), keys with
 /// their positions.
 #[derive(Debug)]
-pub(super) struct Entries<V>(pub Vec<(Spanned<String>, V)>);
+pub(super) struct Entries<V>(pub Vec<(Located<String>, V)>);
 
 impl<'de, V: Deserialize<'de>> FromMapping<'de> for Entries<V> {
     fn from_mapping<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
@@ -280,7 +310,7 @@ pub(super) struct RawWorkflow {
 impl<'de> FromMapping<'de> for RawWorkflow {
     fn from_mapping<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
         let mut wf = RawWorkflow::default();
-        while let Some(key) = map.next_key::<Spanned<String>>()? {
+        while let Some(key) = map.next_key::<Located<String>>()? {
             match key.value.as_str() {
                 "version" => wf.version = map.next_value()?,
                 "name" => wf.name = map.next_value()?,
@@ -307,7 +337,7 @@ impl<'de> FromMapping<'de> for RawWorkflow {
 }
 
 fn unknown(
-    key: &Spanned<String>,
+    key: &Located<String>,
     within: &'static str,
     expected: &'static [&'static str],
 ) -> UnknownKey {
@@ -340,7 +370,7 @@ pub(super) struct JobMap {
 impl<'de> FromMapping<'de> for JobMap {
     fn from_mapping<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
         let mut job = JobMap::default();
-        while let Some(key) = map.next_key::<Spanned<String>>()? {
+        while let Some(key) = map.next_key::<Located<String>>()? {
             match key.value.as_str() {
                 "name" => job.name = map.next_value()?,
                 "command" => job.command = map.next_value()?,
@@ -373,7 +403,7 @@ pub(super) struct RawResources {
 impl<'de> FromMapping<'de> for RawResources {
     fn from_mapping<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
         let mut res = RawResources::default();
-        while let Some(key) = map.next_key::<Spanned<String>>()? {
+        while let Some(key) = map.next_key::<Located<String>>()? {
             match key.value.as_str() {
                 "cpu" => res.cpu = map.next_value()?,
                 "memory" => res.memory = map.next_value()?,
