@@ -75,7 +75,7 @@ impl Manifest {
             templates: spec.templates.len(),
             own,
             tasks,
-            bytes: serde_json::to_vec(self).map_or(0, |v| v.len()),
+            bytes: json_size(self),
         };
         if limits.bytes > MAX_MANIFEST_BYTES {
             return Err(RenderError::TooLarge(limits));
@@ -84,6 +84,27 @@ impl Manifest {
             return Err(RenderError::TooManyTemplates(limits));
         }
         Ok(())
+    }
+}
+
+/// The size of `value` as JSON, counted as it is written rather than kept: a workflow near the
+/// job cap is tens of MB of JSON, which a lint or a refused run never needs in memory.
+fn json_size(value: &impl Serialize) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to `Count` cannot fail, and our types always serialize.
+    match serde_json::to_writer(&mut count, value) {
+        Ok(()) => count.0,
+        Err(_) => 0,
     }
 }
 
