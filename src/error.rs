@@ -132,6 +132,9 @@ impl Error {
             Error::Output(e) => Some(e.hint().to_owned()),
             Error::Usage { hint, .. } => hint.clone(),
             Error::Cluster(e) => Some(e.hint()),
+            Error::ReadInput { source, .. } if source.kind() == std::io::ErrorKind::FileTooLarge => {
+                Some("check that the path names the workflow file: 16 MiB holds the 100,000 jobs a pipeline may have, and repeated jobs fit in a sweep (`matrix`)".into())
+            }
             Error::ReadInput { .. } => Some("check the path and that the file is readable".into()),
             Error::Workdir(_) => Some(Unshared::HINT.to_owned()),
             Error::Refused(e) => Some(e.hint.clone()),

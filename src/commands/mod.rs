@@ -19,7 +19,7 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 
 use crate::argo::view::Shutdown;
-use crate::environment::discover::ProgramLookup;
+use crate::environment::discover::{ProgramLookup, WORKFLOW_FILE_CAP, read_capped};
 use crate::error::Error;
 use crate::pipeline::{Dag, one_liner, programs, workflow_file};
 use crate::printer::Printer;
@@ -67,7 +67,7 @@ pub(crate) fn load(input: &Input, cwd: &Path) -> Result<LoadedPipeline, Error> {
     let (pipeline, working_dir) = match input {
         Input::OneLiner { text, mode } => (one_liner::parse(text, *mode)?, cwd.to_path_buf()),
         Input::File { path, mode } => {
-            let text = std::fs::read_to_string(path).map_err(|source| Error::ReadInput {
+            let text = read_capped(path, WORKFLOW_FILE_CAP).map_err(|source| Error::ReadInput {
                 path: path.clone(),
                 source,
             })?;

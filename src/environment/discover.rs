@@ -51,6 +51,59 @@ impl ProcessEnv {
     }
 }
 
+/// The most jupyterflow reads from a file it is given, so that a wrong path (`-f /dev/zero`,
+/// a log of gigabytes) is refused at once instead of filling memory: what one is, and how
+/// many bytes. Generous for real files: a workflow.yaml of the 100,000 jobs a pipeline may
+/// have is ~6-10 MB; a pod as `kubectl get pod -o json` prints it is tens of KiB (a huge env
+/// a few MiB); a config file a few KiB.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReadCap {
+    pub what: &'static str,
+    pub bytes: u64,
+}
+
+pub(crate) const WORKFLOW_FILE_CAP: ReadCap = ReadCap {
+    what: "a workflow file",
+    bytes: 16 << 20,
+};
+pub(crate) const POD_FILE_CAP: ReadCap = ReadCap {
+    what: "a pod file",
+    bytes: 4 << 20,
+};
+pub(crate) const CONFIG_FILE_CAP: ReadCap = ReadCap {
+    what: "a config file",
+    bytes: 1 << 20,
+};
+
+/// Reads `path` as UTF-8 text, reading at most `cap.bytes + 1` bytes: a longer file (or one
+/// that never ends, like /dev/zero) is an `io::ErrorKind::FileTooLarge` error that names the
+/// cap. The other errors are the file system's, as `std::fs::read_to_string` gives them. A
+/// FIFO nobody writes to blocks, as it would for `cat`.
+pub(crate) fn read_capped(path: &Path, cap: ReadCap) -> io::Result<String> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path)?;
+    let limit = cap.bytes.saturating_add(1);
+    let expected = file.metadata().map_or(0, |m| m.len()).min(limit);
+    let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
+    file.take(limit).read_to_end(&mut bytes)?;
+    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > cap.bytes {
+        return Err(io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            format!(
+                "it is larger than {} MiB, the most jupyterflow reads from {}",
+                cap.bytes >> 20,
+                cap.what
+            ),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        )
+    })
+}
+
 /// Why the pod file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoverError {
@@ -70,7 +123,7 @@ pub enum DiscoverError {
 
 /// Reads a pod saved as JSON (`kubectl get pod -o json`) or YAML (`-o yaml`).
 pub fn read_pod_file(path: &Path) -> Result<Pod, DiscoverError> {
-    let text = std::fs::read_to_string(path).map_err(|source| DiscoverError::Read {
+    let text = read_capped(path, POD_FILE_CAP).map_err(|source| DiscoverError::Read {
         path: path.to_owned(),
         source,
     })?;
@@ -266,6 +319,41 @@ mod tests {
             ProgramLookup::new(&work, Some(&bin.display().to_string()))
                 .probe(&tool.display().to_string()),
             ProgramKind::Executable
+        );
+    }
+
+    /// Report #28: reads stop at the cap (a file that never ends included) and say it.
+    #[test]
+    fn reads_are_capped() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cap = ReadCap {
+            what: "a test file",
+            bytes: 4 << 20,
+        };
+        let exact = dir.path().join("exact");
+        std::fs::write(&exact, "x".repeat(4 << 20)).expect("write");
+        assert_eq!(read_capped(&exact, cap).expect("at the cap").len(), 4 << 20);
+        let over = dir.path().join("over");
+        std::fs::write(&over, "x".repeat((4 << 20) + 1)).expect("write");
+        let err = read_capped(&over, cap).expect_err("over the cap");
+        assert_eq!(err.kind(), io::ErrorKind::FileTooLarge);
+        assert_eq!(
+            err.to_string(),
+            "it is larger than 4 MiB, the most jupyterflow reads from a test file"
+        );
+        let endless = read_capped(Path::new("/dev/zero"), cap).expect_err("never ends");
+        assert_eq!(endless.kind(), io::ErrorKind::FileTooLarge);
+        let bad = dir.path().join("bad");
+        std::fs::write(&bad, [0xff, 0xfe]).expect("write");
+        assert_eq!(
+            read_capped(&bad, cap).expect_err("not UTF-8").to_string(),
+            "stream did not contain valid UTF-8"
+        );
+        assert_eq!(
+            read_capped(&dir.path().join("missing"), cap)
+                .expect_err("missing")
+                .kind(),
+            io::ErrorKind::NotFound
         );
     }
 

@@ -154,7 +154,10 @@ fn too_big_for_argo_is_a_lint_warning_and_an_argo_error() {
     let text = chain.join(" >> ");
     let out = run(jupyterflow(home.path()).args(["lint", "-c", &text]));
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(out.stdout, "-c: ok (10000 jobs in 10000 tasks, 10000 stages)\n");
+    assert_eq!(
+        out.stdout,
+        "-c: ok (10000 jobs in 10000 tasks, 10000 stages)\n"
+    );
     insta::assert_snapshot!("lint-too-large-for-argo", mask_size(&out.stderr));
     let out = run(jupyterflow(home.path())
         .args(["run", "--dry-run", "--pod-file"])

@@ -272,3 +272,57 @@ fn values_kubernetes_would_refuse() {
     }
     assert!(!home.path().join(".jupyterflow").exists(), "a run started");
 }
+
+/// Report #28: a workflow file, pod file or config file that never ends (or is far too big)
+/// is refused at once, naming the cap, instead of being read until memory runs out.
+#[test]
+fn endless_inputs_are_refused_at_their_cap() {
+    let home = temp_home();
+    let big = home.path().join("big.yaml");
+    std::fs::write(&big, format!("jobs:\n{}", "- echo a\n".repeat(2 << 20))).expect("write");
+    let quick = std::time::Duration::from_secs(20);
+    for (name, cmd) in [
+        (
+            "workflow-file",
+            jupyterflow(home.path())
+                .args(["lint", "-f", "/dev/zero"])
+                .timeout(quick),
+        ),
+        (
+            "workflow-file-big",
+            jupyterflow(home.path())
+                .arg("lint")
+                .arg("-f")
+                .arg(&big)
+                .timeout(quick),
+        ),
+        (
+            "pod-file",
+            jupyterflow(home.path())
+                .args([
+                    "run",
+                    "--dry-run",
+                    "--pod-file",
+                    "/dev/zero",
+                    "-c",
+                    "echo a",
+                ])
+                .timeout(quick),
+        ),
+        (
+            "config-file",
+            jupyterflow(home.path())
+                .env("JUPYTERFLOW_CONFIG_FILE", "/dev/zero")
+                .arg("config")
+                .timeout(quick),
+        ),
+    ] {
+        let out = run(cmd);
+        assert_eq!(out.code, 2, "{name}: {}", out.stderr);
+        assert_eq!(out.stdout, "", "{name}");
+        insta::assert_snapshot!(
+            format!("capped-read-{name}"),
+            scrub(&out.stderr, home.path())
+        );
+    }
+}
