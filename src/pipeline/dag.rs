@@ -368,9 +368,8 @@ impl Builder {
     /// Task names: explicit ones made DNS-safe (duplicates are errors), others derived from the
     /// command (`python prep.py` → `prep`) and numbered when several share one.
     fn names(&mut self, pipeline: &Pipeline) -> Vec<String> {
-        let mut seen: HashMap<String, usize> = HashMap::new();
-        // Each explicit name as made DNS-safe → the first job to take it, as written.
-        let mut written_as: HashMap<String, (&str, Option<Pos>)> = HashMap::new();
+        // Every name taken → for an explicit name, the first job to take it, as written.
+        let mut seen: HashMap<String, Option<(&str, Option<Pos>)>> = HashMap::new();
         for job in &pipeline.jobs {
             if let Some(name) = &job.name {
                 // `depends: ["1"]` means the first job; a job named `1` would make it ambiguous.
@@ -379,27 +378,26 @@ impl Builder {
                     self.error(job.pos, Kind::NumericName { name: name.clone() });
                 }
                 let safe = truncate(dns_label(name, "job"));
-                match written_as.get(&safe) {
+                match seen.get(&safe) {
                     // The same name twice.
-                    Some((first, _)) if *first == name.as_str() => {
+                    Some(Some((first, _))) if *first == name.as_str() => {
                         self.error(job.pos, Kind::DuplicateName { name: name.clone() });
                     }
                     // Two names that only the DNS-safe form makes the same: say so in the
                     // names the user wrote (`a_b` and `a-b` both become `a-b`).
-                    Some((first, first_pos)) => {
+                    Some(Some((first, first_pos))) => {
                         let kind = Kind::NameCollision {
                             first: (*first).to_owned(),
                             first_pos: *first_pos,
                             second: name.clone(),
-                            name: safe.clone(),
+                            name: safe,
                         };
                         self.error(job.pos, kind);
                     }
-                    None => {
-                        written_as.insert(safe.clone(), (name.as_str(), job.pos));
+                    Some(None) | None => {
+                        seen.insert(safe, Some((name.as_str(), job.pos)));
                     }
                 }
-                seen.insert(safe, 1);
             }
         }
         let derived: Vec<Option<String>> = pipeline
@@ -427,12 +425,12 @@ impl Builder {
                             *n += 1;
                             let candidate = numbered(base, *n);
                             if !seen.contains_key(&candidate) {
-                                seen.insert(candidate.clone(), 1);
+                                seen.insert(candidate.clone(), None);
                                 break candidate;
                             }
                         }
                     } else {
-                        seen.insert(base.clone(), 1);
+                        seen.insert(base.clone(), None);
                         base.clone()
                     }
                 }
@@ -447,9 +445,8 @@ impl Builder {
         let mut total: Option<u64> = Some(0);
         let mut reported = false;
         for (job, name) in pipeline.jobs.iter().zip(names) {
-            let sizes: Vec<usize> = job.axes.iter().map(|a| a.values.len()).collect();
-            let count = sizes.iter().try_fold(1u64, |count, &size| {
-                count.checked_mul(u64::try_from(size).ok()?)
+            let count = job.axes.iter().try_fold(1u64, |count, axis| {
+                count.checked_mul(u64::try_from(axis.values.len()).ok()?)
             });
             if count.is_none_or(|n| n > MAX_JOBS) {
                 reported = true;
@@ -458,7 +455,7 @@ impl Builder {
                     Kind::TooManyJobs {
                         job: Some(name.clone()),
                         count,
-                        sizes,
+                        sizes: job.axes.iter().map(|a| a.values.len()).collect(),
                     },
                 );
             }

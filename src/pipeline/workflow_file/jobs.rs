@@ -96,12 +96,12 @@ impl Converter<'_> {
         let errors_before = self.errors.len();
         self.unknown_keys(map.unknown);
         let name = self
-            .setting(map.name, &format!("{path}.name"), expect::TEXT)
+            .setting(map.name, &format_args!("{path}.name"), expect::TEXT)
             .map(|t| t.value);
         let label = name.clone().unwrap_or_else(|| index_label.to_owned());
         let axes = self.matrix(map.matrix, path);
         let job_mode_pos = map.cmd_mode.as_ref().map(pos_of);
-        let job_mode = self.cmd_mode(&format!("{path}.cmd_mode"), map.cmd_mode);
+        let job_mode = self.cmd_mode(&format_args!("{path}.cmd_mode"), map.cmd_mode);
         let mode = self.mode_override.or(job_mode).or(file_mode);
 
         let command = match map.command {
@@ -116,7 +116,7 @@ impl Converter<'_> {
         };
         let depends = self.depends(map.depends, path);
         let env = self
-            .entries(map.env, &format!("{path}.env"), expect::ENV)
+            .entries(map.env, &format_args!("{path}.env"), expect::ENV)
             .into_iter()
             .filter_map(|(key, value)| {
                 if !is_env_name(&key.value) {
@@ -128,14 +128,14 @@ impl Converter<'_> {
                         },
                     );
                 }
-                let value_path = format!("{path}.env.{}", key.value);
+                let value_path = format_args!("{path}.env.{}", key.value);
                 self.required(value, &value_path, expect::ENV_VALUE)
                     .map(|value| (key.value, value.value))
             })
             .collect();
         let resources = self.resources(map.resources, path);
-        let timeout = self.timeout(&format!("{path}.timeout"), map.timeout);
-        let retries = self.count(&format!("{path}.retries"), map.retries);
+        let timeout = self.timeout(&format_args!("{path}.timeout"), map.timeout);
+        let retries = self.count(&format_args!("{path}.retries"), map.retries);
 
         let (text, command, axes) = command?;
         if self.errors.len() > errors_before {
@@ -162,16 +162,16 @@ impl Converter<'_> {
         matrix: Option<super::raw::MapNode<Option<ListNode<Node>>>>,
         path: &str,
     ) -> Vec<Axis> {
-        let entries = self.entries(matrix, &format!("{path}.matrix"), expect::MATRIX);
+        let entries = self.entries(matrix, &format_args!("{path}.matrix"), expect::MATRIX);
         let mut axes = Vec::with_capacity(entries.len());
         for (key, values) in entries {
-            let axis_path = format!("{path}.matrix.{}", key.value);
+            let axis_path = format_args!("{path}.matrix.{}", key.value);
             let items = self.list(values, &axis_path, expect::AXIS);
             let values = items
                 .into_iter()
                 .enumerate()
                 .filter_map(|(n, item)| {
-                    let item_path = format!("{axis_path}[{}]", n + 1);
+                    let item_path = format_args!("{path}.matrix.{}[{}]", key.value, n + 1);
                     self.required(item, &item_path, expect::AXIS_VALUE)
                         .map(|t| t.value)
                 })
@@ -190,7 +190,7 @@ impl Converter<'_> {
             return Vec::new();
         };
         let pos = pos_of(&node);
-        let path = format!("{path}.depends");
+        let path = format_args!("{path}.depends");
         match std::mem::replace(&mut node.value, Shape::Scalar(Scalar::Null)) {
             Shape::Scalar(scalar) => self
                 .scalar_text(&node, scalar)
@@ -200,7 +200,7 @@ impl Converter<'_> {
                 .into_iter()
                 .enumerate()
                 .filter_map(|(k, item)| {
-                    let item_path = format!("{path}[{}]", k + 1);
+                    let item_path = format_args!("{path}[{}]", k + 1);
                     self.required(item, &item_path, expect::REFERENCE)
                         .map(|t| dags::job_ref(&t.value))
                 })
@@ -221,12 +221,12 @@ impl Converter<'_> {
             return ResourceSpec::default();
         };
         let pos = pos_of(&node);
-        let path = format!("{path}.resources");
+        let path = format_args!("{path}.resources");
         match node.value {
             Shape::Mapping(res) => {
                 self.unknown_keys(res.unknown);
                 let mut quantity = |node, key: &str| {
-                    self.setting(node, &format!("{path}.{key}"), expect::QUANTITY)
+                    self.setting(node, &format_args!("{path}.{key}"), expect::QUANTITY)
                         .map(|t| t.value)
                 };
                 ResourceSpec {
@@ -279,14 +279,14 @@ impl Converter<'_> {
                     let message = "a command given as a list runs without a shell; \
                                    write it as one string to use `cmd_mode: shell`"
                         .to_owned();
-                    self.invalid(shell_pos, &format!("{path}.cmd_mode"), message);
+                    self.invalid(shell_pos, &format_args!("{path}.cmd_mode"), message);
                 }
                 let count = items.len();
                 let items: Vec<String> = items
                     .into_iter()
                     .enumerate()
                     .filter_map(|(k, item)| {
-                        let item_path = format!("{path}.command[{}]", k + 1);
+                        let item_path = format_args!("{path}.command[{}]", k + 1);
                         self.required(item, &item_path, expect::ARGUMENT)
                             .map(|t| t.value)
                     })
@@ -299,7 +299,7 @@ impl Converter<'_> {
             shape @ Shape::Mapping(_) => {
                 self.wrong(
                     node_pos,
-                    &format!("{path}.command"),
+                    &format_args!("{path}.command"),
                     expect::COMMAND,
                     shape.found(),
                 );

@@ -12,6 +12,7 @@ mod raw;
 #[cfg(test)]
 mod tests;
 
+use std::fmt::Display;
 use std::path::Path;
 
 use super::error::{PipelineError, PipelineErrorKind as Kind, PipelineErrors, suggest, thousands};
@@ -82,7 +83,7 @@ pub fn parse(
         }) => *raw,
         Some(node) => {
             let found = node.value.found();
-            conv.wrong(pos_of(&node), "", expect::FILE, found);
+            conv.wrong(pos_of(&node), &"", expect::FILE, found);
             return Err(PipelineErrors(conv.errors));
         }
     };
@@ -158,22 +159,23 @@ impl Converter<'_> {
         }
     }
 
-    fn invalid(&mut self, pos: Pos, key: &str, message: String) {
+    fn invalid(&mut self, pos: Pos, key: &dyn Display, message: String) {
         self.error(
             Some(pos),
             Kind::InvalidValue {
-                key: key.to_owned(),
+                key: key.to_string(),
                 message,
             },
         );
     }
 
     /// `path` (`jobs[2].env`; empty for the whole file) must be `expected` but is `found`.
-    fn wrong(&mut self, pos: Pos, path: &str, expected: &str, found: Found) {
+    /// Paths are `Display` (often `format_args!`) so that they are only built for a message.
+    fn wrong(&mut self, pos: Pos, path: &dyn Display, expected: &str, found: Found) {
         self.error(
             Some(pos),
             Kind::WrongType {
-                path: path.to_owned(),
+                path: path.to_string(),
                 expected: expected.to_owned(),
                 found: found.describe().to_owned(),
             },
@@ -202,7 +204,7 @@ impl Converter<'_> {
     fn setting<L, M>(
         &mut self,
         node: Option<Node<L, M>>,
-        path: &str,
+        path: &dyn Display,
         expected: &str,
     ) -> Option<Text> {
         let mut node = node?;
@@ -219,7 +221,12 @@ impl Converter<'_> {
     }
 
     /// A scalar that must be there (a list item, a mapping's value): empty is reported too.
-    fn required<L, M>(&mut self, node: Node<L, M>, path: &str, expected: &str) -> Option<Text> {
+    fn required<L, M>(
+        &mut self,
+        node: Node<L, M>,
+        path: &dyn Display,
+        expected: &str,
+    ) -> Option<Text> {
         let pos = pos_of(&node);
         let found = node.value.found();
         let text = self.setting(Some(node), path, expected);
@@ -230,7 +237,7 @@ impl Converter<'_> {
     }
 
     /// The items of an optional list (none when absent); anything but a list is reported.
-    fn list<T>(&mut self, node: Option<ListNode<T>>, path: &str, expected: &str) -> Vec<T> {
+    fn list<T>(&mut self, node: Option<ListNode<T>>, path: &dyn Display, expected: &str) -> Vec<T> {
         let Some(node) = node else {
             return Vec::new();
         };
@@ -248,7 +255,7 @@ impl Converter<'_> {
     fn entries<V>(
         &mut self,
         node: Option<MapNode<V>>,
-        path: &str,
+        path: &dyn Display,
         expected: &str,
     ) -> Vec<(Located<String>, V)> {
         let Some(node) = node else {
@@ -265,7 +272,7 @@ impl Converter<'_> {
     }
 
     /// A whole number such as `retries: 3`.
-    fn count(&mut self, path: &str, node: Option<Node>) -> Option<u32> {
+    fn count(&mut self, path: &dyn Display, node: Option<Node>) -> Option<u32> {
         let text = self.setting(node, path, expect::WHOLE)?;
         if let Ok(n) = text.value.trim().parse() {
             Some(n)
@@ -276,7 +283,7 @@ impl Converter<'_> {
         }
     }
 
-    fn cmd_mode(&mut self, path: &str, node: Option<Node>) -> Option<CommandMode> {
+    fn cmd_mode(&mut self, path: &dyn Display, node: Option<Node>) -> Option<CommandMode> {
         let text = self.setting(node, path, expect::MODE)?;
         match text.value.to_ascii_lowercase().as_str() {
             "exec" => Some(CommandMode::Exec),
@@ -292,7 +299,7 @@ impl Converter<'_> {
     /// A duration of at least `min` seconds and at most `MAX_SECONDS`.
     fn duration(
         &mut self,
-        path: &str,
+        path: &dyn Display,
         node: Option<Node>,
         min: u64,
     ) -> Option<std::time::Duration> {
@@ -301,7 +308,7 @@ impl Converter<'_> {
             Ok(d) if d.as_secs() < min => format!(
                 "`{}` is zero: a job cannot finish in no time (leave `{}` out for no limit)",
                 text.value,
-                path.rsplit('.').next().unwrap_or(path)
+                path.to_string().rsplit('.').next().unwrap_or_default()
             ),
             Ok(d) if d.as_secs() > MAX_SECONDS => format!(
                 "`{}` is {} seconds, more than Kubernetes and Argo hold ({} seconds, about 68 years)",
@@ -318,40 +325,40 @@ impl Converter<'_> {
 
     /// A job's time limit: Argo's `activeDeadlineSeconds`, which becomes the pod's, and a
     /// pod's must be from 1 to `MAX_SECONDS` (0 would fail every job at once).
-    fn timeout(&mut self, path: &str, node: Option<Node>) -> Option<std::time::Duration> {
+    fn timeout(&mut self, path: &dyn Display, node: Option<Node>) -> Option<std::time::Duration> {
         self.duration(path, node, 1)
     }
 
     /// How long a finished run is kept: Argo's `ttlStrategy.secondsAfterCompletion`, an int32;
     /// 0 deletes it as soon as it finishes.
     fn ttl(&mut self, node: Option<Node>) -> Option<std::time::Duration> {
-        self.duration("ttl", node, 0)
+        self.duration(&"ttl", node, 0)
     }
 
     fn pipeline(&mut self, raw: RawWorkflow, path: &Path) -> Pipeline {
         self.unknown_keys(raw.unknown);
-        if let Some(version) = self.setting(raw.version, "version", expect::VERSION)
+        if let Some(version) = self.setting(raw.version, &"version", expect::VERSION)
             && version.value.trim() != "1"
         {
             let message = format!("only version 1 is supported, found `{}`", version.value);
-            self.invalid(version.pos, "version", message);
+            self.invalid(version.pos, &"version", message);
         }
         let name = self
-            .setting(raw.name, "name", expect::TEXT)
+            .setting(raw.name, &"name", expect::TEXT)
             .map(|t| t.value);
-        let file_mode = self.cmd_mode("cmd_mode", raw.cmd_mode);
+        let file_mode = self.cmd_mode(&"cmd_mode", raw.cmd_mode);
         let options = self.options(raw.schedule, raw.concurrency_policy, raw.parallelism);
         let mut labels = std::collections::BTreeMap::new();
-        for (key, value) in self.entries(raw.labels, "labels", expect::LABELS) {
-            let path = format!("labels.{}", key.value);
+        for (key, value) in self.entries(raw.labels, &"labels", expect::LABELS) {
+            let path = format_args!("labels.{}", key.value);
             if let Some(value) = self.required(value, &path, expect::TEXT) {
                 labels.insert(key.value, value.value);
             }
         }
-        let timezone = self.setting(raw.timezone, "timezone", expect::ZONE);
+        let timezone = self.setting(raw.timezone, &"timezone", expect::ZONE);
         let options = WorkflowOptions {
-            retries: self.count("retries", raw.retries),
-            timeout: self.timeout("timeout", raw.timeout),
+            retries: self.count(&"retries", raw.retries),
+            timeout: self.timeout(&"timeout", raw.timeout),
             ttl: self.ttl(raw.ttl),
             timezone_pos: timezone.as_ref().map(|t| t.pos),
             timezone: timezone.map(|t| t.value),
@@ -359,7 +366,7 @@ impl Converter<'_> {
             ..options
         };
         let errors_before = self.errors.len();
-        let raw_jobs = self.list(raw.jobs, "jobs", expect::JOBS);
+        let raw_jobs = self.list(raw.jobs, &"jobs", expect::JOBS);
         // `jobs` of the wrong shape is reported as such, not again as "no jobs".
         if raw_jobs.is_empty() && self.errors.len() == errors_before {
             self.error(None, Kind::EmptyPipeline);
@@ -370,9 +377,10 @@ impl Converter<'_> {
             .filter_map(|(i, node)| self.job(i + 1, node, file_mode))
             .collect();
         let mut edges = Vec::new();
-        let entries = self.list(raw.dags, "dags", expect::DAGS);
+        let entries = self.list(raw.dags, &"dags", expect::DAGS);
         for (k, entry) in entries.into_iter().enumerate() {
-            let Some(entry) = self.required(entry, &format!("dags[{}]", k + 1), expect::DAG) else {
+            let Some(entry) = self.required(entry, &format_args!("dags[{}]", k + 1), expect::DAG)
+            else {
                 continue;
             };
             match dags::edges(&entry.value) {
@@ -400,13 +408,13 @@ impl Converter<'_> {
         policy: Option<Node>,
         parallelism: Option<Node>,
     ) -> WorkflowOptions {
-        let schedule = self.setting(schedule, "schedule", expect::SCHEDULE);
+        let schedule = self.setting(schedule, &"schedule", expect::SCHEDULE);
         let mut options = WorkflowOptions {
             schedule_pos: schedule.as_ref().map(|s| s.pos),
             schedule: schedule.map(|s| s.value),
             ..WorkflowOptions::default()
         };
-        if let Some(policy) = self.setting(policy, "concurrency_policy", expect::POLICY) {
+        if let Some(policy) = self.setting(policy, &"concurrency_policy", expect::POLICY) {
             options.concurrency_policy = match policy.value.to_ascii_lowercase().as_str() {
                 "allow" => Some(ConcurrencyPolicy::Allow),
                 "forbid" => Some(ConcurrencyPolicy::Forbid),
@@ -416,16 +424,16 @@ impl Converter<'_> {
                         "expected `Allow`, `Forbid` or `Replace`, found `{}`",
                         policy.value
                     );
-                    self.invalid(policy.pos, "concurrency_policy", message);
+                    self.invalid(policy.pos, &"concurrency_policy", message);
                     None
                 }
             };
         }
         let parallelism_pos = parallelism.as_ref().map(pos_of);
-        match (self.count("parallelism", parallelism), parallelism_pos) {
+        match (self.count(&"parallelism", parallelism), parallelism_pos) {
             (Some(0), Some(pos)) => {
                 let message = "must be at least 1 (leave it out for no limit)".to_owned();
-                self.invalid(pos, "parallelism", message);
+                self.invalid(pos, &"parallelism", message);
             }
             (n, _) => options.parallelism = n,
         }
