@@ -131,10 +131,13 @@ impl Error {
     /// How to fix it, when there is one thing to say. (Pipeline errors print their own.)
     pub(crate) fn hint(&self) -> Option<String> {
         match self {
-            Error::Render(e) => Some(e.hint().to_owned()),
+            Error::Render(e) => Some(e.hint()),
             Error::Output(e) => Some(e.hint()),
             Error::Usage { hint, .. } => hint.clone(),
             Error::Cluster(e) => Some(e.hint()),
+            Error::ReadInput { source, .. } if source.kind() == std::io::ErrorKind::FileTooLarge => {
+                Some("check that the path names the workflow file: 16 MiB holds the 100,000 jobs a pipeline may have, and repeated jobs fit in a sweep (`matrix`)".into())
+            }
             Error::ReadInput { .. } => Some("check the path and that the file is readable".into()),
             Error::Local(crate::local::LocalError::RunDir { path, .. }) => Some(format!(
                 "runs are kept under {}: each part of that path must be a folder you can write to (`log_dir` in the config moves it)",

@@ -17,7 +17,7 @@ use super::labels::{
     CONTROLLER_INSTANCE_LABEL, MANAGED_BY, NOTEBOOK_LABEL, SOURCE_ANNOTATION, USER_LABEL,
     is_label_key, is_label_value, label_value,
 };
-use super::manifest::{MAX_DAG_TASKS, Manifest, RenderError};
+use super::manifest::{MAX_DAG_TASKS, Manifest, PART_PREFIX, RenderError, SHARED_TEMPLATE};
 use super::types::CronScheduleField;
 use super::types::{
     API_VERSION, Arguments, Backoff, CronWorkflow, CronWorkflowSpec, DagTask, DagTemplate, Inputs,
@@ -27,7 +27,6 @@ use crate::environment::Environment;
 use crate::pipeline::names::dns_label;
 use crate::pipeline::{CommandTemplate, Dag, Segment, Source, Task};
 
-const SHARED_TEMPLATE: &str = "job";
 const ENTRYPOINT: &str = "main";
 
 #[derive(Debug, Clone, Default)]
@@ -279,7 +278,7 @@ fn nest(mut nodes: Vec<Node>, templates: &mut Vec<Template>) -> Vec<DagTask> {
         }
         let mut iter = nodes.into_iter().enumerate().peekable();
         for c in 0..chunks {
-            let name = format!("part-{level}-{}", c + 1);
+            let name = format!("{PART_PREFIX}{level}-{}", c + 1);
             let mut tasks = Vec::with_capacity(MAX_DAG_TASKS);
             let mut outer: BTreeSet<usize> = BTreeSet::new();
             while let Some((_, mut node)) = iter.next_if(|(p, _)| chunk_of(*p) == c) {

@@ -1,4 +1,7 @@
 //! `jupyterflow lint`: every check `run` makes on the pipeline itself, without a pod or cluster.
+//! A pipeline too big for one Argo workflow (over 1 MiB or 200 templates) still runs locally,
+//! where `run` does not refuse it: lint says "ok" and warns about Argo, exit 0. Everything
+//! else Argo would refuse is an error, as in `run`.
 
 use crate::argo;
 use crate::error::Error;
@@ -8,7 +11,11 @@ use crate::settings::{Input, Settings};
 pub(super) fn lint(settings: &Settings, input: &Input, printer: &mut Printer) -> Result<(), Error> {
     let loaded = super::load(input, &settings.cwd)?;
     let dag = &loaded.dag;
-    argo::check(dag, &loaded.working_dir.display().to_string())?;
+    let too_big_for_argo = match argo::check(dag, &loaded.working_dir.display().to_string()) {
+        Ok(()) => None,
+        Err(e) if e.is_argo_capacity() => Some(e),
+        Err(e) => return Err(e.into()),
+    };
     let stages = dag.levels().into_iter().max().map_or(0, |m| m + 1);
     let kind = if dag.options.schedule.is_some() {
         ", scheduled"
@@ -21,5 +28,11 @@ pub(super) fn lint(settings: &Settings, input: &Input, printer: &mut Printer) ->
         dag.job_count(),
         dag.tasks.len(),
     ));
+    if let Some(e) = too_big_for_argo {
+        printer.warning(
+            &format!("fine for local runs, but too big for Argo: {e}"),
+            Some(&e.hint()),
+        );
+    }
     Ok(())
 }

@@ -21,8 +21,9 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 
 use crate::argo::view::Shutdown;
+use crate::environment::discover::{ProgramLookup, WORKFLOW_FILE_CAP, read_capped};
 use crate::error::Error;
-use crate::pipeline::{Dag, one_liner, workflow_file};
+use crate::pipeline::{Dag, one_liner, programs, workflow_file};
 use crate::printer::Printer;
 use crate::settings::{Input, Settings, Verb};
 
@@ -78,7 +79,7 @@ pub(crate) fn load(input: &Input, cwd: &Path) -> Result<LoadedPipeline, Error> {
     let (pipeline, working_dir) = match input {
         Input::OneLiner { text, mode } => (one_liner::parse(text, *mode)?, cwd.to_path_buf()),
         Input::File { path, mode } => {
-            let text = std::fs::read_to_string(path).map_err(|source| Error::ReadInput {
+            let text = read_capped(path, WORKFLOW_FILE_CAP).map_err(|source| Error::ReadInput {
                 path: path.clone(),
                 source,
             })?;
@@ -86,10 +87,10 @@ pub(crate) fn load(input: &Input, cwd: &Path) -> Result<LoadedPipeline, Error> {
             (workflow_file::parse(&text, path, *mode)?, dir)
         }
     };
-    Ok(LoadedPipeline {
-        dag: Dag::build(pipeline)?,
-        working_dir,
-    })
+    let dag = Dag::build(pipeline)?;
+    // After the build, so that a job named by a data file is found by its task's name.
+    programs::check(&dag, &ProgramLookup::from_process(&working_dir))?;
+    Ok(LoadedPipeline { dag, working_dir })
 }
 
 fn absolute_parent(path: &Path, cwd: &Path) -> PathBuf {

@@ -1,13 +1,16 @@
 //! The I/O around the environment: reading a pod file, finding and reading the user's config
-//! file, and reading the current process's context (env vars, the NB_USER account). Kept small
-//! so that `pod` and `user_config` stay pure and testable.
+//! file, reading the current process's context (env vars, the NB_USER account), and looking up
+//! what a job's program is (`ProgramLookup`). Kept small so that `pod` and `user_config` stay
+//! pure and testable.
 
 use std::io;
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::core::v1::Pod;
 
 use super::pod::{LocalContext, SERVICE_ACCOUNT_MOUNT_PATH};
+use crate::pipeline::programs::{ProgramKind, ProgramProbe};
 
 /// The process environment that decides where jobs run and how to connect: read once (by
 /// `Settings::resolve`), so every decision made from it is pure and testable.
@@ -74,6 +77,59 @@ fn ip_of(hosts: &str, hostname: &str) -> Option<String> {
     })
 }
 
+/// The most jupyterflow reads from a file it is given, so that a wrong path (`-f /dev/zero`,
+/// a log of gigabytes) is refused at once instead of filling memory: what one is, and how
+/// many bytes. Generous for real files: a workflow.yaml of the 100,000 jobs a pipeline may
+/// have is ~6-10 MB; a pod as `kubectl get pod -o json` prints it is tens of KiB (a huge env
+/// a few MiB); a config file a few KiB.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReadCap {
+    pub what: &'static str,
+    pub bytes: u64,
+}
+
+pub(crate) const WORKFLOW_FILE_CAP: ReadCap = ReadCap {
+    what: "a workflow file",
+    bytes: 16 << 20,
+};
+pub(crate) const POD_FILE_CAP: ReadCap = ReadCap {
+    what: "a pod file",
+    bytes: 4 << 20,
+};
+pub(crate) const CONFIG_FILE_CAP: ReadCap = ReadCap {
+    what: "a config file",
+    bytes: 1 << 20,
+};
+
+/// Reads `path` as UTF-8 text, reading at most `cap.bytes + 1` bytes: a longer file (or one
+/// that never ends, like /dev/zero) is an `io::ErrorKind::FileTooLarge` error that names the
+/// cap. The other errors are the file system's, as `std::fs::read_to_string` gives them. A
+/// FIFO nobody writes to blocks, as it would for `cat`.
+pub(crate) fn read_capped(path: &Path, cap: ReadCap) -> io::Result<String> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path)?;
+    let limit = cap.bytes.saturating_add(1);
+    let expected = file.metadata().map_or(0, |m| m.len()).min(limit);
+    let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
+    file.take(limit).read_to_end(&mut bytes)?;
+    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > cap.bytes {
+        return Err(io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            format!(
+                "it is larger than {} MiB, the most jupyterflow reads from {}",
+                cap.bytes >> 20,
+                cap.what
+            ),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        )
+    })
+}
+
 /// Why the pod file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoverError {
@@ -93,7 +149,7 @@ pub enum DiscoverError {
 
 /// Reads a pod saved as JSON (`kubectl get pod -o json`) or YAML (`-o yaml`).
 pub fn read_pod_file(path: &Path) -> Result<Pod, DiscoverError> {
-    let text = std::fs::read_to_string(path).map_err(|source| DiscoverError::Read {
+    let text = read_capped(path, POD_FILE_CAP).map_err(|source| DiscoverError::Read {
         path: path.to_owned(),
         source,
     })?;
@@ -132,6 +188,68 @@ pub fn local_context(working_dir: &Path) -> LocalContext {
         home: var("HOME"),
         nb_user,
         nb_user_ids,
+    }
+}
+
+/// Finds a job's program the way `execvp` does: a name with a `/` relative to the job's working
+/// directory, any other name on `PATH`. A name not on `PATH` that is a plain file in the
+/// working directory is reported too (`log.txt` left by an earlier run). Only facts: which
+/// names count as data is `pipeline::programs`' decision.
+#[derive(Debug, Clone)]
+pub(crate) struct ProgramLookup {
+    working_dir: PathBuf,
+    path: Option<String>,
+}
+
+impl ProgramLookup {
+    /// `path`: the `PATH` the job would get (tests pass their own).
+    pub(crate) fn new(working_dir: &Path, path: Option<&str>) -> Self {
+        ProgramLookup {
+            working_dir: working_dir.to_owned(),
+            path: path.map(str::to_owned),
+        }
+    }
+
+    /// With this process's `PATH`, which jobs inherit (locally, and in the notebook's pod).
+    pub(crate) fn from_process(working_dir: &Path) -> Self {
+        Self::new(working_dir, std::env::var("PATH").ok().as_deref())
+    }
+
+    /// The permission bits of `path` when it is a regular file (symlinks followed).
+    fn file_mode(&self, path: &Path) -> Option<u32> {
+        let metadata = std::fs::metadata(self.working_dir.join(path)).ok()?;
+        metadata.is_file().then(|| metadata.permissions().mode())
+    }
+}
+
+impl ProgramProbe for ProgramLookup {
+    fn probe(&self, program: &str) -> ProgramKind {
+        let executable = |mode: u32| mode & 0o111 != 0;
+        if program.contains('/') {
+            return match self.file_mode(Path::new(program)) {
+                Some(mode) if executable(mode) => ProgramKind::Executable,
+                Some(_) => ProgramKind::DataFile,
+                None => ProgramKind::Unknown,
+            };
+        }
+        let on_path = self
+            .path
+            .as_deref()
+            .unwrap_or_default()
+            .split(':')
+            .any(|dir| {
+                // An empty entry is the working directory, as for `execvp`.
+                let dir = if dir.is_empty() { "." } else { dir };
+                self.file_mode(&Path::new(dir).join(program))
+                    .is_some_and(executable)
+            });
+        if on_path {
+            return ProgramKind::Executable;
+        }
+        match self.file_mode(Path::new(program)) {
+            Some(mode) if !executable(mode) => ProgramKind::DataFile,
+            _ => ProgramKind::Unknown,
+        }
     }
 }
 
@@ -222,5 +340,86 @@ mod tests {
         assert_eq!(ids_in_passwd(passwd, "root"), Some((0, 0)));
         assert_eq!(ids_in_passwd(passwd, "bad"), None);
         assert_eq!(ids_in_passwd(passwd, "nobody-here"), None);
+    }
+
+    #[test]
+    fn program_lookup_follows_execvp_with_the_given_path() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let work = dir.path().join("work");
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&work).expect("mkdir");
+        std::fs::create_dir_all(&bin).expect("mkdir");
+        let mode = |path: &Path, mode: u32| {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        };
+        let tool = write(&bin, "tool", "#!/bin/sh\n");
+        mode(&tool, 0o755);
+        let script = write(&work, "run.sh", "#!/bin/sh\n");
+        mode(&script, 0o755);
+        write(&work, "err.log", "old output\n");
+        write(&work, "notes", "text\n");
+        write(&bin, "plain", "not executable\n");
+        std::fs::create_dir(work.join("data")).expect("mkdir");
+        // Never the test machine's PATH: only `bin` is searched.
+        let lookup = ProgramLookup::new(&work, Some(&bin.display().to_string()));
+        for (program, kind) in [
+            ("tool", ProgramKind::Executable),
+            ("./run.sh", ProgramKind::Executable),
+            ("./err.log", ProgramKind::DataFile),
+            ("err.log", ProgramKind::DataFile),
+            ("notes", ProgramKind::DataFile),
+            // Not executable on PATH, not in the working directory: no verdict.
+            ("plain", ProgramKind::Unknown),
+            ("run.sh", ProgramKind::Unknown),
+            ("missing.txt", ProgramKind::Unknown),
+            ("./data", ProgramKind::Unknown),
+            ("ls", ProgramKind::Unknown),
+        ] {
+            assert_eq!(lookup.probe(program), kind, "{program}");
+        }
+        assert_eq!(
+            ProgramLookup::new(&work, None).probe("tool"),
+            ProgramKind::Unknown
+        );
+        assert_eq!(
+            ProgramLookup::new(&work, Some(&bin.display().to_string()))
+                .probe(&tool.display().to_string()),
+            ProgramKind::Executable
+        );
+    }
+
+    /// Report #28: reads stop at the cap (a file that never ends included) and say it.
+    #[test]
+    fn reads_are_capped() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cap = ReadCap {
+            what: "a test file",
+            bytes: 4 << 20,
+        };
+        let exact = dir.path().join("exact");
+        std::fs::write(&exact, "x".repeat(4 << 20)).expect("write");
+        assert_eq!(read_capped(&exact, cap).expect("at the cap").len(), 4 << 20);
+        let over = dir.path().join("over");
+        std::fs::write(&over, "x".repeat((4 << 20) + 1)).expect("write");
+        let err = read_capped(&over, cap).expect_err("over the cap");
+        assert_eq!(err.kind(), io::ErrorKind::FileTooLarge);
+        assert_eq!(
+            err.to_string(),
+            "it is larger than 4 MiB, the most jupyterflow reads from a test file"
+        );
+        let endless = read_capped(Path::new("/dev/zero"), cap).expect_err("never ends");
+        assert_eq!(endless.kind(), io::ErrorKind::FileTooLarge);
+        let bad = dir.path().join("bad");
+        std::fs::write(&bad, [0xff, 0xfe]).expect("write");
+        assert_eq!(
+            read_capped(&bad, cap).expect_err("not UTF-8").to_string(),
+            "stream did not contain valid UTF-8"
+        );
+        assert_eq!(
+            read_capped(&dir.path().join("missing"), cap)
+                .expect_err("missing")
+                .kind(),
+            io::ErrorKind::NotFound
+        );
     }
 }

@@ -68,6 +68,18 @@ pub enum CommandError {
     UnclosedQuote { quote: char, offset: usize },
     #[error("unclosed `{{` sweep (opened at position {pos} of the command)", pos = .offset + 1)]
     UnclosedBrace { offset: usize },
+    /// `{a,{b,c}}`: `offset` is the inner `{`.
+    #[error(
+        "a `{{…}}` sweep inside another (at position {pos} of the command); list every value in one sweep, e.g. `{{a,b,c}}`",
+        pos = .offset + 1
+    )]
+    NestedBrace { offset: usize },
+    /// `{a,}`, `{,}`: `offset` is the `{`.
+    #[error(
+        "a `{{…}}` sweep with an empty value (at position {pos} of the command); remove the extra comma",
+        pos = .offset + 1
+    )]
+    EmptySweepValue { offset: usize },
 }
 
 /// The result of parsing one command: its template and the axes its braces created
@@ -79,6 +91,10 @@ pub struct Parsed {
     /// Why the command runs in a shell, when it was detected rather than forced
     /// (e.g. "`|`"). `None` for exec mode or a forced shell.
     pub shell_reason: Option<String>,
+    /// Unquoted `{name}` words that name no matrix key, in order, when there are matrix keys
+    /// (`Placeholders::keys`): almost surely a misspelt placeholder, which the caller reports.
+    /// Kept as literal text in the template.
+    pub unknown_keys: Vec<String>,
 }
 
 impl CommandTemplate {

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use super::error::{PipelineError, PipelineErrorKind as Kind, PipelineErrors};
-use super::names::{derive_name, dns_label, truncate, unique};
+use super::names::{derive_name, dns_label, numbered, truncate, unique};
 use super::{
     Axis, CommandTemplate, JobRef, Pipeline, Pos, ResourceSpec, Segment, Source, Word,
     WorkflowOptions, cron, quantity,
@@ -37,6 +37,8 @@ pub struct Task {
     pub retries: Option<u32>,
     /// Own setting, else the workflow default.
     pub timeout: Option<Duration>,
+    /// Where the job was written, for checks made after the build (see `programs`).
+    pub pos: Option<Pos>,
 }
 
 /// One runnable job: a task at one sweep point.
@@ -48,10 +50,28 @@ pub struct Job {
     pub values: Vec<String>,
 }
 
+/// The most jobs one pipeline may expand to, all sweep points of all tasks together. Checked
+/// by `Dag::build` before anything is expanded. Why 100,000: the local engine runs that many
+/// (a process and a log file each, a few hundred bytes of memory per job), and it is already
+/// past what Argo can hold, whose limit is the 1 MiB workflow (~30 bytes a sweep point, ~140 a
+/// task: `argo::manifest` refuses what does not fit). Beyond it, counts stop meaning jobs a
+/// person asked for and start meaning a typo in a sweep (`{0..9}` ten times is 10^10).
+pub const MAX_JOBS: u64 = 100_000;
+
 impl Task {
-    /// How many jobs this task expands to.
+    /// How many jobs this task expands to, or `None` when the count passes `u64::MAX`.
+    pub fn checked_job_count(&self) -> Option<u64> {
+        self.axes.iter().try_fold(1u64, |count, axis| {
+            count.checked_mul(u64::try_from(axis.values.len()).ok()?)
+        })
+    }
+
+    /// How many jobs this task expands to. A built `Dag` holds at most `MAX_JOBS`; past
+    /// `usize::MAX` (only for a `Task` made by hand) it saturates rather than wrapping.
     pub fn job_count(&self) -> usize {
-        self.axes.iter().map(|a| a.values.len()).product()
+        self.checked_job_count()
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(usize::MAX)
     }
 
     /// Every sweep point, as one value index per axis, in row-major order.
@@ -121,7 +141,10 @@ impl Dag {
     }
 
     pub fn job_count(&self) -> usize {
-        self.tasks.iter().map(Task::job_count).sum()
+        self.tasks
+            .iter()
+            .map(Task::job_count)
+            .fold(0, usize::saturating_add)
     }
 
     /// Task indices in dependency order (stable: ties keep the written order).
@@ -225,6 +248,7 @@ impl Builder {
             return Err(PipelineErrors(self.errors));
         }
         let names = self.names(&pipeline);
+        self.check_job_count(&pipeline, &names);
         let depends = self.dependencies(&pipeline, &names);
         let slices: Vec<&[usize]> = depends.iter().map(Vec::as_slice).collect();
         if let Err(stuck) = kahn(&slices) {
@@ -252,6 +276,7 @@ impl Builder {
                 resources: job.resources,
                 retries: job.retries.or(options.retries),
                 timeout: job.timeout.or(options.timeout),
+                pos: job.pos,
             });
         }
         if !self.errors.is_empty() {
@@ -268,10 +293,14 @@ impl Builder {
     /// Resolves every `depends` entry and `dags` edge to task indices (sorted, no duplicates,
     /// no self-edges), reporting what does not resolve.
     fn dependencies(&mut self, pipeline: &Pipeline, names: &[String]) -> Vec<Vec<usize>> {
-        // What a `depends`/`dags` reference may say: the name as written or as made DNS-safe.
+        // What a `depends`/`dags` reference may say: the name as made DNS-safe (the first job
+        // keeps one two jobs share: that collision is reported by `names`), or as written,
+        // which wins: `a-b` is the job written `a-b`, even when `a_b` also became `a-b`.
         let mut by_name: HashMap<&str, usize> = HashMap::new();
+        for (i, name) in names.iter().enumerate() {
+            by_name.entry(name.as_str()).or_insert(i);
+        }
         for (i, job) in pipeline.jobs.iter().enumerate() {
-            by_name.insert(names[i].as_str(), i);
             if let Some(written) = &job.name {
                 by_name.insert(written.as_str(), i);
             }
@@ -339,12 +368,35 @@ impl Builder {
     /// Task names: explicit ones made DNS-safe (duplicates are errors), others derived from the
     /// command (`python prep.py` → `prep`) and numbered when several share one.
     fn names(&mut self, pipeline: &Pipeline) -> Vec<String> {
-        let mut seen: HashMap<String, usize> = HashMap::new();
+        // Every name taken → for an explicit name, the first job to take it, as written.
+        let mut seen: HashMap<String, Option<(&str, Option<Pos>)>> = HashMap::new();
         for job in &pipeline.jobs {
             if let Some(name) = &job.name {
+                // `depends: ["1"]` means the first job; a job named `1` would make it ambiguous.
+                let digits = name.trim();
+                if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                    self.error(job.pos, Kind::NumericName { name: name.clone() });
+                }
                 let safe = truncate(dns_label(name, "job"));
-                if seen.insert(safe, 1).is_some() {
-                    self.error(job.pos, Kind::DuplicateName { name: name.clone() });
+                match seen.get(&safe) {
+                    // The same name twice.
+                    Some(Some((first, _))) if *first == name.as_str() => {
+                        self.error(job.pos, Kind::DuplicateName { name: name.clone() });
+                    }
+                    // Two names that only the DNS-safe form makes the same: say so in the
+                    // names the user wrote (`a_b` and `a-b` both become `a-b`).
+                    Some(Some((first, first_pos))) => {
+                        let kind = Kind::NameCollision {
+                            first: (*first).to_owned(),
+                            first_pos: *first_pos,
+                            second: name.clone(),
+                            name: safe,
+                        };
+                        self.error(job.pos, kind);
+                    }
+                    Some(None) | None => {
+                        seen.insert(safe, Some((name.as_str(), job.pos)));
+                    }
                 }
             }
         }
@@ -357,7 +409,7 @@ impl Builder {
         for d in derived.iter().flatten() {
             *counts.entry(d.as_str()).or_default() += 1;
         }
-        let mut numbered: HashMap<String, usize> = HashMap::new();
+        let mut next_number: HashMap<String, usize> = HashMap::new();
         pipeline
             .jobs
             .iter()
@@ -369,22 +421,57 @@ impl Builder {
                         || seen.contains_key(base);
                     if shared {
                         loop {
-                            let n = numbered.entry(base.clone()).or_insert(0);
+                            let n = next_number.entry(base.clone()).or_insert(0);
                             *n += 1;
-                            let candidate = truncate(format!("{base}-{n}"));
+                            let candidate = numbered(base, *n);
                             if !seen.contains_key(&candidate) {
-                                seen.insert(candidate.clone(), 1);
+                                seen.insert(candidate.clone(), None);
                                 break candidate;
                             }
                         }
                     } else {
-                        seen.insert(base.clone(), 1);
+                        seen.insert(base.clone(), None);
                         base.clone()
                     }
                 }
                 (None, None) => unreachable_name(),
             })
             .collect()
+    }
+
+    /// Counts the jobs with checked arithmetic, before anything is expanded: a sweep typo can
+    /// ask for 10^10 jobs (or 2^64, which an unchecked product wraps to 0).
+    fn check_job_count(&mut self, pipeline: &Pipeline, names: &[String]) {
+        let mut total: Option<u64> = Some(0);
+        let mut reported = false;
+        for (job, name) in pipeline.jobs.iter().zip(names) {
+            let count = job.axes.iter().try_fold(1u64, |count, axis| {
+                count.checked_mul(u64::try_from(axis.values.len()).ok()?)
+            });
+            if count.is_none_or(|n| n > MAX_JOBS) {
+                reported = true;
+                self.error(
+                    job.pos,
+                    Kind::TooManyJobs {
+                        job: Some(name.clone()),
+                        count,
+                        sizes: job.axes.iter().map(|a| a.values.len()).collect(),
+                    },
+                );
+            }
+            total = total.zip(count).and_then(|(t, n)| t.checked_add(n));
+        }
+        // One sweep past the cap says it all; otherwise the jobs may add up past it.
+        if !reported && total.is_none_or(|n| n > MAX_JOBS) {
+            self.error(
+                None,
+                Kind::TooManyJobs {
+                    job: None,
+                    count: total,
+                    sizes: Vec::new(),
+                },
+            );
+        }
     }
 
     fn check_job(&mut self, name: &str, job: &super::JobSpec) {
@@ -449,13 +536,34 @@ impl Builder {
 
     fn check_options(&mut self, options: &WorkflowOptions) {
         if let Some(schedule) = &options.schedule
-            && let Err(message) = cron::check(schedule)
+            && let Err(e) = cron::check(schedule)
+        {
+            let schedule = schedule.clone();
+            let kind = match e {
+                cron::ScheduleError::Invalid(message) => {
+                    Kind::InvalidSchedule { schedule, message }
+                }
+                cron::ScheduleError::Zone(cron::ZoneError { zone, suggestion }) => {
+                    Kind::UnknownTimezone {
+                        key: "schedule".to_owned(),
+                        zone,
+                        suggestion,
+                    }
+                }
+                cron::ScheduleError::NeverFires => Kind::ScheduleNeverFires { schedule },
+            };
+            self.error(options.schedule_pos, kind);
+        }
+        // Argo reads `timezone` only for a schedule, but a wrong one is wrong either way.
+        if let Some(zone) = &options.timezone
+            && let Err(cron::ZoneError { zone, suggestion }) = cron::check_zone(zone)
         {
             self.error(
-                options.schedule_pos,
-                Kind::InvalidSchedule {
-                    schedule: schedule.clone(),
-                    message,
+                options.timezone_pos,
+                Kind::UnknownTimezone {
+                    key: "timezone".to_owned(),
+                    zone,
+                    suggestion,
                 },
             );
         }

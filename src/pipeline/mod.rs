@@ -8,6 +8,7 @@ pub mod dag;
 pub mod error;
 pub(crate) mod names;
 pub mod one_liner;
+pub(crate) mod programs;
 pub(crate) mod quantity;
 pub mod spec;
 #[cfg(test)]

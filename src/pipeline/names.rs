@@ -91,6 +91,22 @@ pub(crate) fn truncate(mut name: String) -> String {
     name
 }
 
+/// `base` numbered `n` (`echo-2`), within `MAX_NAME`: the base is cut so that the suffix
+/// always fits. (Truncating `{base}-{n}` as a whole would cut the suffix off again and hand
+/// back `base` itself, so a loop looking for a free name would never end.)
+pub(crate) fn numbered(base: &str, n: usize) -> String {
+    let suffix = format!("-{n}");
+    let mut cut = base.to_owned();
+    // Names are ASCII (see `dns_label`), so any byte index is a char boundary.
+    cut.truncate(MAX_NAME.saturating_sub(suffix.len()));
+    while cut.ends_with('-') {
+        cut.pop();
+    }
+    cut + &suffix
+}
+
+/// `name`, or the first free `numbered(name, n)` when `name` is taken; records the result.
+/// Terminates: every candidate is distinct (the suffix always survives) and `used` is finite.
 pub(crate) fn unique(name: String, used: &mut HashMap<String, usize>) -> String {
     let count = used.entry(name.clone()).or_insert(0);
     *count += 1;
@@ -99,14 +115,41 @@ pub(crate) fn unique(name: String, used: &mut HashMap<String, usize>) -> String 
     }
     let mut n = *count;
     loop {
-        let suffix = format!("-{n}");
-        let mut base = name.clone();
-        base.truncate(MAX_NAME - suffix.len());
-        let candidate = format!("{base}{suffix}");
+        let candidate = numbered(&name, n);
         if !used.contains_key(&candidate) {
             used.insert(candidate.clone(), 1);
             return candidate;
         }
         n += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbered_names_keep_their_suffix_within_the_cap() {
+        let long = "a".repeat(63);
+        assert_eq!(numbered(&long, 2), format!("{}-2", "a".repeat(61)));
+        assert_eq!(numbered(&long, 100).len(), MAX_NAME);
+        assert!(numbered(&long, 100).ends_with("-100"));
+        // A dash left at the cut is dropped, so no `--` appears.
+        let dashed = format!("{}-b", "a".repeat(60));
+        assert_eq!(numbered(&dashed, 10), format!("{}-10", "a".repeat(60)));
+        assert_eq!(numbered("echo", 3), "echo-3");
+    }
+
+    #[test]
+    fn unique_names_of_any_length_are_distinct_and_short() {
+        for len in 60..=63 {
+            let mut used = HashMap::new();
+            let names: Vec<String> = (0..100)
+                .map(|_| unique("x".repeat(len), &mut used))
+                .collect();
+            let distinct: std::collections::HashSet<&String> = names.iter().collect();
+            assert_eq!(distinct.len(), 100, "{len}");
+            assert!(names.iter().all(|n| n.len() <= MAX_NAME), "{len}");
+        }
     }
 }

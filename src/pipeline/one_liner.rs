@@ -141,14 +141,17 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// Splits the text at bare `>>`. A stage starting with `[` is a group up to its matching
-    /// `]`, and a `>>` inside it does not split (the group reports it).
+    /// Splits the text at bare `>>` that stand alone (see `separator_at`). A stage starting
+    /// with `[` is a group up to its matching `]`, and a `>>` inside it does not split (the
+    /// group reports it).
     fn split_stages(&mut self) -> Vec<Stage> {
         let mut stages = Vec::new();
         let mut start = 0;
         let mut sep_before = None;
         // `Some(depth)` while inside a group that opened the current stage.
         let mut group: Option<usize> = None;
+        // The `]` that closed the current stage's group: a `>>` right after it still separates.
+        let mut group_closed_at: Option<usize> = None;
         let mut at_stage_start = true;
         let mut i = 0;
         while i < self.chars.len() {
@@ -165,32 +168,36 @@ impl<'a> Parser<'a> {
                     *depth -= 1;
                     if *depth == 0 {
                         group = None;
+                        group_closed_at = Some(i);
                     }
                 }
                 i += 1;
                 continue;
             }
-            if self.is_bare(i, '>') && self.is_bare(i + 1, '>') {
-                if self.is_bare(i + 2, '>') {
-                    self.error(
-                        Some(i),
-                        "`>>>` is not a stage separator; use `>>` (quote `'>>>'` to pass it to a command)"
-                            .to_owned(),
-                    );
-                }
+            // `>>>` is neither our separator nor shell syntax, glued or not.
+            if self.is_bare(i, '>')
+                && self.is_bare(i + 1, '>')
+                && self.is_bare(i + 2, '>')
+                && !(i > 0 && self.is_bare(i - 1, '>'))
+            {
+                self.error(
+                    Some(i),
+                    "`>>>` is not a stage separator; use `>>` (quote `'>>>'` to pass it to a command)"
+                        .to_owned(),
+                );
+            }
+            let after_group = group_closed_at.is_some_and(|g| g + 1 == i);
+            if let Some(end) = self.separator_at(i, after_group) {
                 stages.push(Stage {
                     span: Span { start, end: i },
                     sep_before,
                     sep_after: Some(i),
                 });
                 sep_before = Some(i);
-                // Skip the whole run of `>`, so `>>>` is one (reported) separator.
-                i += 2;
-                while self.is_bare(i, '>') {
-                    i += 1;
-                }
-                start = i;
+                start = end;
+                i = end;
                 at_stage_start = true;
+                group_closed_at = None;
                 continue;
             }
             i += 1;
@@ -204,6 +211,28 @@ impl<'a> Parser<'a> {
             sep_after: None,
         });
         stages
+    }
+
+    /// Whether a stage separator starts at char `i`, and if so where it ends: a bare `>>` that
+    /// stands alone, with a blank (or the start or end of the text) on each side. A `>>` glued
+    /// to a word is the shell's append redirection of that command (`2>>err.log`, `&>>x`,
+    /// `python a.py >>log.txt`). `after_group`: `i` follows the `]` of the stage's group, which
+    /// counts as a blank on the left (`[a, b]>> c`), as a `[` does on the right (`a >>[b, c]`).
+    /// A run of more `>` (`>>>`) is one separator (reported by the caller as a mistake).
+    fn separator_at(&self, i: usize, after_group: bool) -> Option<usize> {
+        if !(self.is_bare(i, '>') && self.is_bare(i + 1, '>')) {
+            return None;
+        }
+        if i > 0 && self.is_bare(i - 1, '>') {
+            return None;
+        }
+        let mut end = i + 2;
+        while self.is_bare(end, '>') {
+            end += 1;
+        }
+        let left = i == 0 || self.is_blank(i - 1) || after_group;
+        let right = end == self.chars.len() || self.is_blank(end) || self.is_bare(end, '[');
+        (left && right).then_some(end)
     }
 
     /// The command spans of stage `n` (1-based) of `count`: one, or a group's. Reports empty
@@ -228,6 +257,14 @@ impl<'a> Parser<'a> {
         if !self.is_bare(span.start, '[') {
             return vec![span];
         }
+        self.bracketed(span, n)
+    }
+
+    /// The commands of `span` (trimmed, not empty), which starts with a bare `[`: the group's
+    /// commands when the matching `]` ends it, else `span` itself as one command that starts
+    /// with `[` (`[ -f x ] && y`). Reports an unclosed `[`, two groups side by side
+    /// (`[a][b]`) and a group followed by more text.
+    fn bracketed(&mut self, span: Span, n: usize) -> Vec<Span> {
         let Some(close) = self.matching_bracket(span) else {
             self.error(
                 Some(span.start),
@@ -237,31 +274,38 @@ impl<'a> Parser<'a> {
             );
             return Vec::new();
         };
-        if close + 1 != span.end {
-            let inner = Span {
-                start: span.start + 1,
-                end: close,
-            };
-            // A list of commands followed by more text is a mistake; without a top-level comma
-            // it is a command that starts with `[` (`[ -f x ] && y`).
-            if !self.scan_group(inner).0.is_empty() {
-                self.error(
-                    Some(close + 1),
-                    format!(
-                        "text after the `]` of the group in stage {n}; a group is a whole stage: end it with `]` and put `>>` after it, e.g. `a >> [b, c] >> d`"
-                    ),
-                );
-                return Vec::new();
-            }
-            return vec![span];
+        let inner = Span {
+            start: span.start + 1,
+            end: close,
+        };
+        if close + 1 == span.end {
+            return self.group_commands(inner, n);
         }
-        self.group_commands(
-            Span {
-                start: span.start + 1,
-                end: close,
-            },
-            n,
-        )
+        let next = self.trim(Span {
+            start: close + 1,
+            end: span.end,
+        });
+        if self.is_bare(next.start, '[') {
+            self.error(
+                Some(next.start),
+                format!(
+                    "two groups side by side in stage {n}; put `>>` between them to run one after the other (`[a, b] >> [c, d]`), or make them one group (`[a, b, c, d]`)"
+                ),
+            );
+            return Vec::new();
+        }
+        // A list of commands followed by more text is a mistake; without a top-level comma
+        // it is a command that starts with `[` (`[ -f x ] && y`).
+        if !self.scan_group(inner).0.is_empty() {
+            self.error(
+                Some(close + 1),
+                format!(
+                    "text after the `]` of the group in stage {n}; a group is a whole stage: end it with `]` and put `>>` after it, e.g. `a >> [b, c] >> d`"
+                ),
+            );
+            return Vec::new();
+        }
+        vec![span]
     }
 
     /// The char index of the bare `]` matching the bare `[` at `span.start`.
@@ -298,7 +342,7 @@ impl<'a> Parser<'a> {
                 brackets = brackets.saturating_sub(1);
             } else if self.is_bare(i, ',') && braces == 0 && brackets == 0 {
                 commas.push(i);
-            } else if self.is_bare(i, '>') && self.is_bare(i + 1, '>') && i + 1 < inner.end {
+            } else if i + 1 < inner.end && self.separator_at(i, false).is_some() {
                 return (commas, Some(i));
             }
         }
@@ -348,6 +392,10 @@ impl<'a> Parser<'a> {
                         k + 1
                     ),
                 );
+            } else if self.is_bare(span.start, '[') {
+                // A group inside a group adds its commands to the same stage: `[a, [b, c]]`
+                // runs a, b and c in parallel.
+                spans.extend(self.bracketed(span, n));
             } else {
                 spans.push(span);
             }
@@ -358,6 +406,14 @@ impl<'a> Parser<'a> {
     /// Tokenises one command into a job, or reports why it cannot be.
     fn job(&mut self, span: Span) -> Option<JobSpec> {
         let cmd = self.slice(span);
+        if let Some(at) = self.stray_bracket(span) {
+            self.error(
+                Some(at),
+                "a `]` with no `[` before it; remove it, or quote it (`']'`) to pass it to a command"
+                    .to_owned(),
+            );
+            return None;
+        }
         if let Some(at) = self.blank_in_sweep(span) {
             self.error(
                 Some(at),
@@ -396,11 +452,37 @@ impl<'a> Parser<'a> {
                         "unclosed `{` sweep; close it with `}`, e.g. `--lr {0.1,0.01}`, or quote it to pass it literally"
                             .to_owned(),
                     ),
+                    CommandError::NestedBrace { offset } => (
+                        at(offset),
+                        "a `{…}` sweep inside another; list every value in one sweep, e.g. `{a,b,c}`, or quote the inner braces to pass them literally"
+                            .to_owned(),
+                    ),
+                    CommandError::EmptySweepValue { offset } => (
+                        at(offset),
+                        "a `{…}` sweep with an empty value (it would make an empty or a repeated job); remove the extra comma, or write `''` for an empty value"
+                            .to_owned(),
+                    ),
                 };
                 self.error(Some(at), message);
                 None
             }
         }
+    }
+
+    /// The char index of the first bare `]` in `span` that closes no `[` (`echo b]`): a typo
+    /// for a group, never a glob or a `test`, whose brackets pair up. A quoted or escaped `[`
+    /// still pairs (`echo \[a, b]` is the shell's `[a,` `b]`).
+    fn stray_bracket(&self, span: Span) -> Option<usize> {
+        let mut depth = 0usize;
+        for i in span.start..span.end {
+            match self.chars[i].1 {
+                '[' => depth += 1,
+                ']' if depth == 0 && self.bare[i] => return Some(i),
+                ']' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        None
     }
 
     /// A bare blank after a bare comma inside bare braces (`{0.1, 0.01}`): the shell, and

@@ -146,6 +146,7 @@ pub struct WorkflowOptions {
     pub schedule: Option<String>,
     pub schedule_pos: Option<Pos>,
     pub timezone: Option<String>,
+    pub timezone_pos: Option<Pos>,
     pub concurrency_policy: Option<ConcurrencyPolicy>,
     pub labels: BTreeMap<String, String>,
 }

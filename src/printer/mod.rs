@@ -86,6 +86,14 @@ impl Printer {
         let _ = writeln!(self.err, "{text}");
     }
 
+    /// A problem that does not stop the command, and how to fix it, on stderr.
+    pub(crate) fn warning(&mut self, text: &str, hint: Option<&str>) {
+        let _ = writeln!(self.err, "warning: {text}");
+        if let Some(hint) = hint {
+            let _ = writeln!(self.err, "  hint: {hint}");
+        }
+    }
+
     /// A plain status line on stderr.
     pub(crate) fn status(&mut self, text: &str) {
         if !self.quiet {

@@ -11,6 +11,8 @@ use k8s_openapi::api::core::v1::{
 };
 use serde::Deserialize;
 
+use crate::environment::discover::{CONFIG_FILE_CAP, read_capped};
+
 pub(crate) use crate::argo::CronScheduleField;
 pub(crate) use crate::environment::overrides::ConfigSpec;
 
@@ -374,7 +376,7 @@ pub(crate) fn config_path(env_config_file: Option<&str>, home: Option<&str>) -> 
 /// `$JUPYTERFLOW_CONFIG_FILE` the user asked for that file, so the caller should turn `None`
 /// into [`LoadError::Missing`]; [`load`] does exactly that.
 pub(crate) fn read_config(path: &Path) -> Result<Option<ConfigFile>, LoadError> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match read_capped(path, CONFIG_FILE_CAP) {
         Ok(text) => text,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(source) => {

@@ -436,3 +436,38 @@ fn dry_run_local_prints_the_plan() {
         crate::helpers::scrub(&out.stdout, home.path())
     );
 }
+
+/// Report #8: `>>` glued to a word is the command's own redirection (the command runs in a
+/// shell), and only a `>>` standing alone separates stages.
+#[test]
+fn glued_redirections_stay_with_their_command() {
+    let home = temp_home();
+    let dir = home.path();
+    let out = run(jupyterflow(dir).args([
+        "run",
+        "--local",
+        "-q",
+        "-c",
+        "echo out >>log.txt 2>>err.log >> sh -c 'echo again' >>log.txt >> cat log.txt",
+    ]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("log.txt")).expect("log.txt"),
+        "out\nagain\n"
+    );
+    let plan = run(jupyterflow(dir).args([
+        "run",
+        "--dry-run",
+        "--local",
+        "-c",
+        "python3 train.py 2>>err.log >> echo done",
+    ]));
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let lines: Vec<&str> = plan.stdout.lines().collect();
+    assert!(
+        lines[1].contains("/bin/sh -c 'python3 train.py 2>>err.log'"),
+        "{}",
+        plan.stdout
+    );
+    assert!(lines[2].contains("echo done"), "{}", plan.stdout);
+}

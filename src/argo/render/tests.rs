@@ -1,7 +1,7 @@
 //! Tests for rendering: shape, sweeps, own templates, nesting under Argo's caps, size per job.
 
 use super::*;
-use crate::argo::manifest::MAX_MANIFEST_BYTES;
+use crate::argo::manifest::{Limits, MAX_MANIFEST_BYTES};
 use crate::pipeline::testing::job;
 use crate::pipeline::{JobRef, Pipeline, WorkflowOptions};
 
@@ -321,4 +321,64 @@ fn bad_user_labels_are_refused() {
         .labels
         .insert("example.com/team".into(), "ml_1.0".into());
     assert!(render(&dag, &env(), &RenderOptions::default()).is_ok());
+}
+
+/// Report #21/#22: the limit messages say the real limit (1 MiB, what counts) and blame
+/// templates on what makes them: own-settings jobs only when there are some.
+#[test]
+fn limit_messages_name_the_real_limit_and_cause() {
+    // 10,000 chained tasks: over 1 MiB, 52 templates.
+    let texts: Vec<String> = (0..10_000).map(|i| format!("true {i}")).collect();
+    let err =
+        render_checked(&chain(&texts), &env(), &RenderOptions::default()).expect_err("too large");
+    let RenderError::TooLarge(limits) = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!((limits.own, limits.tasks), (0, 10_000));
+    let text = err.to_string();
+    assert!(text.starts_with("the Workflow is 1,"), "{text}");
+    assert!(text.contains("over the 1,048,576 bytes (1 MiB)"), "{text}");
+    assert!(!text.contains("templates"), "{text}");
+    assert!(err.hint().contains("~30 a sweep point"), "{}", err.hint());
+    assert!(err.is_argo_capacity());
+
+    // 199 jobs with their own env: 201 templates, small.
+    let mut dag = chain(&(0..199).map(|i| format!("true {i}")).collect::<Vec<_>>());
+    for task in &mut dag.tasks {
+        task.env = vec![("A".into(), "1".into())];
+    }
+    let err = render_checked(&dag, &env(), &RenderOptions::default()).expect_err("templates");
+    assert_eq!(
+        err.to_string(),
+        "the Workflow needs 201 templates; Argo allows 200"
+    );
+    assert!(
+        err.hint()
+            .starts_with("199 jobs set their own env/resources/retries/timeout"),
+        "{}",
+        err.hint()
+    );
+
+    // 40,000 plain tasks: both limits; the hint speaks of nested parts, not own settings.
+    let plain = Limits {
+        kind: "Workflow",
+        templates: 202,
+        own: 0,
+        tasks: 40_000,
+        bytes: 4_000_000,
+    };
+    let err = RenderError::TooLarge(plain);
+    assert!(
+        err.to_string()
+            .ends_with("; it also needs 202 templates, and Argo allows 200"),
+        "{err}"
+    );
+    assert!(
+        err.hint()
+            .contains("at most 39,600 tasks fit (this pipeline has 40,000)"),
+        "{}",
+        err.hint()
+    );
+    assert!(!err.hint().contains("own env"), "{}", err.hint());
+    assert!(!RenderError::TemplateSyntax { job: "a".into() }.is_argo_capacity());
 }

@@ -235,6 +235,13 @@ fn errors_report_the_byte_offset() {
                 offset: 3,
             },
         ),
+        // Report #17: nested sweeps and empty values are refused.
+        ("t {a,{b,c}}", CommandError::NestedBrace { offset: 5 }),
+        ("t {{b,c},a}", CommandError::NestedBrace { offset: 3 }),
+        ("t {a,{b}}", CommandError::NestedBrace { offset: 5 }),
+        ("t {a,}", CommandError::EmptySweepValue { offset: 2 }),
+        ("t {,}", CommandError::EmptySweepValue { offset: 2 }),
+        ("t {a,,b}", CommandError::EmptySweepValue { offset: 2 }),
     ];
     for (input, expected) in cases {
         assert_eq!(
@@ -297,8 +304,9 @@ fn brace_sweep_values_may_be_quoted_or_empty() {
         ("t {'a b',c}", &["a b", "c"]),
         (r#"t {"x\"y",z}"#, &["x\"y", "z"]),
         ("t {'}',b}", &["}", "b"]),
-        ("t {a,}", &["a", ""]),
-        ("t {,}", &["", ""]),
+        // An empty value is written out (`{a,}` is refused: see `errors_report_the_byte_offset`).
+        ("t {a,''}", &["a", ""]),
+        ("t {\"\",b}", &["", "b"]),
         ("t {a,b,c,d}", &["a", "b", "c", "d"]),
     ];
     for (input, values) in cases {
@@ -318,6 +326,8 @@ fn braces_that_are_not_sweeps_stay_literal() {
         // Like bash: a blank inside the braces makes them literal.
         ("echo {a, b}", &["echo", "{a,", "b}"]),
         ("echo {a", &["echo", "{a"]),
+        // No top-level comma: the outer braces are text, as in bash; the inner one sweeps.
+        ("echo {a{b}}", &["echo", "{a{b}}"]),
         ("echo }", &["echo", "}"]),
     ];
     for (input, expected) in cases {

@@ -34,6 +34,7 @@ pub fn parse(
         } else {
             None
         },
+        unknown_keys: tokens.unknown_keys,
     })
 }
 
@@ -43,6 +44,7 @@ struct Tokens {
     shell: Vec<Segment>,
     new_axes: Vec<Axis>,
     shell_reason: Option<String>,
+    unknown_keys: Vec<String>,
 }
 
 struct Tokenizer<'a> {
@@ -55,6 +57,8 @@ struct Tokenizer<'a> {
     shell: Vec<Segment>,
     new_axes: Vec<Axis>,
     shell_reason: Option<String>,
+    /// See `Parsed::unknown_keys`.
+    unknown_keys: Vec<String>,
     /// An unquoted line break came after a word: if another word follows, the text is several
     /// shell commands (`a\nb` runs `a`, then `b`), not one argv.
     after_line_break: bool,
@@ -92,6 +96,7 @@ impl<'a> Tokenizer<'a> {
             shell: Vec::new(),
             new_axes: Vec::new(),
             shell_reason: None,
+            unknown_keys: Vec::new(),
             after_line_break: false,
             bare_dollar_at: None,
         }
@@ -186,6 +191,7 @@ impl<'a> Tokenizer<'a> {
             shell: self.shell,
             new_axes: self.new_axes,
             shell_reason: self.shell_reason,
+            unknown_keys: self.unknown_keys,
         })
     }
 
@@ -328,6 +334,11 @@ impl<'a> Tokenizer<'a> {
                 self.i = close + 1;
                 return Ok(());
             }
+            // Among matrix keys, a bare `{name}` that names none is a misspelt one, not text
+            // (quoted or escaped, it stays text: that is how to write it literally).
+            if !self.placeholders.keys.is_empty() && is_placeholder_name(&inner) {
+                self.unknown_keys.push(inner);
+            }
         }
         if self.placeholders.braces
             && let Some((values, end)) = self.sweep_values(offset)?
@@ -348,12 +359,19 @@ impl<'a> Tokenizer<'a> {
         Ok(())
     }
 
-    /// Reads `{a,b,…}` from `self.i`; `None` when there is no top-level comma (a literal brace).
-    /// Values may be quoted: `{'a b',c}`.
+    /// Reads `{a,b,…}` from `self.i`; `None` when there is no top-level comma (a literal brace,
+    /// as the shell leaves it). Values may be quoted: `{'a b',c}`, and `''` is an empty value.
+    /// Refused: a sweep holding another brace (`{a,{b,c}}`: nested sweeps are not ours to
+    /// expand) and an empty value (`{a,}`, `{,}`: an empty or repeated job is never meant).
     fn sweep_values(&self, offset: usize) -> Result<Option<(Vec<String>, usize)>, CommandError> {
         let mut values = vec![String::new()];
+        // Whether each value has a quoted part, so `''` counts as written.
+        let mut quoted = vec![false];
         let mut j = self.i + 1;
         let mut commas = 0;
+        // The first `{` inside, and how deep we are in inner braces.
+        let mut nested: Option<usize> = None;
+        let mut depth = 0usize;
         loop {
             let Some(&(_, c)) = self.chars.get(j) else {
                 return if commas > 0 {
@@ -363,19 +381,29 @@ impl<'a> Tokenizer<'a> {
                 };
             };
             match c {
-                '}' => break,
-                ',' => {
-                    commas += 1;
-                    values.push(String::new());
+                '}' if depth == 0 => break,
+                '}' => {
+                    depth -= 1;
                     j += 1;
                 }
-                '{' | ' ' | '\t' | '\n' => return Ok(None),
+                '{' => {
+                    nested.get_or_insert(self.offset(j));
+                    depth += 1;
+                    j += 1;
+                }
+                ',' if depth == 0 => {
+                    commas += 1;
+                    values.push(String::new());
+                    quoted.push(false);
+                    j += 1;
+                }
+                ' ' | '\t' | '\n' => return Ok(None),
                 '\'' | '"' => {
                     // Values may be quoted; an expansion in one is kept literally, as it is
                     // filled in quoted.
-                    let (quoted, close) = if c == '"' {
-                        let (quoted, close, _) = self.read_double_quoted(j)?;
-                        (quoted, close)
+                    let (text, close) = if c == '"' {
+                        let (text, close, _) = self.read_double_quoted(j)?;
+                        (text, close)
                     } else {
                         let close =
                             self.find(j + 1, |x| x == '\'')
@@ -389,7 +417,10 @@ impl<'a> Tokenizer<'a> {
                         )
                     };
                     if let Some(last) = values.last_mut() {
-                        last.push_str(&quoted);
+                        last.push_str(&text);
+                    }
+                    if let Some(last) = quoted.last_mut() {
+                        *last = true;
                     }
                     j = close + 1;
                 }
@@ -404,6 +435,16 @@ impl<'a> Tokenizer<'a> {
         if commas == 0 {
             return Ok(None);
         }
+        if let Some(offset) = nested {
+            return Err(CommandError::NestedBrace { offset });
+        }
+        if values
+            .iter()
+            .zip(&quoted)
+            .any(|(value, quoted)| value.is_empty() && !quoted)
+        {
+            return Err(CommandError::EmptySweepValue { offset });
+        }
         Ok(Some((values, j + 1)))
     }
 }
@@ -415,6 +456,16 @@ fn is_name(s: &str) -> bool {
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Whether `{s}` reads as a placeholder: a name like a matrix key (`lr`, `batch_size`,
+/// `model.depth`), not `{}` or shell text.
+fn is_placeholder_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 /// Axes made from `{a,b}` braces are named `p1`, `p2`, … (see `Tokenizer::brace`).

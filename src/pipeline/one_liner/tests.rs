@@ -65,7 +65,21 @@ fn chains_and_groups() {
     type Jobs<'a> = &'a [(&'a str, &'a [usize])];
     let cases: &[(&str, Jobs)] = &[
         ("a >> b >> c", &[("a", &[]), ("b", &[1]), ("c", &[2])]),
-        ("a>>b", &[("a", &[]), ("b", &[1])]),
+        // Report #8: `>>` separates only standing alone; glued, it is the command's own
+        // append redirection (which makes it a shell command).
+        ("a>>b", &[("a>>b", &[])]),
+        (
+            "python t.py 2>>err.log >> echo done",
+            &[("python t.py 2>>err.log", &[]), ("echo done", &[1])],
+        ),
+        ("a &>>x >>y >> b", &[("a &>>x >>y", &[]), ("b", &[1])]),
+        // The brackets of a group count as blanks next to a separator.
+        ("[a, b]>> c", &[("a", &[]), ("b", &[]), ("c", &[1, 2])]),
+        ("a >>[b, c]", &[("a", &[]), ("b", &[1]), ("c", &[1])]),
+        (
+            "[a 2>>e, b] >> c",
+            &[("a 2>>e", &[]), ("b", &[]), ("c", &[1, 2])],
+        ),
         (
             "a >> [b, c] >> d",
             &[("a", &[]), ("b", &[1]), ("c", &[1]), ("d", &[2, 3])],
@@ -88,6 +102,19 @@ fn chains_and_groups() {
         ),
         // `[` not at the start of a stage is command text (a glob).
         ("ls x[ab] >> y", &[("ls x[ab]", &[]), ("y", &[1])]),
+        // Report #16: a group inside a group adds its commands to the stage.
+        (
+            "a >> [b, [c, d]] >> e",
+            &[
+                ("a", &[]),
+                ("b", &[1]),
+                ("c", &[1]),
+                ("d", &[1]),
+                ("e", &[2, 3, 4]),
+            ],
+        ),
+        ("[[a, [b]], c]", &[("a", &[]), ("b", &[]), ("c", &[])]),
+        ("[a, [ -f x ] && y]", &[("a", &[]), ("[ -f x ] && y", &[])]),
         // A stage that starts with `[` but goes on after the `]` is a command (`test`).
         (
             "[ -f x ] && echo y >> z",
@@ -297,6 +324,56 @@ fn malformed_syntax_reports_columns() {
             "a >>> b",
             &[(
                 3,
+                "`>>>` is not a stage separator; use `>>` (quote `'>>>'` to pass it to a command)",
+            )],
+        ),
+        // Report #16/#17: stray `]`, groups side by side, nested and empty sweep values.
+        (
+            "a >> b] >> d",
+            &[(
+                7,
+                "a `]` with no `[` before it; remove it, or quote it (`']'`) to pass it to a command",
+            )],
+        ),
+        (
+            "a >> [b][c]",
+            &[(
+                9,
+                "two groups side by side in stage 2; put `>>` between them to run one after the other (`[a, b] >> [c, d]`), or make them one group (`[a, b, c, d]`)",
+            )],
+        ),
+        (
+            "[a, [b, c] d]",
+            &[(
+                11,
+                "text after the `]` of the group in stage 1; a group is a whole stage: end it with `]` and put `>>` after it, e.g. `a >> [b, c] >> d`",
+            )],
+        ),
+        (
+            "é >> echo {a,{b,c}}",
+            &[(
+                14,
+                "a `{…}` sweep inside another; list every value in one sweep, e.g. `{a,b,c}`, or quote the inner braces to pass them literally",
+            )],
+        ),
+        (
+            "echo {,}",
+            &[(
+                6,
+                "a `{…}` sweep with an empty value (it would make an empty or a repeated job); remove the extra comma, or write `''` for an empty value",
+            )],
+        ),
+        (
+            "echo {a,b,}",
+            &[(
+                6,
+                "a `{…}` sweep with an empty value (it would make an empty or a repeated job); remove the extra comma, or write `''` for an empty value",
+            )],
+        ),
+        (
+            "a>>>b",
+            &[(
+                2,
                 "`>>>` is not a stage separator; use `>>` (quote `'>>>'` to pass it to a command)",
             )],
         ),

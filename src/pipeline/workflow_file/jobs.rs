@@ -2,27 +2,25 @@
 //! `name`, `command` (string or exact argv), `depends`, `env`, `resources`, `matrix`…
 //! Errors are recorded on the `Converter` so every job is checked, not just the first bad one.
 
-use serde_saphyr::Spanned;
-
-use super::raw::{JobMap, RawCommand, RawDepends, RawJob, pos_of};
-use super::{Converter, dags};
+use super::raw::{JobMap, ListNode, Node, RawResources, Scalar, Shape, Skip, pos_of};
+use super::{Converter, dags, expect};
 use crate::pipeline::command::{self, CommandError, Placeholders, Segment, Word};
-use crate::pipeline::error::PipelineErrorKind as Kind;
-use crate::pipeline::{Axis, CommandMode, CommandTemplate, JobSpec, Pos, ResourceSpec};
+use crate::pipeline::error::{PipelineErrorKind as Kind, suggest};
+use crate::pipeline::{Axis, CommandMode, CommandTemplate, JobRef, JobSpec, Pos, ResourceSpec};
 
 impl Converter<'_> {
     /// One job (`index` is 1-based). `None` when it has errors (already recorded).
     pub(super) fn job(
         &mut self,
         index: usize,
-        mut node: Spanned<RawJob>,
+        mut node: Node<Skip, Box<JobMap>>,
         file_mode: Option<CommandMode>,
     ) -> Option<JobSpec> {
         let pos = pos_of(&node);
         let label = index.to_string();
-        let raw = std::mem::replace(&mut node.value, RawJob::List);
-        match raw {
-            RawJob::Command(scalar) => {
+        let path = format!("jobs[{index}]");
+        match std::mem::replace(&mut node.value, Shape::Scalar(Scalar::Null)) {
+            Shape::Scalar(scalar) => {
                 let mode = self.mode_override.or(file_mode);
                 let Some(text) = self.scalar_text(&node, scalar) else {
                     self.error(Some(pos), Kind::EmptyCommand { job: label });
@@ -34,17 +32,9 @@ impl Converter<'_> {
                     ..JobSpec::new(text, command, Some(pos))
                 })
             }
-            RawJob::Mapping(map) => self.mapping_job(*map, &label, pos, file_mode),
-            RawJob::List => {
-                let message =
-                    "a job is a command string or a mapping with `command`, not a list".to_owned();
-                self.error(
-                    Some(pos),
-                    Kind::BadCommand {
-                        job: label,
-                        message,
-                    },
-                );
+            Shape::Mapping(map) => self.mapping_job(*map, &label, &path, pos, file_mode),
+            shape @ Shape::List(_) => {
+                self.wrong(pos, &path, expect::JOB, shape.found());
                 None
             }
         }
@@ -65,6 +55,18 @@ impl Converter<'_> {
         };
         match command::parse(text, mode, placeholders) {
             Ok(parsed) => {
+                for name in parsed.unknown_keys {
+                    let keys: Vec<String> = axes.iter().map(|a| a.key.clone()).collect();
+                    self.error(
+                        Some(pos),
+                        Kind::UnknownMatrixKey {
+                            job: label.to_owned(),
+                            suggestion: suggest(&name, keys.iter().map(String::as_str)),
+                            name,
+                            keys,
+                        },
+                    );
+                }
                 axes.extend(parsed.new_axes);
                 Some((parsed.template, axes))
             }
@@ -87,25 +89,19 @@ impl Converter<'_> {
         &mut self,
         map: JobMap,
         index_label: &str,
+        path: &str,
         pos: Pos,
         file_mode: Option<CommandMode>,
     ) -> Option<JobSpec> {
         let errors_before = self.errors.len();
         self.unknown_keys(map.unknown);
-        let label = map.name.clone().unwrap_or_else(|| index_label.to_owned());
-        let axes: Vec<Axis> = map
-            .matrix
-            .map(|m| {
-                m.0.into_iter()
-                    .map(|(key, values)| Axis {
-                        key,
-                        values: values.map(|l| l.0).unwrap_or_default(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let name = self
+            .setting(map.name, &format_args!("{path}.name"), expect::TEXT)
+            .map(|t| t.value);
+        let label = name.clone().unwrap_or_else(|| index_label.to_owned());
+        let axes = self.matrix(map.matrix, path);
         let job_mode_pos = map.cmd_mode.as_ref().map(pos_of);
-        let job_mode = self.cmd_mode(map.cmd_mode);
+        let job_mode = self.cmd_mode(&format_args!("{path}.cmd_mode"), map.cmd_mode);
         let mode = self.mode_override.or(job_mode).or(file_mode);
 
         let command = match map.command {
@@ -115,46 +111,43 @@ impl Converter<'_> {
             }
             Some(node) => {
                 let job_shell_pos = job_mode_pos.filter(|_| job_mode == Some(CommandMode::Shell));
-                self.job_command(node, mode, job_shell_pos, axes, &label, pos)
+                self.job_command(node, mode, job_shell_pos, axes, &label, path, pos)
             }
         };
-
-        let depends = map
-            .depends
-            .map(|mut node| {
-                match std::mem::replace(&mut node.value, RawDepends::Many(Vec::new())) {
-                    RawDepends::One(scalar) => self
-                        .scalar_text(&node, scalar)
-                        .map(|t| vec![dags::job_ref(&t)])
-                        .unwrap_or_default(),
-                    RawDepends::Many(items) => items.iter().map(|t| dags::job_ref(t)).collect(),
+        let depends = self.depends(map.depends, path);
+        let env = self
+            .entries(map.env, &format_args!("{path}.env"), expect::ENV)
+            .into_iter()
+            .filter_map(|(key, value)| {
+                if !is_env_name(&key.value) {
+                    self.error(
+                        Some(pos_of(&key)),
+                        Kind::InvalidEnvName {
+                            path: format!("{path}.env"),
+                            name: key.value.clone(),
+                        },
+                    );
                 }
+                let value_path = format_args!("{path}.env.{}", key.value);
+                self.required(value, &value_path, expect::ENV_VALUE)
+                    .map(|value| (key.value, value.value))
             })
-            .unwrap_or_default();
-
-        let mut resources = ResourceSpec::default();
-        if let Some(res) = map.resources {
-            self.unknown_keys(res.unknown);
-            resources = ResourceSpec {
-                cpu: res.cpu,
-                memory: res.memory,
-                gpu: res.gpu,
-            };
-        }
-        let timeout = self.duration("timeout", map.timeout);
-        let retries = self.count("retries", map.retries);
+            .collect();
+        let resources = self.resources(map.resources, path);
+        let timeout = self.timeout(&format_args!("{path}.timeout"), map.timeout);
+        let retries = self.count(&format_args!("{path}.retries"), map.retries);
 
         let (text, command, axes) = command?;
         if self.errors.len() > errors_before {
             return None;
         }
         Some(JobSpec {
-            name: map.name,
+            name,
             text,
             command,
             axes,
             depends,
-            env: map.env.map(|m| m.0).unwrap_or_default(),
+            env,
             resources,
             retries,
             timeout,
@@ -162,20 +155,113 @@ impl Converter<'_> {
         })
     }
 
+    /// `matrix:` as axes in the order written; `key:` with nothing is an axis without values,
+    /// for `dag` to report.
+    fn matrix(
+        &mut self,
+        matrix: Option<super::raw::MapNode<Option<ListNode<Node>>>>,
+        path: &str,
+    ) -> Vec<Axis> {
+        let entries = self.entries(matrix, &format_args!("{path}.matrix"), expect::MATRIX);
+        let mut axes = Vec::with_capacity(entries.len());
+        for (key, values) in entries {
+            let axis_path = format_args!("{path}.matrix.{}", key.value);
+            let items = self.list(values, &axis_path, expect::AXIS);
+            let values = items
+                .into_iter()
+                .enumerate()
+                .filter_map(|(n, item)| {
+                    let item_path = format_args!("{path}.matrix.{}[{}]", key.value, n + 1);
+                    self.required(item, &item_path, expect::AXIS_VALUE)
+                        .map(|t| t.value)
+                })
+                .collect();
+            axes.push(Axis {
+                key: key.value,
+                values,
+            });
+        }
+        axes
+    }
+
+    /// `depends:` as one reference or a list of them.
+    fn depends(&mut self, depends: Option<ListNode<Node>>, path: &str) -> Vec<JobRef> {
+        let Some(mut node) = depends else {
+            return Vec::new();
+        };
+        let pos = pos_of(&node);
+        let path = format_args!("{path}.depends");
+        match std::mem::replace(&mut node.value, Shape::Scalar(Scalar::Null)) {
+            Shape::Scalar(scalar) => self
+                .scalar_text(&node, scalar)
+                .map(|t| vec![dags::job_ref(&t)])
+                .unwrap_or_default(),
+            Shape::List(items) => items
+                .into_iter()
+                .enumerate()
+                .filter_map(|(k, item)| {
+                    let item_path = format_args!("{path}[{}]", k + 1);
+                    self.required(item, &item_path, expect::REFERENCE)
+                        .map(|t| dags::job_ref(&t.value))
+                })
+                .collect(),
+            shape @ Shape::Mapping(_) => {
+                self.wrong(pos, &path, expect::DEPENDS, shape.found());
+                Vec::new()
+            }
+        }
+    }
+
+    fn resources(
+        &mut self,
+        resources: Option<Node<Skip, RawResources>>,
+        path: &str,
+    ) -> ResourceSpec {
+        let Some(node) = resources else {
+            return ResourceSpec::default();
+        };
+        let pos = pos_of(&node);
+        let path = format_args!("{path}.resources");
+        match node.value {
+            Shape::Mapping(res) => {
+                self.unknown_keys(res.unknown);
+                let mut quantity = |node, key: &str| {
+                    self.setting(node, &format_args!("{path}.{key}"), expect::QUANTITY)
+                        .map(|t| t.value)
+                };
+                ResourceSpec {
+                    cpu: quantity(res.cpu, "cpu"),
+                    memory: quantity(res.memory, "memory"),
+                    gpu: quantity(res.gpu, "gpu"),
+                }
+            }
+            shape => {
+                self.wrong(pos, &path, expect::RESOURCES, shape.found());
+                ResourceSpec::default()
+            }
+        }
+    }
+
     /// A mapping job's `command`: a string is tokenised like the original format, a list is
     /// an exact argv. Returns the text as written, the template and all axes.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the job's context, passed down once"
+    )]
     fn job_command(
         &mut self,
-        mut node: Spanned<RawCommand>,
+        mut node: ListNode<Node>,
         mode: Option<CommandMode>,
         // Where the job itself asked for shell mode, which a list cannot honour.
         job_shell_pos: Option<Pos>,
         axes: Vec<Axis>,
         label: &str,
+        path: &str,
         pos: Pos,
     ) -> Option<(String, CommandTemplate, Vec<Axis>)> {
-        match std::mem::replace(&mut node.value, RawCommand::Argv(Vec::new())) {
-            RawCommand::Text(scalar) => {
+        let node_pos = pos_of(&node);
+        match std::mem::replace(&mut node.value, Shape::Scalar(Scalar::Null)) {
+            Shape::Scalar(scalar) => {
                 let Some(text) = self.scalar_text(&node, scalar) else {
                     self.error(
                         Some(pos),
@@ -188,14 +274,36 @@ impl Converter<'_> {
                 self.command_text(&text, mode, axes, label, pos)
                     .map(|(command, axes)| (text, command, axes))
             }
-            RawCommand::Argv(items) => {
+            Shape::List(items) => {
                 if let Some(shell_pos) = job_shell_pos {
                     let message = "a command given as a list runs without a shell; \
                                    write it as one string to use `cmd_mode: shell`"
                         .to_owned();
-                    self.invalid(shell_pos, "cmd_mode", message);
+                    self.invalid(shell_pos, &format_args!("{path}.cmd_mode"), message);
+                }
+                let count = items.len();
+                let items: Vec<String> = items
+                    .into_iter()
+                    .enumerate()
+                    .filter_map(|(k, item)| {
+                        let item_path = format_args!("{path}.command[{}]", k + 1);
+                        self.required(item, &item_path, expect::ARGUMENT)
+                            .map(|t| t.value)
+                    })
+                    .collect();
+                if items.len() < count {
+                    return None;
                 }
                 self.argv(&items, axes, label, pos)
+            }
+            shape @ Shape::Mapping(_) => {
+                self.wrong(
+                    node_pos,
+                    &format_args!("{path}.command"),
+                    expect::COMMAND,
+                    shape.found(),
+                );
+                None
             }
         }
     }
@@ -229,6 +337,17 @@ impl Converter<'_> {
             .join(" ");
         Some((text, CommandTemplate::Exec(words), axes))
     }
+}
+
+/// Whether Kubernetes takes `name` as an env var name on every version: letters, digits, `_`,
+/// `-` and `.`, not starting with a digit (newer clusters relax this, older ones do not, and
+/// a `=` or an empty name breaks the local run too: `1BAD=X: v` would set `1BAD` to `X=v`).
+fn is_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, '_' | '-' | '.'))
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 /// Splits one argv item at `{key}` references to matrix axes. (`command` does the same inside
