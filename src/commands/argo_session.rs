@@ -2,7 +2,10 @@
 //! label scope of "our" runs, `@latest`, and following a run live with the same view local
 //! runs use. Ctrl-C while following detaches: the run goes on in the cluster.
 
+use std::cell::RefCell;
+use std::future::Future;
 use std::path::Path;
+use std::time::Duration;
 
 use serde_json::Value;
 use tokio::signal::unix::{SignalKind, signal};
@@ -11,8 +14,10 @@ use super::history::{self, RunSummary};
 use crate::argo::ArgoKind;
 use crate::argo::labels::{MANAGED_BY, NOTEBOOK_LABEL, label_value};
 use crate::cluster::follow::{Followed, Progress};
+use crate::cluster::logs::{self, LogPiece, Selection};
 use crate::cluster::{Cluster, ClusterError, connect, follow as following};
 use crate::error::{self, Error};
+use crate::events::{RunEvent, Stream};
 use crate::printer::Printer;
 use crate::printer::run_view::{RunView, ViewMode};
 use crate::settings::Session;
@@ -81,36 +86,84 @@ pub(super) async fn resolve(cluster: &mut Cluster, name: &str) -> Result<String,
         })
 }
 
+/// How a followed run is shown.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Shown {
+    /// Nothing but failures (`-q`).
+    pub quiet: bool,
+    /// Retries and re-watches as notes (`-v`).
+    pub verbose: bool,
+    /// The job pods' output as it comes, `job | line`, as a local run shows it (`run --watch`
+    /// without `--no-log`).
+    pub output: bool,
+}
+
+/// After the workflow ends, how long its pods' last output may take to arrive.
+const OUTPUT_DRAIN: Duration = Duration::from_secs(30);
+
 /// Follows workflow `name` from `initial` until it ends, in the live view (plain lines off a
-/// terminal, nothing with `quiet`). Returns 0 if it succeeded, 1 if it failed, 130 when the
-/// user detached with Ctrl-C.
+/// terminal, nothing with `quiet`), with the jobs' output when `shown.output`. Returns 0 if it
+/// succeeded, 1 if it failed, 130 when the user detached with Ctrl-C.
 pub(super) async fn follow(
     cluster: &mut Cluster,
     name: &str,
     initial: Value,
-    quiet: bool,
-    verbose: bool,
+    shown: Shown,
     cwd: &Path,
     printer: &mut Printer,
 ) -> Result<u8, Error> {
     // Registered before anything else is awaited, so an early Ctrl-C detaches too.
     let mut interrupt = signal(SignalKind::interrupt()).map_err(Error::Signals)?;
-    let mut view = RunView::new(ViewMode::choose(quiet), cwd.to_path_buf());
-    let followed = following::follow(
+    // The run's events and its output arrive on two streams into one view: each closure
+    // borrows it only while it handles one piece (never across an await).
+    let screen = RefCell::new((
+        RunView::new(ViewMode::choose(shown.quiet), cwd.to_path_buf()),
+        printer,
+    ));
+    // The summary waits for the last output when output is shown.
+    let held_end: RefCell<Option<RunEvent>> = RefCell::new(None);
+    // The output has a connection of its own (the same credentials), so the two streams
+    // never wait on each other.
+    let mut log_cluster = shown.output.then(|| Cluster::new(cluster.conn.clone()));
+    let events = following::follow(
         cluster,
         name,
-        initial,
+        initial.clone(),
         async move {
             interrupt.recv().await;
         },
-        |progress| match progress {
-            Progress::Event(event) => view.handle(printer, &event),
-            Progress::Notes(notes) if verbose => notes.iter().for_each(|n| printer.note(n)),
-            Progress::Notes(_) => {}
-            Progress::Warning(text) => view.warn(printer, &text),
+        |progress| {
+            let (view, printer) = &mut *screen.borrow_mut();
+            match progress {
+                Progress::Event(event @ RunEvent::RunFinished { .. }) if shown.output => {
+                    *held_end.borrow_mut() = Some(event);
+                }
+                Progress::Event(event) => view.handle(printer, &event),
+                Progress::Notes(notes) if shown.verbose => {
+                    for note in &notes {
+                        printer.note(note);
+                    }
+                }
+                Progress::Notes(_) => {}
+                Progress::Warning(text) => view.warn(printer, &text),
+            }
         },
-    )
-    .await?;
+    );
+    let followed = if let Some(log_cluster) = &mut log_cluster {
+        let output = logs::follow(log_cluster, name, initial, Selection(None), |piece| {
+            let (view, printer) = &mut *screen.borrow_mut();
+            show_output(view, printer, piece, shown.verbose);
+        });
+        let followed = with_output(events, output, &screen).await?;
+        if let Some(end) = held_end.borrow_mut().take() {
+            let (view, printer) = &mut *screen.borrow_mut();
+            view.handle(printer, &end);
+        }
+        followed
+    } else {
+        events.await?
+    };
+    let (_, printer) = screen.into_inner();
     Ok(match followed {
         Followed::Finished(status) => error::exit_for_run(status),
         Followed::Detached => {
@@ -121,6 +174,75 @@ pub(super) async fn follow(
             error::EXIT_DETACHED
         }
     })
+}
+
+/// Runs the event follower and the output follower together. The events decide: a detach ends
+/// both at once; the run's end waits (up to `OUTPUT_DRAIN`) for the output still on its way.
+/// Output that cannot be followed is a note, never the command's failure.
+async fn with_output(
+    events: impl Future<Output = Result<Followed, ClusterError>>,
+    output: impl Future<Output = Result<logs::Followed, ClusterError>>,
+    screen: &RefCell<(RunView, &mut Printer)>,
+) -> Result<Followed, ClusterError> {
+    let note = |text: String| screen.borrow_mut().1.note(&text);
+    let lost = |e: ClusterError| {
+        note(format!(
+            "cannot show the jobs' output: {e} (jupyterflow logs shows it after the run)"
+        ));
+    };
+    let mut events = std::pin::pin!(events);
+    let mut output = std::pin::pin!(output);
+    let mut output_done = false;
+    let followed = loop {
+        tokio::select! {
+            followed = &mut events => break followed?,
+            result = &mut output, if !output_done => {
+                output_done = true;
+                if let Err(e) = result {
+                    lost(e);
+                }
+            }
+        }
+    };
+    if let Followed::Finished(_) = followed
+        && !output_done
+    {
+        match tokio::time::timeout(OUTPUT_DRAIN, output).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => lost(e),
+            Err(_) => note(format!(
+                "some output did not arrive within {}s of the run's end; jupyterflow logs shows it",
+                OUTPUT_DRAIN.as_secs()
+            )),
+        }
+    }
+    Ok(followed)
+}
+
+/// One piece of a job pod's output, in the view as a local job's output is.
+fn show_output(view: &mut RunView, printer: &mut Printer, piece: LogPiece, verbose: bool) {
+    match piece {
+        LogPiece::Output { job, text } => {
+            for line in text.lines() {
+                view.handle(
+                    printer,
+                    &RunEvent::JobOutput {
+                        job: job.clone(),
+                        stream: Stream::Stdout,
+                        line: line.to_owned(),
+                    },
+                );
+            }
+        }
+        LogPiece::Lost(why) => printer.note(&why),
+        LogPiece::Notes(notes) if verbose => {
+            for note in &notes {
+                printer.note(note);
+            }
+        }
+        // The view already says the jobs are pending; retries are for -v.
+        LogPiece::NoPodsYet(_) | LogPiece::Notes(_) => {}
+    }
 }
 
 /// After a submission, a failure to follow is not a failure to submit: say the run goes on,

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::argo_session::{after_submit, cluster_only, follow, resolve, with_cluster};
+use super::argo_session::{Shown, after_submit, cluster_only, follow, resolve, with_cluster};
 use crate::argo::ArgoKind;
 use crate::argo::resubmit::resubmission;
 use crate::argo::view::{Shutdown, WorkflowView};
@@ -22,7 +22,12 @@ pub(super) fn watch(run: &RunRef, cwd: &Path, printer: &mut Printer) -> Result<u
     with_cluster(session, printer, async |cluster, printer| {
         let name = resolve(cluster, &run.run).await?;
         let object = cluster.get(ArgoKind::Workflow, &name).await?;
-        follow(cluster, &name, object, false, session.verbose, cwd, printer).await
+        let shown = Shown {
+            quiet: false,
+            verbose: session.verbose,
+            output: false,
+        };
+        follow(cluster, &name, object, shown, cwd, printer).await
     })
 }
 
@@ -78,16 +83,13 @@ pub(super) fn resubmit(
             )),
         }
         if resubmit.watch {
-            let followed = follow(
-                cluster,
-                &created.name,
-                created.object,
-                false,
-                session.verbose,
-                cwd,
-                printer,
-            )
-            .await;
+            let shown = Shown {
+                quiet: false,
+                verbose: session.verbose,
+                output: false,
+            };
+            let followed =
+                follow(cluster, &created.name, created.object, shown, cwd, printer).await;
             return after_submit(&created.name, followed);
         }
         Ok(0)

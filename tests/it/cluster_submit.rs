@@ -398,6 +398,52 @@ fn run_watch_survives_an_api_server_restart() {
     assert_eq!(nb.workflows().len(), 1);
 }
 
+/// `run --watch` shows the jobs' output as a local run does (`job | line`), every line once;
+/// `--no-log` keeps it to the progress and summary.
+#[test]
+fn run_watch_shows_the_jobs_output_unless_no_log() {
+    for no_log in [false, true] {
+        let nb = Notebook::start(Volume::Nfs);
+        let api = std::sync::Arc::clone(&nb.api);
+        let controller = std::thread::spawn(move || {
+            wait_until("the submission", || !api.workflows(NAMESPACE).is_empty());
+            let name = api.workflows(NAMESPACE)[0]["metadata"]["name"]
+                .as_str()
+                .expect("name")
+                .to_owned();
+            api.argo_run(NAMESPACE, &name)
+                .log("prep", "loading\nprepared 3 rows\n")
+                .log("train", "epoch 1\nepoch 2\n")
+                .run_to_end();
+        });
+        let mut args = vec!["run", "--watch"];
+        if no_log {
+            args.push("--no-log");
+        }
+        args.extend(["-c", "python prep.py >> python train.py"]);
+        let out = run(nb.in_pod().timeout(Duration::from_secs(60)).args(&args));
+        controller.join().expect("controller thread");
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let shown: Vec<&str> = out.stdout.lines().filter(|l| l.contains(" | ")).collect();
+        if no_log {
+            assert!(shown.is_empty(), "{}", out.stdout);
+        } else {
+            assert_eq!(
+                shown,
+                [
+                    "prep | loading",
+                    "prep | prepared 3 rows",
+                    "train | epoch 1",
+                    "train | epoch 2",
+                ],
+                "{}",
+                out.stdout
+            );
+        }
+        assert!(out.stderr.contains("Succeeded"), "{}", out.stderr);
+    }
+}
+
 #[test]
 fn run_watch_shows_the_last_lines_of_a_failed_job() {
     let nb = Notebook::start(Volume::Nfs);

@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::printer::{Printer, format};
 use crate::settings::{ArgoRun, RunSettings, Settings};
 
-use super::super::argo_session::{after_submit, follow, report};
+use super::super::argo_session::{Shown, after_submit, follow, report};
 
 /// What one submission is made from.
 pub(super) struct Submission<'a> {
@@ -62,12 +62,16 @@ pub(super) fn run(submission: &Submission<'_>, printer: &mut Printer) -> Result<
             printer.note("--watch follows runs; a CronWorkflow starts them on its schedule (jupyterflow list --cron)");
             return Ok(0);
         }
+        let shown = Shown {
+            quiet: run.quiet,
+            verbose: run.verbose,
+            output: run.stream_output,
+        };
         let followed = follow(
             &mut cluster,
             &submitted.name,
             submitted.object,
-            run.quiet,
-            run.verbose,
+            shown,
             &settings.cwd,
             printer,
         )
