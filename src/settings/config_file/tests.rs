@@ -385,3 +385,25 @@ fn config_is_read_and_parse_errors_name_the_file() {
     assert!(matches!(err, LoadError::Config(ConfigError::UnknownKey(_))));
     assert!(err.to_string().contains("bad.yaml:1"), "{err}");
 }
+
+/// The platform guide's config snippets are config files this version reads.
+#[test]
+fn the_platform_guides_config_snippets_parse() {
+    let guide = include_str!("../../../docs/platform.md");
+    let snippets: Vec<&str> = guide
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("```").map(|(block, _)| block))
+        .map(|block| block.trim_end_matches([' ', '\n']))
+        .filter(|block| block.trim_start().starts_with("argo_instance_id:"))
+        .collect();
+    assert_eq!(snippets.len(), 1, "{snippets:?}");
+    for snippet in snippets {
+        let text: String = snippet
+            .lines()
+            .map(|l| format!("{}\n", l.trim_start()))
+            .collect();
+        let config = parse(&text, Path::new("platform.md")).expect("a valid config");
+        assert!(config.argo_instance_id.is_some());
+    }
+}
