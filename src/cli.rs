@@ -120,8 +120,8 @@ pub(crate) struct RunArgs {
     pub pod: Option<String>,
     #[command(flatten)]
     pub cluster: ClusterArgs,
-    /// Stay attached and show progress until the workflow ends (exit 0 if it succeeded); local
-    /// runs always stay attached
+    /// Stay attached, showing the jobs' output and progress, until the workflow ends (exit 0 if
+    /// it succeeded); local runs always stay attached
     #[arg(short = 'w', long)]
     pub watch: bool,
     /// Submit even though the working directory is not on a volume job pods can mount
