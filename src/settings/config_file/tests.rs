@@ -399,10 +399,12 @@ fn the_platform_guides_config_snippets_parse() {
         .collect();
     assert_eq!(snippets.len(), 1, "{snippets:?}");
     for snippet in snippets {
-        let text: String = snippet
+        let mut text = snippet
             .lines()
-            .map(|l| format!("{}\n", l.trim_start()))
-            .collect();
+            .map(str::trim_start)
+            .collect::<Vec<_>>()
+            .join("\n");
+        text.push('\n');
         let config = parse(&text, Path::new("platform.md")).expect("a valid config");
         assert!(config.argo_instance_id.is_some());
     }
