@@ -130,6 +130,11 @@ pub(crate) struct RunArgs {
     /// Keep the notebook image's tag instead of pinning jobs to the running digest
     #[arg(long)]
     pub no_pin_image: bool,
+    /// Packages pip/conda installed in the notebook after it started, which job pods lack:
+    /// warn, refuse, replay (each job installs them first) or ignore [default: the config's
+    /// `drift`, else warn]
+    #[arg(long, value_name = "POLICY", value_parser = ["warn", "refuse", "replay", "ignore"])]
+    pub drift: Option<String>,
     /// Output format: yaml, json, name, or jsonpath=EXPR (`{.metadata.name}` or `metadata.name`)
     #[arg(short = 'o', long = "output", value_name = "FORMAT")]
     pub output: Option<String>,

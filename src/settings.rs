@@ -16,6 +16,7 @@ use crate::argo::RenderOptions;
 use crate::cli::{self, Command};
 use crate::cluster::Target;
 use crate::environment::discover::ProcessEnv;
+use crate::environment::drift::DriftPolicy;
 use crate::error::Error;
 use crate::local::FailurePolicy;
 use crate::pipeline::CommandMode;
@@ -120,6 +121,8 @@ pub(crate) enum RunBackend {
 pub(crate) struct ArgoRun {
     pub pin_image: bool,
     pub allow_unshared_workdir: bool,
+    /// What to do about packages installed after the notebook started (`--drift`, `drift:`).
+    pub drift: DriftPolicy,
     pub watch: bool,
     pub render: RenderOptions,
     pub argo_ui_url: Option<String>,

@@ -337,15 +337,20 @@ fn cmd_input() -> Inputs {
 }
 
 fn base_container(env: &Environment) -> Container {
+    // What every job runs first (drift replay's installs), on lines of its own before the
+    // command; `$` doubled like every value the kubelet expands.
+    let script = match &env.setup {
+        Some(setup) => format!(
+            "{}\n{{{{inputs.parameters.cmd}}}}",
+            escape_kubernetes(setup)
+        ),
+        None => "{{inputs.parameters.cmd}}".to_owned(),
+    };
     Container {
         name: "main".to_owned(),
         image: Some(env.image.clone()),
         image_pull_policy: env.image_pull_policy.clone(),
-        command: Some(vec![
-            "/bin/sh".to_owned(),
-            "-c".to_owned(),
-            "{{inputs.parameters.cmd}}".to_owned(),
-        ]),
+        command: Some(vec!["/bin/sh".to_owned(), "-c".to_owned(), script]),
         working_dir: Some(env.working_dir.clone()),
         env: (!env.env.is_empty()).then(|| env.env.clone()),
         env_from: (!env.env_from.is_empty()).then(|| env.env_from.clone()),

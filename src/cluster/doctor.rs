@@ -21,7 +21,7 @@ use super::own_pod::{self, Found};
 use super::rbac::{RULES, role_yaml};
 use crate::argo::CronScheduleField;
 use crate::environment::overrides::{self, ConfigSpec};
-use crate::environment::{discover, workdir};
+use crate::environment::{discover, drift, workdir};
 
 /// A stuck connection means a NetworkPolicy drops it; nothing else takes this long to answer.
 const REACH_TIMEOUT: Duration = Duration::from_secs(5);
@@ -31,6 +31,8 @@ const REACH_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) enum Verdict {
     Pass,
     Fail,
+    /// `run` works, but something will surprise the user (packages the jobs lack).
+    Warn,
     /// Not checked: why is in the detail.
     Skip,
 }
@@ -60,6 +62,15 @@ impl Check {
         Check {
             name: check,
             verdict: Verdict::Fail,
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        }
+    }
+
+    fn warn(check: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Self {
+        Check {
+            name: check,
+            verdict: Verdict::Warn,
             detail: detail.into(),
             fix: Some(fix.into()),
         }
@@ -175,15 +186,58 @@ pub(crate) async fn examine(context: &Context<'_>) -> Vec<Check> {
     } else {
         Check::skip("CronWorkflow schedules", "needs Argo Workflows")
     });
-    checks.push(match &pod {
-        Some(pod) => workdir_check(&mut cluster, context, pod).await,
-        None => Check::skip("working directory", "needs the notebook's pod"),
-    });
-    checks.push(match &pod {
-        Some(pod) => istio_check(pod),
-        None => Check::skip("Istio sidecar", "needs the notebook's pod"),
-    });
+    checks.extend(pod_checks(&mut cluster, context, pod.as_ref()).await);
     checks
+}
+
+/// The checks of what job pods get from the notebook's pod.
+async fn pod_checks(cluster: &mut Cluster, context: &Context<'_>, pod: Option<&Pod>) -> [Check; 3] {
+    let Some(pod) = pod else {
+        return ["working directory", "Istio sidecar", "installed packages"]
+            .map(|check| Check::skip(check, "needs the notebook's pod"));
+    };
+    [
+        workdir_check(cluster, context, pod).await,
+        istio_check(pod),
+        if context.target.pod.is_none() {
+            drift_check(context, pod)
+        } else {
+            Check::skip(
+                "installed packages",
+                "--pod names another pod: only the notebook itself can be looked in",
+            )
+        },
+    ]
+}
+
+/// Packages installed in this container after it started, outside every volume the jobs
+/// mount: `run` works, but the jobs will miss them (see `environment::packages`).
+fn drift_check(context: &Context<'_>, pod: &Pod) -> Check {
+    let check = "installed packages";
+    let local = discover::local_context(context.workdir);
+    let env = match overrides::resolve(pod, &local, context.spec, false, None) {
+        Ok(env) => env,
+        Err(e) => return Check::skip(check, format!("cannot build the jobs' environment: {e}")),
+    };
+    let home = context.target.env.home.as_deref();
+    match discover::scan_drift(&env, &[], home) {
+        None => Check::skip(
+            check,
+            "the pod does not say when the notebook container started",
+        ),
+        Some(drift) if drift.environments.is_empty() => Check::skip(
+            check,
+            "no Python interpreter (python3, python) on the jobs' PATH",
+        ),
+        Some(drift) if drift.drifted.is_empty() => Check::pass(
+            check,
+            format!(
+                "nothing installed since the notebook started is missing in jobs ({} package records looked at)",
+                drift.scanned
+            ),
+        ),
+        Some(drift) => Check::warn(check, drift::problem(&drift), drift::HINT),
+    }
 }
 
 /// The notebook's own pod, by `$HOSTNAME` (or `--pod`), else by this container's IP.

@@ -9,7 +9,7 @@ use crate::local::DEFAULT_KILL_GRACE;
 use crate::local::record::DEFAULT_RUNS_DIR;
 use crate::printer::Printer;
 use crate::printer::format::{self, OutputError};
-use crate::settings::config_file::{self, Backend, ConfigSpec, CronScheduleField};
+use crate::settings::config_file::{self, Backend, ConfigSpec, CronScheduleField, DriftPolicy};
 use crate::settings::{Generate, Settings};
 
 /// Every setting with the value in effect, defaults filled in.
@@ -19,6 +19,7 @@ struct Effective<'a> {
     argo_ui_url: Option<&'a str>,
     cron_schedule_field: CronScheduleField,
     argo_instance_id: Option<&'a str>,
+    drift: DriftPolicy,
     namespace: &'a str,
     log_dir: &'a str,
     kill_grace_period: String,
@@ -65,6 +66,7 @@ pub(super) fn config(
             .cron_schedule_field
             .unwrap_or(CronScheduleField::Schedules),
         argo_instance_id: config.argo_instance_id.as_deref(),
+        drift: config.drift.unwrap_or_default(),
         namespace: config
             .namespace
             .as_deref()

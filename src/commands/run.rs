@@ -3,6 +3,7 @@
 //! Argo object a saved notebook pod would submit.
 
 mod argo;
+mod drift;
 mod local;
 
 use super::{LoadedPipeline, load};

@@ -3,12 +3,15 @@
 //! what a job's program is (`ProgramLookup`). Kept small so that `pod` and `user_config` stay
 //! pure and testable.
 
-use std::io;
+use std::io::{self, Read as _};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::core::v1::Pod;
 
+pub mod wheels;
+
+use super::packages;
 use super::pod::{LocalContext, SERVICE_ACCOUNT_MOUNT_PATH};
 use crate::pipeline::programs::{ProgramKind, ProgramProbe};
 
@@ -128,6 +131,86 @@ pub(crate) fn read_capped(path: &Path, cap: ReadCap) -> io::Result<String> {
             "stream did not contain valid UTF-8",
         )
     })
+}
+
+/// The real filesystem. Each listing is one `read_dir` plus one `statx` per accepted entry,
+/// relative to the open directory.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RealFs;
+
+/// `pyvenv.cfg` is a few lines; a bigger file there is not one.
+const MAX_CFG_BYTES: u64 = 64 * 1024;
+
+impl packages::Fs for RealFs {
+    fn list(&self, dir: &Path, keep: &dyn Fn(&str) -> bool) -> Option<Vec<packages::Entry>> {
+        let entries = std::fs::read_dir(dir).ok()?;
+        let mut out = Vec::new();
+        // `map_while`: a read error mid-listing ends it rather than risking an endless loop.
+        for entry in entries.map_while(Result::ok) {
+            let name = entry.file_name();
+            let Some(name) = name.to_str().filter(|n| keep(n)) else {
+                continue;
+            };
+            // `DirEntry::metadata` does not follow symlinks: the entry's own mtime is the one
+            // the installer set.
+            let Ok(modified) = entry.metadata().and_then(|m| m.modified()) else {
+                continue;
+            };
+            out.push(packages::Entry {
+                name: name.to_owned(),
+                modified,
+            });
+        }
+        Some(out)
+    }
+
+    fn canonicalize(&self, path: &Path) -> Option<PathBuf> {
+        std::fs::canonicalize(path).ok()
+    }
+
+    fn read_to_string(&self, path: &Path) -> Option<String> {
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .ok()?
+            .take(MAX_CFG_BYTES)
+            .read_to_string(&mut text)
+            .ok()?;
+        Some(text)
+    }
+}
+
+/// Looks in this container (the notebook's) for packages installed after it started that the
+/// jobs in `env` would miss: the interpreters on the jobs' PATH plus `interpreters` (named by
+/// commands), the user site under `home`, against `env`'s mounts. `None` when the pod does not
+/// say when the container started.
+pub fn scan_drift(
+    env: &super::Environment,
+    interpreters: &[String],
+    home: Option<&Path>,
+) -> Option<packages::Drift> {
+    let started = env.container_started?;
+    let path_var = env
+        .env
+        .iter()
+        .find(|e| e.name == "PATH")
+        .and_then(|e| e.value.clone())
+        .unwrap_or_default();
+    Some(packages::scan(
+        &path_var,
+        interpreters,
+        home,
+        &super::workdir::drift_mounts(env),
+        started,
+        &RealFs,
+    ))
+}
+
+/// The interpreter of the Python environment at `prefix`: `bin/python3`, else `bin/python`.
+pub fn interpreter_in(prefix: &Path) -> Option<PathBuf> {
+    ["python3", "python"]
+        .iter()
+        .map(|name| prefix.join("bin").join(name))
+        .find(|path| path.is_file())
 }
 
 /// Why the pod file could not be read.

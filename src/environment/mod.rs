@@ -3,11 +3,14 @@
 //! `pod`, `overrides` and `workdir` are pure; `discover` does the reading.
 
 pub mod discover;
+pub mod drift;
 pub(crate) mod overrides;
+pub mod packages;
 pub mod pod;
 pub(crate) mod workdir;
 
 use std::collections::BTreeMap;
+use std::time::SystemTime;
 
 use k8s_openapi::api::core::v1::{
     Affinity, EnvFromSource, EnvVar, LocalObjectReference, PodSecurityContext,
@@ -50,6 +53,11 @@ pub struct Environment {
     pub user: Option<String>,
     /// The node the notebook runs on (for ReadWriteOnce volume pinning).
     pub node_name: Option<String>,
+    /// When the notebook container started: anything installed into its own layer later is
+    /// missing in job pods (see `packages`).
+    pub container_started: Option<SystemTime>,
+    /// Shell lines every job runs before its command (`drift: replay`'s installs).
+    pub setup: Option<String>,
     /// Things the user should know about how the environment was built (printed on stderr by
     /// `--dry-run`): the pinned digest, variables left out, config applied.
     pub notes: Vec<String>,

@@ -4,6 +4,7 @@
 //! context are given; `discover` does the reading.
 
 use std::collections::BTreeSet;
+use std::time::SystemTime;
 
 use k8s_openapi::api::core::v1::{
     Container, EnvVar, Pod, PodSecurityContext, PodSpec, SecurityContext, Volume, VolumeMount,
@@ -179,8 +180,28 @@ pub fn from_pod(
         working_dir: local.working_dir.clone(),
         user,
         node_name: spec.node_name.clone(),
+        container_started: container_started(pod, &container.name),
+        setup: None,
         notes,
     })
+}
+
+/// When container `name` of `pod` started running (`status.containerStatuses[].state.running`).
+fn container_started(pod: &Pod, name: &str) -> Option<SystemTime> {
+    let started = pod
+        .status
+        .as_ref()?
+        .container_statuses
+        .as_ref()?
+        .iter()
+        .find(|s| s.name == name)?
+        .state
+        .as_ref()?
+        .running
+        .as_ref()?
+        .started_at
+        .as_ref()?;
+    Some(SystemTime::from(started.0))
 }
 
 /// The notebook container: JupyterHub names it `notebook`; Kubeflow names it after the

@@ -204,6 +204,30 @@ pub(crate) fn preflight(
     Ok(())
 }
 
+/// The notebook container's mounts as the drift check sees them: shared when job pods see the
+/// same files (a claim or a shared file system), not when each pod gets its own (emptyDir,
+/// the image's layer).
+pub(crate) fn drift_mounts(env: &Environment) -> Vec<super::packages::Mount> {
+    env.volume_mounts
+        .iter()
+        .map(|mount| {
+            let volume = env.volumes.iter().find(|v| v.name == mount.name);
+            let shared = volume.is_some_and(|volume| {
+                volume.persistent_volume_claim.is_some()
+                    || serde_json::to_value(volume).ok().is_some_and(|value| {
+                        value.as_object().is_some_and(|o| {
+                            o.keys().any(|k| SHARED_VOLUME_TYPES.contains(&k.as_str()))
+                        })
+                    })
+            });
+            super::packages::Mount {
+                path: mount.mount_path.clone().into(),
+                shared,
+            }
+        })
+        .collect()
+}
+
 /// The notebook's mounts job pods would see the files of (a claim, or a shared file system),
 /// for the hint after a refusal: `/home/jovyan (claim `claim-jovyan`)`.
 fn shared_mounts(env: &Environment) -> Vec<String> {

@@ -78,6 +78,23 @@ fn has_data_extension(program: &str) -> bool {
 /// The program a command starts, when it is plain text: the first word in exec mode; in shell
 /// mode the first word that is not an assignment, unless it holds shell syntax (quotes,
 /// expansions…), whose meaning only the shell knows. `None` when a sweep value is part of it.
+/// The Python interpreters the jobs name other than `python`/`python3` (`python3.11`,
+/// `/opt/conda/envs/ml/bin/python`): the drift check looks at their environments too.
+pub(crate) fn python_interpreters(dag: &Dag) -> Vec<String> {
+    let mut found: Vec<String> = dag
+        .tasks
+        .iter()
+        .filter_map(|task| program_word(&task.command))
+        .filter(|program| {
+            let name = program.rsplit('/').next().unwrap_or(program);
+            name.starts_with("python") && !(program == "python" || program == "python3")
+        })
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
 fn program_word(command: &CommandTemplate) -> Option<String> {
     match command {
         CommandTemplate::Exec(words) => match words.first() {

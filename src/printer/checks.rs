@@ -12,6 +12,7 @@ pub(crate) fn table(checks: &[Check]) -> String {
                 match c.verdict {
                     Verdict::Pass => "✓",
                     Verdict::Fail => "✗",
+                    Verdict::Warn => "!",
                     Verdict::Skip => "–",
                 }
                 .to_owned(),
@@ -26,7 +27,13 @@ pub(crate) fn table(checks: &[Check]) -> String {
         text.push_str(&format!("\nto fix {}:\n{fix}\n", check.name));
     }
     let failed = checks.iter().filter(|c| c.verdict == Verdict::Fail).count();
-    text.push_str(&if failed == 0 {
+    let warned = checks.iter().filter(|c| c.verdict == Verdict::Warn).count();
+    text.push_str(&if failed == 0 && warned > 0 {
+        format!(
+            "\nready: `jupyterflow run` will work here, but see the warning{} above\n",
+            if warned == 1 { "" } else { "s" }
+        )
+    } else if failed == 0 {
         "\nready: `jupyterflow run` will work here\n".to_owned()
     } else {
         format!(

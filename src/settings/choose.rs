@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::config_file::{Backend, ConfigFile};
+use super::config_file::{Backend, ConfigFile, DriftPolicy};
 use super::{
     ArgoRun, DeleteSettings, Filter, Generate, GetSettings, Input, ListSettings, LocalRun,
     LogsSettings, ResubmitSettings, RunBackend, RunRef, RunSettings, Runs, Session, Vars, Verb,
@@ -174,6 +174,12 @@ impl<'a> Context<'a> {
         let argo_run = ArgoRun {
             pin_image: !args.no_pin_image,
             allow_unshared_workdir: args.allow_unshared_workdir,
+            drift: args
+                .drift
+                .as_deref()
+                .and_then(DriftPolicy::parse)
+                .or(self.config.drift)
+                .unwrap_or_default(),
             watch: args.watch,
             render: RenderOptions {
                 cron_schedule_field: self.config.cron_schedule_field.unwrap_or_default(),

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::environment::discover::{CONFIG_FILE_CAP, read_capped};
 
 pub(crate) use crate::argo::CronScheduleField;
+pub(crate) use crate::environment::drift::DriftPolicy;
 pub(crate) use crate::environment::overrides::ConfigSpec;
 
 /// The whole config file. Every key is optional; an empty file is an empty config.
@@ -27,6 +28,8 @@ pub(crate) struct ConfigFile {
     /// Base URL of the Argo UI, for links to submitted workflows.
     pub argo_ui_url: Option<String>,
     pub cron_schedule_field: Option<CronScheduleField>,
+    /// What `run` does about packages installed after the notebook started.
+    pub drift: Option<DriftPolicy>,
     /// The `instanceID` of the Argo controller to run on, when the cluster's controller has one.
     pub argo_instance_id: Option<String>,
     /// Namespace to submit to, when not the notebook's.
@@ -447,6 +450,11 @@ spec:
 
 # CronWorkflow schedule field: schedules (Argo >= 3.6) | schedule (older controllers).
 # cron_schedule_field: schedules
+
+# Packages pip or conda installed in the notebook after it started are missing in job pods
+# (they start from the image): warn | refuse | replay (each job installs exactly those
+# versions first, from wheels saved under .jupyterflow/wheels) | ignore.
+# drift: warn
 
 # The instanceID of the Argo controller to run on, when it was started with one
 # (a controller with an instanceID ignores every workflow without it).

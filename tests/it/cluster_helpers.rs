@@ -32,6 +32,9 @@ pub(crate) struct Notebook {
     /// The working directory jobs must see; the notebook's mount covers it.
     pub(crate) workdir: PathBuf,
     pub(crate) service_account: PathBuf,
+    /// The notebook image's own file system (not on any volume): where its Python
+    /// environments live. Empty unless a test puts one there, so no test reads the machine's.
+    pub(crate) image: tempfile::TempDir,
 }
 
 /// The Zero-to-JupyterHub fixture pod, with its volume mounted over `workdir`.
@@ -84,13 +87,14 @@ impl Notebook {
             home,
             workdir,
             service_account,
+            image: tempfile::tempdir().expect("image dir"),
         }
     }
 
     /// The environment inside the notebook pod: service account, API address, $HOSTNAME.
     pub(crate) fn pod_env(&self) -> Vec<(String, String)> {
         vec![
-            ("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into()),
+            ("PATH".into(), self.image_path()),
             (
                 "HOME".into(),
                 self.home.path().to_string_lossy().into_owned(),
@@ -114,6 +118,12 @@ impl Notebook {
                 .map(|(k, v)| (k.to_owned(), v.to_string_lossy().into_owned())),
         )
         .collect()
+    }
+
+    /// The notebook's PATH: the image's conda and system bin folders (in the temp image tree).
+    pub(crate) fn image_path(&self) -> String {
+        let image = self.image.path().display();
+        format!("{image}/opt/conda/bin:{image}/usr/bin")
     }
 
     /// `jupyterflow` as it runs inside the notebook pod.

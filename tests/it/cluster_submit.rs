@@ -428,8 +428,18 @@ fn run_watch_shows_the_jobs_output_unless_no_log() {
         if no_log {
             assert!(shown.is_empty(), "{}", out.stdout);
         } else {
+            // Each job's lines in order; the fake controller ends both jobs at once, so the two
+            // pods' streams may arrive in either order.
+            let of = |job: &str| -> Vec<&str> {
+                shown
+                    .iter()
+                    .copied()
+                    .filter(|l| l.starts_with(&format!("{job} | ")))
+                    .collect()
+            };
+            assert_eq!(shown.len(), 4, "{}", out.stdout);
             assert_eq!(
-                shown,
+                [of("prep"), of("train")].concat(),
                 [
                     "prep | loading",
                     "prep | prepared 3 rows",

@@ -1,6 +1,7 @@
 //! The one integration-test binary: runs the real `jupyterflow` binary on fixture pods and
 //! workflows, checks what users see (snapshots), exit codes, and Argo schema validity.
 
+mod cluster_drift;
 mod cluster_faults;
 mod cluster_helpers;
 mod cluster_platform;

@@ -268,6 +268,33 @@ fn an_instance_id_labels_the_workflow_and_what_a_schedule_starts() {
     ));
 }
 
+/// Drift replay's installs run first in every job, on a line of their own, `$` doubled for the
+/// kubelet like every value it expands.
+#[test]
+fn setup_lines_run_before_every_jobs_command() {
+    let mut env = env();
+    env.setup = Some("pip install --find-links '/w/$x' a==1 || exit 1".into());
+    let dag = chain(&["python a.py".into()]);
+    let Ok(Manifest::Workflow(w)) = render(&dag, &env, &RenderOptions::default()) else {
+        panic!("expected a Workflow");
+    };
+    let command = w.spec.templates[1]
+        .container
+        .as_ref()
+        .expect("the shared template")
+        .command
+        .clone()
+        .expect("command");
+    assert_eq!(
+        command,
+        [
+            "/bin/sh",
+            "-c",
+            "pip install --find-links '/w/$$x' a==1 || exit 1\n{{inputs.parameters.cmd}}"
+        ]
+    );
+}
+
 #[test]
 fn argo_template_syntax_in_a_command_is_refused() {
     let dag = chain(&["echo '{{workflow.name}}'".into()]);

@@ -3,12 +3,13 @@
 //! follow it. On the happy path that is two requests (three when a claim's access mode must be
 //! read).
 
-use super::{LoadedPipeline, environment};
+use super::{LoadedPipeline, drift, environment};
 use crate::argo::{ArgoKind, RenderOptions, render_checked};
 use crate::cluster::cron_field::{self, Answer};
 use crate::cluster::own_pod::{self, Found};
 use crate::cluster::submit::{self, Submitted};
 use crate::cluster::{Cluster, ClusterError, Target, connect};
+use crate::environment::drift::DriftPolicy;
 use crate::environment::{Environment, workdir};
 use crate::error::Error;
 use crate::printer::{Printer, format};
@@ -170,6 +171,22 @@ async fn submit_from_pod(
             refusal.hint()
         )),
         Err(refusal) => return Err(refusal.into()),
+    }
+    // This container is the notebook only when no --pod named another one.
+    if target.pod.is_none() {
+        drift::guard(
+            argo.drift,
+            &loaded.dag,
+            &mut env,
+            target.env.home.as_deref(),
+            run.dry_run,
+            printer,
+            &mut cluster.notes,
+        )?;
+    } else if argo.drift != DriftPolicy::Ignore {
+        cluster.notes.push(
+            "drift: packages installed after the notebook started are looked for only when run inside the notebook (no --pod)".to_owned(),
+        );
     }
     let render = render_options(cluster, settings, argo, loaded, &mut env).await;
     let manifest = render_checked(&loaded.dag, &env, &render)?;
