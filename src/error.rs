@@ -7,6 +7,7 @@ use crate::argo::RenderError;
 use crate::argo::deletion::Refusal;
 use crate::cluster::error::Outcome;
 use crate::environment::discover::DiscoverError;
+use crate::environment::gpu::PinnedGpus;
 use crate::environment::pod::PodError;
 use crate::environment::workdir::Unshared;
 use crate::events::RunStatus;
@@ -87,6 +88,8 @@ pub(crate) enum Error {
     #[error(transparent)]
     Workdir(#[from] Unshared),
     #[error(transparent)]
+    Gpu(#[from] PinnedGpus),
+    #[error(transparent)]
     Refused(#[from] Refusal),
     #[error(transparent)]
     Cluster(Box<crate::cluster::ClusterError>),
@@ -147,6 +150,7 @@ impl Error {
                 "local runs are kept in .jupyterflow/runs of the working directory (or the config's `log_dir`); each part of that path must be a folder".to_owned(),
             ),
             Error::Workdir(e) => Some(e.hint()),
+            Error::Gpu(e) => Some(e.hint()),
             Error::Refused(e) => Some(e.hint.clone()),
             // These messages already say how to fix them.
             Error::Write { .. }

@@ -163,11 +163,14 @@ pub fn from_pod(
         env,
         env_from: container.env_from.clone().unwrap_or_default(),
         resources: container.resources.clone(),
+        notebook_gpus: super::resources::gpus(container.resources.as_ref()),
         volume_mounts,
         volumes,
         image_pull_secrets: spec.image_pull_secrets.clone().unwrap_or_default(),
         node_selector: spec.node_selector.clone().unwrap_or_default(),
         tolerations: spec.tolerations.clone().unwrap_or_default(),
+        // Set by the caller from the config.
+        gpu_tolerations: Vec::new(),
         affinity: spec.affinity.clone(),
         // `serviceAccount` is the deprecated alias; older API servers may fill only it.
         service_account_name: spec

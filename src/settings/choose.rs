@@ -174,6 +174,7 @@ impl<'a> Context<'a> {
         let argo_run = ArgoRun {
             pin_image: !args.no_pin_image,
             allow_unshared_workdir: args.allow_unshared_workdir,
+            allow_gpu_on_notebook_node: args.allow_gpu_on_notebook_node,
             watch: args.watch,
             render: RenderOptions {
                 cron_schedule_field: self.config.cron_schedule_field.unwrap_or_default(),

@@ -11,6 +11,7 @@ mod dry_run;
 mod errors;
 mod fake_api;
 mod first_use;
+mod gpus;
 mod helpers;
 mod local;
 mod schema;
