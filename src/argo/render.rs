@@ -250,7 +250,14 @@ fn workflow_spec(dag: &Dag, env: &Environment) -> WorkflowSpec {
         affinity: env.affinity.clone(),
         security_context: env.security_context.clone(),
         pod_metadata: Some(PodMetadata {
-            labels: BTreeMap::from([(MANAGED_BY.to_owned(), "jupyterflow".to_owned())]),
+            // The notebook's labels its NetworkPolicies select it by (see `confinement`), and
+            // ours, which `confinement` never takes from the notebook.
+            labels: env
+                .pod_labels
+                .clone()
+                .into_iter()
+                .chain([(MANAGED_BY.to_owned(), "jupyterflow".to_owned())])
+                .collect(),
             // Kubeflow injects an Istio sidecar that never exits, so the job pod would never
             // finish: keep it out of job pods.
             annotations: BTreeMap::from([(

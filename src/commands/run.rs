@@ -6,6 +6,7 @@ mod argo;
 mod local;
 
 use super::{LoadedPipeline, load};
+use crate::argo::confinement::{self, Policies};
 use crate::argo::render_checked;
 use crate::environment::pod::LocalContext;
 use crate::environment::workdir::Placement;
@@ -77,6 +78,7 @@ pub(super) fn run(
                     Placement::Anywhere
                 }
             };
+            confinement::confine(&mut env, &pod, Policies::NotAsked);
             check_gpus(&loaded.dag, &mut env, &placement, argo, true)?;
             let manifest = render_checked(&loaded.dag, &env, &argo.render)?.as_submitted();
             for note in &env.notes {

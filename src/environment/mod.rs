@@ -46,6 +46,9 @@ pub struct Environment {
     /// The config's `gpu_tolerations`: added to every job that asks for a GPU, unless it has
     /// the same one already (GPU node pools are usually tainted `nvidia.com/gpu:NoSchedule`).
     pub gpu_tolerations: Vec<Toleration>,
+    /// The notebook's labels job pods carry so that the NetworkPolicies confining the notebook
+    /// select them too (see `argo::confinement`); jupyterflow's own labels come on top.
+    pub pod_labels: BTreeMap<String, String>,
     pub affinity: Option<Affinity>,
     pub service_account_name: Option<String>,
     /// Pod-level: runAsUser, runAsGroup, fsGroup (and whatever else the notebook pod set).

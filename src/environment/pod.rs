@@ -169,8 +169,9 @@ pub fn from_pod(
         image_pull_secrets: spec.image_pull_secrets.clone().unwrap_or_default(),
         node_selector: spec.node_selector.clone().unwrap_or_default(),
         tolerations: spec.tolerations.clone().unwrap_or_default(),
-        // Set by the caller from the config.
+        // Set by the caller from the config and the namespace's NetworkPolicies.
         gpu_tolerations: Vec::new(),
+        pod_labels: std::collections::BTreeMap::new(),
         affinity: spec.affinity.clone(),
         // `serviceAccount` is the deprecated alias; older API servers may fill only it.
         service_account_name: spec

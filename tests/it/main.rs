@@ -7,6 +7,7 @@ mod cluster_platform;
 mod cluster_runs;
 mod cluster_submit;
 mod commands;
+mod confinement;
 mod dry_run;
 mod errors;
 mod fake_api;

@@ -425,6 +425,7 @@ fn gpu_env() -> Environment {
         ]),
         tolerations: vec![toleration_of("hub.jupyter.org/dedicated")],
         gpu_tolerations: vec![toleration_of("nvidia.com/gpu")],
+        pod_labels: BTreeMap::from([("component".to_owned(), "singleuser-server".to_owned())]),
         ..env()
     }
 }
@@ -501,6 +502,10 @@ fn node_selectors_and_tolerations_are_written_whole_on_own_templates() {
     // `eval` uses the shared template.
     let tasks = &w.spec.templates[0].dag.as_ref().expect("dag").tasks;
     assert_eq!(tasks[2].template, SHARED_TEMPLATE);
+    // Job pods carry the notebook's policy labels, and ours.
+    let labels = &w.spec.pod_metadata.as_ref().expect("pod metadata").labels;
+    assert_eq!(labels["component"], "singleuser-server");
+    assert_eq!(labels[MANAGED_BY], "jupyterflow");
 }
 
 #[test]

@@ -1,9 +1,11 @@
 //! `run` on the cluster: read the notebook's own pod, check that job pods will see the working
-//! directory, check GPUs, render, and create the Workflow or CronWorkflow exactly once; with
-//! `--watch`, follow it. On the happy path that is two requests (three when a claim's access
-//! mode must be read).
+//! directory, read the namespace's NetworkPolicies (job pods carry the labels they select the
+//! notebook by), check GPUs, render, and create the Workflow or CronWorkflow exactly once;
+//! with `--watch`, follow it. On the happy path that is three requests (four when a claim's
+//! access mode must be read).
 
 use super::{LoadedPipeline, check_gpus, environment};
+use crate::argo::confinement::{self, Policies};
 use crate::argo::{ArgoKind, RenderOptions, render_checked};
 use crate::cluster::cron_field::{self, Answer};
 use crate::cluster::own_pod::{self, Found};
@@ -176,6 +178,14 @@ async fn submit_from_pod(
             }
             Err(refusal) => return Err(refusal.into()),
         };
+    match cluster.list_network_policies().await {
+        Ok(policies) => confinement::confine(&mut env, &pod, Policies::Listed(&policies)),
+        Err(ClusterError::Forbidden { request, .. }) => {
+            let missing = format!("{} {} in {}", request.verb, request.resource, request.group);
+            confinement::confine(&mut env, &pod, Policies::Forbidden { missing: &missing });
+        }
+        Err(e) => return Err(e.into()),
+    }
     check_gpus(&loaded.dag, &mut env, &placement, argo, run.dry_run)?;
     let render = render_options(cluster, settings, argo, loaded, &mut env).await;
     let manifest = render_checked(&loaded.dag, &env, &render)?;
