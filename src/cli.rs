@@ -127,6 +127,11 @@ pub(crate) struct RunArgs {
     /// Submit even though the working directory is not on a volume job pods can mount
     #[arg(long)]
     pub allow_unshared_workdir: bool,
+    /// Submit jobs that ask for GPUs even though they must run on the notebook's node (its
+    /// working directory is a ReadWriteOnce claim), where the notebook holds GPUs itself: for a
+    /// node with more GPUs than the notebook uses
+    #[arg(long)]
+    pub allow_gpu_on_notebook_node: bool,
     /// Keep the notebook image's tag instead of pinning jobs to the running digest
     #[arg(long)]
     pub no_pin_image: bool,

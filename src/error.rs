@@ -8,6 +8,7 @@ use crate::argo::deletion::Refusal;
 use crate::cluster::error::Outcome;
 use crate::environment::discover::DiscoverError;
 use crate::environment::discover::wheels::WheelError;
+use crate::environment::gpu::PinnedGpus;
 use crate::environment::pod::PodError;
 use crate::environment::workdir::Unshared;
 use crate::events::RunStatus;
@@ -90,6 +91,8 @@ pub(crate) enum Error {
     #[error(transparent)]
     Wheels(WheelError),
     #[error(transparent)]
+    Gpu(#[from] PinnedGpus),
+    #[error(transparent)]
     Refused(#[from] Refusal),
     #[error(transparent)]
     Cluster(Box<crate::cluster::ClusterError>),
@@ -151,6 +154,7 @@ impl Error {
             ),
             Error::Workdir(e) => Some(e.hint()),
             Error::Wheels(e) => Some(e.hint()),
+            Error::Gpu(e) => Some(e.hint()),
             Error::Refused(e) => Some(e.hint.clone()),
             // These messages already say how to fix them.
             Error::Write { .. }

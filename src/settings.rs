@@ -118,11 +118,17 @@ pub(crate) enum RunBackend {
 }
 
 /// How the Argo object is made and followed.
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "command-line switches are bools"
+)]
 pub(crate) struct ArgoRun {
     pub pin_image: bool,
     pub allow_unshared_workdir: bool,
     /// What to do about packages installed after the notebook started (`--drift`, `drift:`).
     pub drift: DriftPolicy,
+    /// `--allow-gpu-on-notebook-node`: GPU jobs pinned to the notebook's node are submitted.
+    pub allow_gpu_on_notebook_node: bool,
     pub watch: bool,
     pub render: RenderOptions,
     pub argo_ui_url: Option<String>,

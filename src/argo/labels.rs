@@ -1,5 +1,6 @@
 //! The labels and annotations jupyterflow and Argo put on objects, by which runs, pods and
-//! nodes are found again, and Kubernetes' rules for label keys and values. Pure.
+//! nodes are found again, and Kubernetes' rules for label keys and values (kept in
+//! `pipeline::names`, which checks workflow.yaml with them). Pure.
 
 use crate::pipeline::names::dns_label;
 
@@ -23,38 +24,7 @@ pub(crate) const CONTROLLER_INSTANCE_LABEL: &str = "workflows.argoproj.io/contro
 /// The label Argo puts on the workflows a CronWorkflow starts.
 pub(crate) const CRON_WORKFLOW_LABEL: &str = "workflows.argoproj.io/cron-workflow";
 
-/// Label keys: `name` or `prefix/name`; name ≤ 63 like a value (non-empty), prefix a DNS
-/// subdomain ≤ 253.
-pub(crate) fn is_label_key(key: &str) -> bool {
-    let (prefix, name) = match key.rsplit_once('/') {
-        Some((prefix, name)) => (Some(prefix), name),
-        None => (None, key),
-    };
-    let prefix_ok = prefix.is_none_or(|p| {
-        !p.is_empty()
-            && p.len() <= 253
-            && p.split('.').all(|part| {
-                !part.is_empty()
-                    && part
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                    && !part.starts_with('-')
-                    && !part.ends_with('-')
-            })
-    });
-    prefix_ok && !name.is_empty() && is_label_value(name)
-}
-
-/// Label values: ≤ 63 of `[A-Za-z0-9._-]`, alphanumeric at both ends.
-pub(crate) fn is_label_value(value: &str) -> bool {
-    value.is_empty()
-        || (value.len() <= 63
-            && value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-            && value.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && value.ends_with(|c: char| c.is_ascii_alphanumeric()))
-}
+pub(crate) use crate::pipeline::names::{is_label_key, is_label_value};
 
 /// A label value for any text: as is when Kubernetes takes it; a name too long for a label is
 /// cut at 63 characters, as a pod's hostname is (so the label of a pod found by its hostname

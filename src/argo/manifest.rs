@@ -137,7 +137,7 @@ pub struct Limits {
     /// `Workflow` or `CronWorkflow`.
     pub kind: &'static str,
     pub templates: usize,
-    /// Templates of jobs with their own env/resources/retries/timeout.
+    /// Templates of jobs with their own env/resources/node_selector/tolerations/retries/timeout.
     pub own: usize,
     /// Job tasks (one per command; a sweep is one task).
     pub tasks: usize,
@@ -230,7 +230,7 @@ fn templates_hint(limits: &Limits) -> String {
     if limits.own > 0 {
         let room = MAX_TEMPLATES.saturating_sub(2 + parts);
         format!(
-            "{} jobs set their own env/resources/retries/timeout and get a template each; with {parts} nested DAG templates (one per {MAX_DAG_TASKS} tasks) there is room for {room}: move settings they share to the workflow level (`retries:`, `timeout:`), or split the pipeline",
+            "{} jobs set their own env/resources/node_selector/tolerations/retries/timeout and get a template each; with {parts} nested DAG templates (one per {MAX_DAG_TASKS} tasks) there is room for {room}: move settings they share to the workflow level (`retries:`, `timeout:`), or split the pipeline",
             limits.own
         )
     } else {

@@ -1,6 +1,8 @@
 //! Argo Workflows: the typed objects (`types`) and the pure renderer (`render`) that turns a
-//! validated `Dag` and an `Environment` into a `Workflow` or `CronWorkflow`.
+//! validated `Dag` and an `Environment` into a `Workflow` or `CronWorkflow`; `confinement`
+//! chooses the labels job pods carry so the notebook's NetworkPolicies select them too.
 
+pub(crate) mod confinement;
 pub(crate) mod deletion;
 pub(crate) mod labels;
 pub mod manifest;

@@ -4,13 +4,14 @@
 //! whose command comes in as the parameter `cmd` (run by `/bin/sh -c`; exec-mode commands are
 //! `exec` + their quoted argv, so the process and its argv are exactly the local ones). A DAG
 //! task then costs ~100 bytes and a sweep point ~30 (one task with `withItems`). Jobs that set
-//! their own env/resources/retries/timeout get a template of their own. Argo's CRD allows 200
-//! tasks per DAG, so bigger pipelines are cut, in dependency order, into nested DAG templates.
+//! their own env/resources/node selector/tolerations/retries/timeout get a template of their
+//! own; a template's `nodeSelector` and `tolerations` replace the workflow's (Argo does not
+//! merge them), so they are written whole. Argo's CRD allows 200 tasks per DAG, so bigger
+//! pipelines are cut, in dependency order, into nested DAG templates.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::api::core::v1::{Container, EnvVar, ResourceRequirements};
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::api::core::v1::{Container, EnvVar, Toleration};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::labels::{
@@ -24,8 +25,10 @@ use super::types::{
     Parameter, PodMetadata, RetryStrategy, Template, TtlStrategy, Workflow, WorkflowSpec,
 };
 use crate::environment::Environment;
+use crate::environment::gpu::{task_gpus, tolerations_for};
+use crate::environment::resources::{gpus, job_resources};
 use crate::pipeline::names::dns_label;
-use crate::pipeline::{CommandTemplate, Dag, Segment, Source, Task};
+use crate::pipeline::{CommandTemplate, Dag, Segment, Source, Task, TolerationSpec};
 
 const ENTRYPOINT: &str = "main";
 
@@ -184,6 +187,14 @@ fn workflow_spec(dag: &Dag, env: &Environment) -> WorkflowSpec {
         container: Some(container.clone()),
         retry_strategy: dag.options.retries.map(retry_strategy),
         active_deadline_seconds: dag.options.timeout.map(|t| t.as_secs().to_string()),
+        tolerations: own_tolerations(
+            env,
+            tolerations_for(
+                &env.tolerations,
+                gpus(env.resources.as_ref()),
+                &env.gpu_tolerations,
+            ),
+        ),
         ..Template::default()
     });
     let mut nodes = Vec::with_capacity(dag.tasks.len());
@@ -194,9 +205,9 @@ fn workflow_spec(dag: &Dag, env: &Environment) -> WorkflowSpec {
     }
     for &i in &order {
         let task = &dag.tasks[i];
-        let template = if needs_own_template(task, dag) {
+        let template = if needs_own_template(task, dag, env) {
             let name = format!("{SHARED_TEMPLATE}-{}", task.name);
-            templates.push(own_template(&name, task, &container));
+            templates.push(own_template(&name, task, &container, env));
             name
         } else {
             SHARED_TEMPLATE.to_owned()
@@ -239,7 +250,14 @@ fn workflow_spec(dag: &Dag, env: &Environment) -> WorkflowSpec {
         affinity: env.affinity.clone(),
         security_context: env.security_context.clone(),
         pod_metadata: Some(PodMetadata {
-            labels: BTreeMap::from([(MANAGED_BY.to_owned(), "jupyterflow".to_owned())]),
+            // The notebook's labels its NetworkPolicies select it by (see `confinement`), and
+            // ours, which `confinement` never takes from the notebook.
+            labels: env
+                .pod_labels
+                .clone()
+                .into_iter()
+                .chain([(MANAGED_BY.to_owned(), "jupyterflow".to_owned())])
+                .collect(),
             // Kubeflow injects an Istio sidecar that never exits, so the job pod would never
             // finish: keep it out of job pods.
             annotations: BTreeMap::from([(
@@ -361,56 +379,75 @@ fn base_container(env: &Environment) -> Container {
     }
 }
 
-fn needs_own_template(task: &Task, dag: &Dag) -> bool {
+/// Whether a job's settings make its pod differ from the shared template's. `gpu: 0` in a
+/// notebook without GPUs changes nothing, so it costs no template.
+fn needs_own_template(task: &Task, dag: &Dag, env: &Environment) -> bool {
     !task.env.is_empty()
-        || !task.resources.is_empty()
+        || (!task.resources.is_empty()
+            && job_resources(env.resources.as_ref(), &task.resources) != env.resources)
+        || !task.node_selector.is_empty()
+        || !task.tolerations.is_empty()
         || task.retries != dag.options.retries
         || task.timeout != dag.options.timeout
 }
 
-fn own_template(name: &str, task: &Task, base: &Container) -> Template {
+fn own_template(name: &str, task: &Task, base: &Container, env: &Environment) -> Template {
     let mut container = base.clone();
     if !task.env.is_empty() {
-        let mut env = container.env.take().unwrap_or_default();
+        let mut vars = container.env.take().unwrap_or_default();
         for (key, value) in &task.env {
-            env.retain(|e| &e.name != key);
-            env.push(EnvVar {
+            vars.retain(|e| &e.name != key);
+            vars.push(EnvVar {
                 name: key.clone(),
                 value: Some(escape_kubernetes(value)),
                 value_from: None,
             });
         }
-        container.env = Some(env);
+        container.env = Some(vars);
     }
     if !task.resources.is_empty() {
-        let mut resources = container.resources.take().unwrap_or_default();
-        let r = &task.resources;
-        for (key, value) in [
-            ("cpu", &r.cpu),
-            ("memory", &r.memory),
-            ("nvidia.com/gpu", &r.gpu),
-        ] {
-            if let Some(value) = value {
-                set_quantity(&mut resources, key, value);
-            }
-        }
-        container.resources = Some(resources);
+        container.resources = job_resources(base.resources.as_ref(), &task.resources);
     }
+    let node_selector = if task.node_selector.is_empty() {
+        BTreeMap::new()
+    } else {
+        let mut merged = env.node_selector.clone();
+        merged.extend(task.node_selector.clone());
+        merged
+    };
+    let mut tolerations = env.tolerations.clone();
+    tolerations.extend(task.tolerations.iter().map(toleration));
+    let tolerations = tolerations_for(&tolerations, task_gpus(task, env), &env.gpu_tolerations);
     Template {
         name: name.to_owned(),
         inputs: Some(cmd_input()),
         container: Some(container),
         retry_strategy: task.retries.map(retry_strategy),
         active_deadline_seconds: task.timeout.map(|t| t.as_secs().to_string()),
+        node_selector,
+        tolerations: own_tolerations(env, tolerations),
         ..Template::default()
     }
 }
 
-/// A job's `resources` shorthand sets both request and limit, so the job gets what it asked for.
-fn set_quantity(resources: &mut ResourceRequirements, key: &str, value: &str) {
-    for map in [&mut resources.requests, &mut resources.limits] {
-        map.get_or_insert_with(BTreeMap::new)
-            .insert(key.to_owned(), Quantity(value.to_owned()));
+/// A template's tolerations when they differ from the workflow's, else none (the template then
+/// takes the workflow's). They never need to be fewer: they are the notebook's plus others.
+fn own_tolerations(env: &Environment, tolerations: Vec<Toleration>) -> Vec<Toleration> {
+    if tolerations == env.tolerations {
+        Vec::new()
+    } else {
+        tolerations
+    }
+}
+
+/// A workflow.yaml toleration as Kubernetes takes it.
+fn toleration(spec: &TolerationSpec) -> Toleration {
+    Toleration {
+        key: spec.key.clone(),
+        operator: spec.operator.clone(),
+        value: spec.value.clone(),
+        effect: spec.effect.clone(),
+        toleration_seconds: spec.toleration_seconds,
     }
 }
 

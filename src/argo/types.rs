@@ -149,6 +149,13 @@ pub struct Template {
     /// IntOrString in Argo's schema: written as a string, which every validator accepts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active_deadline_seconds: Option<String>,
+    /// Replaces the workflow's `nodeSelector` for this template's pods (Argo does not merge
+    /// them), so it is written whole.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub node_selector: BTreeMap<String, String>,
+    /// Replaces the workflow's `tolerations` for this template's pods, so written whole too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tolerations: Vec<Toleration>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]

@@ -7,6 +7,7 @@ use std::future::Future;
 use std::time::Instant;
 
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, ListParams, LogParams, Patch, PatchParams,
     PostParams, WatchEvent, WatchParams,
@@ -243,6 +244,17 @@ impl Cluster {
             .and_then(|s| s.access_modes.clone())
             .or_else(|| pvc.spec.as_ref().and_then(|s| s.access_modes.clone()))
             .unwrap_or_default())
+    }
+
+    /// The namespace's NetworkPolicies (one list request), to give job pods the labels the
+    /// notebook's select it by.
+    pub(crate) async fn list_network_policies(
+        &mut self,
+    ) -> Result<Vec<NetworkPolicy>, ClusterError> {
+        let api: Api<NetworkPolicy> = self.core_api();
+        let request = self.request("list", "networkpolicies", "networking.k8s.io", None);
+        let params = ListParams::default();
+        Ok(self.call(&request, || api.list(&params)).await?.items)
     }
 
     /// A pod's log stream, read as `params` say (container, follow, timestamps, sinceTime,

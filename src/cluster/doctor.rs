@@ -459,7 +459,7 @@ async fn workdir_check(cluster: &mut Cluster, context: &Context<'_>, pod: &Pod) 
     };
     env.notes.clear();
     match workdir::preflight(&mut env, modes.as_deref(), false) {
-        Ok(()) => Check::pass(
+        Ok(_) => Check::pass(
             check,
             env.notes.pop().unwrap_or_else(|| {
                 format!(

@@ -22,6 +22,12 @@ pub(crate) const RULES: &[Rule] = &[
         needed_by: "run, logs, watch",
     },
     Rule {
+        group: "networking.k8s.io",
+        resources: &["networkpolicies"],
+        verbs: &["list"],
+        needed_by: "run (job pods get the notebook's network confinement)",
+    },
+    Rule {
         group: "argoproj.io",
         resources: &["workflows", "cronworkflows"],
         verbs: &["create", "get", "list", "watch", "patch", "delete"],

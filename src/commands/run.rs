@@ -7,10 +7,13 @@ mod drift;
 mod local;
 
 use super::{LoadedPipeline, load};
+use crate::argo::confinement::{self, Policies};
 use crate::argo::render_checked;
 use crate::environment::pod::LocalContext;
-use crate::environment::{discover, overrides, workdir};
+use crate::environment::workdir::Placement;
+use crate::environment::{Environment, discover, gpu, overrides, workdir};
 use crate::error::Error;
+use crate::pipeline::Dag;
 use crate::printer::{Printer, format};
 use crate::settings::{ArgoRun, RunBackend, RunSettings, Settings};
 
@@ -55,6 +58,8 @@ pub(super) fn run(
                 argo.pin_image,
                 settings.config_path.as_deref(),
             )?;
+            env.gpu_tolerations
+                .clone_from(&settings.config.gpu_tolerations);
             env.notes.push(
                 "PATH, HOME and NB_USER are left out unless the pod sets them: submitted from \
                  the notebook, they come from its process"
@@ -64,12 +69,18 @@ pub(super) fn run(
                 env.namespace = Some(namespace.clone());
             }
             // A dry run shows what a submission would do, refusal included, and goes on.
-            if let Err(refusal) = workdir::preflight(&mut env, None, argo.allow_unshared_workdir) {
-                env.notes.push(format!(
-                    "a submission would be refused: {refusal}; {}",
-                    refusal.hint()
-                ));
-            }
+            let placement = match workdir::preflight(&mut env, None, argo.allow_unshared_workdir) {
+                Ok(placement) => placement,
+                Err(refusal) => {
+                    env.notes.push(format!(
+                        "a submission would be refused: {refusal}; {}",
+                        refusal.hint()
+                    ));
+                    Placement::Anywhere
+                }
+            };
+            confinement::confine(&mut env, &pod, Policies::NotAsked);
+            check_gpus(&loaded.dag, &mut env, &placement, argo, true)?;
             let manifest = render_checked(&loaded.dag, &env, &argo.render)?.as_submitted();
             for note in &env.notes {
                 printer.note(note);
@@ -86,13 +97,39 @@ pub(super) fn environment(
     argo: &ArgoRun,
     loaded: &LoadedPipeline,
     pod: &k8s_openapi::api::core::v1::Pod,
-) -> Result<crate::environment::Environment, Error> {
+) -> Result<Environment, Error> {
     let local = discover::local_context(&loaded.working_dir);
-    Ok(overrides::resolve(
+    let mut env = overrides::resolve(
         pod,
         &local,
         &settings.config.spec,
         argo.pin_image,
         settings.config_path.as_deref(),
-    )?)
+    )?;
+    env.gpu_tolerations
+        .clone_from(&settings.config.gpu_tolerations);
+    Ok(env)
+}
+
+/// The GPU checks before anything is submitted: GPU jobs that must run on the notebook's node
+/// are refused (a dry run says so and goes on), and a note says when the pipeline may ask for
+/// more GPUs at once than the notebook holds.
+pub(super) fn check_gpus(
+    dag: &Dag,
+    env: &mut Environment,
+    placement: &Placement,
+    argo: &ArgoRun,
+    dry_run: bool,
+) -> Result<(), Error> {
+    match gpu::check_placement(dag, env, placement, argo.allow_gpu_on_notebook_node) {
+        Ok(note) => env.notes.extend(note),
+        Err(refusal) if dry_run => env.notes.push(format!(
+            "a submission would be refused: {refusal}; {}",
+            refusal.hint()
+        )),
+        Err(refusal) => return Err(refusal.into()),
+    }
+    let demand = gpu::demand_note(dag, env);
+    env.notes.extend(demand);
+    Ok(())
 }

@@ -1,12 +1,14 @@
 //! The environment every job runs in: taken from the notebook's own pod, adjusted by the user's
 //! config file and the current process (working directory, PATH, HOME, NB_USER).
-//! `pod`, `overrides` and `workdir` are pure; `discover` does the reading.
+//! `pod`, `overrides`, `workdir`, `resources` and `gpu` are pure; `discover` does the reading.
 
 pub mod discover;
 pub mod drift;
+pub(crate) mod gpu;
 pub(crate) mod overrides;
 pub mod packages;
 pub mod pod;
+pub(crate) mod resources;
 pub(crate) mod workdir;
 
 use std::collections::BTreeMap;
@@ -34,6 +36,9 @@ pub struct Environment {
     pub env: Vec<EnvVar>,
     pub env_from: Vec<EnvFromSource>,
     pub resources: Option<ResourceRequirements>,
+    /// The GPUs the notebook container holds (every `*/gpu` resource), before the config: what
+    /// the peak GPU demand of a pipeline is compared with.
+    pub notebook_gpus: u64,
     /// Mounts of the notebook container (never the service-account token mount).
     pub volume_mounts: Vec<VolumeMount>,
     /// The pod volumes those mounts use, plus any from the config.
@@ -41,6 +46,12 @@ pub struct Environment {
     pub image_pull_secrets: Vec<LocalObjectReference>,
     pub node_selector: BTreeMap<String, String>,
     pub tolerations: Vec<Toleration>,
+    /// The config's `gpu_tolerations`: added to every job that asks for a GPU, unless it has
+    /// the same one already (GPU node pools are usually tainted `nvidia.com/gpu:NoSchedule`).
+    pub gpu_tolerations: Vec<Toleration>,
+    /// The notebook's labels job pods carry so that the NetworkPolicies confining the notebook
+    /// select them too (see `argo::confinement`); jupyterflow's own labels come on top.
+    pub pod_labels: BTreeMap<String, String>,
     pub affinity: Option<Affinity>,
     pub service_account_name: Option<String>,
     /// Pod-level: runAsUser, runAsGroup, fsGroup (and whatever else the notebook pod set).

@@ -164,11 +164,15 @@ pub fn from_pod(
         env,
         env_from: container.env_from.clone().unwrap_or_default(),
         resources: container.resources.clone(),
+        notebook_gpus: super::resources::gpus(container.resources.as_ref()),
         volume_mounts,
         volumes,
         image_pull_secrets: spec.image_pull_secrets.clone().unwrap_or_default(),
         node_selector: spec.node_selector.clone().unwrap_or_default(),
         tolerations: spec.tolerations.clone().unwrap_or_default(),
+        // Set by the caller from the config and the namespace's NetworkPolicies.
+        gpu_tolerations: Vec::new(),
+        pod_labels: std::collections::BTreeMap::new(),
         affinity: spec.affinity.clone(),
         // `serviceAccount` is the deprecated alias; older API servers may fill only it.
         service_account_name: spec

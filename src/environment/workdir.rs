@@ -139,6 +139,19 @@ impl Unshared {
     }
 }
 
+/// Where job pods may run, as the pre-flight found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Placement {
+    /// Wherever the scheduler puts them: the files are on a shared volume, a claim any node
+    /// mounts, or nowhere job pods need.
+    Anywhere,
+    /// On the notebook's node: the working directory's claim is ReadWriteOnce.
+    NotebookNode { claim: String },
+    /// Perhaps on the notebook's node: the claim's access mode is not known (a dry run from a
+    /// pod file).
+    MaybeNotebookNode { claim: String },
+}
+
 /// The claim whose access modes decide where job pods may run, when the working directory is
 /// on one: the caller reads its modes and hands them to [`preflight`].
 pub(crate) fn claim_to_read(env: &Environment) -> Option<String> {
@@ -152,11 +165,12 @@ pub(crate) fn claim_to_read(env: &Environment) -> Option<String> {
 /// which leaves a note instead), and pins job pods to the notebook's node when its claim is
 /// ReadWriteOnce. `claim_modes`: the access modes of [`claim_to_read`]'s claim, `None` when
 /// they cannot be known (a dry run from a pod file): then a note says what a submission does.
+/// Returns where job pods may run, for the GPU check (`gpu::check_placement`).
 pub(crate) fn preflight(
     env: &mut Environment,
     claim_modes: Option<&[String]>,
     allow_unshared: bool,
-) -> Result<(), Unshared> {
+) -> Result<Placement, Unshared> {
     let refuse = |reason: String, env: &Environment| {
         if allow_unshared {
             Ok(Some(format!("--allow-unshared-workdir: {reason}")))
@@ -167,22 +181,29 @@ pub(crate) fn preflight(
             })
         }
     };
+    let mut placement = Placement::Anywhere;
     let note = match locate(env) {
         Workdir::Shared { .. } => None,
         Workdir::Unshared { reason } => refuse(reason, env)?,
         Workdir::Claim { claim, .. } => match claim_modes.map(claim_access) {
-            None => env.node_name.as_ref().map(|node| {
-                format!(
-                    "the working directory is on claim `{claim}`: if it is ReadWriteOnce, job pods will run on the notebook's node {node} (its access mode is read when submitting)"
-                )
-            }),
+            None => {
+                let note = env.node_name.as_ref().map(|node| {
+                    format!(
+                        "the working directory is on claim `{claim}`: if it is ReadWriteOnce, job pods will run on the notebook's node {node} (its access mode is read when submitting)"
+                    )
+                });
+                placement = Placement::MaybeNotebookNode { claim };
+                note
+            }
             Some(ClaimAccess::AnyNode) => None,
             Some(ClaimAccess::NotebookNode) => {
-                Some(pin_to_notebook_node(env, &claim).unwrap_or_else(|| {
+                let note = pin_to_notebook_node(env, &claim).unwrap_or_else(|| {
                     format!(
                         "claim `{claim}` is ReadWriteOnce but the notebook pod has no node yet; job pods may wait for it"
                     )
-                }))
+                });
+                placement = Placement::NotebookNode { claim };
+                Some(note)
             }
             Some(ClaimAccess::NotebookPodOnly) if allow_unshared => Some(format!(
                 "--allow-unshared-workdir: claim `{claim}` is ReadWriteOncePod, so job pods cannot mount it"
@@ -201,7 +222,7 @@ pub(crate) fn preflight(
         },
     };
     env.notes.extend(note);
-    Ok(())
+    Ok(placement)
 }
 
 /// The notebook container's mounts as the drift check sees them: shared when job pods see the

@@ -7,8 +7,8 @@ use std::time::Duration;
 use super::error::{PipelineError, PipelineErrorKind as Kind, PipelineErrors};
 use super::names::{derive_name, dns_label, numbered, truncate, unique};
 use super::{
-    Axis, CommandTemplate, JobRef, Pipeline, Pos, ResourceSpec, Segment, Source, Word,
-    WorkflowOptions, cron, quantity,
+    Axis, CommandTemplate, JobRef, Pipeline, Pos, ResourceSpec, Segment, Source, TolerationSpec,
+    Word, WorkflowOptions, cron, quantity,
 };
 
 /// A validated pipeline: unique DNS-safe task names, resolved acyclic dependencies.
@@ -33,6 +33,10 @@ pub struct Task {
     pub depends: Vec<usize>,
     pub env: Vec<(String, String)>,
     pub resources: ResourceSpec,
+    /// Merged over the notebook's node selector.
+    pub node_selector: BTreeMap<String, String>,
+    /// Appended to the notebook's tolerations.
+    pub tolerations: Vec<TolerationSpec>,
     /// Own setting, else the workflow default.
     pub retries: Option<u32>,
     /// Own setting, else the workflow default.
@@ -274,6 +278,8 @@ impl Builder {
                 depends,
                 env: job.env,
                 resources: job.resources,
+                node_selector: job.node_selector,
+                tolerations: job.tolerations,
                 retries: job.retries.or(options.retries),
                 timeout: job.timeout.or(options.timeout),
                 pos: job.pos,
@@ -497,7 +503,7 @@ impl Builder {
         ] {
             let Some(value) = value else { continue };
             let ok = if resource == "gpu" {
-                quantity::is_whole(value)
+                quantity::is_gpu_count(value)
             } else {
                 quantity::parse(value).is_some_and(|v| v > 0.0)
             };

@@ -236,7 +236,7 @@ impl PipelineErrorKind {
             ),
             K::InvalidQuantity { resource, .. } => Some(match resource.as_str() {
                 "cpu" => "use cores like 2 or 0.5, or millicores like 500m".into(),
-                "gpu" => "use a whole number of GPUs, like 1".into(),
+                "gpu" => "use a whole number of GPUs, like 1 (0: the job needs none)".into(),
                 _ => "use bytes with a unit, like 512Mi, 4Gi or 1G".into(),
             }),
             K::EmptyMatrixAxis { .. } => Some("give the key a list of values, or remove it".into()),

@@ -19,5 +19,5 @@ pub use command::{CommandMode, CommandTemplate, Segment, Word};
 pub use dag::{Dag, Job, Task};
 pub use spec::{
     Axis, ConcurrencyPolicy, EdgeSpec, JobRef, JobSpec, Pipeline, Pos, ResourceSpec, Source,
-    WorkflowOptions,
+    TolerationSpec, WorkflowOptions,
 };

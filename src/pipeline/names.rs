@@ -1,6 +1,8 @@
 //! Names Kubernetes and Argo accept, made from what the user wrote: a job's name derived from
 //! its command (`python train.py` → `train`), DNS-label cleaning, the 63-character cap, and
-//! numbering of repeats (`echo-1`, `echo-2`). Pure.
+//! numbering of repeats (`echo-1`, `echo-2`), and Kubernetes' rules for label keys and values
+//! (here, below `argo`, so that workflow.yaml's `node_selector` and `tolerations` are checked
+//! where their positions are known). Pure.
 
 use std::collections::HashMap;
 
@@ -122,6 +124,39 @@ pub(crate) fn unique(name: String, used: &mut HashMap<String, usize>) -> String 
         }
         n += 1;
     }
+}
+
+/// Label keys: `name` or `prefix/name`; name ≤ 63 like a value (non-empty), prefix a DNS
+/// subdomain ≤ 253.
+pub(crate) fn is_label_key(key: &str) -> bool {
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    let prefix_ok = prefix.is_none_or(|p| {
+        !p.is_empty()
+            && p.len() <= 253
+            && p.split('.').all(|part| {
+                !part.is_empty()
+                    && part
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                    && !part.starts_with('-')
+                    && !part.ends_with('-')
+            })
+    });
+    prefix_ok && !name.is_empty() && is_label_value(name)
+}
+
+/// Label values: ≤ 63 of `[A-Za-z0-9._-]`, alphanumeric at both ends.
+pub(crate) fn is_label_value(value: &str) -> bool {
+    value.is_empty()
+        || (value.len() <= 63
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && value.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && value.ends_with(|c: char| c.is_ascii_alphanumeric()))
 }
 
 #[cfg(test)]

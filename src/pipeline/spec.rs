@@ -56,7 +56,8 @@ pub struct Axis {
     pub values: Vec<String>,
 }
 
-/// The `resources` shorthand of a job: quantities as written, checked by `dag`.
+/// The `resources` shorthand of a job: quantities as written, checked by `dag`. `gpu: 0`
+/// removes the notebook's GPUs (every `*/gpu` resource) from the job.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ResourceSpec {
     pub cpu: Option<String>,
@@ -68,6 +69,18 @@ impl ResourceSpec {
     pub fn is_empty(&self) -> bool {
         self.cpu.is_none() && self.memory.is_none() && self.gpu.is_none()
     }
+}
+
+/// A Kubernetes toleration as written in workflow.yaml, already checked by the parser as the
+/// API server would check it: `operator` is `Exists` or `Equal` (`None`: Equal), `effect` is
+/// `NoSchedule`, `PreferNoSchedule` or `NoExecute` (`None`: every effect).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TolerationSpec {
+    pub key: Option<String>,
+    pub operator: Option<String>,
+    pub value: Option<String>,
+    pub effect: Option<String>,
+    pub toleration_seconds: Option<i64>,
 }
 
 /// A job as written. `command` is already tokenised (see `command`), so quoting, shell syntax
@@ -84,6 +97,10 @@ pub struct JobSpec {
     pub depends: Vec<JobRef>,
     pub env: Vec<(String, String)>,
     pub resources: ResourceSpec,
+    /// Merged over the notebook's node selector (a key here replaces the notebook's).
+    pub node_selector: BTreeMap<String, String>,
+    /// Appended to the notebook's tolerations.
+    pub tolerations: Vec<TolerationSpec>,
     pub retries: Option<u32>,
     pub timeout: Option<Duration>,
     pub pos: Option<Pos>,
@@ -100,6 +117,8 @@ impl JobSpec {
             depends: Vec::new(),
             env: Vec::new(),
             resources: ResourceSpec::default(),
+            node_selector: BTreeMap::new(),
+            tolerations: Vec::new(),
             retries: None,
             timeout: None,
             pos,

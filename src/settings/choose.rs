@@ -180,6 +180,7 @@ impl<'a> Context<'a> {
                 .and_then(DriftPolicy::parse)
                 .or(self.config.drift)
                 .unwrap_or_default(),
+            allow_gpu_on_notebook_node: args.allow_gpu_on_notebook_node,
             watch: args.watch,
             render: RenderOptions {
                 cron_schedule_field: self.config.cron_schedule_field.unwrap_or_default(),

@@ -7,7 +7,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::core::v1::{
-    EnvVar, LocalObjectReference, ResourceRequirements, Volume, VolumeMount,
+    EnvVar, LocalObjectReference, ResourceRequirements, Toleration, Volume, VolumeMount,
 };
 use serde::Deserialize;
 
@@ -38,6 +38,10 @@ pub(crate) struct ConfigFile {
     pub log_dir: Option<String>,
     /// How long a cancelled local job gets between SIGTERM and SIGKILL (`10s`, `1m30s`).
     pub kill_grace_period: Option<String>,
+    /// Tolerations added to every job that asks for a GPU (GPU node pools are usually tainted
+    /// `nvidia.com/gpu:NoSchedule`), unless it has the same one already.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub gpu_tolerations: Vec<Toleration>,
 }
 
 /// Where jobs run.
@@ -181,21 +185,35 @@ fn check_nested_keys(text: &str, path: &Path) -> Result<(), ConfigError> {
     #[derive(Deserialize)]
     struct Raw {
         spec: Option<serde_json::Value>,
+        gpu_tolerations: Option<serde_json::Value>,
     }
-    #[derive(Deserialize)]
+    #[derive(Deserialize, serde::Serialize)]
     struct Typed {
         spec: Option<ConfigSpecOut>,
+        gpu_tolerations: Option<Vec<Toleration>>,
     }
-    let (Ok(Some(Raw { spec: Some(raw) })), Ok(Some(Typed { spec: Some(typed) }))) = (
+    let (Ok(Some(raw)), Ok(Some(typed))) = (
         serde_saphyr::from_str_with_options::<Option<Raw>>(text, yaml_options()),
         serde_saphyr::from_str_with_options::<Option<Typed>>(text, yaml_options()),
     ) else {
         return Ok(());
     };
-    let Ok(typed) = serde_json::to_value(typed) else {
+    let Ok(typed_spec) = serde_json::to_value(&typed.spec) else {
         return Ok(());
     };
-    if let Some((within, key)) = first_unknown_key(&raw, &typed, "spec") {
+    let Ok(typed_tolerations) = serde_json::to_value(&typed.gpu_tolerations) else {
+        return Ok(());
+    };
+    let unknown = raw
+        .spec
+        .as_ref()
+        .and_then(|raw| first_unknown_key(raw, &typed_spec, "spec"))
+        .or_else(|| {
+            raw.gpu_tolerations
+                .as_ref()
+                .and_then(|raw| first_unknown_key(raw, &typed_tolerations, "gpu_tolerations"))
+        });
+    if let Some((within, key)) = unknown {
         return Err(ConfigError::UnknownKey(Box::new(UnknownKey {
             path: path.to_owned(),
             line: find_key_line(text, &key),
@@ -333,11 +351,56 @@ fn validate(config: &ConfigFile, path: &Path) -> Result<(), ConfigError> {
             ));
         }
     }
+    check_gpu_tolerations(&config.gpu_tolerations, path)?;
     if config.spec.image.as_deref().is_some_and(str::is_empty) {
         return Err(invalid(
             "spec.image",
             "the image is empty; remove the key to use the notebook's image".to_owned(),
         ));
+    }
+    Ok(())
+}
+
+/// The config's `gpu_tolerations`, checked as the API server checks a pod's tolerations.
+fn check_gpu_tolerations(tolerations: &[Toleration], path: &Path) -> Result<(), ConfigError> {
+    let invalid = |key: &str, message: String| ConfigError::InvalidValue {
+        path: path.to_owned(),
+        key: key.to_owned(),
+        message,
+    };
+    for (i, toleration) in tolerations.iter().enumerate() {
+        let key = format!("gpu_tolerations[{i}]");
+        let exists = toleration.operator.as_deref() == Some("Exists");
+        if let Some(operator) = &toleration.operator
+            && operator != "Exists"
+            && operator != "Equal"
+        {
+            return Err(invalid(
+                &format!("{key}.operator"),
+                format!("`{operator}` is not one of Exists, Equal"),
+            ));
+        }
+        if let Some(effect) = toleration.effect.as_deref().filter(|e| !e.is_empty())
+            && !["NoSchedule", "PreferNoSchedule", "NoExecute"].contains(&effect)
+        {
+            return Err(invalid(
+                &format!("{key}.effect"),
+                format!("`{effect}` is not one of NoSchedule, PreferNoSchedule, NoExecute"),
+            ));
+        }
+        if toleration.key.as_deref().is_none_or(str::is_empty) && !exists {
+            return Err(invalid(
+                &key,
+                "a toleration without `key` must have `operator: Exists` (it then tolerates every taint)".to_owned(),
+            ));
+        }
+        if exists && toleration.value.as_deref().is_some_and(|v| !v.is_empty()) {
+            return Err(invalid(
+                &format!("{key}.value"),
+                "`operator: Exists` takes no value; remove `value`, or use `operator: Equal`"
+                    .to_owned(),
+            ));
+        }
     }
     Ok(())
 }
@@ -468,6 +531,14 @@ spec:
 
 # Time a cancelled local job gets between SIGTERM and SIGKILL.
 # kill_grace_period: 10s
+
+# Tolerations added to every job that asks for a GPU, unless it has the same one already
+# (jobs inherit the notebook's GPUs; `gpu: 0` in a job's resources drops them). GPU node
+# pools are usually tainted nvidia.com/gpu:NoSchedule.
+# gpu_tolerations:
+#   - key: nvidia.com/gpu
+#     operator: Exists
+#     effect: NoSchedule
 ";
 
 #[cfg(test)]

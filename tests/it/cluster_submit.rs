@@ -15,15 +15,16 @@ fn in_a_notebook_pod_run_reads_the_pod_and_creates_one_workflow() {
     let nb = Notebook::start(Volume::Nfs);
     let out = run(nb.in_pod().args(["run", "-v", "-c", "echo a >> echo b"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stderr.contains("2 API requests"), "{}", out.stderr);
+    assert!(out.stderr.contains("3 API requests"), "{}", out.stderr);
     let name = submitted_name(&out.stdout);
     assert_eq!(
         nb.request_lines(),
         vec![
             format!("GET /api/v1/namespaces/{NAMESPACE}/pods/{POD}"),
+            format!("GET /apis/networking.k8s.io/v1/namespaces/{NAMESPACE}/networkpolicies"),
             format!("POST /apis/argoproj.io/v1alpha1/namespaces/{NAMESPACE}/workflows"),
         ],
-        "exactly two requests on the happy path"
+        "exactly three requests on the happy path"
     );
     let workflows = nb.workflows();
     assert_eq!(workflows.len(), 1);
@@ -66,7 +67,11 @@ fn a_read_write_once_claim_pins_jobs_to_the_notebook_node() {
     let nb = Notebook::start(Volume::Claim("ReadWriteOnce"));
     let out = run(nb.in_pod().args(["run", "-c", "python train.py"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(nb.request_lines().len(), 3, "pod, claim, workflow");
+    assert_eq!(
+        nb.request_lines().len(),
+        4,
+        "pod, claim, network policies, workflow"
+    );
     assert!(nb.request_lines()[1].ends_with("/persistentvolumeclaims/claim-alice"));
     assert!(out.stderr.contains("ReadWriteOnce"), "{}", out.stderr);
     let wf = &nb.workflows()[0];
@@ -120,7 +125,11 @@ fn dry_run_reads_the_live_pod_and_submits_nothing() {
         out.stdout
     );
     assert!(nb.workflows().is_empty());
-    assert_eq!(nb.request_lines().len(), 1);
+    assert_eq!(
+        nb.request_lines().len(),
+        2,
+        "the pod and the network policies"
+    );
 }
 
 #[test]

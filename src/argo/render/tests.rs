@@ -380,8 +380,9 @@ fn limit_messages_name_the_real_limit_and_cause() {
         "the Workflow needs 201 templates; Argo allows 200"
     );
     assert!(
-        err.hint()
-            .starts_with("199 jobs set their own env/resources/retries/timeout"),
+        err.hint().starts_with(
+            "199 jobs set their own env/resources/node_selector/tolerations/retries/timeout"
+        ),
         "{}",
         err.hint()
     );
@@ -408,4 +409,143 @@ fn limit_messages_name_the_real_limit_and_cause() {
     );
     assert!(!err.hint().contains("own env"), "{}", err.hint());
     assert!(!RenderError::TemplateSyntax { job: "a".into() }.is_argo_capacity());
+}
+
+fn template<'a>(w: &'a Workflow, name: &str) -> &'a Template {
+    w.spec
+        .templates
+        .iter()
+        .find(|t| t.name == name)
+        .unwrap_or_else(|| panic!("no template {name}"))
+}
+
+fn toleration_of(key: &str) -> Toleration {
+    Toleration {
+        key: Some(key.into()),
+        operator: Some("Exists".into()),
+        effect: Some("NoSchedule".into()),
+        ..Toleration::default()
+    }
+}
+
+/// A notebook with one GPU, a node selector and a toleration, and GPU tolerations configured.
+fn gpu_env() -> Environment {
+    let limits = BTreeMap::from([
+        (
+            "nvidia.com/gpu".to_owned(),
+            k8s_openapi::apimachinery::pkg::api::resource::Quantity("1".into()),
+        ),
+        (
+            "memory".to_owned(),
+            k8s_openapi::apimachinery::pkg::api::resource::Quantity("4Gi".into()),
+        ),
+    ]);
+    Environment {
+        resources: Some(k8s_openapi::api::core::v1::ResourceRequirements {
+            limits: Some(limits),
+            ..Default::default()
+        }),
+        notebook_gpus: 1,
+        node_selector: BTreeMap::from([
+            ("pool".to_owned(), "user".to_owned()),
+            ("zone".to_owned(), "a".to_owned()),
+        ]),
+        tolerations: vec![toleration_of("hub.jupyter.org/dedicated")],
+        gpu_tolerations: vec![toleration_of("nvidia.com/gpu")],
+        pod_labels: BTreeMap::from([("component".to_owned(), "singleuser-server".to_owned())]),
+        ..env()
+    }
+}
+
+#[test]
+fn node_selectors_and_tolerations_are_written_whole_on_own_templates() {
+    let mut train = job("python train.py");
+    train.node_selector = BTreeMap::from([("pool".to_owned(), "gpu".to_owned())]);
+    train.tolerations = vec![crate::pipeline::TolerationSpec {
+        key: Some("dedicated".into()),
+        value: Some("ml".into()),
+        effect: Some("NoExecute".into()),
+        toleration_seconds: Some(60),
+        ..Default::default()
+    }];
+    let mut report = job("python report.py");
+    report.resources.gpu = Some("0".into());
+    let dag = Dag::build(Pipeline {
+        name: None,
+        source: Source::CommandLine("x".into()),
+        jobs: vec![train, report, job("python eval.py")],
+        edges: vec![],
+        options: WorkflowOptions::default(),
+    })
+    .expect("valid");
+    let env = gpu_env();
+    let w = match render(&dag, &env, &RenderOptions::default()).expect("renders") {
+        Manifest::Workflow(w) => *w,
+        Manifest::Cron(_) => panic!("a Workflow"),
+    };
+    // The workflow level: the notebook's.
+    assert_eq!(w.spec.node_selector, env.node_selector);
+    assert_eq!(w.spec.tolerations, env.tolerations);
+    // The shared template asks for the notebook's GPU, so it gets the GPU toleration too.
+    let shared = template(&w, SHARED_TEMPLATE);
+    assert_eq!(
+        shared.tolerations,
+        vec![
+            toleration_of("hub.jupyter.org/dedicated"),
+            toleration_of("nvidia.com/gpu")
+        ]
+    );
+    assert!(shared.node_selector.is_empty(), "the workflow's applies");
+    // `train`: the notebook's selector with `pool` replaced; every toleration, written whole.
+    let own = template(&w, "job-train");
+    assert_eq!(
+        own.node_selector,
+        BTreeMap::from([
+            ("pool".to_owned(), "gpu".to_owned()),
+            ("zone".to_owned(), "a".to_owned()),
+        ])
+    );
+    assert_eq!(own.tolerations.len(), 3);
+    assert_eq!(own.tolerations[1].toleration_seconds, Some(60));
+    assert_eq!(own.tolerations[2], toleration_of("nvidia.com/gpu"));
+    // `report` (gpu: 0): no GPU, no GPU toleration (the workflow's tolerations apply).
+    let no_gpu = template(&w, "job-report");
+    let resources = no_gpu
+        .container
+        .as_ref()
+        .and_then(|c| c.resources.as_ref())
+        .expect("memory stays");
+    let limits = resources.limits.as_ref().expect("limits");
+    assert!(!limits.contains_key("nvidia.com/gpu"), "{limits:?}");
+    assert_eq!(limits["memory"].0, "4Gi");
+    assert!(
+        resources
+            .requests
+            .as_ref()
+            .is_none_or(|r| !r.contains_key("nvidia.com/gpu"))
+    );
+    assert!(no_gpu.tolerations.is_empty());
+    assert!(no_gpu.node_selector.is_empty());
+    // `eval` uses the shared template.
+    let tasks = &w.spec.templates[0].dag.as_ref().expect("dag").tasks;
+    assert_eq!(tasks[2].template, SHARED_TEMPLATE);
+    // Job pods carry the notebook's policy labels, and ours.
+    let labels = &w.spec.pod_metadata.as_ref().expect("pod metadata").labels;
+    assert_eq!(labels["component"], "singleuser-server");
+    assert_eq!(labels[MANAGED_BY], "jupyterflow");
+}
+
+#[test]
+fn without_gpus_no_template_gets_gpu_tolerations() {
+    let env = Environment {
+        resources: None,
+        notebook_gpus: 0,
+        ..gpu_env()
+    };
+    let dag = chain(&["python a.py".into(), "python b.py".into()]);
+    let w = match render(&dag, &env, &RenderOptions::default()).expect("renders") {
+        Manifest::Workflow(w) => *w,
+        Manifest::Cron(_) => panic!("a Workflow"),
+    };
+    assert!(template(&w, SHARED_TEMPLATE).tolerations.is_empty());
 }

@@ -1,16 +1,19 @@
 //! `run` on the cluster: read the notebook's own pod, check that job pods will see the working
-//! directory, render, and create the Workflow or CronWorkflow exactly once; with `--watch`,
-//! follow it. On the happy path that is two requests (three when a claim's access mode must be
-//! read).
+//! directory, read the namespace's NetworkPolicies (job pods carry the labels they select the
+//! notebook by), check GPUs, render, and create the Workflow or CronWorkflow exactly once;
+//! with `--watch`, follow it. On the happy path that is three requests (four when a claim's
+//! access mode must be read).
 
-use super::{LoadedPipeline, drift, environment};
+use super::{LoadedPipeline, check_gpus, drift, environment};
+use crate::argo::confinement::{self, Policies};
 use crate::argo::{ArgoKind, RenderOptions, render_checked};
 use crate::cluster::cron_field::{self, Answer};
 use crate::cluster::own_pod::{self, Found};
 use crate::cluster::submit::{self, Submitted};
 use crate::cluster::{Cluster, ClusterError, Target, connect};
+use crate::environment::Environment;
 use crate::environment::drift::DriftPolicy;
-use crate::environment::{Environment, workdir};
+use crate::environment::workdir::{self, Placement};
 use crate::error::Error;
 use crate::printer::{Printer, format};
 use crate::settings::{ArgoRun, RunSettings, Settings};
@@ -163,15 +166,28 @@ async fn submit_from_pod(
         Some(claim) => cluster.claim_access_modes(&claim).await?,
         None => Vec::new(),
     };
-    match workdir::preflight(&mut env, Some(&claim_modes), argo.allow_unshared_workdir) {
-        Ok(()) => {}
-        // A dry run shows what would happen, refusal included, and goes on.
-        Err(refusal) if run.dry_run => env.notes.push(format!(
-            "a submission would be refused: {refusal}; {}",
-            refusal.hint()
-        )),
-        Err(refusal) => return Err(refusal.into()),
+    let placement =
+        match workdir::preflight(&mut env, Some(&claim_modes), argo.allow_unshared_workdir) {
+            Ok(placement) => placement,
+            // A dry run shows what would happen, refusal included, and goes on.
+            Err(refusal) if run.dry_run => {
+                env.notes.push(format!(
+                    "a submission would be refused: {refusal}; {}",
+                    refusal.hint()
+                ));
+                Placement::Anywhere
+            }
+            Err(refusal) => return Err(refusal.into()),
+        };
+    match cluster.list_network_policies().await {
+        Ok(policies) => confinement::confine(&mut env, &pod, Policies::Listed(&policies)),
+        Err(ClusterError::Forbidden { request, .. }) => {
+            let missing = format!("{} {} in {}", request.verb, request.resource, request.group);
+            confinement::confine(&mut env, &pod, Policies::Forbidden { missing: &missing });
+        }
+        Err(e) => return Err(e.into()),
     }
+    check_gpus(&loaded.dag, &mut env, &placement, argo, run.dry_run)?;
     // This container is the notebook only when no --pod named another one.
     if target.pod.is_none() {
         drift::guard(

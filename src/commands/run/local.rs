@@ -24,6 +24,7 @@ pub(super) fn plan(
         ));
     }
     schedule_note(loaded, printer);
+    placement_note(loaded, printer);
     let parallelism = local::parallelism(local.parallelism, loaded.dag.options.parallelism);
     let plan = Plan::from_dag(&loaded.dag);
     printer.data(&plan::plan(
@@ -45,6 +46,25 @@ fn schedule_note(loaded: &LoadedPipeline, printer: &mut Printer) {
     }
 }
 
+/// `node_selector` and `tolerations` choose the cluster nodes job pods run on; here they mean
+/// nothing. Said once per run, naming the jobs.
+fn placement_note(loaded: &LoadedPipeline, printer: &mut Printer) {
+    let jobs: Vec<String> = loaded
+        .dag
+        .tasks
+        .iter()
+        .filter(|t| !t.node_selector.is_empty() || !t.tolerations.is_empty())
+        .map(|t| format!("`{}`", t.name))
+        .collect();
+    if !jobs.is_empty() {
+        printer.note(&format!(
+            "`node_selector` and `tolerations` (job{} {}) choose the cluster nodes job pods run on; running here, they are ignored",
+            if jobs.len() == 1 { "" } else { "s" },
+            jobs.join(", ")
+        ));
+    }
+}
+
 /// Runs the pipeline here. Returns the exit code: 0 succeeded, 1 failed, 128 + the signal
 /// when cancelled.
 pub(super) fn run(
@@ -61,6 +81,7 @@ pub(super) fn run(
         printer.status(&format!("backend: local ({reason})"));
     }
     schedule_note(loaded, printer);
+    placement_note(loaded, printer);
     let mode = ViewMode::choose(run.quiet);
     let options = ExecOptions {
         parallelism: local::parallelism(local.parallelism, loaded.dag.options.parallelism),

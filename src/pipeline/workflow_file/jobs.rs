@@ -2,11 +2,26 @@
 //! `name`, `command` (string or exact argv), `depends`, `env`, `resources`, `matrix`…
 //! Errors are recorded on the `Converter` so every job is checked, not just the first bad one.
 
-use super::raw::{JobMap, ListNode, Node, RawResources, Scalar, Shape, Skip, pos_of};
+use std::collections::BTreeMap;
+
+use super::raw::{
+    JobMap, ListNode, MapNode, Node, RawResources, RawToleration, Scalar, Shape, Skip, pos_of,
+};
 use super::{Converter, dags, expect};
 use crate::pipeline::command::{self, CommandError, Placeholders, Segment, Word};
 use crate::pipeline::error::{PipelineErrorKind as Kind, suggest};
-use crate::pipeline::{Axis, CommandMode, CommandTemplate, JobRef, JobSpec, Pos, ResourceSpec};
+use crate::pipeline::names::{is_label_key, is_label_value};
+use crate::pipeline::{
+    Axis, CommandMode, CommandTemplate, JobRef, JobSpec, Pos, ResourceSpec, TolerationSpec,
+};
+
+/// The effects a taint (and so a toleration) may have.
+const EFFECTS: &[&str] = &["NoSchedule", "PreferNoSchedule", "NoExecute"];
+
+/// What a label key may be, said after a bad one.
+const LABEL_KEY_RULE: &str = "a label key is a name of at most 63 letters, digits, `-`, `_` and `.` (starting and ending with a letter or digit), optionally after a DNS prefix and `/`, like `cloud.google.com/gke-nodepool`";
+/// What a label value may be, said after a bad one.
+const LABEL_VALUE_RULE: &str = "a label value is at most 63 letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit (or empty)";
 
 impl Converter<'_> {
     /// One job (`index` is 1-based). `None` when it has errors (already recorded).
@@ -134,6 +149,8 @@ impl Converter<'_> {
             })
             .collect();
         let resources = self.resources(map.resources, path);
+        let node_selector = self.node_selector(map.node_selector, path);
+        let tolerations = self.tolerations(map.tolerations, path);
         let timeout = self.timeout(&format_args!("{path}.timeout"), map.timeout);
         let retries = self.count(&format_args!("{path}.retries"), map.retries);
 
@@ -149,9 +166,158 @@ impl Converter<'_> {
             depends,
             env,
             resources,
+            node_selector,
+            tolerations,
             retries,
             timeout,
             pos: Some(pos),
+        })
+    }
+
+    /// `node_selector:` node label → value, checked as Kubernetes checks labels.
+    fn node_selector(
+        &mut self,
+        node: Option<MapNode<Node>>,
+        path: &str,
+    ) -> BTreeMap<String, String> {
+        let path = format!("{path}.node_selector");
+        let mut selector = BTreeMap::new();
+        for (key, value) in self.entries(node, &path, expect::NODE_SELECTOR) {
+            let value_path = format!("{path}.{}", key.value);
+            let Some(value) = self.required(value, &value_path, expect::LABEL_VALUE) else {
+                continue;
+            };
+            if !is_label_key(&key.value) {
+                let message = format!("`{}` is not a node label key: {LABEL_KEY_RULE}", key.value);
+                self.invalid(pos_of(&key), &path, message);
+            } else if !is_label_value(&value.value) {
+                let message = format!("`{}` is not a label value: {LABEL_VALUE_RULE}", value.value);
+                self.invalid(value.pos, &value_path, message);
+            } else {
+                selector.insert(key.value, value.value);
+            }
+        }
+        selector
+    }
+
+    /// `tolerations:` Kubernetes tolerations, each checked as the API server checks them.
+    fn tolerations(
+        &mut self,
+        node: Option<ListNode<Node<Skip, RawToleration>>>,
+        path: &str,
+    ) -> Vec<TolerationSpec> {
+        let path = format!("{path}.tolerations");
+        self.list(node, &path, expect::TOLERATIONS)
+            .into_iter()
+            .enumerate()
+            .filter_map(|(k, item)| self.toleration(item, &format!("{path}[{}]", k + 1)))
+            .collect()
+    }
+
+    /// One toleration (`path` is `jobs[2].tolerations[1]`); `None` when it has errors.
+    fn toleration(
+        &mut self,
+        node: Node<Skip, RawToleration>,
+        path: &str,
+    ) -> Option<TolerationSpec> {
+        let pos = pos_of(&node);
+        let raw = match node.value {
+            Shape::Mapping(raw) => raw,
+            shape => {
+                self.wrong(pos, &path, expect::TOLERATION, shape.found());
+                return None;
+            }
+        };
+        let errors_before = self.errors.len();
+        self.unknown_keys(raw.unknown);
+        // An empty string means the same as leaving the key out, as in Kubernetes.
+        let text = |this: &mut Self, node, key: &str, expected| {
+            this.setting(node, &format_args!("{path}.{key}"), expected)
+                .filter(|t| !t.value.is_empty())
+        };
+        let key = text(self, raw.key, "key", expect::TEXT);
+        let operator = text(self, raw.operator, "operator", expect::OPERATOR);
+        let value = text(self, raw.value, "value", expect::TEXT);
+        let effect = text(self, raw.effect, "effect", expect::EFFECT);
+        let seconds = text(
+            self,
+            raw.toleration_seconds,
+            "tolerationSeconds",
+            expect::WHOLE,
+        );
+
+        if let Some(key) = &key
+            && !is_label_key(&key.value)
+        {
+            let message = format!("`{}` is not a taint key: {LABEL_KEY_RULE}", key.value);
+            self.invalid(key.pos, &format_args!("{path}.key"), message);
+        }
+        let exists = match &operator {
+            None => false,
+            Some(op) if op.value == "Exists" => true,
+            Some(op) if op.value == "Equal" => false,
+            Some(op) => {
+                let message = format!("expected `Exists` or `Equal`, found `{}`", op.value);
+                self.invalid(op.pos, &format_args!("{path}.operator"), message);
+                false
+            }
+        };
+        if key.is_none() && !exists && operator.as_ref().is_none_or(|op| op.value == "Equal") {
+            let message = "a toleration without `key` must have `operator: Exists` (it then tolerates every taint)".to_owned();
+            self.invalid(pos, &path, message);
+        }
+        match &value {
+            Some(value) if exists => {
+                let message = format!(
+                    "`operator: Exists` takes no value (it matches any), found `{}`; remove `value`, or use `operator: Equal`",
+                    value.value
+                );
+                self.invalid(value.pos, &format_args!("{path}.value"), message);
+            }
+            Some(value) if !is_label_value(&value.value) => {
+                let message = format!("`{}` is not a taint value: {LABEL_VALUE_RULE}", value.value);
+                self.invalid(value.pos, &format_args!("{path}.value"), message);
+            }
+            _ => {}
+        }
+        if let Some(effect) = &effect
+            && !EFFECTS.contains(&effect.value.as_str())
+        {
+            let message = format!(
+                "expected `NoSchedule`, `PreferNoSchedule` or `NoExecute` (or no `effect`: every effect), found `{}`",
+                effect.value
+            );
+            self.invalid(effect.pos, &format_args!("{path}.effect"), message);
+        }
+        let toleration_seconds = match &seconds {
+            None => None,
+            Some(text) => {
+                let seconds_path = format_args!("{path}.tolerationSeconds");
+                match text.value.trim().parse::<i64>() {
+                    Err(_) => {
+                        let message =
+                            format!("expected a whole number of seconds, found `{}`", text.value);
+                        self.invalid(text.pos, &seconds_path, message);
+                        None
+                    }
+                    Ok(_) if effect.as_ref().is_none_or(|e| e.value != "NoExecute") => {
+                        let message = "`tolerationSeconds` only applies to `effect: NoExecute` (how long the pod stays on a node after such a taint appears)".to_owned();
+                        self.invalid(text.pos, &seconds_path, message);
+                        None
+                    }
+                    Ok(n) => Some(n),
+                }
+            }
+        };
+        if self.errors.len() > errors_before {
+            return None;
+        }
+        Some(TolerationSpec {
+            key: key.map(|t| t.value),
+            operator: operator.map(|t| t.value),
+            value: value.map(|t| t.value),
+            effect: effect.map(|t| t.value),
+            toleration_seconds,
         })
     }
 

@@ -48,6 +48,14 @@ mod expect {
     pub(super) const ENV_VALUE: &str = "a string or a number";
     pub(super) const RESOURCES: &str = "a mapping with `cpu`, `memory` and/or `gpu`";
     pub(super) const QUANTITY: &str = "a quantity like 2, 500m or 4Gi";
+    pub(super) const NODE_SELECTOR: &str = "a mapping of node label: value";
+    pub(super) const LABEL_VALUE: &str = "a label value (a string)";
+    pub(super) const TOLERATIONS: &str =
+        "a list of tolerations (mappings with `key`, `operator`, `value`, `effect`)";
+    pub(super) const TOLERATION: &str =
+        "a mapping with `key`, `operator`, `value`, `effect` and/or `tolerationSeconds`";
+    pub(super) const OPERATOR: &str = "`Exists` or `Equal`";
+    pub(super) const EFFECT: &str = "`NoSchedule`, `PreferNoSchedule` or `NoExecute`";
     pub(super) const MATRIX: &str = "a mapping of key: list of values";
     pub(super) const AXIS: &str = "a list of values, e.g. [0.1, 0.01]";
     pub(super) const AXIS_VALUE: &str = "a value (a string or a number)";

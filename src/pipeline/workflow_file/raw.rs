@@ -50,6 +50,8 @@ pub(super) const JOB_KEYS: &[&str] = &[
     "cmd_mode",
     "env",
     "resources",
+    "node_selector",
+    "tolerations",
     "retries",
     "timeout",
     "matrix",
@@ -57,6 +59,10 @@ pub(super) const JOB_KEYS: &[&str] = &[
 
 /// Keys of a job's `resources`.
 pub(super) const RESOURCE_KEYS: &[&str] = &["cpu", "memory", "gpu"];
+
+/// Keys of a toleration, as Kubernetes spells them (users paste them from pod specs).
+pub(super) const TOLERATION_KEYS: &[&str] =
+    &["key", "operator", "value", "effect", "tolerationSeconds"];
 
 /// A value and where it was written: its position, 1-based, and its bytes in the source (for
 /// the spelling of a typed scalar). What serde-saphyr's `Spanned` says, kept small: a file
@@ -360,6 +366,8 @@ pub(super) struct JobMap {
     pub cmd_mode: Option<Node>,
     pub env: Option<MapNode<Node>>,
     pub resources: Option<Node<Skip, RawResources>>,
+    pub node_selector: Option<MapNode<Node>>,
+    pub tolerations: Option<ListNode<Node<Skip, RawToleration>>>,
     pub retries: Option<Node>,
     pub timeout: Option<Node>,
     /// Values are optional so that `key:` with nothing parses, for `dag` to report.
@@ -378,6 +386,8 @@ impl<'de> FromMapping<'de> for JobMap {
                 "cmd_mode" => job.cmd_mode = map.next_value()?,
                 "env" => job.env = map.next_value()?,
                 "resources" => job.resources = map.next_value()?,
+                "node_selector" => job.node_selector = map.next_value()?,
+                "tolerations" => job.tolerations = map.next_value()?,
                 "retries" => job.retries = map.next_value()?,
                 "timeout" => job.timeout = map.next_value()?,
                 "matrix" => job.matrix = map.next_value()?,
@@ -415,5 +425,37 @@ impl<'de> FromMapping<'de> for RawResources {
             }
         }
         Ok(res)
+    }
+}
+
+/// One of a job's `tolerations`.
+#[derive(Debug, Default)]
+pub(super) struct RawToleration {
+    pub key: Option<Node>,
+    pub operator: Option<Node>,
+    pub value: Option<Node>,
+    pub effect: Option<Node>,
+    pub toleration_seconds: Option<Node>,
+    pub unknown: Vec<UnknownKey>,
+}
+
+impl<'de> FromMapping<'de> for RawToleration {
+    fn from_mapping<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+        let mut t = RawToleration::default();
+        while let Some(key) = map.next_key::<Located<String>>()? {
+            match key.value.as_str() {
+                "key" => t.key = map.next_value()?,
+                "operator" => t.operator = map.next_value()?,
+                "value" => t.value = map.next_value()?,
+                "effect" => t.effect = map.next_value()?,
+                "tolerationSeconds" => t.toleration_seconds = map.next_value()?,
+                _ => {
+                    t.unknown
+                        .push(unknown(&key, "a toleration", TOLERATION_KEYS));
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(t)
     }
 }

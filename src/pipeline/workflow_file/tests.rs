@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::*;
 use crate::pipeline::command::{Segment, Word};
 use crate::pipeline::error::PipelineErrorKind;
-use crate::pipeline::{Axis, CommandTemplate, JobRef, JobSpec, ResourceSpec};
+use crate::pipeline::{Axis, CommandTemplate, JobRef, JobSpec, ResourceSpec, TolerationSpec};
 
 fn parse_ok(yaml: &str) -> Pipeline {
     parse(yaml, Path::new("workflow.yaml"), None).unwrap_or_else(|e| panic!("{e}"))
@@ -580,7 +580,7 @@ fn unknown_keys_in_jobs_and_resources_are_all_reported() {
     assert_eq!(
         errors[2].kind.hint().as_deref(),
         Some(
-            "expected one of: name, command, depends, cmd_mode, env, resources, retries, timeout, matrix"
+            "expected one of: name, command, depends, cmd_mode, env, resources, node_selector, tolerations, retries, timeout, matrix"
         )
     );
 }
@@ -813,4 +813,147 @@ fn values_kubernetes_would_refuse() {
     let p = parse_ok("timeout: 2147483647\nttl: 0\njobs: [a]\n");
     assert_eq!(p.options.timeout, Some(Duration::from_secs(2_147_483_647)));
     assert_eq!(p.options.ttl, Some(Duration::from_secs(0)));
+}
+
+#[test]
+fn node_selector_tolerations_and_gpu_zero() {
+    let p = parse_ok(
+        "jobs:
+  - name: train
+    command: python train.py
+    node_selector: {cloud.google.com/gke-nodepool: gpu-pool, gpu-type: a100}
+    tolerations:
+      - {key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}
+      - key: dedicated
+        value: ml
+        effect: NoExecute
+        tolerationSeconds: 600
+      - operator: Exists
+  - name: report
+    command: python report.py
+    resources: {gpu: 0}
+",
+    );
+    let train = &p.jobs[0];
+    assert_eq!(
+        train.node_selector,
+        BTreeMap::from([
+            (
+                "cloud.google.com/gke-nodepool".to_owned(),
+                "gpu-pool".to_owned()
+            ),
+            ("gpu-type".to_owned(), "a100".to_owned()),
+        ])
+    );
+    assert_eq!(
+        train.tolerations,
+        vec![
+            TolerationSpec {
+                key: Some("nvidia.com/gpu".into()),
+                operator: Some("Exists".into()),
+                effect: Some("NoSchedule".into()),
+                ..TolerationSpec::default()
+            },
+            TolerationSpec {
+                key: Some("dedicated".into()),
+                value: Some("ml".into()),
+                effect: Some("NoExecute".into()),
+                toleration_seconds: Some(600),
+                ..TolerationSpec::default()
+            },
+            TolerationSpec {
+                operator: Some("Exists".into()),
+                ..TolerationSpec::default()
+            },
+        ]
+    );
+    assert_eq!(p.jobs[1].resources.gpu.as_deref(), Some("0"));
+    // `gpu: 0` passes the checks `dag` makes.
+    crate::pipeline::Dag::build(p).expect("gpu: 0 is a valid count");
+}
+
+#[test]
+fn bad_node_selectors_and_tolerations_are_reported_where_written() {
+    let errors = parse_err(
+        "jobs:
+  - name: a
+    command: python a.py
+    node_selector: {bad key!: x, zone: -eu-}
+    tolerations:
+      - {key: a, operator: Is}
+      - {key: b, effect: NoRun}
+      - {effect: NoSchedule}
+      - {key: c, operator: Exists, value: d}
+      - {key: e, tolerationSeconds: 60}
+      - {key: f, effect: NoExecute, tolerationSeconds: soon}
+      - {key: g, efect: NoSchedule}
+      - just-a-string
+  - name: b
+    command: python b.py
+    node_selector: [gpu]
+    tolerations: {key: a}
+",
+    );
+    let found: Vec<(String, Option<Pos>)> =
+        errors.iter().map(|e| (e.kind.to_string(), e.pos)).collect();
+    let expect = [
+        (
+            "invalid value for `jobs[1].node_selector`: `bad key!` is not a node label key",
+            pos(4, 21),
+        ),
+        (
+            "invalid value for `jobs[1].node_selector.zone`: `-eu-` is not a label value",
+            pos(4, 40),
+        ),
+        (
+            "invalid value for `jobs[1].tolerations[1].operator`: expected `Exists` or `Equal`, found `Is`",
+            pos(6, 28),
+        ),
+        (
+            "invalid value for `jobs[1].tolerations[2].effect`: expected `NoSchedule`, `PreferNoSchedule` or `NoExecute`",
+            pos(7, 26),
+        ),
+        (
+            "invalid value for `jobs[1].tolerations[3]`: a toleration without `key` must have `operator: Exists`",
+            pos(8, 9),
+        ),
+        (
+            "invalid value for `jobs[1].tolerations[4].value`: `operator: Exists` takes no value",
+            pos(9, 43),
+        ),
+        (
+            "invalid value for `jobs[1].tolerations[5].tolerationSeconds`: `tolerationSeconds` only applies to `effect: NoExecute`",
+            pos(10, 37),
+        ),
+        (
+            "invalid value for `jobs[1].tolerations[6].tolerationSeconds`: expected a whole number of seconds, found `soon`",
+            pos(11, 56),
+        ),
+        ("unknown key `efect` in a toleration", pos(12, 18)),
+        (
+            "`jobs[1].tolerations[8]` must be a mapping with `key`",
+            pos(13, 9),
+        ),
+        (
+            "`jobs[2].node_selector` must be a mapping of node label: value, not a list",
+            pos(16, 20),
+        ),
+        (
+            "`jobs[2].tolerations` must be a list of tolerations",
+            pos(17, 18),
+        ),
+    ];
+    assert_eq!(found.len(), expect.len(), "{found:#?}");
+    for ((message, at), (start, want)) in found.iter().zip(expect) {
+        assert!(message.starts_with(start), "{message}\n  expected: {start}");
+        assert_eq!(*at, want, "{message}");
+    }
+    let unknown = errors
+        .iter()
+        .find(|e| matches!(e.kind, PipelineErrorKind::UnknownKey { .. }))
+        .expect("the typo");
+    assert_eq!(
+        unknown.kind.hint().as_deref(),
+        Some("did you mean `effect`?")
+    );
 }

@@ -184,6 +184,54 @@ fn unknown_key_in_volume_source_is_found() {
 }
 
 #[test]
+fn gpu_tolerations_parse_and_their_typos_are_found() {
+    let config = parse_ok(
+        "gpu_tolerations:\n  - {key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}\n  - {key: gpu, value: a100, effect: NoSchedule}\n",
+    );
+    assert_eq!(config.gpu_tolerations.len(), 2);
+    assert_eq!(config.gpu_tolerations[1].value.as_deref(), Some("a100"));
+    let err = parse_err("gpu_tolerations:\n  - key: nvidia.com/gpu\n    efect: NoSchedule\n");
+    let ConfigError::UnknownKey(unknown) = &err else {
+        panic!("expected UnknownKey, got {err:?}");
+    };
+    assert_eq!(
+        (unknown.key.as_str(), unknown.within.as_str(), unknown.line),
+        ("efect", "gpu_tolerations[0]", Some(3))
+    );
+    for (text, key, says) in [
+        (
+            "gpu_tolerations: [{key: a, operator: Is}]",
+            "gpu_tolerations[0].operator",
+            "Exists, Equal",
+        ),
+        (
+            "gpu_tolerations: [{key: a, effect: NoRun}]",
+            "gpu_tolerations[0].effect",
+            "NoExecute",
+        ),
+        (
+            "gpu_tolerations: [{effect: NoSchedule}]",
+            "gpu_tolerations[0]",
+            "without `key`",
+        ),
+        (
+            "gpu_tolerations: [{key: a, operator: Exists, value: b}]",
+            "gpu_tolerations[0].value",
+            "takes no value",
+        ),
+    ] {
+        let ConfigError::InvalidValue {
+            key: got, message, ..
+        } = parse_err(text)
+        else {
+            panic!("{text}: expected InvalidValue");
+        };
+        assert_eq!(got, key, "{text}");
+        assert!(message.contains(says), "{text}: {message}");
+    }
+}
+
+#[test]
 fn null_values_inside_kubernetes_objects_are_not_unknown() {
     let config = parse_ok("spec:\n  env:\n    - name: A\n      value: ~\n");
     assert_eq!(config.spec.env.map(|e| e.len()), Some(1));
@@ -323,6 +371,15 @@ fn template_uncommented_sets_every_key() {
     assert!(config.namespace.is_some());
     assert!(config.log_dir.is_some());
     assert!(config.kill_grace_period.is_some());
+    assert_eq!(
+        config.gpu_tolerations,
+        vec![Toleration {
+            key: Some("nvidia.com/gpu".into()),
+            operator: Some("Exists".into()),
+            effect: Some("NoSchedule".into()),
+            ..Toleration::default()
+        }]
+    );
 }
 
 // --- finding and reading the file ---

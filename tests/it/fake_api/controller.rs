@@ -780,16 +780,33 @@ impl ArgoRun<'_> {
             ),
         };
         let pod_ip = format!("10.244.0.{}", 2 + idx % 250);
+        // The workflow's `podMetadata` labels, then Argo's own on top, as the controller does.
+        let mut labels = self
+            .spec
+            .pointer("/podMetadata/labels")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        labels.insert(
+            "workflows.argoproj.io/workflow".into(),
+            self.workflow.clone().into(),
+        );
+        labels.insert(
+            "workflows.argoproj.io/completed".into(),
+            if self.finished.is_some() {
+                "true"
+            } else {
+                "false"
+            }
+            .into(),
+        );
         json!({
             "apiVersion": "v1",
             "kind": "Pod",
             "metadata": {
                 "name": self.pod_of(idx),
                 "namespace": self.ns,
-                "labels": {
-                    "workflows.argoproj.io/workflow": self.workflow,
-                    "workflows.argoproj.io/completed": if self.finished.is_some() { "true" } else { "false" },
-                },
+                "labels": labels,
                 "annotations": {
                     "workflows.argoproj.io/node-name": node.name,
                     "workflows.argoproj.io/node-id": node.id,

@@ -1,5 +1,5 @@
 //! An in-process fake Kubernetes API server for the integration tests and the benchmark: HTTPS
-//! with a test CA, bearer tokens, pods/logs/PVCs and Argo Workflows/CronWorkflows with watch
+//! with a test CA, bearer tokens, pods/logs/PVCs/NetworkPolicies and Argo Workflows/CronWorkflows with watch
 //! streams, RBAC denials and access reviews, Argo CRDs per version, fault injection (restarts
 //! included), a request log, and a simulated Argo controller. Self-contained (no other test
 //! module), so a bench can include it with `#[path = "../tests/it/fake_api/mod.rs"]`.
@@ -330,6 +330,12 @@ impl FakeApi {
 
     pub(crate) fn add_pvc(&self, ns: &str, pvc: Value) {
         self.state().store.upsert(Res::Pvcs, ns, pvc);
+    }
+
+    /// Adds (or replaces) a NetworkPolicy; `list` serves it (a 403 with `forbid("list",
+    /// "networkpolicies")`).
+    pub(crate) fn add_network_policy(&self, ns: &str, policy: Value) {
+        self.state().store.upsert(Res::NetworkPolicies, ns, policy);
     }
 
     /// Adds (or replaces) a Workflow without validation, e.g. for list/get tests.

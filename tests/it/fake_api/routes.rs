@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::crd::{CRD_GROUP, CRD_PLURAL};
 use super::http::{self, Body, RequestBody};
 use super::logs::{LogOptions, LogRead};
-use super::resources::{ARGO_GROUP, Res};
+use super::resources::{ARGO_GROUP, NETWORKING_GROUP, Res};
 use super::select::{FieldSelector, Filter, LabelSelector};
 use super::status::{self, ApiError};
 use super::validate::Cause;
@@ -44,6 +44,9 @@ fn resolve(path: &str, st: &State, shared: &Shared) -> Result<Target, ApiError> 
         ["apis"] => return Ok(Target::Doc(discovery::api_group_list(st.argo_installed))),
         ["api", "v1"] => return Ok(Target::Doc(discovery::resource_list(""))),
         ["apis", ARGO_GROUP] => return argo(discovery::api_group()),
+        ["apis", NETWORKING_GROUP, "v1"] => {
+            return Ok(Target::Doc(discovery::resource_list(NETWORKING_GROUP)));
+        }
         ["apis", ARGO_GROUP, "v1alpha1"] => return argo(discovery::resource_list(ARGO_GROUP)),
         ["openapi", "v3"] => {
             return Ok(Target::Doc(discovery::openapi_v3_root(st.argo_installed)));
@@ -61,6 +64,7 @@ fn resolve(path: &str, st: &State, shared: &Shared) -> Result<Target, ApiError> 
         }
         ["api", "v1", rest @ ..] => ("", rest),
         ["apis", ARGO_GROUP, "v1alpha1", rest @ ..] => (ARGO_GROUP, rest),
+        ["apis", NETWORKING_GROUP, "v1", rest @ ..] => (NETWORKING_GROUP, rest),
         _ => return Err(status::path_not_found()),
     };
     let find = |plural: &str| Res::find(group, plural).ok_or_else(status::path_not_found);

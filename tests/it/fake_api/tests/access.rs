@@ -154,7 +154,14 @@ async fn discovery_and_missing_argo() {
     let wfs = workflows(client.clone(), "ns1");
     let pods: Api<Pod> = Api::namespaced(client.clone(), "ns1");
     let groups = client.list_api_groups().await.expect("groups");
-    assert_eq!(groups.groups[0].name, "argoproj.io");
+    let names: Vec<&str> = groups.groups.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(names, ["networking.k8s.io", "argoproj.io"]);
+    let networking = client
+        .list_api_group_resources("networking.k8s.io/v1")
+        .await
+        .expect("networking resources");
+    assert_eq!(networking.group_version, "networking.k8s.io/v1");
+    assert_eq!(networking.resources[0].kind, "NetworkPolicy");
     let resources = client
         .list_api_group_resources("argoproj.io/v1alpha1")
         .await
@@ -189,14 +196,9 @@ async fn discovery_and_missing_argo() {
         st.details
             .is_some_and(|d| d.name.is_empty() && d.kind.is_empty())
     );
-    assert!(
-        client
-            .list_api_groups()
-            .await
-            .expect("groups")
-            .groups
-            .is_empty()
-    );
+    let groups = client.list_api_groups().await.expect("groups");
+    let names: Vec<&str> = groups.groups.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(names, ["networking.k8s.io"], "Argo's group is gone");
     assert_eq!(
         status_of(
             client
