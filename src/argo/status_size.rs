@@ -112,6 +112,11 @@ impl StatusEstimate {
         self.pods * 2 * (self.name_len + ID_SUFFIX) + self.pods * POD_KEYS
     }
 
+    /// The part of `bytes` that does not grow with the nodes.
+    pub fn fixed_bytes(&self) -> usize {
+        FIXED + (FIRST * (100 + MARGIN_PERCENT)).div_ceil(100).div_ceil(3) * 4
+    }
+
     /// All the status adds to the object, fixed part included.
     pub fn bytes(&self) -> usize {
         FIXED + self.compressed_bytes() + self.pod_key_bytes()
