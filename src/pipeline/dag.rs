@@ -8,7 +8,7 @@ use super::error::{PipelineError, PipelineErrorKind as Kind, PipelineErrors};
 use super::names::{derive_name, dns_label, numbered, truncate, unique};
 use super::{
     Axis, CommandTemplate, JobRef, Pipeline, Pos, ResourceSpec, Segment, Source, Word,
-    WorkflowOptions, cron, quantity,
+    WorkflowOptions, command, cron, quantity,
 };
 
 /// A validated pipeline: unique DNS-safe task names, resolved acyclic dependencies.
@@ -511,6 +511,32 @@ impl Builder {
                     },
                 );
             }
+        }
+        // What reaches the job as one argument: the `sh -c` text with each sweep axis at its
+        // longest value (quoted as the shell needs it).
+        let longest: Vec<usize> = job
+            .axes
+            .iter()
+            .map(|a| {
+                a.values
+                    .iter()
+                    .map(|v| command::quoted_len(v))
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let bytes = job
+            .command
+            .shell_text_len(&|n| longest.get(n).copied().unwrap_or(0));
+        if bytes > command::MAX_ARGUMENT_BYTES {
+            self.error(
+                pos,
+                Kind::CommandTooLong {
+                    job: name.to_owned(),
+                    bytes,
+                    sweep: !job.axes.is_empty(),
+                },
+            );
         }
         let used = used_params(&job.command);
         for (n, axis) in job.axes.iter().enumerate() {
