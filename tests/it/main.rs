@@ -12,5 +12,6 @@ mod errors;
 mod fake_api;
 mod first_use;
 mod helpers;
+mod limits;
 mod local;
 mod schema;
