@@ -54,7 +54,7 @@ pub struct Job {
 /// by `Dag::build` before anything is expanded. Why 100,000: the local engine runs that many
 /// (a process and a log file each, a few hundred bytes of memory per job), and it is already
 /// past what Argo can hold, whose limit is the 1 MiB workflow (~30 bytes a sweep point, ~140 a
-/// task: `argo::manifest` refuses what does not fit). Beyond it, counts stop meaning jobs a
+/// task, and ~160 of status per job once run: `argo::manifest` refuses what does not fit). Beyond it, counts stop meaning jobs a
 /// person asked for and start meaning a typo in a sweep (`{0..9}` ten times is 10^10).
 pub const MAX_JOBS: u64 = 100_000;
 
