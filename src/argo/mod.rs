@@ -9,6 +9,7 @@ pub mod manifest;
 pub(crate) mod pods;
 pub mod render;
 pub(crate) mod resubmit;
+pub mod status_size;
 pub(crate) mod tracker;
 pub mod types;
 pub(crate) mod view;

@@ -8,7 +8,7 @@ use super::error::{PipelineError, PipelineErrorKind as Kind, PipelineErrors};
 use super::names::{derive_name, dns_label, numbered, truncate, unique};
 use super::{
     Axis, CommandTemplate, JobRef, Pipeline, Pos, ResourceSpec, Segment, Source, TolerationSpec,
-    Word, WorkflowOptions, cron, quantity,
+    Word, WorkflowOptions, command, cron, quantity,
 };
 
 /// A validated pipeline: unique DNS-safe task names, resolved acyclic dependencies.
@@ -58,7 +58,7 @@ pub struct Job {
 /// by `Dag::build` before anything is expanded. Why 100,000: the local engine runs that many
 /// (a process and a log file each, a few hundred bytes of memory per job), and it is already
 /// past what Argo can hold, whose limit is the 1 MiB workflow (~30 bytes a sweep point, ~140 a
-/// task: `argo::manifest` refuses what does not fit). Beyond it, counts stop meaning jobs a
+/// task, and ~160 of status per job once run: `argo::manifest` refuses what does not fit). Beyond it, counts stop meaning jobs a
 /// person asked for and start meaning a typo in a sweep (`{0..9}` ten times is 10^10).
 pub const MAX_JOBS: u64 = 100_000;
 
@@ -517,6 +517,32 @@ impl Builder {
                     },
                 );
             }
+        }
+        // What reaches the job as one argument: the `sh -c` text with each sweep axis at its
+        // longest value (quoted as the shell needs it).
+        let longest: Vec<usize> = job
+            .axes
+            .iter()
+            .map(|a| {
+                a.values
+                    .iter()
+                    .map(|v| command::quoted_len(v))
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let bytes = job
+            .command
+            .shell_text_len(&|n| longest.get(n).copied().unwrap_or(0));
+        if bytes > command::MAX_ARGUMENT_BYTES {
+            self.error(
+                pos,
+                Kind::CommandTooLong {
+                    job: name.to_owned(),
+                    bytes,
+                    sweep: !job.axes.is_empty(),
+                },
+            );
         }
         let used = used_params(&job.command);
         for (n, axis) in job.axes.iter().enumerate() {

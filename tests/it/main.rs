@@ -15,5 +15,6 @@ mod fake_api;
 mod first_use;
 mod gpus;
 mod helpers;
+mod limits;
 mod local;
 mod schema;
