@@ -21,8 +21,10 @@ use crate::time;
 pub(crate) const DEFAULT_RUNS_DIR: &str = ".jupyterflow/runs";
 /// The record's file name inside the run folder.
 pub(crate) const RECORD_FILE: &str = "run.json";
-/// Bumped on incompatible changes, so an old reader can refuse instead of misreading.
-const FORMAT_VERSION: u32 = 1;
+/// Bumped on changes, so an old reader can refuse instead of misreading. 2: each job keeps
+/// what `retry` needs to run it again (dependencies, env, retries, timeout), and a run may be
+/// the retry of another.
+pub(crate) const FORMAT_VERSION: u32 = 2;
 
 /// Why a record could not be read, written or deleted.
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +104,9 @@ pub(crate) struct RunRecord {
     /// live pid with another start time is not our run.
     #[serde(default)]
     pub pid_started: Option<u64>,
+    /// The run this one retried (`jupyterflow retry`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_of: Option<String>,
     pub jobs: Vec<JobRecord>,
 }
 
@@ -118,11 +123,28 @@ pub(crate) struct JobRecord {
     pub exit: Option<Exit>,
     pub reason: Option<String>,
     pub log: PathBuf,
+    /// The jobs it waits for, by name (version 2).
+    #[serde(default)]
+    pub depends: Vec<String>,
+    /// Its own environment variables, added to the run's (version 2).
+    #[serde(default)]
+    pub env: Vec<(String, String)>,
+    #[serde(default)]
+    pub retries: u32,
+    /// Per attempt, in seconds.
+    #[serde(default)]
+    pub timeout_seconds: Option<u64>,
 }
 
 impl RunRecord {
     /// A fresh record: status Running, every job Pending, logs under `log_dir`.
-    pub(crate) fn new(id: String, plan: &Plan, workdir: PathBuf, log_dir: &Path) -> Self {
+    pub(crate) fn new(
+        id: String,
+        plan: &Plan,
+        workdir: PathBuf,
+        log_dir: &Path,
+        retry_of: Option<&str>,
+    ) -> Self {
         RunRecord {
             version: FORMAT_VERSION,
             id,
@@ -134,10 +156,19 @@ impl RunRecord {
             finished: None,
             pid: std::process::id(),
             pid_started: process_start_time(std::process::id()),
+            retry_of: retry_of.map(str::to_owned),
             jobs: plan
                 .jobs
                 .iter()
                 .map(|job| JobRecord {
+                    depends: job
+                        .depends
+                        .iter()
+                        .map(|&d| plan.jobs[d].name.clone())
+                        .collect(),
+                    env: job.env.clone(),
+                    retries: job.retries,
+                    timeout_seconds: job.timeout.map(|t| t.as_secs()),
                     name: job.name.clone(),
                     task: job.task.clone(),
                     argv: job.argv.clone(),
@@ -148,6 +179,42 @@ impl RunRecord {
                     exit: None,
                     reason: None,
                     log: log_dir.join(format!("{}.log", job.name)),
+                })
+                .collect(),
+        }
+    }
+
+    /// The plan this run ran, from what version 2 records keep: to run parts of it again
+    /// (`retry`). Jobs keep their names, argv, env, dependencies, retries and timeouts.
+    pub(crate) fn plan(&self) -> Plan {
+        let index: std::collections::HashMap<&str, usize> = self
+            .jobs
+            .iter()
+            .enumerate()
+            .map(|(i, j)| (j.name.as_str(), i))
+            .collect();
+        Plan {
+            name: self.name.clone(),
+            source: match &self.source {
+                RecordSource::CommandLine(text) => Source::CommandLine(text.clone()),
+                RecordSource::File(path) => Source::File(path.clone()),
+            },
+            jobs: self
+                .jobs
+                .iter()
+                .map(|job| super::PlannedJob {
+                    name: job.name.clone(),
+                    task: job.task.clone(),
+                    argv: job.argv.clone(),
+                    env: job.env.clone(),
+                    depends: job
+                        .depends
+                        .iter()
+                        .filter_map(|d| index.get(d.as_str()).copied())
+                        .collect(),
+                    retries: job.retries,
+                    timeout: job.timeout_seconds.map(std::time::Duration::from_secs),
+                    left_out: None,
                 })
                 .collect(),
         }

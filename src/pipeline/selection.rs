@@ -130,7 +130,12 @@ mod tests {
     fn graph() -> JobGraph {
         JobGraph {
             jobs: [
-                "prep", "train-0-1", "train-0-01", "train-0-001", "eval", "report",
+                "prep",
+                "train-0-1",
+                "train-0-01",
+                "train-0-001",
+                "eval",
+                "report",
             ]
             .map(String::from)
             .to_vec(),
@@ -174,8 +179,14 @@ mod tests {
         let err = g.pick(&Pick::From("trian".into())).expect_err("unknown");
         assert_eq!(err.suggestion.as_deref(), Some("train"));
         assert!(err.to_string().contains("did you mean `train`?"));
-        assert!(err.hint().contains("prep, train, eval, report"), "{}", err.hint());
-        let far = g.pick(&Pick::Only(vec!["zzzzzzzz".into()])).expect_err("unknown");
+        assert!(
+            err.hint().contains("prep, train, eval, report"),
+            "{}",
+            err.hint()
+        );
+        let far = g
+            .pick(&Pick::Only(vec!["zzzzzzzz".into()]))
+            .expect_err("unknown");
         assert_eq!(far.suggestion, None);
     }
 

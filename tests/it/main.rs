@@ -17,4 +17,5 @@ mod gpus;
 mod helpers;
 mod limits;
 mod local;
+mod retry;
 mod schema;
