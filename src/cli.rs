@@ -1,5 +1,6 @@
-//! Command-line arguments: clap types only. Their doc comments are the `--help` text.
-//! `settings` turns them into what the commands use; nothing else reads these types.
+//! Command-line arguments: clap types only. Their doc comments are the `--help` text, and
+//! conflicts between flags are declared here so clap refuses them. `settings` turns them into
+//! what the commands use; nothing else reads these types.
 
 use std::path::PathBuf;
 
@@ -9,17 +10,24 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// image, volumes and working directory — or locally, as processes.
 #[derive(Debug, Parser)]
 #[command(name = "jupyterflow", version, about, max_term_width = 100)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// Where `run` runs, said once here so `--help` answers it.
+const RUN_AFTER_HELP: &str = "Where it runs: --local or --argo when given; --pod, -n and --context mean the cluster \
+(refused where none is configured); otherwise $JUPYTERFLOW_BACKEND or the config's `backend`, \
+else the cluster inside a notebook pod and this machine elsewhere. \
+`--dry-run --pod-file POD.json` prints the Argo Workflow a notebook pod would submit, from anywhere.";
+
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run a pipeline: on the cluster from a notebook pod (an Argo Workflow), else locally
+    #[command(after_help = RUN_AFTER_HELP)]
     Run(RunArgs),
     /// Check a pipeline without rendering or running it
-    Lint(InputArgs),
+    Lint(LintArgs),
     /// Draw a pipeline's jobs and dependencies
     Graph(GraphArgs),
     /// Show the effective configuration, or write a commented template
@@ -39,15 +47,44 @@ pub enum Command {
     Terminate(RunRefArgs),
     /// Start a new cluster run from an earlier run's spec
     Resubmit(ResubmitArgs),
+    /// Run again what did not succeed in a run (and what depends on it), on the same backend
+    Retry(RetryArgs),
     /// Delete runs (and their logs)
     #[command(visible_alias = "rm")]
     Delete(DeleteArgs),
+    /// Check that `run` will work here (in a notebook terminal), and say what to change if not
+    Doctor(DoctorArgs),
+    /// Print a shell completion script: `source <(jupyterflow completions bash)`
+    Completions(CompletionsArgs),
+    /// Print the man page (roff): `jupyterflow man > jupyterflow.1`
+    Man,
+    /// Print jupyterflow's version
+    Version,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DoctorArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// The notebook pod to check (default: this pod, $HOSTNAME)
+    #[arg(long, value_name = "NAME")]
+    pub pod: Option<String>,
+    /// Output format: json (default: a table, then what to fix)
+    #[arg(short = 'o', long = "output", value_name = "FORMAT")]
+    pub output: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Where the pipeline comes from: exactly one of `-c` and `-f`.
 #[derive(Debug, Args)]
 #[group(required = true, multiple = false)]
-pub struct Input {
+pub(crate) struct Input {
     /// The pipeline as a one-liner: `"python prep.py >> [python a.py, python b.py] >> python eval.py"`;
     /// `{0.1,0.01}` sweeps a value
     #[arg(short = 'c', long = "command", value_name = "PIPELINE")]
@@ -57,8 +94,61 @@ pub struct Input {
     pub file: Option<PathBuf>,
 }
 
+/// Which jobs run (default: all of them).
+#[derive(Debug, Args, Default)]
+pub(crate) struct PickArgs {
+    /// Run this job (a task name means all its sweep points) and everything downstream of it;
+    /// what it waits for counts as done
+    #[arg(long, value_name = "JOB", conflicts_with = "only")]
+    pub from: Option<String>,
+    /// Run just these jobs or tasks (comma-separated or repeated); what they wait for counts as
+    /// done
+    #[arg(long, value_name = "JOB[,JOB]", value_delimiter = ',')]
+    pub only: Vec<String>,
+}
+
 #[derive(Debug, Args)]
-pub struct InputArgs {
+pub(crate) struct LintArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub pick: PickArgs,
+}
+
+#[derive(Debug, Args)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "command-line switches are bools"
+)]
+pub(crate) struct RetryArgs {
+    #[command(flatten)]
+    pub history: HistoryArgs,
+    /// The run to continue (`@latest` for the newest)
+    pub run: String,
+    #[command(flatten)]
+    pub pick: PickArgs,
+    /// Stay attached until the new run ends (cluster runs; local runs always stay attached)
+    #[arg(short = 'w', long)]
+    pub watch: bool,
+    /// Most jobs running at once (local runs)
+    #[arg(short = 'p', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub parallelism: Option<u32>,
+    /// After a failure, keep running every job that does not depend on it (local runs)
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Do not show the jobs' output as it comes
+    #[arg(long)]
+    pub no_log: bool,
+    /// Print only the new run's name, and what failed
+    #[arg(short = 'q', long, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Output format: name, yaml, json or jsonpath=EXPR
+    #[arg(short = 'o', long = "output", value_name = "FORMAT")]
+    pub output: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InputArgs {
     #[command(flatten)]
     pub input: Input,
     /// Run every command with /bin/sh -c (default: only commands that use shell syntax)
@@ -71,9 +161,11 @@ pub struct InputArgs {
     clippy::struct_excessive_bools,
     reason = "command-line switches are bools"
 )]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     #[command(flatten)]
     pub input: InputArgs,
+    #[command(flatten)]
+    pub pick: PickArgs,
     /// Print what would be submitted instead of submitting it
     #[arg(long)]
     pub dry_run: bool,
@@ -85,20 +177,31 @@ pub struct RunArgs {
     pub pod: Option<String>,
     #[command(flatten)]
     pub cluster: ClusterArgs,
-    /// Stay attached and show progress until the workflow ends (exit 0 if it succeeded)
+    /// Stay attached, showing the jobs' output and progress, until the workflow ends (exit 0 if
+    /// it succeeded); local runs always stay attached
     #[arg(short = 'w', long)]
     pub watch: bool,
     /// Submit even though the working directory is not on a volume job pods can mount
     #[arg(long)]
     pub allow_unshared_workdir: bool,
+    /// Submit jobs that ask for GPUs even though they must run on the notebook's node (its
+    /// working directory is a ReadWriteOnce claim), where the notebook holds GPUs itself: for a
+    /// node with more GPUs than the notebook uses
+    #[arg(long)]
+    pub allow_gpu_on_notebook_node: bool,
     /// Keep the notebook image's tag instead of pinning jobs to the running digest
     #[arg(long)]
     pub no_pin_image: bool,
+    /// Packages pip/conda installed in the notebook after it started, which job pods lack:
+    /// warn, refuse, replay (each job installs them first) or ignore [default: the config's
+    /// `drift`, else warn]
+    #[arg(long, value_name = "POLICY", value_parser = ["warn", "refuse", "replay", "ignore"])]
+    pub drift: Option<String>,
     /// Output format: yaml, json, name, or jsonpath=EXPR (`{.metadata.name}` or `metadata.name`)
     #[arg(short = 'o', long = "output", value_name = "FORMAT")]
     pub output: Option<String>,
     /// Run the jobs on this machine, as processes (the default where no cluster is configured)
-    #[arg(long, conflicts_with = "argo")]
+    #[arg(long, conflicts_with_all = ["argo", "pod_file", "pod"])]
     pub local: bool,
     /// Use the Argo backend (the default in a notebook pod)
     #[arg(long)]
@@ -109,17 +212,20 @@ pub struct RunArgs {
     /// After a failure, keep running every job that does not depend on it (default: fail fast)
     #[arg(long)]
     pub keep_going: bool,
-    /// Also stream every job's output to the terminal (local runs), and report API retries
-    #[arg(long, short = 'v', visible_alias = "verbose")]
-    pub follow: bool,
-    /// Print only the run's name and errors: no progress, no summary
-    #[arg(short = 'q', long)]
+    /// Do not show the jobs' output as it comes (it is in their logs either way)
+    #[arg(long)]
+    pub no_log: bool,
+    /// Say more: API requests and retries
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+    /// Print only the run's name, and what failed: no output, progress or summary
+    #[arg(short = 'q', long, conflicts_with = "verbose")]
     pub quiet: bool,
 }
 
 /// Which cluster and namespace: the notebook pod's service account, else the kubeconfig.
 #[derive(Debug, Args, Clone, Default)]
-pub struct ClusterArgs {
+pub(crate) struct ClusterArgs {
     /// Namespace (default: the config's `namespace`, else the service account's or context's)
     #[arg(short = 'n', long, value_name = "NAMESPACE")]
     pub namespace: Option<String>,
@@ -134,7 +240,7 @@ pub struct ClusterArgs {
 /// Which runs: the cluster's Argo runs (in a notebook pod, with `-n`/`--context`, or
 /// `backend: argo`), else the local runs kept under `.jupyterflow/runs` of the working directory.
 #[derive(Debug, Args, Clone, Default)]
-pub struct HistoryArgs {
+pub(crate) struct HistoryArgs {
     /// Use the local run history even where a cluster is configured
     #[arg(long)]
     pub local: bool,
@@ -149,7 +255,7 @@ pub struct HistoryArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct RunRefArgs {
+pub(crate) struct RunRefArgs {
     #[command(flatten)]
     pub history: HistoryArgs,
     /// The run (`@latest` for the newest from this notebook)
@@ -157,7 +263,7 @@ pub struct RunRefArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ResubmitArgs {
+pub(crate) struct ResubmitArgs {
     #[command(flatten)]
     pub history: HistoryArgs,
     /// The run to start again (`@latest` for the newest from this notebook)
@@ -171,7 +277,7 @@ pub struct ResubmitArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ListArgs {
+pub(crate) struct ListArgs {
     #[command(flatten)]
     pub history: HistoryArgs,
     /// Only runs still running
@@ -189,7 +295,7 @@ pub struct ListArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct GetArgs {
+pub(crate) struct GetArgs {
     #[command(flatten)]
     pub history: HistoryArgs,
     /// The run (`@latest` for the newest)
@@ -200,7 +306,7 @@ pub struct GetArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct LogsArgs {
+pub(crate) struct LogsArgs {
     #[command(flatten)]
     pub history: HistoryArgs,
     /// The run (`@latest` for the newest)
@@ -213,7 +319,7 @@ pub struct LogsArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct DeleteArgs {
+pub(crate) struct DeleteArgs {
     #[command(flatten)]
     pub history: HistoryArgs,
     /// The runs to delete (`@latest` for the newest)
@@ -234,7 +340,7 @@ pub struct DeleteArgs {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum GraphFormat {
+pub(crate) enum GraphFormat {
     /// Text, one stage per block
     Ascii,
     /// Mermaid flowchart (paste into Markdown or a notebook)
@@ -244,7 +350,7 @@ pub enum GraphFormat {
 }
 
 #[derive(Debug, Args)]
-pub struct GraphArgs {
+pub(crate) struct GraphArgs {
     #[command(flatten)]
     pub input: InputArgs,
     /// Drawing format
@@ -253,7 +359,7 @@ pub struct GraphArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ConfigArgs {
+pub(crate) struct ConfigArgs {
     /// Write a commented template to the config file path ($JUPYTERFLOW_CONFIG_FILE or ~/.jupyterflow.yaml)
     #[arg(long)]
     pub generate_config: bool,

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where a job is in its life. `Succeeded`, `Failed`, `Skipped` and `Cancelled` are terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum JobPhase {
+pub(crate) enum JobPhase {
     /// Waiting for its dependencies or for a free parallelism slot.
     Pending,
     /// An attempt is running, or it waits for the backoff before the next attempt.
@@ -23,14 +23,16 @@ pub enum JobPhase {
     Skipped,
     /// It was running when the run was cancelled, and was stopped.
     Cancelled,
+    /// Its run's process died (killed, crashed) before it ended: it was stopped with it.
+    Interrupted,
 }
 
 impl JobPhase {
-    pub fn is_terminal(self) -> bool {
+    pub(crate) fn is_terminal(self) -> bool {
         !matches!(self, JobPhase::Pending | JobPhase::Running)
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             JobPhase::Pending => "Pending",
             JobPhase::Running => "Running",
@@ -38,6 +40,7 @@ impl JobPhase {
             JobPhase::Failed => "Failed",
             JobPhase::Skipped => "Skipped",
             JobPhase::Cancelled => "Cancelled",
+            JobPhase::Interrupted => "Interrupted",
         }
     }
 }
@@ -50,7 +53,7 @@ impl fmt::Display for JobPhase {
 
 /// The state of a whole run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum RunStatus {
+pub(crate) enum RunStatus {
     Running,
     Succeeded,
     /// At least one job failed.
@@ -63,7 +66,7 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RunStatus::Running => "Running",
             RunStatus::Succeeded => "Succeeded",
@@ -83,13 +86,13 @@ impl fmt::Display for RunStatus {
 /// How a process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Exit {
+pub(crate) enum Exit {
     Code(i32),
     Signal(i32),
 }
 
 impl Exit {
-    pub fn success(self) -> bool {
+    pub(crate) fn success(self) -> bool {
         self == Exit::Code(0)
     }
 }
@@ -108,14 +111,17 @@ impl fmt::Display for Exit {
 
 /// Which pipe a line of output came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
+pub(crate) enum Stream {
     Stdout,
     Stderr,
 }
 
+/// How many of a failed job's last lines of output the summary shows.
+pub(crate) const FAILURE_TAIL_LINES: usize = 20;
+
 /// One thing that happened. Job events name the job by its unique job name (`Dag::jobs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RunEvent {
+pub(crate) enum RunEvent {
     /// The run began; `jobs` are every job name in written order, all Pending.
     RunStarted {
         run_id: Option<String>,
@@ -160,6 +166,16 @@ pub enum RunEvent {
         duration: Duration,
         log: Option<PathBuf>,
     },
+    /// The run is being stopped (Ctrl-C, SIGTERM): `jobs` running jobs got SIGTERM and get
+    /// SIGKILL after `grace`; `grace: None` when they are killed at once (a second Ctrl-C).
+    Stopping {
+        jobs: usize,
+        grace: Option<Duration>,
+    },
+    /// The last lines of output of a job that failed, sent after its `JobFinished`, so the
+    /// summary can show why without the user opening the log (both backends: the log file
+    /// locally, the pod's log on the cluster). At most `FAILURE_TAIL_LINES`.
+    JobLogTail { job: String, lines: Vec<String> },
     /// Every job is terminal. Always the last event of a run.
     RunFinished {
         status: RunStatus,
@@ -169,31 +185,20 @@ pub enum RunEvent {
 
 impl RunEvent {
     /// The job this event is about, if any.
-    pub fn job(&self) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn job(&self) -> Option<&str> {
         match self {
             RunEvent::JobStarted { job, .. }
             | RunEvent::JobOutput { job, .. }
             | RunEvent::JobProgress { job, .. }
             | RunEvent::JobRetrying { job, .. }
-            | RunEvent::JobFinished { job, .. } => Some(job),
-            RunEvent::RunStarted { .. } | RunEvent::RunFinished { .. } => None,
+            | RunEvent::JobFinished { job, .. }
+            | RunEvent::JobLogTail { job, .. } => Some(job),
+            RunEvent::RunStarted { .. }
+            | RunEvent::RunFinished { .. }
+            | RunEvent::Stopping { .. } => None,
         }
     }
-}
-
-/// Durations the way people read them: `850ms`, `42s`, `3m05s`, `1h02m`.
-pub fn human_duration(d: Duration) -> String {
-    let secs = d.as_secs();
-    if secs == 0 {
-        return format!("{}ms", d.as_millis());
-    }
-    if secs < 60 {
-        return format!("{secs}s");
-    }
-    if secs < 3600 {
-        return format!("{}m{:02}s", secs / 60, secs % 60);
-    }
-    format!("{}h{:02}m", secs / 3600, (secs % 3600) / 60)
 }
 
 #[cfg(test)]
@@ -206,14 +211,6 @@ mod tests {
         assert_eq!(Exit::Signal(9).to_string(), "killed by signal 9 (SIGKILL)");
         assert!(Exit::Code(0).success());
         assert!(!Exit::Signal(15).success());
-    }
-
-    #[test]
-    fn durations_read_well() {
-        assert_eq!(human_duration(Duration::from_millis(850)), "850ms");
-        assert_eq!(human_duration(Duration::from_secs(90)), "1m30s");
-        assert_eq!(human_duration(Duration::from_secs(42)), "42s");
-        assert_eq!(human_duration(Duration::from_secs(3720)), "1h02m");
     }
 
     #[test]

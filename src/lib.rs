@@ -1,29 +1,42 @@
 //! jupyterflow: run a notebook's code as an Argo Workflows pipeline on Kubernetes, or locally.
-//! The data flows input → pipeline (validated DAG) → environment → backend → printer.
+//! The data flows input → pipeline (validated DAG) → environment → backend → printer:
+//! `main` calls [`run`], which parses the command line, resolves one `Settings`, dispatches the
+//! verb and prints any error once. The pure stages (`pipeline`, `environment`, `argo`) are
+//! public for the benchmarks; everything else is private to the crate.
 
 pub mod argo;
-pub mod cli;
-pub mod cluster;
-pub mod commands;
+mod cli;
+mod cluster;
+mod commands;
 pub mod environment;
-pub mod error;
-pub mod events;
-pub mod graph;
-pub mod local;
-pub mod output;
+mod error;
+mod events;
+mod local;
 pub mod pipeline;
-pub mod printer;
+mod printer;
+mod settings;
+mod time;
 
 use std::process::ExitCode;
 
 use clap::Parser as _;
 
-use crate::cli::{Cli, Command};
+use crate::cli::Cli;
 use crate::printer::Printer;
+use crate::settings::Settings;
+
+/// The command line, with `help --help` (which clap refuses) read as `help`.
+fn arguments() -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.len() == 3 && args[1] == "help" && (args[2] == "--help" || args[2] == "-h") {
+        args.pop();
+    }
+    args
+}
 
 /// Parses the command line, runs the command, prints any error once, and returns the exit code.
 pub fn run() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(arguments()) {
         Ok(cli) => cli,
         Err(e) => {
             // clap prints help/version to stdout and usage errors to stderr, with exit 0 or 2.
@@ -32,22 +45,8 @@ pub fn run() -> ExitCode {
         }
     };
     let mut printer = Printer::default();
-    let result = match &cli.command {
-        Command::Run(args) => commands::run::run(args, &mut printer),
-        Command::Lint(args) => commands::lint::lint(args, &mut printer).map(|()| 0),
-        Command::Graph(args) => commands::graph::graph(args, &mut printer).map(|()| 0),
-        Command::Config(args) => commands::config::config(args, &mut printer).map(|()| 0),
-        Command::List(args) => commands::runs::list(args, &mut printer).map(|()| 0),
-        Command::Get(args) => commands::runs::get(args, &mut printer).map(|()| 0),
-        Command::Logs(args) => commands::runs::logs(args, &mut printer),
-        Command::Delete(args) => commands::runs::delete(args, &mut printer).map(|()| 0),
-        Command::Watch(args) => commands::runs::watch(args, &mut printer),
-        Command::Stop(args) => commands::runs::shutdown(args, "Stop", &mut printer).map(|()| 0),
-        Command::Terminate(args) => {
-            commands::runs::shutdown(args, "Terminate", &mut printer).map(|()| 0)
-        }
-        Command::Resubmit(args) => commands::runs::resubmit(args, &mut printer),
-    };
+    let result = Settings::resolve(cli.command)
+        .and_then(|settings| commands::dispatch(&settings, &mut printer));
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

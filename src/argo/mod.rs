@@ -1,7 +1,20 @@
 //! Argo Workflows: the typed objects (`types`) and the pure renderer (`render`) that turns a
-//! validated `Dag` and an `Environment` into a `Workflow` or `CronWorkflow`.
+//! validated `Dag` and an `Environment` into a `Workflow` or `CronWorkflow`; `confinement`
+//! chooses the labels job pods carry so the notebook's NetworkPolicies select them too.
 
+pub(crate) mod confinement;
+pub(crate) mod deletion;
+pub(crate) mod labels;
+pub mod manifest;
+pub(crate) mod pods;
 pub mod render;
+pub(crate) mod resubmit;
+pub(crate) mod retry;
+pub mod status_size;
+pub(crate) mod tracker;
 pub mod types;
+pub(crate) mod view;
 
-pub use render::{CronScheduleField, Manifest, RenderError, RenderOptions, render};
+pub use manifest::{Manifest, RenderError};
+pub use render::{RenderOptions, check, render, render_checked};
+pub use types::{ArgoKind, CronScheduleField};

@@ -4,140 +4,64 @@
 //! whose command comes in as the parameter `cmd` (run by `/bin/sh -c`; exec-mode commands are
 //! `exec` + their quoted argv, so the process and its argv are exactly the local ones). A DAG
 //! task then costs ~100 bytes and a sweep point ~30 (one task with `withItems`). Jobs that set
-//! their own env/resources/retries/timeout get a template of their own. Argo's CRD allows 200
-//! tasks per DAG, so bigger pipelines are cut, in dependency order, into nested DAG templates.
+//! their own env/resources/node selector/tolerations/retries/timeout get a template of their
+//! own; a template's `nodeSelector` and `tolerations` replace the workflow's (Argo does not
+//! merge them), so they are written whole. Argo's CRD allows 200 tasks per DAG, so bigger
+//! pipelines are cut, in dependency order, into nested DAG templates.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::api::core::v1::{Container, EnvVar, ResourceRequirements};
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::api::core::v1::{Container, EnvVar, Toleration};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use serde::Serialize;
 
+use super::labels::{
+    CONTROLLER_INSTANCE_LABEL, MANAGED_BY, NOTEBOOK_LABEL, SOURCE_ANNOTATION, USER_LABEL,
+    is_label_key, is_label_value, label_value,
+};
+use super::manifest::{MAX_DAG_TASKS, Manifest, PART_PREFIX, RenderError, SHARED_TEMPLATE};
+use super::types::CronScheduleField;
 use super::types::{
     API_VERSION, Arguments, Backoff, CronWorkflow, CronWorkflowSpec, DagTask, DagTemplate, Inputs,
     Parameter, PodMetadata, RetryStrategy, Template, TtlStrategy, Workflow, WorkflowSpec,
 };
 use crate::environment::Environment;
-use crate::pipeline::dag::dns_label;
-use crate::pipeline::{Dag, Source, Task};
+use crate::environment::gpu::{task_gpus, tolerations_for};
+use crate::environment::resources::{gpus, job_resources};
+use crate::pipeline::names::dns_label;
+use crate::pipeline::{CommandTemplate, Dag, Segment, Source, Task, TolerationSpec};
 
-/// Argo's CRD caps: tasks in one DAG template, templates in one workflow.
-pub const MAX_DAG_TASKS: usize = 200;
-pub const MAX_TEMPLATES: usize = 200;
-/// etcd refuses objects over 1.5 MiB; leave room for the status Argo adds.
-pub const MAX_MANIFEST_BYTES: usize = 1024 * 1024;
-
-pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
-pub const NOTEBOOK_LABEL: &str = "jupyterflow.io/notebook";
-pub const USER_LABEL: &str = "jupyterflow.io/user";
-pub const SOURCE_ANNOTATION: &str = "jupyterflow.io/source";
-const SHARED_TEMPLATE: &str = "job";
 const ENTRYPOINT: &str = "main";
-
-/// Which CronWorkflow field carries the schedule: Argo ≥ 3.6 (and the v4 schema) read
-/// `schedules`, a list; older controllers know only `schedule` and silently ignore `schedules`.
-/// Set by `cron_schedule_field` in the user's config.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CronScheduleField {
-    #[default]
-    Schedules,
-    Schedule,
-}
 
 #[derive(Debug, Clone, Default)]
 pub struct RenderOptions {
     pub cron_schedule_field: CronScheduleField,
+    /// The `instanceID` of the Argo controller that should run it (config `argo_instance_id`):
+    /// such a controller ignores workflows without it.
+    pub instance_id: Option<String>,
 }
 
-/// A rendered object: what `run` submits and `--dry-run` prints.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Manifest {
-    Workflow(Box<Workflow>),
-    Cron(Box<CronWorkflow>),
+/// The Argo object, refused here if Argo or Kubernetes would refuse it (see
+/// [`Manifest::check_limits`]): what `run` submits and `--dry-run` prints.
+pub fn render_checked(
+    dag: &Dag,
+    env: &Environment,
+    options: &RenderOptions,
+) -> Result<Manifest, RenderError> {
+    let manifest = render(dag, env, options)?;
+    manifest.check_limits()?;
+    Ok(manifest)
 }
 
-impl Serialize for Manifest {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Manifest::Workflow(w) => w.serialize(s),
-            Manifest::Cron(c) => c.serialize(s),
-        }
-    }
-}
-
-impl Manifest {
-    pub fn metadata(&self) -> &ObjectMeta {
-        match self {
-            Manifest::Workflow(w) => &w.metadata,
-            Manifest::Cron(c) => &c.metadata,
-        }
-    }
-
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Manifest::Workflow(_) => "Workflow",
-            Manifest::Cron(_) => "CronWorkflow",
-        }
-    }
-
-    fn spec(&self) -> &WorkflowSpec {
-        match self {
-            Manifest::Workflow(w) => &w.spec,
-            Manifest::Cron(c) => &c.spec.workflow_spec,
-        }
-    }
-
-    /// Refuses what Kubernetes or Argo would refuse: too many templates or too big an object.
-    pub fn check_limits(&self) -> Result<(), RenderError> {
-        let templates = self.spec().templates.len();
-        if templates > MAX_TEMPLATES {
-            return Err(RenderError::TooManyTemplates { templates });
-        }
-        let bytes = serde_json::to_vec(self).map_or(0, |v| v.len());
-        if bytes > MAX_MANIFEST_BYTES {
-            return Err(RenderError::TooLarge { bytes });
-        }
-        Ok(())
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RenderError {
-    #[error(
-        "job `{job}`: the command contains `{{{{`, which Argo reads as its own template syntax"
-    )]
-    TemplateSyntax { job: String },
-    #[error("the workflow needs {templates} templates; Argo allows {MAX_TEMPLATES}")]
-    TooManyTemplates { templates: usize },
-    #[error("the workflow is {bytes} bytes of JSON; Kubernetes stores objects up to about 1.5 MiB")]
-    TooLarge { bytes: usize },
-    #[error("labels: `{key}: {value}` {problem}")]
-    InvalidLabel {
-        key: String,
-        value: String,
-        problem: &'static str,
-    },
-}
-
-impl RenderError {
-    pub fn hint(&self) -> &'static str {
-        match self {
-            RenderError::TemplateSyntax { .. } => {
-                "move that part of the command into a script file and run the script"
-            }
-            RenderError::TooManyTemplates { .. } => {
-                "fewer jobs with their own env/resources/retries/timeout, or split the pipeline"
-            }
-            RenderError::TooLarge { .. } => {
-                "express repeated jobs as a sweep (`matrix` or {a,b} braces), which costs ~30 bytes a point, or split the pipeline"
-            }
-            RenderError::InvalidLabel { .. } => {
-                "keys are `name` or `prefix/name` and values at most 63 characters of letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit; jupyterflow's own labels cannot be set"
-            }
-        }
-    }
+/// Every check Argo's side makes that does not depend on the notebook pod (template syntax in
+/// commands, labels, task and size caps), for `lint`: a stand-in environment renders as the
+/// real one would, give or take a few bytes of image name.
+pub fn check(dag: &Dag, working_dir: &str) -> Result<(), RenderError> {
+    let stand_in = Environment {
+        image: "image".into(),
+        working_dir: working_dir.to_owned(),
+        ..Environment::default()
+    };
+    render_checked(dag, &stand_in, &RenderOptions::default()).map(|_| ())
 }
 
 /// Renders the Argo object for `dag` in `env`.
@@ -160,9 +84,17 @@ pub fn render(
     if let Some(user) = &env.user {
         labels.insert(USER_LABEL.to_owned(), label_value(user));
     }
+    if let Some(id) = &options.instance_id {
+        labels.insert(CONTROLLER_INSTANCE_LABEL.to_owned(), id.clone());
+    }
     for (key, value) in &dag.options.labels {
-        let problem = if key == MANAGED_BY || key.starts_with("jupyterflow.io/") {
-            Some("is set by jupyterflow itself (it finds its runs by it)")
+        let problem = if key == MANAGED_BY
+            || key == CONTROLLER_INSTANCE_LABEL
+            || key.starts_with("jupyterflow.io/")
+        {
+            Some(
+                "is set by jupyterflow itself (it finds its runs by it; for Argo's instance id, set `argo_instance_id` in the config)",
+            )
         } else if !is_label_key(key) {
             Some("has an invalid key")
         } else if !is_label_value(value) {
@@ -255,39 +187,61 @@ fn workflow_spec(dag: &Dag, env: &Environment) -> WorkflowSpec {
         container: Some(container.clone()),
         retry_strategy: dag.options.retries.map(retry_strategy),
         active_deadline_seconds: dag.options.timeout.map(|t| t.as_secs().to_string()),
+        tolerations: own_tolerations(
+            env,
+            tolerations_for(
+                &env.tolerations,
+                gpus(env.resources.as_ref()),
+                &env.gpu_tolerations,
+            ),
+        ),
         ..Template::default()
     });
     let mut nodes = Vec::with_capacity(dag.tasks.len());
-    let order = dag.topological_order();
-    let mut position = vec![0; dag.tasks.len()];
+    // Tasks `--from`/`--only`/`retry` left out are not rendered; what waits for one counts
+    // it as done, so the edge goes too.
+    let order: Vec<usize> = dag
+        .topological_order()
+        .into_iter()
+        .filter(|&i| dag.tasks[i].runs())
+        .collect();
+    let mut position = vec![usize::MAX; dag.tasks.len()];
     for (p, &i) in order.iter().enumerate() {
         position[i] = p;
     }
     for &i in &order {
         let task = &dag.tasks[i];
-        let template = if needs_own_template(task, dag) {
+        let template = if needs_own_template(task, dag, env) {
             let name = format!("{SHARED_TEMPLATE}-{}", task.name);
-            templates.push(own_template(&name, task, &container));
+            templates.push(own_template(&name, task, &container, env));
             name
         } else {
             SHARED_TEMPLATE.to_owned()
         };
+        let keys = item_keys(task);
         nodes.push(Node {
             task: DagTask {
                 name: task.name.clone(),
                 template,
-                dependencies: Vec::new(),
                 arguments: Some(Arguments {
                     parameters: vec![Parameter {
                         name: "cmd".to_owned(),
                         value: Some(escape_kubernetes(
-                            &task.command.shell_text(&|n| format!("{{{{item.p{n}}}}}")),
+                            &task
+                                .command
+                                .shell_text(&|n| format!("{{{{item.{}}}}}", keys[n])),
                         )),
                     }],
                 }),
-                with_items: sweep_items(task),
+                with_items: sweep_items(task, &keys),
+                ..DagTask::default()
             },
-            depends: task.depends.iter().map(|&d| position[d]).collect(),
+            depends: task
+                .depends
+                .iter()
+                .map(|&d| position[d])
+                .filter(|&p| p != usize::MAX)
+                .collect(),
         });
     }
     let tasks = nest(nodes, &mut templates);
@@ -307,7 +261,14 @@ fn workflow_spec(dag: &Dag, env: &Environment) -> WorkflowSpec {
         affinity: env.affinity.clone(),
         security_context: env.security_context.clone(),
         pod_metadata: Some(PodMetadata {
-            labels: BTreeMap::from([(MANAGED_BY.to_owned(), "jupyterflow".to_owned())]),
+            // The notebook's labels its NetworkPolicies select it by (see `confinement`), and
+            // ours, which `confinement` never takes from the notebook.
+            labels: env
+                .pod_labels
+                .clone()
+                .into_iter()
+                .chain([(MANAGED_BY.to_owned(), "jupyterflow".to_owned())])
+                .collect(),
             // Kubeflow injects an Istio sidecar that never exits, so the job pod would never
             // finish: keep it out of job pods.
             annotations: BTreeMap::from([(
@@ -346,18 +307,19 @@ fn nest(mut nodes: Vec<Node>, templates: &mut Vec<Template>) -> Vec<DagTask> {
         }
         let mut iter = nodes.into_iter().enumerate().peekable();
         for c in 0..chunks {
-            let name = format!("part-{level}-{}", c + 1);
+            let name = format!("{PART_PREFIX}{level}-{}", c + 1);
             let mut tasks = Vec::with_capacity(MAX_DAG_TASKS);
             let mut outer: BTreeSet<usize> = BTreeSet::new();
-            while let Some((p, mut node)) = iter.next_if(|(p, _)| chunk_of(*p) == c) {
-                let _ = p;
+            while let Some((_, mut node)) = iter.next_if(|(p, _)| chunk_of(*p) == c) {
+                let mut inner = Vec::new();
                 for &d in &node.depends {
                     if chunk_of(d) == c {
-                        node.task.dependencies.push(names[d].clone());
+                        inner.push(names[d].clone());
                     } else {
                         outer.insert(chunk_of(d));
                     }
                 }
+                node.task.depends = depends(&inner);
                 tasks.push(node.task);
             }
             templates.push(Template {
@@ -380,10 +342,18 @@ fn nest(mut nodes: Vec<Node>, templates: &mut Vec<Template>) -> Vec<DagTask> {
     nodes
         .into_iter()
         .map(|mut node| {
-            node.task.dependencies = node.depends.iter().map(|&d| names[d].clone()).collect();
+            let waits: Vec<String> = node.depends.iter().map(|&d| names[d].clone()).collect();
+            node.task.depends = depends(&waits);
             node.task
         })
         .collect()
+}
+
+/// Argo's `depends` for "after all of these": `a && b`. A bare task name means what
+/// `dependencies: [a]` meant (succeeded, skipped or daemoned), so this is the current form of
+/// the same edge.
+fn depends(names: &[String]) -> Option<String> {
+    (!names.is_empty()).then(|| names.join(" && "))
 }
 
 fn cmd_input() -> Inputs {
@@ -396,15 +366,20 @@ fn cmd_input() -> Inputs {
 }
 
 fn base_container(env: &Environment) -> Container {
+    // What every job runs first (drift replay's installs), on lines of its own before the
+    // command; `$` doubled like every value the kubelet expands.
+    let script = match &env.setup {
+        Some(setup) => format!(
+            "{}\n{{{{inputs.parameters.cmd}}}}",
+            escape_kubernetes(setup)
+        ),
+        None => "{{inputs.parameters.cmd}}".to_owned(),
+    };
     Container {
         name: "main".to_owned(),
         image: Some(env.image.clone()),
         image_pull_policy: env.image_pull_policy.clone(),
-        command: Some(vec![
-            "/bin/sh".to_owned(),
-            "-c".to_owned(),
-            "{{inputs.parameters.cmd}}".to_owned(),
-        ]),
+        command: Some(vec!["/bin/sh".to_owned(), "-c".to_owned(), script]),
         working_dir: Some(env.working_dir.clone()),
         env: (!env.env.is_empty()).then(|| env.env.clone()),
         env_from: (!env.env_from.is_empty()).then(|| env.env_from.clone()),
@@ -415,56 +390,75 @@ fn base_container(env: &Environment) -> Container {
     }
 }
 
-fn needs_own_template(task: &Task, dag: &Dag) -> bool {
+/// Whether a job's settings make its pod differ from the shared template's. `gpu: 0` in a
+/// notebook without GPUs changes nothing, so it costs no template.
+fn needs_own_template(task: &Task, dag: &Dag, env: &Environment) -> bool {
     !task.env.is_empty()
-        || !task.resources.is_empty()
+        || (!task.resources.is_empty()
+            && job_resources(env.resources.as_ref(), &task.resources) != env.resources)
+        || !task.node_selector.is_empty()
+        || !task.tolerations.is_empty()
         || task.retries != dag.options.retries
         || task.timeout != dag.options.timeout
 }
 
-fn own_template(name: &str, task: &Task, base: &Container) -> Template {
+fn own_template(name: &str, task: &Task, base: &Container, env: &Environment) -> Template {
     let mut container = base.clone();
     if !task.env.is_empty() {
-        let mut env = container.env.take().unwrap_or_default();
+        let mut vars = container.env.take().unwrap_or_default();
         for (key, value) in &task.env {
-            env.retain(|e| &e.name != key);
-            env.push(EnvVar {
+            vars.retain(|e| &e.name != key);
+            vars.push(EnvVar {
                 name: key.clone(),
                 value: Some(escape_kubernetes(value)),
                 value_from: None,
             });
         }
-        container.env = Some(env);
+        container.env = Some(vars);
     }
     if !task.resources.is_empty() {
-        let mut resources = container.resources.take().unwrap_or_default();
-        let r = &task.resources;
-        for (key, value) in [
-            ("cpu", &r.cpu),
-            ("memory", &r.memory),
-            ("nvidia.com/gpu", &r.gpu),
-        ] {
-            if let Some(value) = value {
-                set_quantity(&mut resources, key, value);
-            }
-        }
-        container.resources = Some(resources);
+        container.resources = job_resources(base.resources.as_ref(), &task.resources);
     }
+    let node_selector = if task.node_selector.is_empty() {
+        BTreeMap::new()
+    } else {
+        let mut merged = env.node_selector.clone();
+        merged.extend(task.node_selector.clone());
+        merged
+    };
+    let mut tolerations = env.tolerations.clone();
+    tolerations.extend(task.tolerations.iter().map(toleration));
+    let tolerations = tolerations_for(&tolerations, task_gpus(task, env), &env.gpu_tolerations);
     Template {
         name: name.to_owned(),
         inputs: Some(cmd_input()),
         container: Some(container),
         retry_strategy: task.retries.map(retry_strategy),
         active_deadline_seconds: task.timeout.map(|t| t.as_secs().to_string()),
+        node_selector,
+        tolerations: own_tolerations(env, tolerations),
         ..Template::default()
     }
 }
 
-/// A job's `resources` shorthand sets both request and limit, so the job gets what it asked for.
-fn set_quantity(resources: &mut ResourceRequirements, key: &str, value: &str) {
-    for map in [&mut resources.requests, &mut resources.limits] {
-        map.get_or_insert_with(BTreeMap::new)
-            .insert(key.to_owned(), Quantity(value.to_owned()));
+/// A template's tolerations when they differ from the workflow's, else none (the template then
+/// takes the workflow's). They never need to be fewer: they are the notebook's plus others.
+fn own_tolerations(env: &Environment, tolerations: Vec<Toleration>) -> Vec<Toleration> {
+    if tolerations == env.tolerations {
+        Vec::new()
+    } else {
+        tolerations
+    }
+}
+
+/// A workflow.yaml toleration as Kubernetes takes it.
+fn toleration(spec: &TolerationSpec) -> Toleration {
+    Toleration {
+        key: spec.key.clone(),
+        operator: spec.operator.clone(),
+        value: spec.value.clone(),
+        effect: spec.effect.clone(),
+        toleration_seconds: spec.toleration_seconds,
     }
 }
 
@@ -481,18 +475,20 @@ fn retry_strategy(limit: u32) -> RetryStrategy {
 }
 
 /// One item per sweep point, values shell-quoted as the `sh -c` text needs them.
-fn sweep_items(task: &Task) -> Vec<BTreeMap<String, String>> {
+fn sweep_items(task: &Task, keys: &[String]) -> Vec<BTreeMap<String, String>> {
     if task.axes.is_empty() {
         return Vec::new();
     }
     task.points()
-        .map(|point| {
+        .enumerate()
+        .filter(|(k, _)| task.runs_point(*k))
+        .map(|(_, point)| {
             point
                 .iter()
                 .enumerate()
                 .map(|(n, &v)| {
                     (
-                        format!("p{n}"),
+                        keys[n].clone(),
                         escape_kubernetes(&crate::pipeline::command::quote(
                             &task.axes[n].values[v],
                         )),
@@ -503,56 +499,83 @@ fn sweep_items(task: &Task) -> Vec<BTreeMap<String, String>> {
         .collect()
 }
 
+/// The name of each sweep axis in Argo's `withItems` (`{{item.lr}}`), so the Argo UI shows
+/// `train(0:act:relu,lr:0.1)`: a matrix key as written; for `-c` braces, the flag right before
+/// them (`--lr {0.1,0.01}` and `--lr={…}` are `lr`), else `p0`, `p1`… Keys are letters, digits
+/// and `_` (what Argo's template tags take), unique within the task.
+fn item_keys(task: &Task) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::with_capacity(task.axes.len());
+    for (n, axis) in task.axes.iter().enumerate() {
+        let brace = axis.key.starts_with('p') && axis.key[1..].bytes().all(|b| b.is_ascii_digit());
+        let named = if brace {
+            flag_before(&task.command, n)
+        } else {
+            Some(axis.key.clone())
+        };
+        let mut key = named
+            .map(|k| item_key(&k))
+            .filter(|k| !k.is_empty())
+            .unwrap_or_else(|| axis.key.clone());
+        if keys.contains(&key) {
+            key = format!("{key}_{}", n + 1);
+        }
+        keys.push(key);
+    }
+    keys
+}
+
+/// The flag a placeholder belongs to: `--lr` in `--lr {…}` (the word before) or `--lr={…}`.
+fn flag_before(command: &CommandTemplate, axis: usize) -> Option<String> {
+    let flag = |text: &str| -> Option<String> {
+        let name = text.trim_start_matches('-');
+        (text.starts_with('-') && !name.is_empty()).then(|| name.to_owned())
+    };
+    match command {
+        CommandTemplate::Exec(words) => {
+            let at = words
+                .iter()
+                .position(|w| w.0.contains(&Segment::Param(axis)))?;
+            match words[at].0.first() {
+                Some(Segment::Text(t)) => flag(t.strip_suffix('=')?),
+                _ => match words.get(at.checked_sub(1)?)?.0.as_slice() {
+                    [Segment::Text(t)] => flag(t),
+                    _ => None,
+                },
+            }
+        }
+        CommandTemplate::Shell(segments) => {
+            let at = segments.iter().position(|s| *s == Segment::Param(axis))?;
+            let Segment::Text(before) = segments.get(at.checked_sub(1)?)? else {
+                return None;
+            };
+            let before = before.strip_suffix('=').map_or_else(
+                || before.trim_end().rsplit(char::is_whitespace).next(),
+                |glued| glued.rsplit(char::is_whitespace).next(),
+            )?;
+            flag(before)
+        }
+    }
+}
+
+/// Letters, digits and `_` (a `-` becomes `_`), not starting with a digit.
+fn item_key(text: &str) -> String {
+    let key: String = text
+        .chars()
+        .map(|c| if c == '-' { '_' } else { c })
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    if key.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("_{key}")
+    } else {
+        key
+    }
+}
+
 /// Kubernetes expands `$(VAR)` in a container's command, args and env values, and turns `$$`
 /// into `$`. Our values are literal (the local engine runs them as is), so every `$` is
 /// doubled to reach the container unchanged.
 pub fn escape_kubernetes(text: &str) -> String {
     text.replace('$', "$$")
-}
-
-/// Label keys: `name` or `prefix/name`; name ≤ 63 like a value (non-empty), prefix a DNS
-/// subdomain ≤ 253.
-fn is_label_key(key: &str) -> bool {
-    let (prefix, name) = match key.rsplit_once('/') {
-        Some((prefix, name)) => (Some(prefix), name),
-        None => (None, key),
-    };
-    let prefix_ok = prefix.is_none_or(|p| {
-        !p.is_empty()
-            && p.len() <= 253
-            && p.split('.').all(|part| {
-                !part.is_empty()
-                    && part
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                    && !part.starts_with('-')
-                    && !part.ends_with('-')
-            })
-    });
-    prefix_ok && !name.is_empty() && is_label_value(name)
-}
-
-/// Label values: ≤ 63 of `[A-Za-z0-9._-]`, alphanumeric at both ends.
-fn is_label_value(value: &str) -> bool {
-    value.is_empty()
-        || (value.len() <= 63
-            && value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-            && value.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && value.ends_with(|c: char| c.is_ascii_alphanumeric()))
-}
-
-pub fn label_value(value: &str) -> String {
-    if is_label_value(value) {
-        return value.to_owned();
-    }
-    let mut out = dns_label(value, "unknown");
-    out.truncate(63);
-    while out.ends_with('-') {
-        out.pop();
-    }
-    out
 }
 
 #[cfg(test)]

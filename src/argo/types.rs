@@ -12,6 +12,45 @@ use serde::{Deserialize, Serialize};
 
 pub const API_VERSION: &str = "argoproj.io/v1alpha1";
 
+/// Argo's two kinds we create and manage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgoKind {
+    Workflow,
+    CronWorkflow,
+}
+
+impl ArgoKind {
+    pub fn plural(self) -> &'static str {
+        match self {
+            ArgoKind::Workflow => "workflows",
+            ArgoKind::CronWorkflow => "cronworkflows",
+        }
+    }
+
+    pub fn kind(self) -> &'static str {
+        match self {
+            ArgoKind::Workflow => "Workflow",
+            ArgoKind::CronWorkflow => "CronWorkflow",
+        }
+    }
+
+    /// How kubectl names an object of this kind: `workflow.argoproj.io/NAME`.
+    pub fn resource_name(self, name: &str) -> String {
+        format!("{}.argoproj.io/{name}", self.kind().to_ascii_lowercase())
+    }
+}
+
+/// Which CronWorkflow field carries the schedule: Argo ≥ 3.6 (and the v4 schema) read
+/// `schedules`, a list; older controllers know only `schedule` and silently ignore `schedules`.
+/// Set by `cron_schedule_field` in the user's config.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CronScheduleField {
+    #[default]
+    Schedules,
+    Schedule,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Workflow {
@@ -110,6 +149,13 @@ pub struct Template {
     /// IntOrString in Argo's schema: written as a string, which every validator accepts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active_deadline_seconds: Option<String>,
+    /// Replaces the workflow's `nodeSelector` for this template's pods (Argo does not merge
+    /// them), so it is written whole.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub node_selector: BTreeMap<String, String>,
+    /// Replaces the workflow's `tolerations` for this template's pods, so written whole too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tolerations: Vec<Toleration>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -156,11 +202,15 @@ pub struct DagTemplate {
 pub struct DagTask {
     pub name: String,
     pub template: String,
+    /// The legacy form of `depends` (what the original tool wrote; jupyterflow writes `depends`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dependencies: Vec<String>,
+    /// `a && b`: the tasks this one waits for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depends: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arguments: Option<Arguments>,
-    /// Sweep points: one map per point, `{{item.pN}}` in the arguments.
+    /// Sweep points: one map per point, `{{item.lr}}` in the arguments.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub with_items: Vec<BTreeMap<String, String>>,
 }

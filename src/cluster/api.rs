@@ -7,6 +7,7 @@ use std::future::Future;
 use std::time::Instant;
 
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, ListParams, LogParams, Patch, PatchParams,
     PostParams, WatchEvent, WatchParams,
@@ -16,47 +17,21 @@ use super::classify::{Failure, classify};
 use super::connect::Connection;
 use super::error::{ClusterError, Request};
 use super::retry::{Retry, RetryPolicy, Rng};
+use crate::argo::types::{API_VERSION, ArgoKind};
 
-/// Argo's two kinds we create and manage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ArgoKind {
-    Workflow,
-    CronWorkflow,
-}
-
-impl ArgoKind {
-    pub fn plural(self) -> &'static str {
-        match self {
-            ArgoKind::Workflow => "workflows",
-            ArgoKind::CronWorkflow => "cronworkflows",
-        }
-    }
-
-    pub fn kind(self) -> &'static str {
-        match self {
-            ArgoKind::Workflow => "Workflow",
-            ArgoKind::CronWorkflow => "CronWorkflow",
-        }
-    }
-
-    /// How kubectl names an object of this kind: `workflow.argoproj.io/NAME`.
-    pub fn resource_name(self, name: &str) -> String {
-        format!("{}.argoproj.io/{name}", self.kind().to_ascii_lowercase())
-    }
-
-    fn resource(self) -> ApiResource {
-        ApiResource {
-            group: "argoproj.io".into(),
-            version: "v1alpha1".into(),
-            api_version: "argoproj.io/v1alpha1".into(),
-            kind: self.kind().into(),
-            plural: self.plural().into(),
-        }
+/// kube's description of an Argo kind, for dynamic requests.
+fn api_resource(kind: ArgoKind) -> ApiResource {
+    ApiResource {
+        group: "argoproj.io".into(),
+        version: "v1alpha1".into(),
+        api_version: API_VERSION.into(),
+        kind: kind.kind().into(),
+        plural: kind.plural().into(),
     }
 }
 
 /// The cluster, as jupyterflow uses it.
-pub struct Cluster {
+pub(crate) struct Cluster {
     pub conn: Connection,
     pub policy: RetryPolicy,
     rng: Rng,
@@ -64,28 +39,33 @@ pub struct Cluster {
     pub notes: Vec<String>,
     /// Whether an attempt of the last `call` may have taken effect without us seeing the answer.
     pub outcome_unknown: bool,
+    /// Whether an attempt of the last `call` may still be running on the server after we gave
+    /// up on it (timed out, connection lost, gateway timeout): it can land after any later
+    /// answer, so a 404 read now proves nothing about it.
+    pub in_flight: bool,
 }
 
 impl Cluster {
-    pub fn new(conn: Connection) -> Self {
+    pub(crate) fn new(conn: Connection) -> Self {
         Cluster {
             conn,
             policy: RetryPolicy::default(),
             rng: Rng::from_entropy(),
             notes: Vec::new(),
             outcome_unknown: false,
+            in_flight: false,
         }
     }
 
-    pub fn namespace(&self) -> &str {
+    pub(crate) fn namespace(&self) -> &str {
         &self.conn.namespace
     }
 
-    pub fn rng(&mut self) -> &mut Rng {
+    pub(crate) fn rng(&mut self) -> &mut Rng {
         &mut self.rng
     }
 
-    pub fn request(
+    pub(crate) fn request(
         &self,
         verb: &'static str,
         resource: &'static str,
@@ -113,12 +93,12 @@ impl Cluster {
         Api::namespaced_with(
             self.conn.client.clone(),
             &self.conn.namespace,
-            &kind.resource(),
+            &api_resource(kind),
         )
     }
 
     /// Runs `attempt` until it succeeds, fails for good, or the policy gives up.
-    pub async fn call<T, F, Fut>(
+    pub(crate) async fn call<T, F, Fut>(
         &mut self,
         request: &Request,
         mut attempt: F,
@@ -128,9 +108,15 @@ impl Cluster {
         Fut: Future<Output = Result<T, kube::Error>>,
     {
         let started = Instant::now();
-        let mut number = 1;
+        // Attempts made, and those that count against `max_attempts` (refusals from a server
+        // that is restarting do not: only the time budget bounds them).
+        let mut attempts = 0;
+        let mut counted = 0;
+        let mut refusals = 0;
         self.outcome_unknown = false;
+        self.in_flight = false;
         loop {
+            attempts += 1;
             let mut failure = match tokio::time::timeout(self.conn.request_timeout, attempt()).await
             {
                 Ok(Ok(value)) => return Ok(value),
@@ -144,82 +130,146 @@ impl Cluster {
                     retry: Retry::Yes { server_delay: None },
                 },
             };
-            // The server may have acted on a request that timed out, broke, or got a 5xx
-            // other than 429 (which API servers send before doing anything).
-            self.outcome_unknown |= match &failure.error {
-                ClusterError::Timeout { .. } | ClusterError::Transport { .. } => true,
-                ClusterError::Server { code, .. } => *code != 429,
-                _ => false,
-            };
-            // Refused after an earlier attempt reached the server: it is restarting.
-            if number > 1 && matches!(failure.error, ClusterError::ConnectionRefused { .. }) {
-                failure.retry = Retry::Yes { server_delay: None };
-            }
-            let Retry::Yes { server_delay } = failure.retry else {
-                return Err(failure.error);
-            };
-            number += 1;
+            let (took_effect, running) = aftermath(&failure.error);
+            self.outcome_unknown |= took_effect;
+            self.in_flight |= running;
+            // Refused by a server that answered before (this call or an earlier one): it is
+            // restarting. A follow must outlive that, for as long as the time budget allows.
+            let restarting = matches!(failure.error, ClusterError::ConnectionRefused { .. })
+                && (attempts > 1 || self.conn.answered());
             let random = self.rng.unit();
-            let Some(wait) = self
-                .policy
-                .delay(number, started.elapsed(), server_delay, random)
-            else {
+            let wait = if restarting {
+                failure.retry = Retry::Yes { server_delay: None };
+                refusals += 1;
+                self.policy
+                    .delay_while_down(refusals, started.elapsed(), random)
+            } else {
+                let Retry::Yes { server_delay } = failure.retry else {
+                    return Err(failure.error);
+                };
+                counted += 1;
+                self.policy
+                    .delay(counted + 1, started.elapsed(), server_delay, random)
+            };
+            let Some(wait) = wait else {
                 self.notes.push(format!(
-                    "gave up on {} {} after {} attempts",
+                    "gave up on {} {} after {attempts} attempts",
                     request.verb,
                     request.what(),
-                    number - 1
                 ));
                 return Err(failure.error);
             };
             self.notes.push(format!(
-                "retrying {} {} in {} ms (attempt {number}): {}",
+                "retrying {} {} in {} ms (attempt {}): {}",
                 request.verb,
                 request.what(),
                 wait.as_millis(),
+                attempts + 1,
                 failure.error
             ));
             tokio::time::sleep(wait).await;
         }
     }
 
-    pub async fn get_pod(&mut self, name: &str) -> Result<Pod, ClusterError> {
+    pub(crate) async fn get_pod(&mut self, name: &str) -> Result<Pod, ClusterError> {
         let api: Api<Pod> = self.core_api();
         let request = self.request("get", "pods", "", Some(name));
         self.call(&request, || api.get(name)).await
     }
 
-    pub async fn list_pods(&mut self, selector: &str) -> Result<Vec<Pod>, ClusterError> {
+    pub(crate) async fn list_pods(&mut self, selector: &str) -> Result<Vec<Pod>, ClusterError> {
         let api: Api<Pod> = self.core_api();
         let request = self.request("list", "pods", "", None);
         let params = ListParams::default().labels(selector);
         Ok(self.call(&request, || api.list(&params)).await?.items)
     }
 
-    pub async fn get_pvc(&mut self, name: &str) -> Result<PersistentVolumeClaim, ClusterError> {
+    /// A server-side dry run (nothing is stored) of creating `object` in the namespace, with
+    /// strict field validation: the API server refuses fields its schema does not declare.
+    /// kube's `PostParams` cannot ask for strict validation, hence the request by hand.
+    pub(crate) async fn dry_run_create_strict(
+        &mut self,
+        plural: &'static str,
+        object: &serde_json::Value,
+    ) -> Result<serde_json::Value, ClusterError> {
+        let path = format!(
+            "/apis/argoproj.io/v1alpha1/namespaces/{}/{plural}?dryRun=All&fieldValidation=Strict",
+            self.conn.namespace
+        );
+        let body = serde_json::to_vec(object).unwrap_or_default();
+        let client = self.conn.client.clone();
+        let request = self.request("create", plural, "argoproj.io", None);
+        self.call(&request, || {
+            let http_request = http::Request::post(&path)
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(body.clone());
+            let client = client.clone();
+            async move {
+                let http_request = http_request.map_err(kube::Error::HttpError)?;
+                client.request::<serde_json::Value>(http_request).await
+            }
+        })
+        .await
+    }
+
+    /// Pods matching a field selector (`status.podIP=10.1.2.3`).
+    pub(crate) async fn list_pods_by_fields(
+        &mut self,
+        selector: &str,
+    ) -> Result<Vec<Pod>, ClusterError> {
+        let api: Api<Pod> = self.core_api();
+        let request = self.request("list", "pods", "", None);
+        let params = ListParams::default().fields(selector);
+        Ok(self.call(&request, || api.list(&params)).await?.items)
+    }
+
+    pub(crate) async fn get_pvc(
+        &mut self,
+        name: &str,
+    ) -> Result<PersistentVolumeClaim, ClusterError> {
         let api: Api<PersistentVolumeClaim> = self.core_api();
         let request = self.request("get", "persistentvolumeclaims", "", Some(name));
         self.call(&request, || api.get(name)).await
     }
 
-    /// A pod's log stream (container `main`), following when asked.
-    pub async fn pod_log(
+    /// A claim's access modes: from its status (what was bound) or, before binding, its spec.
+    pub(crate) async fn claim_access_modes(
+        &mut self,
+        name: &str,
+    ) -> Result<Vec<String>, ClusterError> {
+        let pvc = self.get_pvc(name).await?;
+        Ok(pvc
+            .status
+            .as_ref()
+            .and_then(|s| s.access_modes.clone())
+            .or_else(|| pvc.spec.as_ref().and_then(|s| s.access_modes.clone()))
+            .unwrap_or_default())
+    }
+
+    /// The namespace's NetworkPolicies (one list request), to give job pods the labels the
+    /// notebook's select it by.
+    pub(crate) async fn list_network_policies(
+        &mut self,
+    ) -> Result<Vec<NetworkPolicy>, ClusterError> {
+        let api: Api<NetworkPolicy> = self.core_api();
+        let request = self.request("list", "networkpolicies", "networking.k8s.io", None);
+        let params = ListParams::default();
+        Ok(self.call(&request, || api.list(&params)).await?.items)
+    }
+
+    /// A pod's log stream, read as `params` say (container, follow, timestamps, sinceTime,
+    /// tailLines).
+    pub(crate) async fn pod_log(
         &mut self,
         pod: &str,
-        container: &str,
-        follow: bool,
+        params: &LogParams,
     ) -> Result<impl futures::AsyncBufRead + use<>, ClusterError> {
         let api: Api<Pod> = self.core_api();
         let request = self.request("get", "pods/log", "", Some(pod));
-        let params = LogParams {
-            container: Some(container.to_owned()),
-            follow,
-            ..LogParams::default()
-        };
-        self.call(&request, || api.log_stream(pod, &params)).await
+        self.call(&request, || api.log_stream(pod, params)).await
     }
 
-    pub async fn create(
+    pub(crate) async fn create(
         &mut self,
         kind: ArgoKind,
         object: &DynamicObject,
@@ -231,7 +281,7 @@ impl Cluster {
         Ok(to_json(&created))
     }
 
-    pub async fn get(
+    pub(crate) async fn get(
         &mut self,
         kind: ArgoKind,
         name: &str,
@@ -242,7 +292,7 @@ impl Cluster {
     }
 
     /// Objects matching a label selector (empty = all), and the list's resourceVersion.
-    pub async fn list(
+    pub(crate) async fn list(
         &mut self,
         kind: ArgoKind,
         selector: &str,
@@ -255,7 +305,7 @@ impl Cluster {
         Ok((list.items.iter().map(to_json).collect(), version))
     }
 
-    pub async fn merge_patch(
+    pub(crate) async fn merge_patch(
         &mut self,
         kind: ArgoKind,
         name: &str,
@@ -272,7 +322,7 @@ impl Cluster {
     }
 
     /// Deletes one object; already gone counts as done (a retried DELETE meets 404).
-    pub async fn delete(&mut self, kind: ArgoKind, name: &str) -> Result<(), ClusterError> {
+    pub(crate) async fn delete(&mut self, kind: ArgoKind, name: &str) -> Result<(), ClusterError> {
         let api = self.argo_api(kind);
         let request = self.request("delete", kind.plural(), "argoproj.io", Some(name));
         let params = DeleteParams::background();
@@ -284,7 +334,7 @@ impl Cluster {
 
     /// One watch request on a single workflow from `version`; the caller re-watches when the
     /// stream ends (the server closes watches after a while).
-    pub async fn watch_one(
+    pub(crate) async fn watch_one(
         &mut self,
         kind: ArgoKind,
         name: &str,
@@ -302,6 +352,23 @@ impl Cluster {
     }
 }
 
-pub fn to_json(object: &DynamicObject) -> serde_json::Value {
+/// What a failed attempt may have left on the server: (it may have taken effect, it may still
+/// be running). A server that answered is done with the request, so a GET settles it; one that
+/// did not answer in time, lost the connection, or sat behind a gateway that timed out (502,
+/// 504: the API server goes on with a write its client no longer waits for) may still apply it
+/// later. 429 is sent before anything is done.
+fn aftermath(error: &ClusterError) -> (bool, bool) {
+    match error {
+        ClusterError::Timeout { .. }
+        | ClusterError::Transport { .. }
+        | ClusterError::Server {
+            code: 502 | 504, ..
+        } => (true, true),
+        ClusterError::Server { code, .. } => (*code != 429, false),
+        _ => (false, false),
+    }
+}
+
+pub(crate) fn to_json(object: &DynamicObject) -> serde_json::Value {
     serde_json::to_value(object).unwrap_or(serde_json::Value::Null)
 }

@@ -53,13 +53,13 @@ pub(super) fn classify(conn: &Connection, request: &Request, e: &kube::Error) ->
                 }),
                 TransportKind::Tls => fatal(ClusterError::Tls {
                     server: conn.server.clone(),
-                    detail: chain,
+                    detail: error::readable(&chain),
                 }),
                 kind => Failure {
                     error: ClusterError::Transport {
                         server: conn.server.clone(),
                         request: Box::new(request.clone()),
-                        detail: chain,
+                        detail: error::readable(&chain),
                     },
                     retry: if kind == TransportKind::Broken
                         || matches!(other, kube::Error::HyperError(_) | kube::Error::Service(_))
@@ -90,7 +90,11 @@ fn refusal(
         403 => ClusterError::Forbidden {
             request: Box::new(request.clone()),
             user: forbidden_user(&message).unwrap_or_else(|| match &conn.origin {
-                Origin::ServiceAccount { .. } => "the notebook's service account".into(),
+                // The server did not say who; in a pod we know it.
+                Origin::ServiceAccount { .. } => conn.service_account.as_ref().map_or_else(
+                    || "the notebook's service account".into(),
+                    |(namespace, name)| format!("system:serviceaccount:{namespace}:{name}"),
+                ),
                 Origin::Kubeconfig { context } => format!("the user of context `{context}`"),
             }),
         },
@@ -102,9 +106,8 @@ fn refusal(
             }
         }
         // Creating in a namespace that does not exist names the namespace.
-        404 if details.is_some_and(|d| d.kind == "namespaces") => ClusterError::Other {
-            message: format!("namespace `{}` does not exist", request.namespace),
-            hint: "check -n/--namespace and the config's `namespace`; kubectl get namespaces lists them".into(),
+        404 if details.is_some_and(|d| d.kind == "namespaces") => ClusterError::NoNamespace {
+            namespace: request.namespace.clone(),
         },
         404 => ClusterError::NotFound {
             request: Box::new(request.clone()),

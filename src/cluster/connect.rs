@@ -6,18 +6,19 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use k8s_openapi::api::core::v1::Pod;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use super::error::ClusterError;
+use crate::environment::discover::ProcessEnv;
 
-/// Where a pod's service account is mounted, unless `$JUPYTERFLOW_SERVICEACCOUNT_DIR` says otherwise
-/// (tests point it at a directory the fake API server wrote).
-pub const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+/// Sent with every request: `jupyterflow/<version>`.
+const USER_AGENT: &str = concat!("jupyterflow/", env!("CARGO_PKG_VERSION"));
 
 /// What the user asked for on the command line (`--context`, `-n`, `--pod`) and the process
 /// environment that decides the rest. Built once by the command; pure data.
 #[derive(Debug, Clone, Default)]
-pub struct Target {
+pub(crate) struct Target {
     pub context: Option<String>,
     pub namespace: Option<String>,
     /// The notebook pod whose environment jobs reuse (`--pod`, else `$HOSTNAME` in a pod).
@@ -27,58 +28,15 @@ pub struct Target {
     pub env: ProcessEnv,
 }
 
-/// The environment variables that decide how to connect, read once so the decision is pure.
-#[derive(Debug, Clone, Default)]
-pub struct ProcessEnv {
-    pub service_host: Option<String>,
-    pub service_port: Option<String>,
-    pub service_account_dir: PathBuf,
-    pub kubeconfig: Option<String>,
-    pub home: Option<PathBuf>,
-    pub hostname: Option<String>,
-}
-
-impl ProcessEnv {
-    pub fn from_process() -> Self {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        ProcessEnv {
-            service_host: var("KUBERNETES_SERVICE_HOST"),
-            service_port: var("KUBERNETES_SERVICE_PORT"),
-            service_account_dir: var("JUPYTERFLOW_SERVICEACCOUNT_DIR")
-                .map_or_else(|| PathBuf::from(SERVICE_ACCOUNT_DIR), PathBuf::from),
-            kubeconfig: var("KUBECONFIG"),
-            home: var("HOME").map(PathBuf::from),
-            hostname: var("HOSTNAME"),
-        }
-    }
-
-    /// Running in a pod with a mounted service account token.
-    pub fn in_pod(&self) -> bool {
-        self.service_host.is_some() && self.service_account_dir.join("token").is_file()
-    }
-
-    fn default_kubeconfig(&self) -> Option<PathBuf> {
-        self.home
-            .as_ref()
-            .map(|h| h.join(".kube/config"))
-            .filter(|p| p.is_file())
-    }
-
-    /// Any way to reach a cluster at all: a service account or a kubeconfig.
-    pub fn has_cluster(&self) -> bool {
-        self.in_pod() || self.kubeconfig.is_some() || self.default_kubeconfig().is_some()
-    }
-}
-
 /// How we reached the cluster, for messages ("the pod's service account", "context prod").
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Origin {
+pub(crate) enum Origin {
     ServiceAccount { dir: PathBuf },
     Kubeconfig { context: String },
 }
 
 impl Origin {
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Origin::ServiceAccount { dir } => {
                 format!("the pod's service account ({})", dir.display())
@@ -91,14 +49,17 @@ impl Origin {
 /// What the client layer saw, shared with the retry loop: the last `Retry-After` header and
 /// how many HTTP requests went out (the benchmark and `-v` report it).
 #[derive(Debug, Default)]
-pub struct Observed {
+pub(crate) struct Observed {
     pub requests: u64,
+    /// HTTP answers received (any status): once there is one, the server exists, and a refused
+    /// connection means it is restarting.
+    pub responses: u64,
     pub retry_after: Option<Duration>,
 }
 
 /// A ready client: where it points, its default namespace, and the notebook pod name.
 #[derive(Clone)]
-pub struct Connection {
+pub(crate) struct Connection {
     pub client: kube::Client,
     pub namespace: String,
     pub origin: Origin,
@@ -106,11 +67,38 @@ pub struct Connection {
     pub own_pod: Option<String>,
     pub request_timeout: Duration,
     pub observed: Arc<Mutex<Observed>>,
+    /// In a pod, the service account we act as, `(namespace, name)`: from the token, else from
+    /// the notebook pod once it was read. For the RoleBinding printed after a 403 that names
+    /// no user.
+    pub service_account: Option<(String, String)>,
 }
 
 impl Connection {
-    pub fn requests(&self) -> u64 {
+    pub(crate) fn requests(&self) -> u64 {
         self.observed.lock().map_or(0, |o| o.requests)
+    }
+
+    /// In a pod whose token did not say who we are: the notebook pod's service account (the
+    /// pod's token is that account's), once its pod was read.
+    pub(crate) fn learn_service_account(&mut self, pod: &Pod) {
+        if self.service_account.is_some() || !matches!(self.origin, Origin::ServiceAccount { .. }) {
+            return;
+        }
+        let spec = pod.spec.as_ref();
+        let name = spec
+            .and_then(|s| s.service_account_name.clone())
+            .or_else(|| spec.and_then(|s| s.service_account.clone()));
+        let namespace = pod
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| self.namespace.clone());
+        self.service_account = name.map(|name| (namespace, name));
+    }
+
+    /// Whether the API server has answered any request on this connection.
+    pub(crate) fn answered(&self) -> bool {
+        self.observed.lock().is_ok_and(|o| o.responses > 0)
     }
 }
 
@@ -126,7 +114,7 @@ fn kubeconfig_label(env: &ProcessEnv) -> String {
 /// `~/.kube/config` over the service account. We prefer the service account in a pod unless
 /// `$KUBECONFIG` or `--context` is given, deliberately: a notebook image may ship a stale
 /// `~/.kube/config` (another cluster, an expired token).
-pub async fn connect(target: &Target) -> Result<Connection, ClusterError> {
+pub(crate) async fn connect(target: &Target) -> Result<Connection, ClusterError> {
     let env = &target.env;
     let explicit_kubeconfig = env.kubeconfig.is_some() || target.context.is_some();
     let (config, origin) = if !explicit_kubeconfig && env.in_pod() {
@@ -135,7 +123,7 @@ pub async fn connect(target: &Target) -> Result<Connection, ClusterError> {
         kubeconfig_config(target).await?
     } else if let Some(context) = &target.context {
         // Not "no cluster": there may well be a service account; --context just cannot use it.
-        return Err(ClusterError::Config {
+        return Err(ClusterError::BadContext {
             message: format!(
                 "--context {context} needs a kubeconfig ($KUBECONFIG or ~/.kube/config), and none was found"
             ),
@@ -159,7 +147,52 @@ pub async fn connect(target: &Target) -> Result<Connection, ClusterError> {
         Origin::ServiceAccount { .. } => env.hostname.clone(),
         Origin::Kubeconfig { .. } => None,
     });
-    build(config, origin, namespace, own_pod, target.request_timeout)
+    let service_account = match &origin {
+        Origin::ServiceAccount { dir } => std::fs::read_to_string(dir.join("token"))
+            .ok()
+            .and_then(|token| service_account_of(&token)),
+        Origin::Kubeconfig { .. } => None,
+    };
+    let mut conn = build(config, origin, namespace, own_pod, target.request_timeout)?;
+    conn.service_account = service_account;
+    Ok(conn)
+}
+
+/// The service account a projected service-account token stands for: the token is a JWT whose
+/// payload's `sub` is `system:serviceaccount:NAMESPACE:NAME`. Read, not verified: it only
+/// names the account in a hint; the API server is the one that checks the token.
+fn service_account_of(token: &str) -> Option<(String, String)> {
+    let payload = token.trim().split('.').nth(1)?;
+    let claims: serde_json::Value = serde_json::from_slice(&base64url(payload)?).ok()?;
+    let (namespace, name) = claims["sub"]
+        .as_str()?
+        .strip_prefix("system:serviceaccount:")?
+        .split_once(':')?;
+    (!namespace.is_empty() && !name.is_empty()).then(|| (namespace.to_owned(), name.to_owned()))
+}
+
+/// Decodes base64url (RFC 4648 §5), padded or not, as JWTs carry their parts.
+fn base64url(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let mut bits: u32 = 0;
+    let mut count = 0;
+    for byte in text.trim_end_matches('=').bytes() {
+        let value = match byte {
+            b'A'..=b'Z' => byte - b'A',
+            b'a'..=b'z' => byte - b'a' + 26,
+            b'0'..=b'9' => byte - b'0' + 52,
+            b'-' => 62,
+            b'_' => 63,
+            _ => return None,
+        };
+        bits = (bits << 6) | u32::from(value);
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push(u8::try_from((bits >> count) & 0xff).ok()?);
+        }
+    }
+    Some(out)
 }
 
 fn build(
@@ -172,6 +205,11 @@ fn build(
     // Our own retry loop decides (bounded, reported with -v, and safe for POST); kube's
     // built-in one would retry underneath it, unseen.
     config.default_retry = false;
+    // Who made a change, in managedFields and audit logs ("unknown" without it).
+    config.headers.push((
+        http::header::USER_AGENT,
+        http::HeaderValue::from_static(USER_AGENT),
+    ));
     config.connect_timeout = Some(request_timeout.min(Duration::from_secs(10)));
     let server = config
         .cluster_url
@@ -204,8 +242,11 @@ fn build(
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.trim().parse::<u64>().ok())
                     .map(Duration::from_secs);
-                if let (Some(delay), Ok(mut seen)) = (retry_after, on_response.lock()) {
-                    seen.retry_after = Some(delay);
+                if let Ok(mut seen) = on_response.lock() {
+                    seen.responses += 1;
+                    if let Some(delay) = retry_after {
+                        seen.retry_after = Some(delay);
+                    }
                 }
                 res
             },
@@ -219,6 +260,7 @@ fn build(
         own_pod,
         request_timeout,
         observed,
+        service_account: None,
     })
 }
 
@@ -316,7 +358,7 @@ async fn kubeconfig_config(target: &Target) -> Result<(kube::Config, Origin), Cl
             .iter()
             .map(|c| c.name.as_str())
             .collect();
-        return Err(ClusterError::Config {
+        return Err(ClusterError::BadContext {
             message: if context.is_empty() {
                 format!("kubeconfig {label} has no current context")
             } else {
@@ -356,6 +398,20 @@ mod tests {
     }
 
     #[test]
+    fn the_service_account_is_read_from_the_tokens_subject() {
+        // {"alg":"RS256"} . {"iss":"kubernetes/serviceaccount","sub":"system:serviceaccount:jhub:notebook-sa"} . sig
+        let token = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJrdWJlcm5ldGVzL3NlcnZpY2VhY2NvdW50Iiwic3ViIjoic3lzdGVtOnNlcnZpY2VhY2NvdW50OmpodWI6bm90ZWJvb2stc2EifQ.c2ln\n";
+        assert_eq!(
+            service_account_of(token),
+            Some(("jhub".to_owned(), "notebook-sa".to_owned()))
+        );
+        assert_eq!(service_account_of("opaque-token"), None);
+        assert_eq!(service_account_of("a.!!.c"), None);
+        assert_eq!(base64url("aGk"), Some(b"hi".to_vec()));
+        assert_eq!(base64url("aGk="), Some(b"hi".to_vec()));
+    }
+
+    #[test]
     fn a_pod_needs_both_the_env_and_the_token() {
         let dir = tempfile::tempdir().expect("temp dir");
         let env = env_with(dir.path());
@@ -367,7 +423,6 @@ mod tests {
             ..env
         };
         assert!(!no_host.in_pod());
-        assert!(!no_host.has_cluster());
     }
 
     /// A service-account directory with a token and a (self-signed) CA, and no namespace file.
@@ -439,8 +494,8 @@ mod tests {
         let Err(err) = connect(&target).await else {
             panic!("connected to context prod without a kubeconfig");
         };
-        let ClusterError::Config { message, hint } = &err else {
-            panic!("not a config error: {err}");
+        let ClusterError::BadContext { message, hint } = &err else {
+            panic!("not a context error: {err}");
         };
         assert_eq!(
             message,
@@ -452,8 +507,8 @@ mod tests {
         );
         // Outside a pod, the same mistake has another fix.
         target.env.service_host = None;
-        let Err(ClusterError::Config { hint, .. }) = connect(&target).await else {
-            panic!("expected a config error outside the pod too");
+        let Err(ClusterError::BadContext { hint, .. }) = connect(&target).await else {
+            panic!("expected a context error outside the pod too");
         };
         assert!(hint.contains("set KUBECONFIG"), "{hint}");
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 /// Bounds for one logical request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
+pub(crate) struct RetryPolicy {
     pub max_attempts: u32,
     pub base: Duration,
     pub cap: Duration,
@@ -28,14 +28,14 @@ impl Default for RetryPolicy {
 
 /// Whether a failed attempt may be repeated, and any wait the server asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Retry {
+pub(crate) enum Retry {
     No,
     Yes { server_delay: Option<Duration> },
 }
 
 /// HTTP statuses worth repeating. 500 is included because API servers return it for
 /// transient etcd trouble; "request is too large" is a 500 too, but never improves.
-pub fn retryable_status(code: u16, message: &str) -> bool {
+pub(crate) fn retryable_status(code: u16, message: &str) -> bool {
     match code {
         429 | 502..=504 => true,
         500 => !message.contains("request is too large"),
@@ -46,7 +46,7 @@ pub fn retryable_status(code: u16, message: &str) -> bool {
 impl RetryPolicy {
     /// The wait before attempt `next` (2 for the first retry), or None to give up.
     /// `elapsed` is the time since the first attempt; `random` is uniform in [0, 1).
-    pub fn delay(
+    pub(crate) fn delay(
         &self,
         next: u32,
         elapsed: Duration,
@@ -66,15 +66,31 @@ impl RetryPolicy {
         });
         (elapsed + wait <= self.budget).then_some(wait)
     }
+
+    /// The wait before another attempt at a server that refuses connections after it had
+    /// answered (it is restarting; `refusals` counts them, from 1), or None once the time
+    /// budget is spent. Only time bounds these: a restart takes as long as it takes. Half of
+    /// each wait is fixed, so that the waits add up to outlast a restart whatever the jitter.
+    pub(crate) fn delay_while_down(
+        &self,
+        refusals: u32,
+        elapsed: Duration,
+        random: f64,
+    ) -> Option<Duration> {
+        let exponent = refusals.saturating_sub(1).min(20);
+        let ceiling = self.base.saturating_mul(1 << exponent).min(self.cap);
+        let wait = ceiling / 2 + (ceiling / 2).mul_f64(random.clamp(0.0, 1.0));
+        (elapsed + wait <= self.budget).then_some(wait)
+    }
 }
 
 /// A small PRNG for jitter and generated names (xorshift64*), seeded from the clock and pid:
 /// good enough to keep parallel clients apart, not for secrets.
 #[derive(Debug, Clone)]
-pub struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    pub fn from_entropy() -> Self {
+    pub(crate) fn from_entropy() -> Self {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
@@ -83,7 +99,7 @@ impl Rng {
         Rng(seed | 1)
     }
 
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -93,7 +109,7 @@ impl Rng {
     }
 
     /// Uniform in [0, 1).
-    pub fn unit(&mut self) -> f64 {
+    pub(crate) fn unit(&mut self) -> f64 {
         #[expect(
             clippy::cast_precision_loss,
             reason = "53 random bits fit an f64 exactly"
@@ -103,7 +119,7 @@ impl Rng {
     }
 
     /// `len` characters from `alphabet`.
-    pub fn string(&mut self, alphabet: &[u8], len: usize) -> String {
+    pub(crate) fn string(&mut self, alphabet: &[u8], len: usize) -> String {
         (0..len)
             .map(|_| {
                 let index = usize::try_from(self.next_u64() % alphabet.len() as u64).unwrap_or(0);
@@ -143,6 +159,31 @@ mod tests {
             ),
             None,
             "waiting past the budget gives up instead"
+        );
+    }
+
+    #[test]
+    fn a_restarting_server_is_waited_for_until_the_budget_not_the_attempts() {
+        let policy = RetryPolicy::default();
+        // Unlucky jitter still waits: six refusals take at least 3 s, past a short restart.
+        let total: Duration = (1..=6)
+            .map(|n| {
+                policy
+                    .delay_while_down(n, Duration::ZERO, 0.0)
+                    .expect("wait")
+            })
+            .sum();
+        assert!(total >= Duration::from_secs(3), "{total:?}");
+        assert!(
+            policy
+                .delay_while_down(30, Duration::from_secs(50), 0.999)
+                .expect("still within the budget")
+                <= Duration::from_secs(5)
+        );
+        assert_eq!(
+            policy.delay_while_down(30, Duration::from_secs(58), 0.999),
+            None,
+            "the time budget ends it"
         );
     }
 

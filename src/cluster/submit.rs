@@ -4,12 +4,11 @@
 
 use serde_json::Value;
 
-use super::api::{ArgoKind, Cluster};
+use super::api::Cluster;
 use super::error::ClusterError;
+use crate::argo::ArgoKind;
 use crate::argo::Manifest;
-
-/// Label carrying the random id of one `jupyterflow run`.
-pub const SUBMISSION_LABEL: &str = "jupyterflow.io/submission-id";
+use crate::argo::labels::SUBMISSION_LABEL;
 
 /// The characters the API server uses for `generateName` suffixes (no vowels, no look-alikes).
 const SUFFIX_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
@@ -24,7 +23,7 @@ fn max_name_len(kind: ArgoKind) -> usize {
     }
 }
 
-pub fn kind_of(manifest: &Manifest) -> ArgoKind {
+pub(crate) fn kind_of(manifest: &Manifest) -> ArgoKind {
     match manifest {
         Manifest::Workflow(_) => ArgoKind::Workflow,
         Manifest::Cron(_) => ArgoKind::CronWorkflow,
@@ -32,7 +31,12 @@ pub fn kind_of(manifest: &Manifest) -> ArgoKind {
 }
 
 /// The object with a concrete name and the submission label. Pure.
-pub fn named_object(kind: ArgoKind, mut object: Value, suffix: &str, submission_id: &str) -> Value {
+pub(crate) fn named_object(
+    kind: ArgoKind,
+    mut object: Value,
+    suffix: &str,
+    submission_id: &str,
+) -> Value {
     let meta = &mut object["metadata"];
     let prefix = meta["generateName"]
         .as_str()
@@ -67,7 +71,7 @@ pub fn named_object(kind: ArgoKind, mut object: Value, suffix: &str, submission_
 
 /// What was created.
 #[derive(Debug, Clone)]
-pub struct Submitted {
+pub(crate) struct Submitted {
     pub kind: ArgoKind,
     pub name: String,
     pub object: Value,
@@ -78,7 +82,10 @@ fn is_ours(object: &Value, submission_id: &str) -> bool {
 }
 
 /// Creates the manifest's object exactly once.
-pub async fn submit(cluster: &mut Cluster, manifest: &Manifest) -> Result<Submitted, ClusterError> {
+pub(crate) async fn submit(
+    cluster: &mut Cluster,
+    manifest: &Manifest,
+) -> Result<Submitted, ClusterError> {
     let object = serde_json::to_value(manifest).unwrap_or(Value::Null);
     submit_object(cluster, kind_of(manifest), &object).await
 }
@@ -86,9 +93,13 @@ pub async fn submit(cluster: &mut Cluster, manifest: &Manifest) -> Result<Submit
 /// Creates `object` (named by its `generateName`) exactly once. A name taken by someone
 /// else's object gets a new suffix; when an attempt may have landed unseen (a lost response,
 /// a timeout, a 5xx), a later refusal or failure is settled with a GET before giving up.
+/// While an attempt may still be in flight (it timed out or lost its connection, and the server
+/// may apply it at any moment), a GET that finds nothing proves nothing: the outcome is
+/// unknown (exit 4, naming the workflow), and no new name is tried, which could make a second
+/// run next to the late one.
 /// CronWorkflows keep their plain name: a schedule is one object, so running the same
 /// scheduled file twice is refused instead of doubling the schedule.
-pub async fn submit_object(
+pub(crate) async fn submit_object(
     cluster: &mut Cluster,
     kind: ArgoKind,
     template: &Value,
@@ -106,12 +117,17 @@ pub async fn submit_object(
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        let dynamic = serde_json::from_value(object).map_err(|e| ClusterError::Other {
-            message: format!("cannot build the {} to submit: {e}", kind.kind()),
-            hint: "this is a bug in jupyterflow; please report it with the workflow".into(),
+        let dynamic = serde_json::from_value(object).map_err(|e| ClusterError::BuildObject {
+            kind: kind.kind(),
+            detail: e.to_string(),
         })?;
         let created = cluster.create(kind, &dynamic).await;
-        let uncertain = cluster.outcome_unknown;
+        let attempt = Attempts {
+            name: &name,
+            submission_id: &submission_id,
+            uncertain: cluster.outcome_unknown,
+            in_flight: cluster.in_flight,
+        };
         let submitted = |object| Submitted {
             kind,
             name: name.clone(),
@@ -119,43 +135,56 @@ pub async fn submit_object(
         };
         match created {
             Ok(object) => return Ok(submitted(object)),
-            Err(ClusterError::Conflict { .. }) => match cluster.get(kind, &name).await {
-                // Our own earlier attempt, whose response was lost.
-                Ok(existing) if is_ours(&existing, &submission_id) => {
-                    cluster.notes.push(format!(
-                        "{name} already existed from our own earlier attempt"
-                    ));
-                    return Ok(submitted(existing));
+            Err(conflict @ ClusterError::Conflict { .. }) => {
+                match cluster.get(kind, &name).await {
+                    // Our own earlier attempt, whose response was lost.
+                    Ok(existing) if is_ours(&existing, &submission_id) => {
+                        cluster.notes.push(format!(
+                            "{name} already existed from our own earlier attempt"
+                        ));
+                        return Ok(submitted(existing));
+                    }
+                    Ok(_) if !numbered => {
+                        return Err(ClusterError::CronExists {
+                            name,
+                            namespace: cluster.namespace().to_owned(),
+                        });
+                    }
+                    // Gone again, while an attempt of ours may still land under this name:
+                    // trying another name could make two runs.
+                    Err(ClusterError::NotFound { .. }) if attempt.in_flight => {
+                        return Err(attempt.unsettled(&conflict));
+                    }
+                    // Someone else's object holds the name (ours cannot land under it), or
+                    // it was deleted since: try another name.
+                    Ok(_) | Err(ClusterError::NotFound { .. }) => {}
+                    Err(e) => return Err(attempt.unsettled(&e)),
                 }
-                Ok(_) if !numbered => {
-                    return Err(ClusterError::Other {
-                        message: format!(
-                            "a CronWorkflow named {name} already exists in namespace `{}`",
-                            cluster.namespace()
-                        ),
-                        hint: format!(
-                            "to replace the schedule, delete it first (jupyterflow delete --cron {name}); or give the workflow another `name:`"
-                        ),
-                    });
-                }
-                // Someone else's name, or deleted since: try another name.
-                Ok(_) | Err(ClusterError::NotFound { .. }) => {}
-                Err(e) => return Err(unsettled(&name, &e)),
-            },
-            Err(e) if uncertain => return settle(cluster, kind, &name, &submission_id, e).await,
+            }
+            Err(e) if attempt.uncertain => return settle(cluster, kind, &attempt, e).await,
             Err(e) => return Err(e),
         }
     }
-    Err(ClusterError::Other {
-        message: format!("three generated {} names were all taken", kind.kind()),
-        hint: "give the workflow another `name:`".into(),
-    })
+    Err(ClusterError::NamesTaken { kind: kind.kind() })
 }
 
-fn unsettled(name: &str, cause: &ClusterError) -> ClusterError {
-    ClusterError::Unsettled {
-        name: name.to_owned(),
-        cause: cause.to_string(),
+/// How the attempts at one name went, for settling their outcome.
+struct Attempts<'a> {
+    name: &'a str,
+    submission_id: &'a str,
+    /// One may have taken effect without us seeing the answer.
+    uncertain: bool,
+    /// One may still be running on the server, and land later.
+    in_flight: bool,
+}
+
+impl Attempts<'_> {
+    fn unsettled(&self, cause: &ClusterError) -> ClusterError {
+        ClusterError::Unsettled {
+            name: self.name.to_owned(),
+            cause: cause.to_string(),
+            in_flight: self.in_flight,
+        }
     }
 }
 
@@ -163,12 +192,12 @@ fn unsettled(name: &str, cause: &ClusterError) -> ClusterError {
 async fn settle(
     cluster: &mut Cluster,
     kind: ArgoKind,
-    name: &str,
-    submission_id: &str,
+    attempt: &Attempts<'_>,
     error: ClusterError,
 ) -> Result<Submitted, ClusterError> {
+    let name = attempt.name;
     match cluster.get(kind, name).await {
-        Ok(existing) if is_ours(&existing, submission_id) => {
+        Ok(existing) if is_ours(&existing, attempt.submission_id) => {
             cluster.notes.push(format!(
                 "{name} was created by an attempt whose answer was lost"
             ));
@@ -178,13 +207,12 @@ async fn settle(
                 object: existing,
             })
         }
-        // Not there (or someone else's): ours did not land, unless a slow server still
-        // acts on a request that timed out.
-        Ok(_) | Err(ClusterError::NotFound { .. }) => match error {
-            ClusterError::Timeout { .. } => Err(unsettled(name, &error)),
-            _ => Err(error),
-        },
-        Err(_) => Err(unsettled(name, &error)),
+        // Not there yet: an attempt still in flight may land at any moment.
+        Err(ClusterError::NotFound { .. }) if attempt.in_flight => Err(attempt.unsettled(&error)),
+        // Someone else's object holds the name (none of ours can land under it), or nothing
+        // is there and every attempt was answered: none landed.
+        Ok(_) | Err(ClusterError::NotFound { .. }) => Err(error),
+        Err(_) => Err(attempt.unsettled(&error)),
     }
 }
 

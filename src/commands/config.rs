@@ -1,39 +1,16 @@
 //! `jupyterflow config`: where the config file is, the settings in effect, and a template to
 //! start from.
 
-use std::path::PathBuf;
-
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::cli::ConfigArgs;
-use crate::environment::discover;
-use crate::environment::user_config::{self, Backend, ConfigSpec, CronScheduleField, UserConfig};
 use crate::error::Error;
-use crate::output;
+use crate::local::DEFAULT_KILL_GRACE;
+use crate::local::record::DEFAULT_RUNS_DIR;
 use crate::printer::Printer;
-
-/// Defaults for settings the config file leaves out (also documented in the template).
-pub const DEFAULT_LOG_DIR: &str = ".jupyterflow/runs";
-pub const DEFAULT_KILL_GRACE: &str = "10s";
-
-fn env_config_file() -> Option<String> {
-    std::env::var("JUPYTERFLOW_CONFIG_FILE").ok()
-}
-
-fn home() -> Option<String> {
-    std::env::var("HOME").ok()
-}
-
-/// The user's config and where it came from (`None`: no file, defaults apply).
-pub fn load_user_config() -> Result<(Option<PathBuf>, UserConfig), Error> {
-    Ok(
-        match discover::load_user_config(env_config_file().as_deref(), home().as_deref())? {
-            Some((path, config)) => (Some(path), config),
-            None => (None, UserConfig::default()),
-        },
-    )
-}
+use crate::printer::format::{self, OutputError};
+use crate::settings::config_file::{self, Backend, ConfigSpec, CronScheduleField, DriftPolicy};
+use crate::settings::{Generate, Settings};
 
 /// Every setting with the value in effect, defaults filled in.
 #[derive(Serialize)]
@@ -41,36 +18,41 @@ struct Effective<'a> {
     backend: Backend,
     argo_ui_url: Option<&'a str>,
     cron_schedule_field: CronScheduleField,
+    argo_instance_id: Option<&'a str>,
+    drift: DriftPolicy,
     namespace: &'a str,
     log_dir: &'a str,
-    kill_grace_period: &'a str,
+    kill_grace_period: String,
     spec: &'a ConfigSpec,
 }
 
-pub fn config(args: &ConfigArgs, printer: &mut Printer) -> Result<(), Error> {
-    if args.generate_config {
-        let Some(path) = discover::config_path(env_config_file().as_deref(), home().as_deref())
-        else {
+pub(super) fn config(
+    settings: &Settings,
+    generate: Option<&Generate>,
+    printer: &mut Printer,
+) -> Result<(), Error> {
+    if let Some(generate) = generate {
+        let Some(path) = &generate.path else {
             return Err(Error::usage(
                 "no config file location: neither JUPYTERFLOW_CONFIG_FILE nor HOME is set",
                 "set JUPYTERFLOW_CONFIG_FILE=/path/to/jupyterflow.yaml",
             ));
         };
-        if path.exists() && !args.force {
+        if path.exists() && !generate.force {
             return Err(Error::usage(
                 format!("{} already exists", path.display()),
                 "pass --force to overwrite it",
             ));
         }
-        std::fs::write(&path, user_config::template()).map_err(|source| Error::Write {
+        std::fs::write(path, config_file::template()).map_err(|source| Error::Write {
             path: path.clone(),
             source,
         })?;
         printer.status(&format!("wrote {}", path.display()));
         return Ok(());
     }
-    let (path, config) = load_user_config()?;
-    match &path {
+    let config = &settings.config;
+    match &settings.config_path {
         Some(path) => printer.note(&format!("config file: {}", path.display())),
         None => printer.note(
             "no config file ($JUPYTERFLOW_CONFIG_FILE or ~/.jupyterflow.yaml); defaults apply \
@@ -83,24 +65,25 @@ pub fn config(args: &ConfigArgs, printer: &mut Printer) -> Result<(), Error> {
         cron_schedule_field: config
             .cron_schedule_field
             .unwrap_or(CronScheduleField::Schedules),
+        argo_instance_id: config.argo_instance_id.as_deref(),
+        drift: config.drift.unwrap_or_default(),
         namespace: config
             .namespace
             .as_deref()
             .unwrap_or("(the notebook pod's)"),
-        log_dir: config.log_dir.as_deref().unwrap_or(DEFAULT_LOG_DIR),
+        log_dir: config.log_dir.as_deref().unwrap_or(DEFAULT_RUNS_DIR),
         kill_grace_period: config
             .kill_grace_period
-            .as_deref()
-            .unwrap_or(DEFAULT_KILL_GRACE),
+            .clone()
+            .unwrap_or_else(|| format!("{}s", DEFAULT_KILL_GRACE.as_secs())),
         spec: &config.spec,
     };
-    let mut value =
-        serde_json::to_value(&effective).map_err(|e| output::OutputError::Serialize {
-            format: "json".into(),
-            message: e.to_string(),
-        })?;
+    let mut value = serde_json::to_value(&effective).map_err(|e| OutputError::Serialize {
+        format: "json".into(),
+        message: e.to_string(),
+    })?;
     drop_nulls(&mut value);
-    printer.data(&output::to_yaml(&value)?);
+    printer.data(&format::to_yaml(&value)?);
     Ok(())
 }
 

@@ -1,11 +1,17 @@
 //! `jupyterflow graph`: draw the validated pipeline.
 
-use crate::cli::GraphArgs;
 use crate::error::Error;
 use crate::printer::Printer;
+use crate::printer::graph::{GraphFormat, draw};
+use crate::settings::{Input, Settings};
 
-pub fn graph(args: &GraphArgs, printer: &mut Printer) -> Result<(), Error> {
-    let loaded = super::load(&args.input)?;
-    printer.data(&crate::graph::draw(&loaded.dag, args.format));
+pub(super) fn graph(
+    settings: &Settings,
+    input: &Input,
+    format: GraphFormat,
+    printer: &mut Printer,
+) -> Result<(), Error> {
+    let loaded = super::load(input, &settings.cwd)?;
+    printer.data(&draw(&loaded.dag, format));
     Ok(())
 }

@@ -1,22 +1,28 @@
 //! `jupyterflow lint`: every check `run` makes on the pipeline itself, without a pod or cluster.
+//! A pipeline too big for one Argo workflow (over 1 MiB or 200 templates) still runs locally,
+//! where `run` does not refuse it: lint says "ok" and warns about Argo, exit 0. Everything
+//! else Argo would refuse is an error, as in `run`.
 
-use crate::argo::{self, RenderOptions};
-use crate::cli::InputArgs;
-use crate::environment::Environment;
+use crate::argo;
 use crate::error::Error;
+use crate::pipeline::selection::Pick;
 use crate::printer::Printer;
+use crate::settings::{Input, Settings};
 
-pub fn lint(args: &InputArgs, printer: &mut Printer) -> Result<(), Error> {
-    let loaded = super::load(args)?;
+pub(super) fn lint(
+    settings: &Settings,
+    input: &Input,
+    pick: Option<&Pick>,
+    printer: &mut Printer,
+) -> Result<(), Error> {
+    let mut loaded = super::load(input, &settings.cwd)?;
+    let chosen = super::choose(&mut loaded, pick)?;
     let dag = &loaded.dag;
-    // Argo-side limits (template syntax in commands, task and size caps) do not depend on the
-    // notebook pod, so a stand-in environment checks them as well as the real one would.
-    let stand_in = Environment {
-        image: "image".into(),
-        working_dir: loaded.working_dir.display().to_string(),
-        ..Environment::default()
+    let too_big_for_argo = match argo::check(dag, &loaded.working_dir.display().to_string()) {
+        Ok(()) => None,
+        Err(e) if e.is_argo_capacity() => Some(e),
+        Err(e) => return Err(e.into()),
     };
-    argo::render(dag, &stand_in, &RenderOptions::default())?.check_limits()?;
     let stages = dag.levels().into_iter().max().map_or(0, |m| m + 1);
     let kind = if dag.options.schedule.is_some() {
         ", scheduled"
@@ -29,5 +35,14 @@ pub fn lint(args: &InputArgs, printer: &mut Printer) -> Result<(), Error> {
         dag.job_count(),
         dag.tasks.len(),
     ));
+    if let Some(chosen) = chosen {
+        printer.data(&format!("{chosen}\n"));
+    }
+    if let Some(e) = too_big_for_argo {
+        printer.warning(
+            &format!("fine for local runs, but too big for Argo: {e}"),
+            Some(&e.hint()),
+        );
+    }
     Ok(())
 }

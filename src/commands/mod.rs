@@ -1,61 +1,134 @@
-//! One function per verb. Commands receive resolved arguments, call the pure stages and the
-//! backends, and hand everything they show to the printer.
+//! The switchboard: one file per verb, each taking the resolved `Settings`, calling the stages
+//! one per line and handing what they return to the printer. Engines live in the stages;
+//! `history` holds what list/get/logs/delete do alike for both backends, `argo_session` the
+//! connection those verbs share on the cluster.
 
-pub mod cluster;
-pub mod cluster_delete;
-pub mod cluster_logs;
-pub mod cluster_runs;
-pub mod config;
-pub mod follow;
-pub mod graph;
-pub mod lint;
-pub mod local_run;
-pub mod run;
-pub mod runs;
-pub mod submit;
+mod about;
+mod argo_session;
+mod config;
+mod control;
+mod delete;
+mod doctor;
+mod get;
+mod graph;
+mod history;
+mod lint;
+mod list;
+mod logs;
+mod retry;
+mod run;
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
 
-use crate::cli::InputArgs;
+use crate::argo::view::Shutdown;
+use crate::environment::discover::{ProgramLookup, WORKFLOW_FILE_CAP, read_capped};
 use crate::error::Error;
-use crate::pipeline::{CmdMode, Dag, Pipeline, command_line, workflow_file};
+use crate::pipeline::selection::Pick;
+use crate::pipeline::{Dag, one_liner, programs, workflow_file};
+use crate::printer::Printer;
+use crate::settings::{Input, Settings, Verb};
+
+/// Runs the verb; returns the exit code (errors are printed by the caller).
+pub(crate) fn dispatch(settings: &Settings, printer: &mut Printer) -> Result<u8, Error> {
+    match &settings.verb {
+        Verb::Run(run) => run::run(settings, run, printer),
+        Verb::Lint(input, pick) => lint::lint(settings, input, pick.as_ref(), printer).map(|()| 0),
+        Verb::Graph(input, format) => graph::graph(settings, input, *format, printer).map(|()| 0),
+        Verb::Config { generate } => {
+            config::config(settings, generate.as_ref(), printer).map(|()| 0)
+        }
+        Verb::List(list) => list::list(list, printer).map(|()| 0),
+        Verb::Get(get) => get::get(get, printer).map(|()| 0),
+        Verb::Logs(logs) => logs::logs(logs, printer),
+        Verb::Delete(delete) => delete::delete(delete, printer).map(|()| 0),
+        Verb::Watch(run) => control::watch(run, &settings.cwd, printer),
+        Verb::Stop(run) => control::shutdown(run, Shutdown::Stop, printer).map(|()| 0),
+        Verb::Terminate(run) => control::shutdown(run, Shutdown::Terminate, printer).map(|()| 0),
+        Verb::Resubmit(resubmit) => control::resubmit(resubmit, &settings.cwd, printer),
+        Verb::Retry(retry) => retry::retry(settings, retry, printer),
+        Verb::Doctor { target, output } => doctor::doctor(settings, target, output, printer),
+        Verb::Completions(shell) => {
+            about::completions(*shell, printer);
+            Ok(0)
+        }
+        Verb::Man => about::man(printer).map(|()| 0),
+        Verb::Version => {
+            about::version(printer);
+            Ok(0)
+        }
+    }
+}
+
+/// Runs `future` on a runtime of its own: one thread is plenty for a handful of requests, a
+/// watch stream and the local jobs' pipes.
+fn block_on<T>(future: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?
+        .block_on(future)
+}
 
 /// A pipeline read from `-c` or `-f`, with the directory its jobs start in.
-pub struct LoadedPipeline {
+pub(crate) struct LoadedPipeline {
     pub dag: Dag,
     /// `-c`: the current directory; `-f`: the workflow file's directory.
     pub working_dir: PathBuf,
 }
 
 /// Reads and validates the pipeline named by `-c`/`-f`.
-pub fn load(input: &InputArgs) -> Result<LoadedPipeline, Error> {
-    let mode = input.shell.then_some(CmdMode::Shell);
-    let cwd = std::env::current_dir().map_err(|source| Error::ReadInput {
-        path: PathBuf::from("."),
-        source,
-    })?;
-    let (pipeline, working_dir): (Pipeline, PathBuf) =
-        match (&input.input.command, &input.input.file) {
-            (Some(text), _) => (command_line::parse(text, mode)?, cwd),
-            (None, Some(path)) => {
-                let text = std::fs::read_to_string(path).map_err(|source| Error::ReadInput {
-                    path: path.clone(),
-                    source,
-                })?;
-                let dir = absolute_parent(path, &cwd);
-                (workflow_file::parse(&text, path, mode)?, dir)
-            }
-            (None, None) => {
-                return Err(Error::usage(
-                    "no pipeline given",
-                    "pass -c \"a >> b\" or -f workflow.yaml",
-                ));
-            }
-        };
-    Ok(LoadedPipeline {
-        dag: Dag::build(pipeline)?,
-        working_dir,
-    })
+pub(crate) fn load(input: &Input, cwd: &Path) -> Result<LoadedPipeline, Error> {
+    let (pipeline, working_dir) = match input {
+        Input::OneLiner { text, mode } => (one_liner::parse(text, *mode)?, cwd.to_path_buf()),
+        Input::File { path, mode } => {
+            let text = read_capped(path, WORKFLOW_FILE_CAP).map_err(|source| Error::ReadInput {
+                path: path.clone(),
+                source,
+            })?;
+            let dir = absolute_parent(path, cwd);
+            (workflow_file::parse(&text, path, *mode)?, dir)
+        }
+    };
+    let dag = Dag::build(pipeline)?;
+    // After the build, so that a job named by a data file is found by its task's name.
+    programs::check(&dag, &ProgramLookup::from_process(&working_dir))?;
+    Ok(LoadedPipeline { dag, working_dir })
+}
+
+/// `--from`/`--only`: only the jobs they name run; the rest are left out. Returns what to tell
+/// the user: which jobs run.
+pub(crate) fn choose(
+    loaded: &mut LoadedPipeline,
+    pick: Option<&Pick>,
+) -> Result<Option<String>, Error> {
+    let Some(pick) = pick else {
+        return Ok(None);
+    };
+    let graph = loaded.dag.job_graph();
+    let chosen = graph.pick(pick)?;
+    loaded.dag.select(&chosen);
+    let names: Vec<String> = chosen.iter().map(|&i| graph.jobs[i].clone()).collect();
+    Ok(Some(chosen_note(
+        &pick.describe(),
+        &names,
+        graph.jobs.len(),
+    )))
+}
+
+/// `--from train: 4 of 6 jobs run: train-0-1, train-0-01, train-0-001, eval`.
+pub(crate) fn chosen_note(why: &str, names: &[String], total: usize) -> String {
+    const NAMED: usize = 10;
+    let mut list = names
+        .iter()
+        .take(NAMED)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > NAMED {
+        list.push_str(&format!(" and {} more", names.len() - NAMED));
+    }
+    format!("{why}: {} of {total} jobs run: {list}", names.len())
 }
 
 fn absolute_parent(path: &Path, cwd: &Path) -> PathBuf {

@@ -1,181 +1,138 @@
-//! `jupyterflow run`: pipeline → environment → Argo object, printed with `--dry-run`.
+//! `jupyterflow run`: load the pipeline, then hand it to the backend `Settings` chose: the
+//! cluster (`run/argo`), this machine (`run/local`), or, for `--dry-run --pod-file`, print the
+//! Argo object a saved notebook pod would submit.
 
-use super::local_run;
-use k8s_openapi::api::core::v1::Pod;
+mod argo;
+mod drift;
+pub(super) mod local;
 
-use super::LoadedPipeline;
-use crate::argo::{self, Manifest, RenderOptions};
-use crate::cli::RunArgs;
-use crate::cluster::ProcessEnv;
-use crate::environment::user_config::{self, Backend, UserConfig};
-use crate::environment::{Environment, discover, pod};
+use super::{LoadedPipeline, load};
+use crate::argo::confinement::{self, Policies};
+use crate::argo::render_checked;
+use crate::environment::pod::LocalContext;
+use crate::environment::workdir::Placement;
+use crate::environment::{Environment, discover, gpu, overrides, workdir};
 use crate::error::Error;
-use crate::output::{self, OutputFormat};
-use crate::printer::Printer;
+use crate::pipeline::Dag;
+use crate::printer::{Printer, format};
+use crate::settings::{ArgoRun, RunBackend, RunSettings, Settings};
 
-/// Which backend runs the pipeline, and why (said on the first line of output).
-enum Chosen {
-    /// Print the Argo object for a notebook pod saved in a file (`--dry-run --pod-file`).
-    PodFile(std::path::PathBuf),
-    /// Submit to (or, with `--dry-run`, render for) the cluster, from the live notebook pod.
-    Cluster,
-    Local(String),
-}
-
-/// Flags first, then the config's `backend`, then what this machine offers.
-fn choose_backend(args: &RunArgs, config: &UserConfig) -> Result<Chosen, Error> {
-    if args.local {
-        if args.pod_file.is_some() || args.pod.is_some() || args.watch {
-            return Err(Error::usage(
-                "--pod-file, --pod and --watch are for the Argo backend; local jobs run in this environment",
-                "drop --local to use the cluster, or drop those flags",
-            ));
+/// Returns the exit code: 0, 1 for a failed run, 130/143 when interrupted.
+pub(super) fn run(
+    settings: &Settings,
+    run: &RunSettings,
+    printer: &mut Printer,
+) -> Result<u8, Error> {
+    printer.quiet = run.quiet;
+    let mut loaded = load(&run.input, &settings.cwd)?;
+    if let Some(chosen) = super::choose(&mut loaded, run.pick.as_ref())? {
+        printer.note(&chosen);
+    }
+    match &run.backend {
+        RunBackend::Local(local) if run.dry_run => {
+            local::plan(local, &loaded, &run.output, printer)
         }
-        return Ok(Chosen::Local("--local".into()));
-    }
-    if let Some(pod_file) = &args.pod_file {
-        if !args.dry_run {
-            return Err(Error::usage(
-                "--pod-file is for --dry-run: submitting uses the live notebook pod",
-                "add --dry-run to print the Argo Workflow, or drop --pod-file to submit",
-            ));
-        }
-        return Ok(Chosen::PodFile(pod_file.clone()));
-    }
-    if args.argo
-        || args.pod.is_some()
-        || args.watch
-        || args.cluster.namespace.is_some()
-        || args.cluster.context.is_some()
-    {
-        return Ok(Chosen::Cluster);
-    }
-    match config.backend {
-        Some(Backend::Local) => Ok(Chosen::Local("backend: local in the config file".into())),
-        Some(Backend::Argo) => Ok(Chosen::Cluster),
-        Some(Backend::Auto) | None => {
-            if ProcessEnv::from_process().in_pod() {
-                Ok(Chosen::Cluster)
-            } else {
-                Ok(Chosen::Local(
-                    "not in a notebook pod; `--pod NAME` submits to the cluster, `--dry-run --pod-file POD` prints the Argo Workflow".into(),
-                ))
-            }
-        }
-    }
-}
-
-/// `jupyterflow run`: returns the exit code (0, 1 for a failed run, 130/143 when interrupted).
-pub fn run(args: &RunArgs, printer: &mut Printer) -> Result<u8, Error> {
-    printer.quiet = args.quiet;
-    // Check the output format before any work, so a typo costs nothing.
-    let format = match &args.output {
-        Some(text) => OutputFormat::parse(text)?,
-        None if args.dry_run => OutputFormat::Yaml,
-        None => OutputFormat::Name,
-    };
-    if matches!(format, OutputFormat::Wide | OutputFormat::Table) {
-        return Err(Error::usage(
-            "-o wide is for list and get",
-            "use -o yaml, json, name or jsonpath=…",
-        ));
-    }
-    let loaded = super::load(&args.input)?;
-    let (config_path, config) = super::config::load_user_config()?;
-    let pod_file = match choose_backend(args, &config)? {
-        Chosen::PodFile(pod_file) => pod_file,
-        Chosen::Cluster => {
-            return super::submit::run(
-                &super::submit::Request {
-                    args,
-                    loaded: &loaded,
-                    config: &config,
-                    config_path: config_path.as_deref(),
-                    format: &format,
-                },
-                printer,
+        RunBackend::Local(local) => local::run(settings, run, local, &loaded, printer),
+        RunBackend::Argo { target, argo } => argo::run(
+            &argo::Submission {
+                settings,
+                run,
+                target,
+                argo,
+                loaded: &loaded,
+            },
+            printer,
+        ),
+        RunBackend::PodFile {
+            path,
+            namespace,
+            argo,
+        } => {
+            let pod = discover::read_pod_file(path)?;
+            // This machine is not the notebook: its PATH, HOME and user are not the jobs'.
+            let local = LocalContext {
+                working_dir: loaded.working_dir.display().to_string(),
+                ..LocalContext::default()
+            };
+            let mut env = overrides::resolve(
+                &pod,
+                &local,
+                &settings.config.spec,
+                argo.pin_image,
+                settings.config_path.as_deref(),
+            )?;
+            env.gpu_tolerations
+                .clone_from(&settings.config.gpu_tolerations);
+            env.notes.push(
+                "PATH, HOME and NB_USER are left out unless the pod sets them: submitted from \
+                 the notebook, they come from its process"
+                    .to_owned(),
             );
-        }
-        Chosen::Local(reason) => {
-            if args.dry_run {
-                printer.note(&format!("local plan ({reason})"));
-                let parallelism = local_run::parallelism(args, &loaded);
-                // A plan reads best as a table unless a format was asked for.
-                let format = if args.output.is_none() {
-                    OutputFormat::Table
-                } else {
-                    format
-                };
-                local_run::print_plan(&loaded, parallelism, &format, printer)?;
-                return Ok(0);
+            if let Some(namespace) = namespace {
+                env.namespace = Some(namespace.clone());
             }
-            printer.status(&format!("backend: local ({reason})"));
-            return local_run::run(args, &loaded, &config, &format, printer);
+            // A dry run shows what a submission would do, refusal included, and goes on.
+            let placement = match workdir::preflight(&mut env, None, argo.allow_unshared_workdir) {
+                Ok(placement) => placement,
+                Err(refusal) => {
+                    env.notes.push(format!(
+                        "a submission would be refused: {refusal}; {}",
+                        refusal.hint()
+                    ));
+                    Placement::Anywhere
+                }
+            };
+            confinement::confine(&mut env, &pod, Policies::NotAsked);
+            check_gpus(&loaded.dag, &mut env, &placement, argo, true)?;
+            let manifest = render_checked(&loaded.dag, &env, &argo.render)?.as_submitted();
+            for note in &env.notes {
+                printer.note(note);
+            }
+            printer.data(&format::manifest(&manifest, &run.output)?);
+            Ok(0)
         }
-    };
-    let pod = discover::read_pod_file(&pod_file)?;
-    let env = environment(args, &loaded, &config, config_path.as_deref(), &pod)?;
-    let manifest = render_checked(&loaded, &config, &env)?;
-    for note in &env.notes {
-        printer.note(note);
     }
-    printer.data(&format_manifest(&manifest, &format)?);
-    Ok(0)
 }
 
 /// The jobs' environment: the notebook pod, then the config file on top.
-pub fn environment(
-    args: &RunArgs,
+pub(super) fn environment(
+    settings: &Settings,
+    argo: &ArgoRun,
     loaded: &LoadedPipeline,
-    config: &UserConfig,
-    config_path: Option<&std::path::Path>,
-    pod: &Pod,
+    pod: &k8s_openapi::api::core::v1::Pod,
 ) -> Result<Environment, Error> {
     let local = discover::local_context(&loaded.working_dir);
-    let pin_image = !args.no_pin_image && config.spec.image.is_none();
-    let mut env: Environment = pod::from_pod(pod, &local, &pod::PodOptions { pin_image })?;
-    user_config::apply(&config.spec, &mut env);
-    if let Some(path) = config_path {
-        env.notes
-            .push(format!("applied config from {}", path.display()));
-    }
+    let mut env = overrides::resolve(
+        pod,
+        &local,
+        &settings.config.spec,
+        argo.pin_image,
+        settings.config_path.as_deref(),
+    )?;
+    env.gpu_tolerations
+        .clone_from(&settings.config.gpu_tolerations);
     Ok(env)
 }
 
-/// The Argo object, refused here if Argo or Kubernetes would refuse it.
-pub fn render_checked(
-    loaded: &LoadedPipeline,
-    config: &UserConfig,
-    env: &Environment,
-) -> Result<Manifest, Error> {
-    let options = RenderOptions {
-        cron_schedule_field: config.cron_schedule_field.unwrap_or_default(),
-    };
-    let manifest = argo::render(&loaded.dag, env, &options)?;
-    manifest.check_limits()?;
-    Ok(manifest)
-}
-
-/// The manifest in the chosen `-o` format.
-pub fn format_manifest(manifest: &Manifest, format: &OutputFormat) -> Result<String, Error> {
-    if let Some(text) = output::structured(manifest, format)? {
-        return Ok(text);
+/// The GPU checks before anything is submitted: GPU jobs that must run on the notebook's node
+/// are refused (a dry run says so and goes on), and a note says when the pipeline may ask for
+/// more GPUs at once than the notebook holds.
+pub(super) fn check_gpus(
+    dag: &Dag,
+    env: &mut Environment,
+    placement: &Placement,
+    argo: &ArgoRun,
+    dry_run: bool,
+) -> Result<(), Error> {
+    match gpu::check_placement(dag, env, placement, argo.allow_gpu_on_notebook_node) {
+        Ok(note) => env.notes.extend(note),
+        Err(refusal) if dry_run => env.notes.push(format!(
+            "a submission would be refused: {refusal}; {}",
+            refusal.hint()
+        )),
+        Err(refusal) => return Err(refusal.into()),
     }
-    Ok(match format {
-        OutputFormat::Name => {
-            let meta = manifest.metadata();
-            let name = meta
-                .name
-                .clone()
-                .or_else(|| meta.generate_name.clone())
-                .unwrap_or_default();
-            let resource = match manifest {
-                Manifest::Workflow(_) => "workflow.argoproj.io",
-                Manifest::Cron(_) => "cronworkflow.argoproj.io",
-            };
-            format!("{resource}/{name}\n")
-        }
-        // Refused before rendering (see `run`); structured formats returned above.
-        _ => String::new(),
-    })
+    let demand = gpu::demand_note(dag, env);
+    env.notes.extend(demand);
+    Ok(())
 }

@@ -1,12 +1,18 @@
 //! The environment every job runs in: taken from the notebook's own pod, adjusted by the user's
 //! config file and the current process (working directory, PATH, HOME, NB_USER).
-//! `pod` and `user_config` are pure; `discover` does the reading.
+//! `pod`, `overrides`, `workdir`, `resources` and `gpu` are pure; `discover` does the reading.
 
 pub mod discover;
+pub mod drift;
+pub(crate) mod gpu;
+pub(crate) mod overrides;
+pub mod packages;
 pub mod pod;
-pub mod user_config;
+pub(crate) mod resources;
+pub(crate) mod workdir;
 
 use std::collections::BTreeMap;
+use std::time::SystemTime;
 
 use k8s_openapi::api::core::v1::{
     Affinity, EnvFromSource, EnvVar, LocalObjectReference, PodSecurityContext,
@@ -30,6 +36,9 @@ pub struct Environment {
     pub env: Vec<EnvVar>,
     pub env_from: Vec<EnvFromSource>,
     pub resources: Option<ResourceRequirements>,
+    /// The GPUs the notebook container holds (every `*/gpu` resource), before the config: what
+    /// the peak GPU demand of a pipeline is compared with.
+    pub notebook_gpus: u64,
     /// Mounts of the notebook container (never the service-account token mount).
     pub volume_mounts: Vec<VolumeMount>,
     /// The pod volumes those mounts use, plus any from the config.
@@ -37,6 +46,12 @@ pub struct Environment {
     pub image_pull_secrets: Vec<LocalObjectReference>,
     pub node_selector: BTreeMap<String, String>,
     pub tolerations: Vec<Toleration>,
+    /// The config's `gpu_tolerations`: added to every job that asks for a GPU, unless it has
+    /// the same one already (GPU node pools are usually tainted `nvidia.com/gpu:NoSchedule`).
+    pub gpu_tolerations: Vec<Toleration>,
+    /// The notebook's labels job pods carry so that the NetworkPolicies confining the notebook
+    /// select them too (see `argo::confinement`); jupyterflow's own labels come on top.
+    pub pod_labels: BTreeMap<String, String>,
     pub affinity: Option<Affinity>,
     pub service_account_name: Option<String>,
     /// Pod-level: runAsUser, runAsGroup, fsGroup (and whatever else the notebook pod set).
@@ -49,6 +64,11 @@ pub struct Environment {
     pub user: Option<String>,
     /// The node the notebook runs on (for ReadWriteOnce volume pinning).
     pub node_name: Option<String>,
+    /// When the notebook container started: anything installed into its own layer later is
+    /// missing in job pods (see `packages`).
+    pub container_started: Option<SystemTime>,
+    /// Shell lines every job runs before its command (`drift: replay`'s installs).
+    pub setup: Option<String>,
     /// Things the user should know about how the environment was built (printed on stderr by
     /// `--dry-run`): the pinned digest, variables left out, config applied.
     pub notes: Vec<String>,

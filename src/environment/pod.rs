@@ -4,6 +4,7 @@
 //! context are given; `discover` does the reading.
 
 use std::collections::BTreeSet;
+use std::time::SystemTime;
 
 use k8s_openapi::api::core::v1::{
     Container, EnvVar, Pod, PodSecurityContext, PodSpec, SecurityContext, Volume, VolumeMount,
@@ -11,10 +12,11 @@ use k8s_openapi::api::core::v1::{
 
 use super::Environment;
 
-/// Where Kubernetes mounts the pod's service-account token. Jobs get their own token for their
+/// Where Kubernetes mounts the pod's service-account token (and where jupyterflow looks for it,
+/// unless `$JUPYTERFLOW_SERVICEACCOUNT_DIR` says otherwise). Jobs get their own token for their
 /// own service account; copying the notebook's (`kube-api-access-*`, or the legacy
 /// `default-token-*` secret) would pin a token that expires and belongs to another pod.
-const SERVICE_ACCOUNT_MOUNT_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+pub const SERVICE_ACCOUNT_MOUNT_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 /// Containers injected next to the notebook by meshes, secret managers and proxies. They are
 /// skipped when guessing which container is the notebook.
@@ -98,6 +100,12 @@ pub enum PodError {
         volume: String,
         mount_path: String,
     },
+    #[error(
+        "the config's spec.volumeMounts mounts volume `{volume}` at `{mount_path}`, but neither \
+         the notebook pod nor the config's spec.volumes has a volume of that name; add it to \
+         spec.volumes in the config file"
+    )]
+    ConfigMountWithoutVolume { volume: String, mount_path: String },
 }
 
 /// Builds the jobs' environment from the notebook pod and the local context.
@@ -156,11 +164,15 @@ pub fn from_pod(
         env,
         env_from: container.env_from.clone().unwrap_or_default(),
         resources: container.resources.clone(),
+        notebook_gpus: super::resources::gpus(container.resources.as_ref()),
         volume_mounts,
         volumes,
         image_pull_secrets: spec.image_pull_secrets.clone().unwrap_or_default(),
         node_selector: spec.node_selector.clone().unwrap_or_default(),
         tolerations: spec.tolerations.clone().unwrap_or_default(),
+        // Set by the caller from the config and the namespace's NetworkPolicies.
+        gpu_tolerations: Vec::new(),
+        pod_labels: std::collections::BTreeMap::new(),
         affinity: spec.affinity.clone(),
         // `serviceAccount` is the deprecated alias; older API servers may fill only it.
         service_account_name: spec
@@ -172,8 +184,28 @@ pub fn from_pod(
         working_dir: local.working_dir.clone(),
         user,
         node_name: spec.node_name.clone(),
+        container_started: container_started(pod, &container.name),
+        setup: None,
         notes,
     })
+}
+
+/// When container `name` of `pod` started running (`status.containerStatuses[].state.running`).
+fn container_started(pod: &Pod, name: &str) -> Option<SystemTime> {
+    let started = pod
+        .status
+        .as_ref()?
+        .container_statuses
+        .as_ref()?
+        .iter()
+        .find(|s| s.name == name)?
+        .state
+        .as_ref()?
+        .running
+        .as_ref()?
+        .started_at
+        .as_ref()?;
+    Some(SystemTime::from(started.0))
 }
 
 /// The notebook container: JupyterHub names it `notebook`; Kubeflow names it after the

@@ -1,104 +1,27 @@
 //! The local engine: runs a pipeline as processes on this machine, the way Argo would run it
 //! as pods. Split in layers so each can be tested on its own:
 //!
-//! - [`Plan`] (here): the pure job list built from a `Dag` — names, exact argv (the same words
+//! - [`Plan`]: the pure job list built from a `Dag` — names, exact argv (the same words
 //!   Argo runs), environment, retries, timeout, and the job-level dependency graph.
 //! - [`scheduler`]: pure rules for which job starts next (fail-fast / keep-going, parallelism).
 //! - [`executor`]: tokio I/O — processes, process groups, logs, retries, timeouts, cancellation.
 //! - [`record`]: the `run.json` run record, written atomically on every state change.
-//! - [`run_local`]: ties executor and record together for the CLI.
+//! - [`run_local`] (`runner`): ties executor and record together for the CLI.
+//! - `log_pump`: job output into log files (and lines for the live view); `signals`: Ctrl-C and
+//!   friends as a cancel handle; `tail`: following a run's log files for `logs -f`.
 
-pub mod executor;
-mod output;
+pub(crate) mod executor;
+mod log_pump;
+pub(crate) mod plan;
 mod process;
-pub mod record;
-pub mod rfc3339;
-mod run;
-pub mod scheduler;
+pub(crate) mod record;
+mod runner;
+pub(crate) mod scheduler;
+pub(crate) mod signals;
+pub(crate) mod tail;
 
-use std::time::Duration;
-
-use crate::pipeline::{Dag, Source};
-
-pub use executor::{Backoff, ExecError, ExecOptions, JobResult, RunOutcome, execute};
-pub use record::{JobRecord, RecordError, RunRecord};
-pub use run::{LocalError, LocalRun, cancel_on_signals, run_local};
-pub use scheduler::FailurePolicy;
-
-/// Everything needed to run a pipeline locally; no I/O has happened yet.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Plan {
-    /// The workflow name (DNS-safe), used as the run id prefix.
-    pub name: String,
-    pub source: Source,
-    /// Jobs in written order (task by task, sweep points row-major), as `Dag::jobs`.
-    pub jobs: Vec<PlannedJob>,
-}
-
-/// One process to run (with its retries).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlannedJob {
-    /// Unique across the plan; also the log file name.
-    pub name: String,
-    /// The task this job belongs to (same as `name` unless the task sweeps).
-    pub task: String,
-    /// Exactly what Argo runs: exec-mode words, or `["/bin/sh", "-c", text]`.
-    pub argv: Vec<String>,
-    /// Added to the current environment.
-    pub env: Vec<(String, String)>,
-    /// Indices into `Plan::jobs` of the jobs this one waits for, sorted.
-    pub depends: Vec<usize>,
-    pub retries: u32,
-    /// Per attempt, like Argo's `activeDeadlineSeconds` on the pod.
-    pub timeout: Option<Duration>,
-}
-
-impl Plan {
-    /// Expands the DAG into jobs. A job of task B waits for every job of every task B waits
-    /// for, which is how Argo treats a dependency on a task with `withItems`.
-    pub fn from_dag(dag: &Dag) -> Plan {
-        let jobs = dag.jobs();
-        let mut of_task: Vec<Vec<usize>> = vec![Vec::new(); dag.tasks.len()];
-        for (index, job) in jobs.iter().enumerate() {
-            of_task[job.task].push(index);
-        }
-        let planned = jobs
-            .into_iter()
-            .map(|job| {
-                let task = &dag.tasks[job.task];
-                let mut depends: Vec<usize> = task
-                    .depends
-                    .iter()
-                    .flat_map(|&t| of_task[t].iter().copied())
-                    .collect();
-                depends.sort_unstable();
-                PlannedJob {
-                    argv: task.argv(&job.values),
-                    name: job.name,
-                    task: task.name.clone(),
-                    env: task.env.clone(),
-                    depends,
-                    retries: task.retries.unwrap_or(0),
-                    timeout: task.timeout,
-                }
-            })
-            .collect();
-        Plan {
-            name: dag.name.clone().unwrap_or_else(|| "run".to_owned()),
-            source: dag.source.clone(),
-            jobs: planned,
-        }
-    }
-
-    /// The job-level dependency lists, as the scheduler takes them.
-    pub fn dependencies(&self) -> Vec<Vec<usize>> {
-        self.jobs.iter().map(|j| j.depends.clone()).collect()
-    }
-
-    pub fn job_names(&self) -> Vec<String> {
-        self.jobs.iter().map(|j| j.name.clone()).collect()
-    }
-}
-
-#[cfg(test)]
-mod tests;
+pub(crate) use executor::{DEFAULT_KILL_GRACE, ExecOptions};
+pub(crate) use plan::{Plan, PlannedJob, parallelism};
+pub(crate) use runner::{LocalError, create_run, run_local};
+pub(crate) use scheduler::FailurePolicy;
+pub(crate) use signals::cancel_on_signals;

@@ -19,6 +19,7 @@ use nix::unistd::Pid;
 use tokio::process::{Child, ChildStderr, ChildStdout, Command};
 use tokio::sync::watch;
 
+use super::signals::Cancel;
 use crate::events::Exit;
 
 /// How long to wait for the rest of a group after a SIGKILL; the kernel needs only moments.
@@ -50,33 +51,61 @@ pub(crate) fn become_subreaper() {
     let _ = nix::sys::prctl::set_child_subreaper(true);
 }
 
+/// Makes the job leader die with jupyterflow, even when jupyterflow is killed with SIGKILL and
+/// cannot stop its jobs itself: the kernel sends the leader SIGKILL when its parent thread
+/// ends (`PR_SET_PDEATHSIG`). The runtime that spawns jobs runs on the main thread, which lives
+/// as long as the process. A leader's own children in its group are not reached this way; they
+/// lose their parent and usually their pipes.
+fn die_with_this_process(command: &mut Command) {
+    #[cfg(target_os = "linux")]
+    {
+        let parent = nix::unistd::getpid();
+        let setup = move || -> io::Result<()> {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(io::Error::from)?;
+            // jupyterflow may have died between the fork and the prctl: then no signal would
+            // ever come, so do not start the job at all.
+            if nix::unistd::getppid() != parent {
+                return Err(io::Error::other(
+                    "jupyterflow exited while starting the job",
+                ));
+            }
+            Ok(())
+        };
+        // SAFETY: `setup` runs in the forked child before exec and makes only async-signal-safe
+        // system calls (prctl, getppid); it allocates nothing and touches no lock.
+        #[expect(
+            unsafe_code,
+            reason = "pre_exec is the only way to set PR_SET_PDEATHSIG in the child"
+        )]
+        unsafe {
+            command.pre_exec(setup);
+        }
+    }
+}
+
 /// Starts `argv` in `workdir` with the current environment plus `env`, in a new process group,
-/// stdin from /dev/null. Output goes straight into `log` when given (no pipes to pump: the
-/// cheapest way to keep every byte), else both pipes are captured for the caller to read.
+/// stdin from /dev/null, both output pipes captured for the caller to read.
 pub(crate) fn spawn(
     argv: &[String],
     env: &[(String, String)],
     workdir: &Path,
-    log: Option<std::fs::File>,
 ) -> io::Result<Spawned> {
     let Some((program, arguments)) = argv.split_first() else {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty command"));
     };
-    let (stdout, stderr) = match log {
-        Some(file) => (Stdio::from(file.try_clone()?), Stdio::from(file)),
-        None => (Stdio::piped(), Stdio::piped()),
-    };
-    let mut child = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .args(arguments)
         .envs(env.iter().map(|(k, v)| (k, v)))
         .current_dir(workdir)
         .stdin(Stdio::null())
-        .stdout(stdout)
-        .stderr(stderr)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .process_group(0)
         // Last resort if the executor itself is dropped mid-run: do not leave the leader.
-        .kill_on_drop(true)
-        .spawn()?;
+        .kill_on_drop(true);
+    die_with_this_process(&mut command);
+    let mut child = command.spawn()?;
     let pid = child
         .id()
         .and_then(|id| i32::try_from(id).ok())
@@ -89,14 +118,14 @@ pub(crate) fn spawn(
     })
 }
 
-/// Waits for the leader to exit, the `timeout` to pass, or `cancel` to turn true. In every
+/// Waits for the leader to exit, the `timeout` to pass, or `cancel` to ask for a stop. In every
 /// case the whole group is gone on return: after a normal exit leftovers are SIGKILLed at once
 /// (as the kernel does when a container's main process exits); on timeout or cancellation the
-/// group gets SIGTERM, then SIGKILL after `grace`.
+/// group gets SIGTERM, then SIGKILL after `grace` (or as soon as `cancel` says `Now`).
 pub(crate) async fn wait(
     spawned: &mut Spawned,
     timeout: Option<Duration>,
-    cancel: &mut watch::Receiver<bool>,
+    cancel: &mut watch::Receiver<Cancel>,
     grace: Duration,
 ) -> io::Result<Ending> {
     let deadline = async {
@@ -112,24 +141,35 @@ pub(crate) async fn wait(
             group_gone(spawned.pgid, KILL_SETTLE).await;
             Ending::Exited(exit)
         }
-        () = deadline => Ending::TimedOut(terminate(spawned, grace).await?),
-        () = cancelled(cancel) => Ending::Cancelled(terminate(spawned, grace).await?),
+        () = deadline => Ending::TimedOut(terminate(spawned, grace, cancel).await?),
+        () = cancelled(cancel, Cancel::Gracefully) => {
+            Ending::Cancelled(terminate(spawned, grace, cancel).await?)
+        }
     };
     Ok(ending)
 }
 
-/// Resolves once `cancel` is true; never, if its sender is gone without cancelling.
-pub(crate) async fn cancelled(cancel: &mut watch::Receiver<bool>) {
-    if cancel.wait_for(|&c| c).await.is_err() {
+/// Resolves once `cancel` has gone as far as `level`; never, if its sender is gone first.
+pub(crate) async fn cancelled(cancel: &mut watch::Receiver<Cancel>, level: Cancel) {
+    if cancel.wait_for(|&c| c >= level).await.is_err() {
         std::future::pending::<()>().await;
     }
 }
 
-/// SIGTERM to the group, SIGKILL to whatever is left after `grace`; returns the leader's exit.
-async fn terminate(spawned: &mut Spawned, grace: Duration) -> io::Result<Exit> {
+/// SIGTERM to the group, SIGKILL to whatever is left after `grace` (at once when `cancel`
+/// turns `Now` meanwhile); returns the leader's exit.
+async fn terminate(
+    spawned: &mut Spawned,
+    grace: Duration,
+    cancel: &mut watch::Receiver<Cancel>,
+) -> io::Result<Exit> {
     let start = Instant::now();
     kill_group(spawned.pgid, Signal::SIGTERM);
-    let status = if let Ok(status) = tokio::time::timeout(grace, spawned.child.wait()).await {
+    let waited = tokio::select! {
+        status = tokio::time::timeout(grace, spawned.child.wait()) => status.ok(),
+        () = cancelled(cancel, Cancel::Now) => None,
+    };
+    let status = if let Some(status) = waited {
         status?
     } else {
         kill_group(spawned.pgid, Signal::SIGKILL);

@@ -11,18 +11,24 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Plan, rfc3339};
+use super::Plan;
 use crate::events::{Exit, JobPhase, RunStatus};
 use crate::pipeline::Source;
+use crate::time;
 
+/// Where local runs are kept, relative to the working directory, unless the config's `log_dir`
+/// says otherwise.
+pub(crate) const DEFAULT_RUNS_DIR: &str = ".jupyterflow/runs";
 /// The record's file name inside the run folder.
-pub const RECORD_FILE: &str = "run.json";
-/// Bumped on incompatible changes, so an old reader can refuse instead of misreading.
-const FORMAT_VERSION: u32 = 1;
+pub(crate) const RECORD_FILE: &str = "run.json";
+/// Bumped on changes, so an old reader can refuse instead of misreading. 2: each job keeps
+/// what `retry` needs to run it again (dependencies, env, retries, timeout), and a run may be
+/// the retry of another.
+pub(crate) const FORMAT_VERSION: u32 = 2;
 
 /// Why a record could not be read, written or deleted.
 #[derive(Debug, thiserror::Error)]
-pub enum RecordError {
+pub(crate) enum RecordError {
     #[error("cannot read the run record {}: {source}", path.display())]
     Read {
         path: PathBuf,
@@ -54,7 +60,7 @@ pub enum RecordError {
 /// Where the pipeline came from, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum RecordSource {
+pub(crate) enum RecordSource {
     /// The `-c` text.
     CommandLine(String),
     File(PathBuf),
@@ -62,7 +68,7 @@ pub enum RecordSource {
 
 impl RecordSource {
     /// The `-c` text or the file path, for tables and summaries.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         match self {
             RecordSource::CommandLine(text) => text.clone(),
             RecordSource::File(path) => path.display().to_string(),
@@ -81,7 +87,7 @@ impl From<&Source> for RecordSource {
 
 /// One run, as stored in `run.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RunRecord {
+pub(crate) struct RunRecord {
     pub version: u32,
     pub id: String,
     /// The workflow name (the id's prefix).
@@ -98,12 +104,15 @@ pub struct RunRecord {
     /// live pid with another start time is not our run.
     #[serde(default)]
     pub pid_started: Option<u64>,
+    /// The run this one retried (`jupyterflow retry`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_of: Option<String>,
     pub jobs: Vec<JobRecord>,
 }
 
 /// One job of a run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JobRecord {
+pub(crate) struct JobRecord {
     pub name: String,
     pub task: String,
     pub argv: Vec<String>,
@@ -114,11 +123,28 @@ pub struct JobRecord {
     pub exit: Option<Exit>,
     pub reason: Option<String>,
     pub log: PathBuf,
+    /// The jobs it waits for, by name (version 2).
+    #[serde(default)]
+    pub depends: Vec<String>,
+    /// Its own environment variables, added to the run's (version 2).
+    #[serde(default)]
+    pub env: Vec<(String, String)>,
+    #[serde(default)]
+    pub retries: u32,
+    /// Per attempt, in seconds.
+    #[serde(default)]
+    pub timeout_seconds: Option<u64>,
 }
 
 impl RunRecord {
     /// A fresh record: status Running, every job Pending, logs under `log_dir`.
-    pub fn new(id: String, plan: &Plan, workdir: PathBuf, log_dir: &Path) -> Self {
+    pub(crate) fn new(
+        id: String,
+        plan: &Plan,
+        workdir: PathBuf,
+        log_dir: &Path,
+        retry_of: Option<&str>,
+    ) -> Self {
         RunRecord {
             version: FORMAT_VERSION,
             id,
@@ -126,14 +152,23 @@ impl RunRecord {
             source: RecordSource::from(&plan.source),
             workdir,
             status: RunStatus::Running,
-            started: rfc3339::format(SystemTime::now()),
+            started: time::format(SystemTime::now()),
             finished: None,
             pid: std::process::id(),
             pid_started: process_start_time(std::process::id()),
+            retry_of: retry_of.map(str::to_owned),
             jobs: plan
                 .jobs
                 .iter()
                 .map(|job| JobRecord {
+                    depends: job
+                        .depends
+                        .iter()
+                        .map(|&d| plan.jobs[d].name.clone())
+                        .collect(),
+                    env: job.env.clone(),
+                    retries: job.retries,
+                    timeout_seconds: job.timeout.map(|t| t.as_secs()),
                     name: job.name.clone(),
                     task: job.task.clone(),
                     argv: job.argv.clone(),
@@ -149,19 +184,64 @@ impl RunRecord {
         }
     }
 
-    pub fn job_mut(&mut self, name: &str) -> Option<&mut JobRecord> {
-        self.jobs.iter_mut().find(|j| j.name == name)
+    /// The plan this run ran, from what version 2 records keep: to run parts of it again
+    /// (`retry`). Jobs keep their names, argv, env, dependencies, retries and timeouts.
+    pub(crate) fn plan(&self) -> Plan {
+        let index: std::collections::HashMap<&str, usize> = self
+            .jobs
+            .iter()
+            .enumerate()
+            .map(|(i, j)| (j.name.as_str(), i))
+            .collect();
+        Plan {
+            name: self.name.clone(),
+            source: match &self.source {
+                RecordSource::CommandLine(text) => Source::CommandLine(text.clone()),
+                RecordSource::File(path) => Source::File(path.clone()),
+            },
+            jobs: self
+                .jobs
+                .iter()
+                .map(|job| super::PlannedJob {
+                    name: job.name.clone(),
+                    task: job.task.clone(),
+                    argv: job.argv.clone(),
+                    env: job.env.clone(),
+                    depends: job
+                        .depends
+                        .iter()
+                        .filter_map(|d| index.get(d.as_str()).copied())
+                        .collect(),
+                    retries: job.retries,
+                    timeout: job.timeout_seconds.map(std::time::Duration::from_secs),
+                    left_out: None,
+                })
+                .collect(),
+        }
     }
 
-    /// Writes `<dir>/run.json` atomically: a reader sees the old or the new record, whole.
-    pub fn save(&self, dir: &Path) -> Result<(), RecordError> {
+    /// Writes `<dir>/run.json` atomically: a reader sees the old or the new record, whole. Log
+    /// paths are stored relative to `dir`, so a moved or copied run folder keeps its logs.
+    ///
+    /// When the disk is full the atomic write (which needs room for a second copy) fails; the
+    /// record is then rewritten in place, which needs no new room because every save leaves
+    /// padding (spaces after the JSON) for what the run's remaining events add. Without room
+    /// even for that, the error says what happened (ENOSPC), and the old record stays whole.
+    pub(crate) fn save(&self, dir: &Path) -> Result<(), RecordError> {
         let path = dir.join(RECORD_FILE);
         let error = |source| RecordError::Write {
             path: path.clone(),
             source,
         };
-        let mut json = serde_json::to_vec_pretty(self).map_err(|e| error(e.into()))?;
+        let mut stored = self.clone();
+        for job in &mut stored.jobs {
+            if let Ok(relative) = job.log.strip_prefix(dir) {
+                job.log = relative.to_path_buf();
+            }
+        }
+        let mut json = serde_json::to_vec_pretty(&stored).map_err(|e| error(e.into()))?;
         json.push(b'\n');
+        json.resize(json.len() + padding(self), b' ');
         // Unique per process so two writers (which should not exist) cannot share a temp file.
         let temp = dir.join(format!(".{RECORD_FILE}.{}.tmp", std::process::id()));
         let write = || -> std::io::Result<()> {
@@ -175,16 +255,55 @@ impl RunRecord {
             }
             Ok(())
         };
-        write().map_err(|source| {
-            let _ = fs::remove_file(&temp);
-            error(source)
-        })
+        match write() {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let _ = fs::remove_file(&temp);
+                if is_disk_full(&e) && overwrite_in_place(&path, &json).is_ok() {
+                    return Ok(());
+                }
+                Err(error(e))
+            }
+        }
     }
 }
 
+/// Room left after the JSON for what the rest of the run adds: start and finish times, exit
+/// and reason of every job, and the run's end.
+fn padding(record: &RunRecord) -> usize {
+    let pending = record.jobs.iter().filter(|j| j.finished.is_none()).count();
+    1024 + 160 * pending
+}
+
+fn is_disk_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
+}
+
+/// Overwrites `path` with `json` (padded to the file's length) without truncating it, so the
+/// blocks it already holds are reused. Only when `json` fits.
+fn overwrite_in_place(path: &Path, json: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt as _;
+    let file = fs::OpenOptions::new().write(true).open(path)?;
+    let len = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
+    let body = json.trim_ascii_end();
+    if body.len() + 1 > len {
+        return Err(std::io::Error::from(std::io::ErrorKind::StorageFull));
+    }
+    let mut bytes = body.to_vec();
+    bytes.push(b'\n');
+    bytes.resize(len, b' ');
+    file.write_all_at(&bytes, 0)?;
+    file.sync_all()
+}
+
 /// Reads `<dir>/run.json`. A Running record whose writer process is gone is reported as
-/// Interrupted (the file is not changed).
-pub fn load(dir: &Path) -> Result<RunRecord, RecordError> {
+/// Interrupted, and so are its jobs that were still running or waiting (the file is not
+/// changed). Log paths come back absolute, under `dir` (a record from before they were stored
+/// relative, whose folder moved, is pointed at `dir/logs` too).
+pub(crate) fn load(dir: &Path) -> Result<RunRecord, RecordError> {
     let path = dir.join(RECORD_FILE);
     let text = fs::read(&path).map_err(|source| RecordError::Read {
         path: path.clone(),
@@ -192,15 +311,39 @@ pub fn load(dir: &Path) -> Result<RunRecord, RecordError> {
     })?;
     let mut record: RunRecord =
         serde_json::from_slice(&text).map_err(|source| RecordError::Parse { path, source })?;
+    for job in &mut record.jobs {
+        if job.log.is_relative() {
+            job.log = dir.join(&job.log);
+        } else if !job.log.exists()
+            && let Some(file) = job.log.file_name()
+        {
+            job.log = dir.join("logs").join(file);
+        }
+    }
     if record.status == RunStatus::Running && !process_alive(record.pid, record.pid_started) {
         record.status = RunStatus::Interrupted;
+        for job in &mut record.jobs {
+            if !job.phase.is_terminal() {
+                job.phase = JobPhase::Interrupted;
+            }
+        }
     }
     Ok(record)
 }
 
-/// Every readable run under `runs_dir`, newest first. Folders without a readable record are
-/// left out (a run being created, or foreign files). No `runs_dir` means no runs.
-pub fn list(runs_dir: &Path) -> Result<Vec<RunRecord>, RecordError> {
+/// A run folder under the runs folder: its name (how the user names the run) and its record,
+/// or why the record cannot be read (a corrupt `run.json` is listed, so it can be deleted).
+#[derive(Debug)]
+pub(crate) struct StoredRun {
+    pub(crate) name: String,
+    pub(crate) dir: PathBuf,
+    pub(crate) record: Result<RunRecord, RecordError>,
+}
+
+/// Every run folder under `runs_dir` that holds a `run.json`, newest first, unreadable ones
+/// last. Other folders and files are left out (a run being created, or foreign files). No
+/// `runs_dir` means no runs.
+pub(crate) fn list(runs_dir: &Path) -> Result<Vec<StoredRun>, RecordError> {
     let entries = match fs::read_dir(runs_dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -211,18 +354,31 @@ pub fn list(runs_dir: &Path) -> Result<Vec<RunRecord>, RecordError> {
             });
         }
     };
-    let mut runs: Vec<RunRecord> = entries
+    let mut runs: Vec<StoredRun> = entries
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .filter_map(|e| load(&e.path()).ok())
+        .filter(|e| e.path().join(RECORD_FILE).exists())
+        .map(|e| StoredRun {
+            name: e.file_name().to_string_lossy().into_owned(),
+            record: load(&e.path()),
+            dir: e.path(),
+        })
         .collect();
-    // RFC 3339 UTC strings of one format sort like the instants; the id breaks ties.
-    runs.sort_by(|a, b| (&b.started, &b.id).cmp(&(&a.started, &a.id)));
+    // RFC 3339 UTC strings of one format sort like the instants; the name breaks ties.
+    runs.sort_by(|a, b| {
+        let key = |r: &StoredRun| {
+            (
+                r.record.as_ref().ok().map(|r| r.started.clone()),
+                r.name.clone(),
+            )
+        };
+        key(b).cmp(&key(a))
+    });
     Ok(runs)
 }
 
 /// Removes the run `id` (record and logs). Refuses a run that is still running.
-pub fn delete(runs_dir: &Path, id: &str) -> Result<(), RecordError> {
+pub(crate) fn delete(runs_dir: &Path, id: &str) -> Result<(), RecordError> {
     let plain = !id.is_empty()
         && id != "."
         && id != ".."
@@ -259,14 +415,14 @@ fn remove(dir: &Path) -> Result<(), RecordError> {
     })
 }
 
-/// A new run id: `<name>-<yyyymmdd-hhmmss>-<4 hex>` (UTC). Ids of one name sort by start
-/// time; the random suffix separates runs started in the same second.
-pub fn new_run_id(name: &str, now: SystemTime) -> String {
+/// A new run id: `<name>-<yyyymmdd-hhmmss>-<4 hex>`, in the user's time zone (`zone`) as they
+/// read clocks; the random suffix separates runs started in the same second.
+pub(crate) fn new_run_id(name: &str, now: SystemTime, zone: &jiff::tz::TimeZone) -> String {
     // RandomState is seeded from the OS per instance: randomness without a dependency.
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u32(std::process::id());
     let suffix = hasher.finish() & 0xffff;
-    format!("{name}-{}-{suffix:04x}", rfc3339::compact(now))
+    format!("{name}-{}-{suffix:04x}", time::compact(now, zone))
 }
 
 /// Whether a process with this id exists. EPERM means it exists but belongs to someone else.

@@ -6,7 +6,7 @@ use crate::events::JobPhase;
 
 /// What a failure does to the rest of the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum FailurePolicy {
+pub(crate) enum FailurePolicy {
     /// Argo's DAG default: after a failure nothing new starts, running jobs finish, every job
     /// that has not started is Skipped.
     #[default]
@@ -18,7 +18,7 @@ pub enum FailurePolicy {
 
 /// Why a job was skipped, for the `reason` of its event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SkipCause {
+pub(crate) enum SkipCause {
     /// This dependency (a job index) failed or was skipped itself.
     Dependency(usize),
     /// Fail-fast: another job (this index) failed, so nothing new starts.
@@ -29,7 +29,7 @@ pub enum SkipCause {
 
 /// Job states and the rules that move them. Jobs are indices in written order.
 #[derive(Debug, Clone)]
-pub struct Scheduler {
+pub(crate) struct Scheduler {
     deps: Vec<Vec<usize>>,
     dependents: Vec<Vec<usize>>,
     phase: Vec<JobPhase>,
@@ -43,7 +43,7 @@ pub struct Scheduler {
 impl Scheduler {
     /// `deps[i]` are the jobs job `i` waits for; they must form a DAG (the `Dag` guarantees
     /// it). `parallelism` 0 is taken as 1: a run always makes progress.
-    pub fn new(deps: Vec<Vec<usize>>, policy: FailurePolicy, parallelism: usize) -> Self {
+    pub(crate) fn new(deps: Vec<Vec<usize>>, policy: FailurePolicy, parallelism: usize) -> Self {
         let mut dependents = vec![Vec::new(); deps.len()];
         for (i, d) in deps.iter().enumerate() {
             for &j in d {
@@ -61,26 +61,37 @@ impl Scheduler {
         }
     }
 
-    pub fn phase(&self, job: usize) -> JobPhase {
+    #[cfg(test)]
+    pub(crate) fn phase(&self, job: usize) -> JobPhase {
         self.phase[job]
     }
 
-    pub fn phases(&self) -> &[JobPhase] {
+    #[cfg(test)]
+    pub(crate) fn phases(&self) -> &[JobPhase] {
         &self.phase
     }
 
-    pub fn running(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn running(&self) -> usize {
         self.running
     }
 
     /// Every job is terminal: the run is over.
-    pub fn is_done(&self) -> bool {
+    pub(crate) fn is_done(&self) -> bool {
         self.phase.iter().all(|p| p.is_terminal())
+    }
+
+    /// Marks a job the run leaves out (`--from`, `--only`, `retry`) as done before anything
+    /// starts: it never runs, and what waits for it may start.
+    pub(crate) fn settle(&mut self, job: usize) {
+        if self.phase[job] == JobPhase::Pending {
+            self.phase[job] = JobPhase::Succeeded;
+        }
     }
 
     /// Jobs that may start now, in written order, up to the free parallelism; they are marked
     /// Running, so the caller must start each and later `finish` it.
-    pub fn start_ready(&mut self) -> Vec<usize> {
+    pub(crate) fn start_ready(&mut self) -> Vec<usize> {
         let mut started = Vec::new();
         if self.halted {
             return started;
@@ -104,7 +115,7 @@ impl Scheduler {
 
     /// Records the end of a Running job (`phase` must be terminal, and not Skipped) and
     /// returns the jobs that became Skipped because of it, with the cause.
-    pub fn finish(&mut self, job: usize, phase: JobPhase) -> Vec<(usize, SkipCause)> {
+    pub(crate) fn finish(&mut self, job: usize, phase: JobPhase) -> Vec<(usize, SkipCause)> {
         debug_assert_eq!(
             self.phase[job],
             JobPhase::Running,
@@ -127,7 +138,7 @@ impl Scheduler {
 
     /// Cancellation: nothing new starts and every Pending job is Skipped. Running jobs stay
     /// Running until the caller stops them and reports them with `finish`.
-    pub fn cancel(&mut self) -> Vec<(usize, SkipCause)> {
+    pub(crate) fn cancel(&mut self) -> Vec<(usize, SkipCause)> {
         self.halted = true;
         self.skip_pending(SkipCause::Cancelled)
     }

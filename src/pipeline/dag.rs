@@ -1,17 +1,16 @@
 //! `Pipeline` as written → `Dag` as checked. The only place a `Dag` is built, so every later
 //! stage (renderers, the local executor, the graph) can trust names, references and order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use super::error::{PipelineError, PipelineErrorKind as Kind, PipelineErrors};
+use super::names::{derive_name, dns_label, numbered, truncate, unique};
+use super::selection::JobGraph;
 use super::{
-    Axis, CommandTemplate, JobRef, Pipeline, Pos, ResourceSpec, Segment, Source, Word,
-    WorkflowOptions, cron, quantity,
+    Axis, CommandTemplate, JobRef, Pipeline, Pos, ResourceSpec, Segment, Source, TolerationSpec,
+    Word, WorkflowOptions, command, cron, quantity,
 };
-
-/// Longest job name we produce: a Kubernetes label value (and DNS label) is at most 63.
-const MAX_NAME: usize = 63;
 
 /// A validated pipeline: unique DNS-safe task names, resolved acyclic dependencies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,25 +34,55 @@ pub struct Task {
     pub depends: Vec<usize>,
     pub env: Vec<(String, String)>,
     pub resources: ResourceSpec,
+    /// Merged over the notebook's node selector.
+    pub node_selector: BTreeMap<String, String>,
+    /// Appended to the notebook's tolerations.
+    pub tolerations: Vec<TolerationSpec>,
     /// Own setting, else the workflow default.
     pub retries: Option<u32>,
     /// Own setting, else the workflow default.
     pub timeout: Option<Duration>,
+    /// Where the job was written, for checks made after the build (see `programs`).
+    pub pos: Option<Pos>,
+    /// The sweep points that run (indices in `points()` order, sorted), when `--from`,
+    /// `--only` or `retry` chose some (`Dag::select`); `None` runs them all, an empty list
+    /// none (a task without sweep has the one point 0).
+    pub only: Option<Vec<usize>>,
 }
 
 /// One runnable job: a task at one sweep point.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
     pub task: usize,
+    /// The sweep point's index in the task's `points()` order (0 without a sweep).
+    pub point: usize,
     pub name: String,
     /// The sweep values, one per axis of the task.
     pub values: Vec<String>,
 }
 
+/// The most jobs one pipeline may expand to, all sweep points of all tasks together. Checked
+/// by `Dag::build` before anything is expanded. Why 100,000: the local engine runs that many
+/// (a process and a log file each, a few hundred bytes of memory per job), and it is already
+/// past what Argo can hold, whose limit is the 1 MiB workflow (~30 bytes a sweep point, ~140 a
+/// task, and ~160 of status per job once run: `argo::manifest` refuses what does not fit). Beyond it, counts stop meaning jobs a
+/// person asked for and start meaning a typo in a sweep (`{0..9}` ten times is 10^10).
+pub const MAX_JOBS: u64 = 100_000;
+
 impl Task {
-    /// How many jobs this task expands to.
+    /// How many jobs this task expands to, or `None` when the count passes `u64::MAX`.
+    pub fn checked_job_count(&self) -> Option<u64> {
+        self.axes.iter().try_fold(1u64, |count, axis| {
+            count.checked_mul(u64::try_from(axis.values.len()).ok()?)
+        })
+    }
+
+    /// How many jobs this task expands to. A built `Dag` holds at most `MAX_JOBS`; past
+    /// `usize::MAX` (only for a `Task` made by hand) it saturates rather than wrapping.
     pub fn job_count(&self) -> usize {
-        self.axes.iter().map(|a| a.values.len()).product()
+        self.checked_job_count()
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(usize::MAX)
     }
 
     /// Every sweep point, as one value index per axis, in row-major order.
@@ -69,6 +98,18 @@ impl Task {
         })
     }
 
+    /// Whether any of this task's jobs run.
+    pub fn runs(&self) -> bool {
+        self.only.as_ref().is_none_or(|points| !points.is_empty())
+    }
+
+    /// Whether the job at sweep point `point` runs.
+    pub fn runs_point(&self, point: usize) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|points| points.binary_search(&point).is_ok())
+    }
+
     /// The argv of the job at `values` (see `CommandTemplate::argv`).
     pub fn argv(&self, values: &[String]) -> Vec<String> {
         let refs: Vec<&str> = values.iter().map(String::as_str).collect();
@@ -80,6 +121,62 @@ impl Dag {
     /// Checks `pipeline` and builds the DAG, or returns every problem found.
     pub fn build(pipeline: Pipeline) -> Result<Dag, PipelineErrors> {
         Builder::new(&pipeline).build(pipeline)
+    }
+
+    /// Its jobs and their dependencies, for choosing which run (`selection`): a job of task B
+    /// waits for every job of every task B waits for, as Argo and the local engine run them.
+    pub fn job_graph(&self) -> JobGraph {
+        let jobs = self.jobs();
+        let mut of_task: Vec<Vec<usize>> = vec![Vec::new(); self.tasks.len()];
+        for (index, job) in jobs.iter().enumerate() {
+            of_task[job.task].push(index);
+        }
+        JobGraph {
+            depends: jobs
+                .iter()
+                .map(|job| {
+                    self.tasks[job.task]
+                        .depends
+                        .iter()
+                        .flat_map(|&t| of_task[t].iter().copied())
+                        .collect()
+                })
+                .collect(),
+            tasks: jobs
+                .iter()
+                .map(|job| self.tasks[job.task].name.clone())
+                .collect(),
+            jobs: jobs.into_iter().map(|job| job.name).collect(),
+        }
+    }
+
+    /// Runs only the jobs `chosen` (indices in `jobs()` order): every other job is left out,
+    /// and what waits for one counts it as done. Names stay as they were.
+    pub fn select(&mut self, chosen: &BTreeSet<usize>) {
+        let jobs = self.jobs();
+        for task in &mut self.tasks {
+            task.only = Some(Vec::new());
+        }
+        for (index, job) in jobs.iter().enumerate() {
+            if chosen.contains(&index)
+                && let Some(points) = &mut self.tasks[job.task].only
+            {
+                points.push(job.point);
+            }
+        }
+        for task in &mut self.tasks {
+            if task.only.as_ref().map(Vec::len) == Some(task.job_count()) {
+                task.only = None;
+            }
+        }
+    }
+
+    /// The jobs that run, by name, in `jobs()` order.
+    pub fn chosen_jobs(&self) -> Vec<Job> {
+        self.jobs()
+            .into_iter()
+            .filter(|job| self.tasks[job.task].runs_point(job.point))
+            .collect()
     }
 
     /// All jobs, sweep points expanded, task by task. Names are unique across the DAG.
@@ -95,12 +192,13 @@ impl Dag {
             if task.axes.is_empty() {
                 jobs.push(Job {
                     task: index,
+                    point: 0,
                     name: task.name.clone(),
                     values: Vec::new(),
                 });
                 continue;
             }
-            for point in task.points() {
+            for (k, point) in task.points().enumerate() {
                 let values: Vec<String> = point
                     .iter()
                     .zip(&task.axes)
@@ -114,6 +212,7 @@ impl Dag {
                 let name = unique(truncate(name), &mut used);
                 jobs.push(Job {
                     task: index,
+                    point: k,
                     name,
                     values,
                 });
@@ -123,7 +222,10 @@ impl Dag {
     }
 
     pub fn job_count(&self) -> usize {
-        self.tasks.iter().map(Task::job_count).sum()
+        self.tasks
+            .iter()
+            .map(Task::job_count)
+            .fold(0, usize::saturating_add)
     }
 
     /// Task indices in dependency order (stable: ties keep the written order).
@@ -227,6 +329,7 @@ impl Builder {
             return Err(PipelineErrors(self.errors));
         }
         let names = self.names(&pipeline);
+        self.check_job_count(&pipeline, &names);
         let depends = self.dependencies(&pipeline, &names);
         let slices: Vec<&[usize]> = depends.iter().map(Vec::as_slice).collect();
         if let Err(stuck) = kahn(&slices) {
@@ -252,8 +355,12 @@ impl Builder {
                 depends,
                 env: job.env,
                 resources: job.resources,
+                node_selector: job.node_selector,
+                tolerations: job.tolerations,
                 retries: job.retries.or(options.retries),
                 timeout: job.timeout.or(options.timeout),
+                pos: job.pos,
+                only: None,
             });
         }
         if !self.errors.is_empty() {
@@ -270,10 +377,14 @@ impl Builder {
     /// Resolves every `depends` entry and `dags` edge to task indices (sorted, no duplicates,
     /// no self-edges), reporting what does not resolve.
     fn dependencies(&mut self, pipeline: &Pipeline, names: &[String]) -> Vec<Vec<usize>> {
-        // What a `depends`/`dags` reference may say: the name as written or as made DNS-safe.
+        // What a `depends`/`dags` reference may say: the name as made DNS-safe (the first job
+        // keeps one two jobs share: that collision is reported by `names`), or as written,
+        // which wins: `a-b` is the job written `a-b`, even when `a_b` also became `a-b`.
         let mut by_name: HashMap<&str, usize> = HashMap::new();
+        for (i, name) in names.iter().enumerate() {
+            by_name.entry(name.as_str()).or_insert(i);
+        }
         for (i, job) in pipeline.jobs.iter().enumerate() {
-            by_name.insert(names[i].as_str(), i);
             if let Some(written) = &job.name {
                 by_name.insert(written.as_str(), i);
             }
@@ -341,12 +452,35 @@ impl Builder {
     /// Task names: explicit ones made DNS-safe (duplicates are errors), others derived from the
     /// command (`python prep.py` → `prep`) and numbered when several share one.
     fn names(&mut self, pipeline: &Pipeline) -> Vec<String> {
-        let mut seen: HashMap<String, usize> = HashMap::new();
+        // Every name taken → for an explicit name, the first job to take it, as written.
+        let mut seen: HashMap<String, Option<(&str, Option<Pos>)>> = HashMap::new();
         for job in &pipeline.jobs {
             if let Some(name) = &job.name {
+                // `depends: ["1"]` means the first job; a job named `1` would make it ambiguous.
+                let digits = name.trim();
+                if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                    self.error(job.pos, Kind::NumericName { name: name.clone() });
+                }
                 let safe = truncate(dns_label(name, "job"));
-                if seen.insert(safe, 1).is_some() {
-                    self.error(job.pos, Kind::DuplicateName { name: name.clone() });
+                match seen.get(&safe) {
+                    // The same name twice.
+                    Some(Some((first, _))) if *first == name.as_str() => {
+                        self.error(job.pos, Kind::DuplicateName { name: name.clone() });
+                    }
+                    // Two names that only the DNS-safe form makes the same: say so in the
+                    // names the user wrote (`a_b` and `a-b` both become `a-b`).
+                    Some(Some((first, first_pos))) => {
+                        let kind = Kind::NameCollision {
+                            first: (*first).to_owned(),
+                            first_pos: *first_pos,
+                            second: name.clone(),
+                            name: safe,
+                        };
+                        self.error(job.pos, kind);
+                    }
+                    Some(None) | None => {
+                        seen.insert(safe, Some((name.as_str(), job.pos)));
+                    }
                 }
             }
         }
@@ -359,7 +493,7 @@ impl Builder {
         for d in derived.iter().flatten() {
             *counts.entry(d.as_str()).or_default() += 1;
         }
-        let mut numbered: HashMap<String, usize> = HashMap::new();
+        let mut next_number: HashMap<String, usize> = HashMap::new();
         pipeline
             .jobs
             .iter()
@@ -371,22 +505,57 @@ impl Builder {
                         || seen.contains_key(base);
                     if shared {
                         loop {
-                            let n = numbered.entry(base.clone()).or_insert(0);
+                            let n = next_number.entry(base.clone()).or_insert(0);
                             *n += 1;
-                            let candidate = truncate(format!("{base}-{n}"));
+                            let candidate = numbered(base, *n);
                             if !seen.contains_key(&candidate) {
-                                seen.insert(candidate.clone(), 1);
+                                seen.insert(candidate.clone(), None);
                                 break candidate;
                             }
                         }
                     } else {
-                        seen.insert(base.clone(), 1);
+                        seen.insert(base.clone(), None);
                         base.clone()
                     }
                 }
                 (None, None) => unreachable_name(),
             })
             .collect()
+    }
+
+    /// Counts the jobs with checked arithmetic, before anything is expanded: a sweep typo can
+    /// ask for 10^10 jobs (or 2^64, which an unchecked product wraps to 0).
+    fn check_job_count(&mut self, pipeline: &Pipeline, names: &[String]) {
+        let mut total: Option<u64> = Some(0);
+        let mut reported = false;
+        for (job, name) in pipeline.jobs.iter().zip(names) {
+            let count = job.axes.iter().try_fold(1u64, |count, axis| {
+                count.checked_mul(u64::try_from(axis.values.len()).ok()?)
+            });
+            if count.is_none_or(|n| n > MAX_JOBS) {
+                reported = true;
+                self.error(
+                    job.pos,
+                    Kind::TooManyJobs {
+                        job: Some(name.clone()),
+                        count,
+                        sizes: job.axes.iter().map(|a| a.values.len()).collect(),
+                    },
+                );
+            }
+            total = total.zip(count).and_then(|(t, n)| t.checked_add(n));
+        }
+        // One sweep past the cap says it all; otherwise the jobs may add up past it.
+        if !reported && total.is_none_or(|n| n > MAX_JOBS) {
+            self.error(
+                None,
+                Kind::TooManyJobs {
+                    job: None,
+                    count: total,
+                    sizes: Vec::new(),
+                },
+            );
+        }
     }
 
     fn check_job(&mut self, name: &str, job: &super::JobSpec) {
@@ -412,7 +581,7 @@ impl Builder {
         ] {
             let Some(value) = value else { continue };
             let ok = if resource == "gpu" {
-                quantity::is_whole(value)
+                quantity::is_gpu_count(value)
             } else {
                 quantity::parse(value).is_some_and(|v| v > 0.0)
             };
@@ -426,6 +595,32 @@ impl Builder {
                     },
                 );
             }
+        }
+        // What reaches the job as one argument: the `sh -c` text with each sweep axis at its
+        // longest value (quoted as the shell needs it).
+        let longest: Vec<usize> = job
+            .axes
+            .iter()
+            .map(|a| {
+                a.values
+                    .iter()
+                    .map(|v| command::quoted_len(v))
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let bytes = job
+            .command
+            .shell_text_len(&|n| longest.get(n).copied().unwrap_or(0));
+        if bytes > command::MAX_ARGUMENT_BYTES {
+            self.error(
+                pos,
+                Kind::CommandTooLong {
+                    job: name.to_owned(),
+                    bytes,
+                    sweep: !job.axes.is_empty(),
+                },
+            );
         }
         let used = used_params(&job.command);
         for (n, axis) in job.axes.iter().enumerate() {
@@ -451,13 +646,34 @@ impl Builder {
 
     fn check_options(&mut self, options: &WorkflowOptions) {
         if let Some(schedule) = &options.schedule
-            && let Err(message) = cron::check(schedule)
+            && let Err(e) = cron::check(schedule)
+        {
+            let schedule = schedule.clone();
+            let kind = match e {
+                cron::ScheduleError::Invalid(message) => {
+                    Kind::InvalidSchedule { schedule, message }
+                }
+                cron::ScheduleError::Zone(cron::ZoneError { zone, suggestion }) => {
+                    Kind::UnknownTimezone {
+                        key: "schedule".to_owned(),
+                        zone,
+                        suggestion,
+                    }
+                }
+                cron::ScheduleError::NeverFires => Kind::ScheduleNeverFires { schedule },
+            };
+            self.error(options.schedule_pos, kind);
+        }
+        // Argo reads `timezone` only for a schedule, but a wrong one is wrong either way.
+        if let Some(zone) = &options.timezone
+            && let Err(cron::ZoneError { zone, suggestion }) = cron::check_zone(zone)
         {
             self.error(
-                options.schedule_pos,
-                Kind::InvalidSchedule {
-                    schedule: schedule.clone(),
-                    message,
+                options.timezone_pos,
+                Kind::UnknownTimezone {
+                    key: "timezone".to_owned(),
+                    zone,
+                    suggestion,
                 },
             );
         }
@@ -481,108 +697,6 @@ fn used_params(command: &CommandTemplate) -> Vec<usize> {
             Segment::Text(_) => None,
         })
         .collect()
-}
-
-/// A readable name from a command: the script it runs (`python train.py` → `train`,
-/// `python -m pkg.mod` → `mod`), else the program (`echo hello` → `echo`).
-pub fn derive_name(command: &CommandTemplate) -> String {
-    const SCRIPTS: [&str; 8] = [".py", ".sh", ".r", ".R", ".ipynb", ".jl", ".js", ".pl"];
-    let words: Vec<String> = match command {
-        CommandTemplate::Exec(words) => words.iter().map(word_text).collect(),
-        CommandTemplate::Shell(segments) => segments
-            .iter()
-            .filter_map(|s| match s {
-                Segment::Text(t) => Some(t.as_str()),
-                Segment::Param(_) => None,
-            })
-            .collect::<String>()
-            .split_whitespace()
-            .map(|w| w.trim_matches(['\'', '"']).to_owned())
-            .collect(),
-    };
-    let script = words
-        .iter()
-        .find(|w| SCRIPTS.iter().any(|ext| w.ends_with(ext)) && !w.starts_with('-'));
-    let module = words
-        .windows(2)
-        .find(|pair| pair[0] == "-m")
-        .map(|pair| pair[1].rsplit('.').next().unwrap_or_default().to_owned());
-    let base = if let Some(script) = script {
-        let file = script.rsplit('/').next().unwrap_or(script);
-        file.rsplit_once('.')
-            .map_or(file, |(stem, _)| stem)
-            .to_owned()
-    } else if let Some(module) = module {
-        module
-    } else {
-        let program = words
-            .iter()
-            .find(|w| !w.contains('='))
-            .map_or("job", String::as_str);
-        program.rsplit('/').next().unwrap_or(program).to_owned()
-    };
-    truncate(dns_label(&base, "job"))
-}
-
-fn word_text(word: &Word) -> String {
-    word.0
-        .iter()
-        .map(|s| match s {
-            Segment::Text(t) => t.as_str(),
-            Segment::Param(_) => "",
-        })
-        .collect()
-}
-
-/// Lowercase `[a-z0-9-]`, no leading/trailing/double dashes; `fallback` when nothing is left.
-pub fn dns_label(text: &str, fallback: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        let c = c.to_ascii_lowercase();
-        if c.is_ascii_alphanumeric() {
-            out.push(c);
-        } else if !out.is_empty() && !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    while out.ends_with('-') {
-        out.pop();
-    }
-    if out.is_empty() {
-        fallback.to_owned()
-    } else {
-        out
-    }
-}
-
-fn truncate(mut name: String) -> String {
-    if name.len() > MAX_NAME {
-        name.truncate(MAX_NAME);
-        while name.ends_with('-') {
-            name.pop();
-        }
-    }
-    name
-}
-
-fn unique(name: String, used: &mut HashMap<String, usize>) -> String {
-    let count = used.entry(name.clone()).or_insert(0);
-    *count += 1;
-    if *count == 1 {
-        return name;
-    }
-    let mut n = *count;
-    loop {
-        let suffix = format!("-{n}");
-        let mut base = name.clone();
-        base.truncate(MAX_NAME - suffix.len());
-        let candidate = format!("{base}{suffix}");
-        if !used.contains_key(&candidate) {
-            used.insert(candidate.clone(), 1);
-            return candidate;
-        }
-        n += 1;
-    }
 }
 
 #[cfg(test)]

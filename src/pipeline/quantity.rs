@@ -3,7 +3,7 @@
 
 /// Parses a quantity to its value in base units (cores, bytes, devices).
 /// Returns `None` for anything Kubernetes would reject, and for negative values.
-pub fn parse(text: &str) -> Option<f64> {
+pub(crate) fn parse(text: &str) -> Option<f64> {
     let s = text.trim();
     let number_end = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+'))
@@ -40,12 +40,19 @@ pub fn parse(text: &str) -> Option<f64> {
         }
         _ => return None,
     };
-    Some(value * multiplier)
+    let value = value * multiplier;
+    // Kubernetes keeps a quantity in an int64 (of milli-units for the smallest suffixes):
+    // `1e400` or `99999999999999999999999Ei` is refused by the API server.
+    (value.is_finite() && value <= MAX).then_some(value)
 }
 
-/// A GPU count must be a whole number of devices.
-pub fn is_whole(text: &str) -> bool {
-    parse(text).is_some_and(|v| v.fract() == 0.0 && v >= 1.0)
+/// The largest quantity Kubernetes stores: 2^63 - 1 base units.
+const MAX: f64 = 9.223_372_036_854_775e18;
+
+/// A GPU count must be a whole number of devices; 0 is a job that needs none (it drops the
+/// notebook's GPUs).
+pub(crate) fn is_gpu_count(text: &str) -> bool {
+    parse(text).is_some_and(|v| v.fract() == 0.0)
 }
 
 #[cfg(test)]
@@ -79,10 +86,12 @@ mod tests {
 
     #[test]
     fn gpus_are_whole() {
-        assert!(is_whole("1"));
-        assert!(is_whole("2"));
-        assert!(!is_whole("0.5"));
-        assert!(!is_whole("0"));
-        assert!(!is_whole("x"));
+        assert!(is_gpu_count("1"));
+        assert!(is_gpu_count("2"));
+        assert!(is_gpu_count("0"), "0: the job needs no GPU");
+        assert!(!is_gpu_count("0.5"));
+        assert!(!is_gpu_count("500m"));
+        assert!(!is_gpu_count("x"));
+        assert!(!is_gpu_count("-1"));
     }
 }

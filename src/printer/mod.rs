@@ -10,7 +10,7 @@ use std::io::{self, Write};
 
 use crate::error::Error;
 
-pub struct Printer {
+pub(crate) struct Printer {
     out: Box<dyn Write>,
     err: Box<dyn Write>,
     /// Suppresses notes (`-q`).
@@ -23,8 +23,23 @@ impl Default for Printer {
     }
 }
 
+/// Log output as `logs` shows it, byte for byte: every line prefixed with its job,
+/// `job | line`; a last line without a newline gets one.
+pub(crate) fn prefix_bytes(job: &str, bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + 16);
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        out.extend_from_slice(job.as_bytes());
+        out.extend_from_slice(b" | ");
+        out.extend_from_slice(line);
+        if !line.ends_with(b"\n") {
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
 /// Log text as `logs` shows it: every line prefixed with its job, `job | line`.
-pub fn prefix_lines(job: &str, text: &str) -> String {
+pub(crate) fn prefix_lines(job: &str, text: &str) -> String {
     let mut out = String::new();
     for line in text.lines() {
         out.push_str(job);
@@ -36,7 +51,7 @@ pub fn prefix_lines(job: &str, text: &str) -> String {
 }
 
 impl Printer {
-    pub fn new(out: Box<dyn Write>, err: Box<dyn Write>) -> Self {
+    pub(crate) fn new(out: Box<dyn Write>, err: Box<dyn Write>) -> Self {
         Printer {
             out,
             err,
@@ -45,11 +60,13 @@ impl Printer {
     }
 
     /// Writes command output. A broken pipe ends output quietly.
-    pub fn data(&mut self, text: &str) {
-        let result = self
-            .out
-            .write_all(text.as_bytes())
-            .and_then(|()| self.out.flush());
+    pub(crate) fn data(&mut self, text: &str) {
+        self.data_bytes(text.as_bytes());
+    }
+
+    /// Writes command output that need not be text (a job's log, byte for byte).
+    pub(crate) fn data_bytes(&mut self, bytes: &[u8]) {
+        let result = self.out.write_all(bytes).and_then(|()| self.out.flush());
         if let Err(e) = result
             && e.kind() != io::ErrorKind::BrokenPipe
         {
@@ -58,21 +75,34 @@ impl Printer {
     }
 
     /// A note for the user on stderr: what was decided and why.
-    pub fn note(&mut self, text: &str) {
+    pub(crate) fn note(&mut self, text: &str) {
         if !self.quiet {
             let _ = writeln!(self.err, "note: {text}");
         }
     }
 
+    /// A status line on stderr that `-q` does not silence: failures, and a Ctrl-C's effect.
+    pub(crate) fn status_always(&mut self, text: &str) {
+        let _ = writeln!(self.err, "{text}");
+    }
+
+    /// A problem that does not stop the command, and how to fix it, on stderr.
+    pub(crate) fn warning(&mut self, text: &str, hint: Option<&str>) {
+        let _ = writeln!(self.err, "warning: {text}");
+        if let Some(hint) = hint {
+            let _ = writeln!(self.err, "  hint: {hint}");
+        }
+    }
+
     /// A plain status line on stderr.
-    pub fn status(&mut self, text: &str) {
+    pub(crate) fn status(&mut self, text: &str) {
         if !self.quiet {
             let _ = writeln!(self.err, "{text}");
         }
     }
 
     /// The error, its causes, and how to fix it.
-    pub fn error(&mut self, error: &Error) {
+    pub(crate) fn error(&mut self, error: &Error) {
         // Several pipeline problems: one `error:` line each, with its own hint.
         if let Error::Pipeline(errors) = error {
             for e in &errors.0 {
@@ -105,14 +135,19 @@ impl Printer {
     }
 }
 
-pub mod run_tables;
-pub mod run_view;
-pub mod table;
-pub mod workflows;
+pub(crate) mod checks;
+pub(crate) mod format;
+pub(crate) mod graph;
+pub(crate) mod jsonpath;
+pub(crate) mod plan;
+pub(crate) mod run_view;
+pub(crate) mod runs;
+pub(crate) mod table;
+pub(crate) mod workflows;
 
 impl Printer {
     /// True when stderr is a terminal a live view can redraw.
-    pub fn stderr_is_terminal() -> bool {
+    pub(crate) fn stderr_is_terminal() -> bool {
         use std::io::IsTerminal as _;
         io::stderr().is_terminal()
     }

@@ -1,31 +1,34 @@
-//! The view of a running pipeline, fed by `RunEvent`s: a live view on a terminal (overall bar,
-//! one line per running job with its elapsed time and last output line), plain timestamped
-//! lines elsewhere (CI, pipes: no control characters), nothing with `-q`. The summary table at
-//! the end is the same in every mode but quiet.
+//! The view of a running pipeline, fed by `RunEvent`s from either backend: the jobs' output as
+//! it comes (`job | line`, on stdout), a live view on a terminal (an overall bar and one line
+//! per running job), plain timestamped lines elsewhere (notebook cells, CI, pipes: no control
+//! characters), and at the end a summary with why each failed job failed. With `-q` only the
+//! failures are said.
+
+mod live;
+mod summary;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio::sync::mpsc;
 
 use super::Printer;
 use super::table;
 use crate::events::{Exit, JobPhase, RunEvent, RunStatus};
-
-/// More jobs than this and the summary lists only the ones that did not succeed.
-const SUMMARY_ALL_UP_TO: usize = 30;
+use crate::time;
+use live::Live;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ViewMode {
+pub(crate) enum ViewMode {
     Live,
     Plain,
     Quiet,
 }
 
 impl ViewMode {
-    /// Nothing with `-q`; the live view on a terminal; plain lines elsewhere (CI, pipes).
-    pub fn choose(quiet: bool) -> Self {
+    /// Nothing but failures with `-q`; the live view on a terminal; plain lines elsewhere.
+    pub(crate) fn choose(quiet: bool) -> Self {
         if quiet {
             ViewMode::Quiet
         } else if super::Printer::stderr_is_terminal() {
@@ -34,12 +37,6 @@ impl ViewMode {
             ViewMode::Plain
         }
     }
-}
-
-struct Live {
-    multi: MultiProgress,
-    overall: ProgressBar,
-    jobs: HashMap<String, ProgressBar>,
 }
 
 /// One finished job, for the summary.
@@ -52,7 +49,7 @@ struct Finished {
     log: Option<PathBuf>,
 }
 
-pub struct RunView {
+pub(crate) struct RunView {
     mode: ViewMode,
     live: Option<Live>,
     run_id: Option<String>,
@@ -60,13 +57,16 @@ pub struct RunView {
     /// Job name → position in the pipeline, so the summary lists jobs as written.
     order: HashMap<String, usize>,
     finished: Vec<Finished>,
-    failed: usize,
+    /// The last lines of each failed job, shown after the summary table.
+    tails: Vec<(String, Vec<String>)>,
     /// Where log paths are shown relative to.
     cwd: PathBuf,
+    /// The clock of plain lines is the user's.
+    zone: jiff::tz::TimeZone,
 }
 
 impl RunView {
-    pub fn new(mode: ViewMode, cwd: PathBuf) -> Self {
+    pub(crate) fn new(mode: ViewMode, cwd: PathBuf) -> Self {
         RunView {
             mode,
             live: None,
@@ -74,13 +74,21 @@ impl RunView {
             total: 0,
             order: HashMap::new(),
             finished: Vec::new(),
-            failed: 0,
+            tails: Vec::new(),
             cwd,
+            zone: time::local_zone(),
         }
     }
 
-    pub fn run_id(&self) -> Option<&str> {
-        self.run_id.as_deref()
+    /// Shows every event from `events` until the engine drops its sender.
+    pub(crate) async fn show_all(
+        &mut self,
+        printer: &mut Printer,
+        mut events: mpsc::UnboundedReceiver<RunEvent>,
+    ) {
+        while let Some(event) = events.recv().await {
+            self.handle(printer, &event);
+        }
     }
 
     fn shown(&self, path: &Path) -> String {
@@ -90,20 +98,26 @@ impl RunView {
             .to_string()
     }
 
-    /// A plain-mode line: `HH:MM:SS text` (UTC, the same clock as the run record).
-    fn plain(printer: &mut Printer, text: &str) {
-        let now = crate::local::rfc3339::format(SystemTime::now());
-        let clock = now.get(11..19).unwrap_or("");
-        printer.status(&format!("{clock} {text}"));
+    /// Prints a status line above the live view, or plainly as `HH:MM:SS text` (local time).
+    /// Something the user should act on while the run waits, above the live view; `-q` keeps
+    /// it off, as it does every note.
+    pub(crate) fn warn(&self, printer: &mut Printer, text: &str) {
+        match (&self.live, self.mode) {
+            (_, ViewMode::Quiet) => {}
+            (Some(live), _) => live.println(&format!("note: {text}")),
+            (None, _) => printer.note(text),
+        }
     }
 
-    /// Prints above the live view (or plainly) without tearing the bars.
-    fn line(&mut self, printer: &mut Printer, text: &str) {
+    fn line(&self, printer: &mut Printer, text: &str) {
         match (&self.live, self.mode) {
-            (Some(live), _) => {
-                let _ = live.multi.println(text);
+            (Some(live), _) => live.println(text),
+            (None, ViewMode::Plain) => {
+                printer.status(&format!(
+                    "{} {text}",
+                    time::clock(SystemTime::now(), &self.zone)
+                ));
             }
-            (None, ViewMode::Plain) => Self::plain(printer, text),
             _ => {}
         }
     }
@@ -117,11 +131,11 @@ impl RunView {
         self.order.insert(job.to_owned(), self.order.len());
         self.total += 1;
         if let Some(live) = &self.live {
-            live.overall.set_length(self.total as u64);
+            live.set_total(self.total);
         }
     }
 
-    pub fn handle(&mut self, printer: &mut Printer, event: &RunEvent) {
+    pub(crate) fn handle(&mut self, printer: &mut Printer, event: &RunEvent) {
         if let RunEvent::JobStarted { job, .. }
         | RunEvent::JobRetrying { job, .. }
         | RunEvent::JobFinished { job, .. } = event
@@ -141,7 +155,7 @@ impl RunView {
                 match self.mode {
                     ViewMode::Live => self.live = Some(Live::new(self.total)),
                     ViewMode::Plain => {
-                        Self::plain(printer, &format!("{name}: {} jobs", self.total));
+                        self.line(printer, &format!("{name}: {}", jobs_count(self.total)));
                     }
                     ViewMode::Quiet => {}
                 }
@@ -159,13 +173,13 @@ impl RunView {
                 };
                 if let Some(live) = &mut self.live {
                     live.start_job(job, &attempt_text);
-                } else if self.mode == ViewMode::Plain {
-                    Self::plain(printer, &format!("start    {job}{attempt_text}"));
+                } else {
+                    self.line(printer, &format!("start    {job}{attempt_text}"));
                 }
             }
             RunEvent::JobProgress { job, line } => {
-                if let Some(bar) = self.live.as_ref().and_then(|l| l.jobs.get(job)) {
-                    bar.set_message(line.clone());
+                if let Some(live) = &self.live {
+                    live.progress(job, line);
                 }
             }
             RunEvent::JobOutput { job, line, .. } => {
@@ -191,260 +205,111 @@ impl RunView {
                 ..
             } => self.job_finished(
                 printer,
-                job,
-                *phase,
-                *exit,
-                reason.clone(),
-                *duration,
-                log.as_deref(),
+                Finished {
+                    job: job.clone(),
+                    phase: *phase,
+                    duration: *duration,
+                    exit: *exit,
+                    reason: reason.clone(),
+                    log: log.clone(),
+                },
             ),
+            RunEvent::Stopping { jobs, grace } => self.stopping(printer, *jobs, *grace),
+            RunEvent::JobLogTail { job, lines } => {
+                self.tails.push((job.clone(), lines.clone()));
+            }
             RunEvent::RunFinished { status, duration } => {
-                if let Some(live) = self.live.take() {
-                    live.overall.finish_and_clear();
-                    let _ = live.multi.clear();
-                }
-                self.summary(printer, *status, *duration);
+                self.run_finished(printer, *status, *duration);
             }
         }
     }
 
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "the fields of one JobFinished event"
-    )]
-    fn job_finished(
-        &mut self,
-        printer: &mut Printer,
-        job: &str,
-        phase: JobPhase,
-        exit: Option<Exit>,
-        reason: Option<String>,
-        duration: Duration,
-        log: Option<&Path>,
-    ) {
-        if matches!(phase, JobPhase::Failed | JobPhase::Cancelled) {
-            self.failed += 1;
-        }
-        let why = reason.as_deref().unwrap_or("");
-        let text = match phase {
-            JobPhase::Succeeded => format!("ok       {job} {}", table::duration(duration)),
-            JobPhase::Skipped => format!("skipped  {job}: {why}"),
-            _ => {
-                let log = log
-                    .map(|p| format!("; log: {}", self.shown(p)))
-                    .unwrap_or_default();
-                format!(
-                    "{:<8} {job} after {}: {why}{log}",
-                    phase.as_str().to_lowercase(),
-                    table::duration(duration)
-                )
-            }
+    /// Said even with -q: the user pressed Ctrl-C and is waiting.
+    fn stopping(&self, printer: &mut Printer, jobs: usize, grace: Option<Duration>) {
+        let jobs = match jobs {
+            1 => "1 running job".to_owned(),
+            n => format!("{n} running jobs"),
         };
-        if let Some(live) = &mut self.live {
-            live.finish_job(job, self.failed);
-        }
-        // On a live terminal, successes are counted by the bar; only problems get a line.
-        if self.live.is_none() || phase != JobPhase::Succeeded {
+        let text = match grace {
+            Some(grace) => format!(
+                "stopping {jobs}: SIGTERM now, SIGKILL in {} (Ctrl-C again to kill now)",
+                table::duration(grace)
+            ),
+            None => format!("killing  {jobs} now"),
+        };
+        if self.mode == ViewMode::Quiet {
+            printer.status_always(&text);
+        } else {
             self.line(printer, &text);
         }
-        self.finished.push(Finished {
-            job: job.to_owned(),
-            phase,
-            duration,
-            exit,
-            reason,
-            log: log.map(Path::to_path_buf),
-        });
     }
 
-    fn summary(&self, printer: &mut Printer, status: RunStatus, duration: Duration) {
-        if self.mode == ViewMode::Quiet {
-            return;
+    fn run_finished(&mut self, printer: &mut Printer, status: RunStatus, duration: Duration) {
+        if let Some(live) = self.live.take() {
+            live.clear();
         }
-        let mut counts: Vec<(JobPhase, usize)> = Vec::new();
-        for f in &self.finished {
-            match counts.iter_mut().find(|(p, _)| *p == f.phase) {
-                Some((_, n)) => *n += 1,
-                None => counts.push((f.phase, 1)),
+        let text = summary::Summary {
+            run_id: self.run_id.as_deref().unwrap_or("run"),
+            status,
+            duration,
+            finished: &self.finished,
+            order: &self.order,
+            tails: &self.tails,
+            shown: &|path| self.shown(path),
+            quiet: self.mode == ViewMode::Quiet,
+        }
+        .text();
+        if !text.is_empty() {
+            // Failures are said even with -q: that is what -q promises.
+            printer.status_always(text.trim_end());
+        }
+    }
+
+    fn job_finished(&mut self, printer: &mut Printer, finished: Finished) {
+        let failed = matches!(finished.phase, JobPhase::Failed | JobPhase::Cancelled);
+        if let Some(live) = &mut self.live {
+            live.finish_job(&finished.job, failed);
+        }
+        let job = &finished.job;
+        let why = finished.reason.as_deref().unwrap_or("");
+        let text = match finished.phase {
+            JobPhase::Succeeded => Some(format!(
+                "ok       {job} {}",
+                table::duration(finished.duration)
+            )),
+            // Skipped jobs are listed once, in the summary, with why.
+            JobPhase::Skipped => None,
+            phase => {
+                let log = finished
+                    .log
+                    .as_deref()
+                    .map(|p| format!("; log: {}", self.shown(p)))
+                    .unwrap_or_default();
+                Some(format!(
+                    "{:<8} {job} after {}: {why}{log}",
+                    phase.as_str().to_lowercase(),
+                    table::duration(finished.duration)
+                ))
             }
+        };
+        // On a live terminal, successes are counted by the bar; only problems get a line.
+        if let Some(text) = text
+            && (self.live.is_none() || finished.phase != JobPhase::Succeeded)
+        {
+            self.line(printer, &text);
         }
-        let counts: Vec<String> = counts
-            .iter()
-            .map(|(p, n)| format!("{n} {}", p.as_str().to_lowercase()))
-            .collect();
-        let show_all = self.finished.len() <= SUMMARY_ALL_UP_TO;
-        let mut finished: Vec<&Finished> = self.finished.iter().collect();
-        finished.sort_by_key(|f| self.order.get(&f.job).copied().unwrap_or(usize::MAX));
-        let rows: Vec<Vec<String>> = finished
-            .into_iter()
-            .filter(|f| show_all || f.phase != JobPhase::Succeeded)
-            .map(|f| {
-                vec![
-                    f.job.clone(),
-                    f.phase.as_str().to_owned(),
-                    if f.phase == JobPhase::Skipped {
-                        "-".to_owned()
-                    } else {
-                        table::duration(f.duration)
-                    },
-                    table::exit(f.exit),
-                    match (&f.log, f.phase) {
-                        (_, JobPhase::Skipped) => f.reason.clone().unwrap_or_default(),
-                        (Some(log), _) => self.shown(log),
-                        (None, _) => String::new(),
-                    },
-                ]
-            })
-            .collect();
-        let mut text = String::new();
-        if !rows.is_empty() {
-            text.push_str(&table::render(
-                &["JOB", "STATUS", "DURATION", "EXIT", "LOG"],
-                &rows,
-            ));
-        }
-        let hidden = self.finished.len() - rows.len();
-        if hidden > 0 {
-            text.push_str(&format!("… and {hidden} more jobs succeeded\n"));
-        }
-        let id = self.run_id.as_deref().unwrap_or("run");
-        text.push_str(&format!(
-            "{id}: {status} in {} ({} jobs: {})\n",
-            table::duration(duration),
-            self.finished.len(),
-            counts.join(", ")
-        ));
-        if status != RunStatus::Succeeded {
-            text.push_str(&format!(
-                "details: jupyterflow get {id}; logs: jupyterflow logs {id} [JOB]\n"
-            ));
-        }
-        printer.status(text.trim_end());
+        self.finished.push(finished);
     }
 }
 
-impl Live {
-    fn new(total: usize) -> Self {
-        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
-        let overall = multi.add(ProgressBar::new(total as u64));
-        overall.set_style(
-            ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:30.cyan/blue}] {pos}/{len} jobs {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
-        overall.enable_steady_tick(Duration::from_millis(200));
-        Live {
-            multi,
-            overall,
-            jobs: HashMap::new(),
-        }
-    }
-
-    fn start_job(&mut self, job: &str, attempt: &str) {
-        if let Some(bar) = self.jobs.get(job) {
-            bar.set_prefix(format!("{job}{attempt}"));
-            return;
-        }
-        let bar = self.multi.add(ProgressBar::new_spinner());
-        bar.set_style(
-            ProgressStyle::with_template("  {spinner} {prefix:24!} {elapsed:>4} {wide_msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
-        bar.set_prefix(format!("{job}{attempt}"));
-        bar.enable_steady_tick(Duration::from_millis(120));
-        self.jobs.insert(job.to_owned(), bar);
-    }
-
-    fn finish_job(&mut self, job: &str, failed: usize) {
-        if let Some(bar) = self.jobs.remove(job) {
-            bar.finish_and_clear();
-            self.multi.remove(&bar);
-        }
-        self.overall.inc(1);
-        let running = self.jobs.len();
-        let mut msg = format!("({running} running");
-        if failed > 0 {
-            msg.push_str(&format!(", {failed} failed"));
-        }
-        msg.push(')');
-        self.overall.set_message(msg);
+/// `1 job`, `3 jobs`.
+pub(crate) fn jobs_count(n: usize) -> String {
+    if n == 1 {
+        "1 job".to_owned()
+    } else {
+        format!("{n} jobs")
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use std::io::{self, Write};
-    use std::sync::{Arc, Mutex};
-
-    use super::*;
-
-    /// A writer the test can read back after the printer is done with it.
-    #[derive(Clone, Default)]
-    struct Shared(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Shared {
-        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-            self.0.lock().expect("lock").extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-
-    fn done(job: &str) -> RunEvent {
-        RunEvent::JobFinished {
-            job: job.into(),
-            phase: JobPhase::Succeeded,
-            attempts: 1,
-            exit: Some(Exit::Code(0)),
-            reason: None,
-            duration: Duration::from_secs(2),
-            log: None,
-        }
-    }
-
-    #[test]
-    fn jobs_not_announced_at_the_start_are_counted_in_order() {
-        let err = Shared::default();
-        let mut printer = Printer::new(Box::new(io::sink()), Box::new(err.clone()));
-        let mut view = RunView::new(ViewMode::Plain, PathBuf::from("/"));
-        let point = "train(0:p0:0.1)";
-        for event in [
-            RunEvent::RunStarted {
-                run_id: Some("wf".into()),
-                jobs: vec!["eval".into()],
-            },
-            RunEvent::JobStarted {
-                job: point.into(),
-                attempt: 1,
-                max_attempts: 1,
-                log: None,
-            },
-            done(point),
-            done("eval"),
-            RunEvent::RunFinished {
-                status: RunStatus::Succeeded,
-                duration: Duration::from_secs(5),
-            },
-        ] {
-            view.handle(&mut printer, &event);
-        }
-        assert_eq!(view.total, 2);
-        let text = String::from_utf8(err.0.lock().expect("lock").clone()).expect("UTF-8");
-        assert!(
-            text.contains("wf: Succeeded in 5.0s (2 jobs: 2 succeeded)"),
-            "{text}"
-        );
-        let eval = text.find("\neval ").expect("eval in the summary");
-        let train = text
-            .find("\ntrain(0:p0:0.1) ")
-            .expect("the point in the summary");
-        assert!(
-            eval < train,
-            "announced jobs first, then in order seen: {text}"
-        );
-    }
-}
+mod tests;

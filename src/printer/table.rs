@@ -3,15 +3,18 @@
 
 use std::time::Duration;
 
+use unicode_width::UnicodeWidthStr as _;
+
 use crate::events::Exit;
 
-/// Left-aligned columns; the last column is not padded. Widths count characters.
-pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
+/// Left-aligned columns; the last column is not padded. Widths are terminal columns (a CJK
+/// character or an emoji takes two).
+pub(crate) fn render(header: &[&str], rows: &[Vec<String>]) -> String {
     let columns = header.len();
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.width()).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate().take(columns) {
-            widths[i] = widths[i].max(cell.chars().count());
+            widths[i] = widths[i].max(cell.width());
         }
     }
     let mut out = String::new();
@@ -20,7 +23,7 @@ pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
         for (i, cell) in cells.enumerate() {
             if i + 1 < columns {
                 text.push_str(cell);
-                let pad = widths[i] - cell.chars().count() + 2;
+                let pad = widths[i] - cell.width() + 2;
                 text.extend(std::iter::repeat_n(' ', pad));
             } else {
                 text.push_str(cell);
@@ -37,7 +40,7 @@ pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
 }
 
 /// `850ms`, `12.3s`, `4m05s`, `2h03m`, `3d04h`: short, and precise where it matters.
-pub fn duration(d: Duration) -> String {
+pub(crate) fn duration(d: Duration) -> String {
     let ms = d.as_millis();
     let s = d.as_secs();
     if ms < 1000 {
@@ -54,7 +57,7 @@ pub fn duration(d: Duration) -> String {
 }
 
 /// kubectl-style age: `45s`, `12m`, `3h`, `5d`.
-pub fn age(d: Duration) -> String {
+pub(crate) fn age(d: Duration) -> String {
     let s = d.as_secs();
     if s < 60 {
         format!("{s}s")
@@ -68,7 +71,7 @@ pub fn age(d: Duration) -> String {
 }
 
 /// The EXIT cell: the code, `signal N`, or `-` when the process did not end (or never ran).
-pub fn exit(exit: Option<Exit>) -> String {
+pub(crate) fn exit(exit: Option<Exit>) -> String {
     match exit {
         Some(Exit::Code(code)) => code.to_string(),
         Some(Exit::Signal(signal)) => format!("signal {signal}"),
@@ -93,6 +96,18 @@ mod tests {
             text,
             "NAME         STATUS\na            Succeeded\nlonger-name  Failed\n"
         );
+    }
+
+    #[test]
+    fn wide_characters_take_two_columns() {
+        let text = render(
+            &["JOB", "STATUS"],
+            &[
+                vec!["日本語".into(), "Failed".into()],
+                vec!["ab".into(), "Succeeded".into()],
+            ],
+        );
+        assert_eq!(text, "JOB     STATUS\n日本語  Failed\nab      Succeeded\n");
     }
 
     #[test]

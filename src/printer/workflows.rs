@@ -1,17 +1,20 @@
 //! Argo workflows and cron workflows as text: the `list` table, the `list --cron` table and the
-//! `get` details, in the layout local runs use (`run_tables`), so a user sees one tool whichever
+//! `get` details, in the layout local runs use (`runs`), so a user sees one tool whichever
 //! backend ran the pipeline. Pure: views and `now` in, text out.
 
 use std::time::SystemTime;
 
-use super::run_tables::{self, JobRow, RunRow};
+use super::runs::{self, JobRow, RunRow};
+use serde_json::Value;
+
 use super::table;
-use crate::cluster::status::{CronView, WorkflowView};
+use crate::argo::ArgoKind;
+use crate::argo::view::{CronView, WorkflowView};
 use crate::events::JobPhase;
-use crate::local::rfc3339;
+use crate::time;
 
 /// NAME, STATUS, PROGRESS, AGE, DURATION; wide adds MESSAGE and SOURCE.
-pub fn list_table(views: &[WorkflowView], wide: bool, now: SystemTime) -> String {
+pub(crate) fn list_table(views: &[WorkflowView], wide: bool, now: SystemTime) -> String {
     let rows: Vec<RunRow> = views
         .iter()
         .map(|v| {
@@ -28,11 +31,19 @@ pub fn list_table(views: &[WorkflowView], wide: bool, now: SystemTime) -> String
             }
         })
         .collect();
-    run_tables::run_list(&rows, wide)
+    runs::run_list(&rows, wide)
+}
+
+/// `-o name`: one `kind.argoproj.io/NAME` line per object.
+pub(crate) fn names(kind: ArgoKind, items: &[Value]) -> String {
+    items
+        .iter()
+        .map(|o| kind.resource_name(o["metadata"]["name"].as_str().unwrap_or_default()) + "\n")
+        .collect()
 }
 
 /// NAME, SCHEDULE, SUSPENDED, LAST RUN (how long ago), AGE.
-pub fn cron_table(views: &[CronView], now: SystemTime) -> String {
+pub(crate) fn cron_table(views: &[CronView], now: SystemTime) -> String {
     let ago = |t: Option<SystemTime>| {
         t.and_then(|t| now.duration_since(t).ok())
             .map_or_else(|| "-".to_owned(), table::age)
@@ -58,7 +69,7 @@ pub fn cron_table(views: &[CronView], now: SystemTime) -> String {
 
 /// The header lines, then every job. Tasks the controller has not reached are listed too
 /// (Pending, or Skipped once the run ended), as a local run lists all its jobs.
-pub fn get_text(view: &WorkflowView, now: SystemTime) -> String {
+pub(crate) fn get_text(view: &WorkflowView, now: SystemTime) -> String {
     let dash = || "-".to_owned();
     let mut fields = vec![("Name", view.name.clone())];
     if let Some(namespace) = &view.namespace {
@@ -69,10 +80,7 @@ pub fn get_text(view: &WorkflowView, now: SystemTime) -> String {
     if let Some(cron) = &view.cron_workflow {
         fields.push(("Cron", cron.clone()));
     }
-    fields.push((
-        "Started",
-        view.started_at.map_or_else(dash, rfc3339::format),
-    ));
+    fields.push(("Started", view.started_at.map_or_else(dash, time::format)));
     fields.push((
         "Duration",
         view.duration(now).map_or_else(dash, table::duration),
@@ -110,7 +118,7 @@ pub fn get_text(view: &WorkflowView, now: SystemTime) -> String {
             (None, false) => None,
         },
     }));
-    let mut text = run_tables::run_details(&fields, &jobs);
+    let mut text = runs::run_details(&fields, &jobs);
     if view.nodes_offloaded {
         text.push_str(
             "(the controller keeps this workflow's job details in its database; \
@@ -124,7 +132,7 @@ pub fn get_text(view: &WorkflowView, now: SystemTime) -> String {
 /// message (a stop, a spec the controller refused). Argo's message for a failed DAG, "child
 /// '<node id>' failed", names a node id where the job name says more.
 fn message(view: &WorkflowView) -> Option<String> {
-    run_tables::failure_summary(
+    runs::failure_summary(
         view.jobs
             .iter()
             .filter(|j| j.phase == JobPhase::Failed)

@@ -62,7 +62,62 @@ fn forbidden_names_verb_resource_namespace_and_prints_the_role() {
         )),
         "{stderr}"
     );
+    assert!(
+        stderr.trim_end().ends_with("run `jupyterflow doctor` in a notebook terminal: it checks everything `run` needs and says what to change"),
+        "{stderr}"
+    );
     assert!(nb.workflows().is_empty());
+}
+
+#[test]
+fn a_forbidden_that_names_no_user_binds_the_service_account_we_know() {
+    let forbidden = || {
+        rule(
+            "POST",
+            "/workflows",
+            1,
+            Fault::Status {
+                code: 403,
+                retry_after: None,
+            },
+        )
+    };
+    let binding = |namespace: &str, name: &str| {
+        format!("subjects:\n- kind: ServiceAccount\n  name: {name}\n  namespace: {namespace}\n")
+    };
+    // A projected token (a JWT) says who we are: its `sub`.
+    let nb = Notebook::start(Volume::Nfs);
+    let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJrdWJlcm5ldGVzL3NlcnZpY2VhY2NvdW50Iiwic3ViIjoic3lzdGVtOnNlcnZpY2VhY2NvdW50OmpodWI6bm90ZWJvb2stc2EifQ.c2ln";
+    nb.api.set_token_valid(jwt, true);
+    std::fs::write(nb.service_account.join("token"), jwt).expect("write the token");
+    nb.api.inject(forbidden());
+    let out = run(nb.in_pod().args(["run", "-c", "echo a"]));
+    assert_eq!(out.code, EXIT_CLUSTER, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&binding(NAMESPACE, "notebook-sa")),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("<notebook-service-account>"));
+
+    // An opaque token says nothing: the notebook pod's serviceAccountName, read before.
+    let nb = Notebook::start(Volume::Nfs);
+    nb.api.inject(forbidden());
+    let out = run(nb.in_pod().args(["run", "-c", "echo a"]));
+    assert_eq!(out.code, EXIT_CLUSTER, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "system:serviceaccount:{NAMESPACE}:default cannot create"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(&binding(NAMESPACE, "default")),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("<notebook-service-account>"));
 }
 
 #[test]
@@ -248,22 +303,138 @@ fn retries_are_bounded() {
     assert_eq!(attempts, 6, "six attempts, then a clear error");
 }
 
+/// How long a slow create takes to land: far past `--request-timeout 1s` and all the retries
+/// after it (at most about 8 s), so that the settling GET runs well before it lands.
+const LATE: Duration = Duration::from_secs(12);
+
+/// Waits (for as long as a late create may take, and a margin) until workflow `name` exists;
+/// then returns every workflow.
+fn wait_for_workflow(nb: &Notebook, name: &str) -> Vec<serde_json::Value> {
+    let deadline = std::time::Instant::now() + LATE + Duration::from_secs(30);
+    loop {
+        let workflows = nb.workflows();
+        if workflows.iter().any(|w| w["metadata"]["name"] == name)
+            || std::time::Instant::now() > deadline
+        {
+            return workflows;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The `hint:` of an error (the retry notes before it may quote the server's "try again").
+fn hint(stderr: &str) -> &str {
+    stderr.split_once("hint:").map_or("", |(_, hint)| hint)
+}
+
+/// The workflow an exit-4 message names.
+fn named_as_unknown(stderr: &str) -> String {
+    stderr
+        .split("it is not known whether ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("names the workflow: {stderr}"))
+        .to_owned()
+}
+
+#[test]
+fn an_attempt_still_in_flight_is_never_reported_as_nothing_submitted() {
+    let rejected = |code, retry_after| Fault::Status { code, retry_after };
+    // After the first POST times out (the server applies it LATE later), the next attempts
+    // fail for good in each of these ways; the settling GET then finds nothing *yet*.
+    let cases: Vec<(&str, FaultRule)> = vec![
+        (
+            "five 503s",
+            rule("POST", "/workflows", 5, rejected(503, Some(1))),
+        ),
+        (
+            "five dropped connections",
+            rule("POST", "/workflows", 5, Fault::DropBefore),
+        ),
+        ("a 403", rule("POST", "/workflows", 1, rejected(403, None))),
+        // AlreadyExists for an object no GET finds: a new name would make a second run.
+        (
+            "a 409 for nothing",
+            rule("POST", "/workflows", 1, rejected(409, None)),
+        ),
+    ];
+    std::thread::scope(|scope| {
+        for (case, then) in cases {
+            scope.spawn(move || {
+                let nb = Notebook::start(Volume::Nfs);
+                nb.api.inject(FaultRule::once(
+                    "POST",
+                    "/workflows",
+                    Fault::ApplyLater(LATE),
+                ));
+                nb.api.inject(then);
+                let out =
+                    run(nb
+                        .in_pod()
+                        .args(["run", "-v", "--request-timeout", "1s", "-c", "echo a"]));
+                assert_eq!(out.code, 4, "{case}: {}", out.stderr);
+                let name = named_as_unknown(&out.stderr);
+                assert!(
+                    out.stderr.contains("the server may still be creating it"),
+                    "{case}: {}",
+                    out.stderr
+                );
+                assert!(
+                    !hint(&out.stderr).contains("try again"),
+                    "{case}: never while the outcome is unknown: {}",
+                    out.stderr
+                );
+                let workflows = wait_for_workflow(&nb, &name);
+                let names: Vec<&str> = workflows
+                    .iter()
+                    .filter_map(|w| w["metadata"]["name"].as_str())
+                    .collect();
+                assert_eq!(names, [name.as_str()], "{case}: the late one, and only it");
+            });
+        }
+    });
+}
+
+#[test]
+fn dropped_connections_are_said_without_library_noise() {
+    let nb = Notebook::start(Volume::Nfs);
+    nb.api
+        .inject(FaultRule::always("GET", "/pods/", Fault::DropBefore));
+    let out = run(nb.in_pod().args(["run", "-c", "echo a"]));
+    assert_eq!(out.code, EXIT_CLUSTER, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("lost the connection to the API server"),
+        "{}",
+        out.stderr
+    );
+    // The cause stays readable; rustls' documentation link and kube's wrapper names go.
+    assert!(out.stderr.contains("connection"), "{}", out.stderr);
+    assert!(!out.stderr.contains("https://docs.rs"), "{}", out.stderr);
+    assert!(!out.stderr.contains("ServiceError"), "{}", out.stderr);
+}
+
 /// How one faulted run ended.
 enum Outcome {
     /// Exit 0 with this workflow name.
     Submitted(String),
-    /// Exit 3: refused or unreachable, nothing created.
+    /// Exit 3: refused or unreachable, nothing created (not even later).
     Refused,
     /// Exit 4: it may exist; the message names it.
     Unknown(String),
 }
 
+/// How long a randomly slowed request takes before the server applies it: past the runs'
+/// `--request-timeout 1s`, so the client has given up on it (and may be retrying) when it lands.
+const RANDOM_LATE: Duration = Duration::from_secs(3);
+
 #[test]
 fn under_random_faults_every_submission_is_one_workflow_or_a_clear_error() {
     let nb = Notebook::start(Volume::Nfs);
     // Half of all requests fail: throttling, 5xx, dropped connections before and after the
-    // server acted, slow answers, and refusals (403, 422) that no retry fixes.
+    // server acted, slow answers, and refusals (403, 422) that no retry fixes. Some requests
+    // are slow past the client's timeout and still applied after it gave up.
     nb.api.random_faults(20_261_128, 0.5);
+    nb.api.random_late_faults(0.15, RANDOM_LATE);
     let mut outcomes: Vec<Outcome> = Vec::new();
     let mut recovered = 0;
     std::thread::scope(|scope| {
@@ -271,7 +442,16 @@ fn under_random_faults_every_submission_is_one_workflow_or_a_clear_error() {
             .map(|_| {
                 scope.spawn(|| {
                     (0..25)
-                        .map(|_| run(nb.in_pod().args(["run", "-v", "-c", "echo a"])))
+                        .map(|_| {
+                            run(nb.in_pod().args([
+                                "run",
+                                "-v",
+                                "--request-timeout",
+                                "1s",
+                                "-c",
+                                "echo a",
+                            ]))
+                        })
                         .collect::<Vec<_>>()
                 })
             })
@@ -295,21 +475,23 @@ fn under_random_faults_every_submission_is_one_workflow_or_a_clear_error() {
                         Outcome::Refused
                     }
                     4 => {
-                        let name = out
-                            .stderr
-                            .split("it is not known whether ")
-                            .nth(1)
-                            .and_then(|rest| rest.split_whitespace().next())
-                            .unwrap_or_else(|| panic!("names the workflow: {}", out.stderr))
-                            .to_owned();
-                        Outcome::Unknown(name)
+                        assert!(
+                            !hint(&out.stderr).contains("try again"),
+                            "not while the outcome is unknown: {}",
+                            out.stderr
+                        );
+                        Outcome::Unknown(named_as_unknown(&out.stderr))
                     }
                     code => panic!("unexpected exit {code}: {}", out.stderr),
                 });
             }
         }
     });
-    nb.api.random_faults(0, 0.0);
+    nb.api.clear_faults();
+    // Every request was received before its run ended; a slowed create lands RANDOM_LATE
+    // after that. Count only once every late create has landed (with a margin for a loaded
+    // machine): an exit 3 next to a workflow that lands afterwards is the bug to catch.
+    std::thread::sleep(RANDOM_LATE + Duration::from_secs(5));
     assert_eq!(outcomes.len(), 200);
     assert!(
         recovered > 0,
@@ -319,7 +501,7 @@ fn under_random_faults_every_submission_is_one_workflow_or_a_clear_error() {
 }
 
 /// No submission twice; every reported workflow exists; every workflow was reported, or named
-/// by a run that said it could not rule it out.
+/// by a run that said it could not rule it out (so no run that exited 3 created one).
 fn check_accounting(outcomes: &[Outcome], workflows: &[serde_json::Value]) {
     let mut by_submission: HashMap<String, usize> = HashMap::new();
     for wf in workflows {

@@ -32,6 +32,9 @@ pub(crate) struct Notebook {
     /// The working directory jobs must see; the notebook's mount covers it.
     pub(crate) workdir: PathBuf,
     pub(crate) service_account: PathBuf,
+    /// The notebook image's own file system (not on any volume): where its Python
+    /// environments live. Empty unless a test puts one there, so no test reads the machine's.
+    pub(crate) image: tempfile::TempDir,
 }
 
 /// The Zero-to-JupyterHub fixture pod, with its volume mounted over `workdir`.
@@ -84,13 +87,14 @@ impl Notebook {
             home,
             workdir,
             service_account,
+            image: tempfile::tempdir().expect("image dir"),
         }
     }
 
     /// The environment inside the notebook pod: service account, API address, $HOSTNAME.
     pub(crate) fn pod_env(&self) -> Vec<(String, String)> {
         vec![
-            ("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into()),
+            ("PATH".into(), self.image_path()),
             (
                 "HOME".into(),
                 self.home.path().to_string_lossy().into_owned(),
@@ -107,6 +111,19 @@ impl Notebook {
             ),
             ("HOSTNAME".into(), POD.into()),
         ]
+        .into_iter()
+        .chain(
+            helpers::hermetic_env()
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_string_lossy().into_owned())),
+        )
+        .collect()
+    }
+
+    /// The notebook's PATH: the image's conda and system bin folders (in the temp image tree).
+    pub(crate) fn image_path(&self) -> String {
+        let image = self.image.path().display();
+        format!("{image}/opt/conda/bin:{image}/usr/bin")
     }
 
     /// `jupyterflow` as it runs inside the notebook pod.
@@ -157,4 +174,25 @@ pub(crate) fn submitted_name(stdout: &str) -> String {
         .strip_prefix("workflow.argoproj.io/")
         .unwrap_or_else(|| panic!("not a workflow name: {stdout:?}"))
         .to_owned()
+}
+
+/// Waits for `condition` (checked every 20 ms), for as long as a loaded machine may need;
+/// panics naming `what` after 60 s. Tests wait for what they need instead of sleeping.
+pub(crate) fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !condition() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// How many requests so far had `part` in their path or query (`watch=true`, `/log`).
+pub(crate) fn requests_with(api: &FakeApi, part: &str) -> usize {
+    api.requests()
+        .iter()
+        .filter(|r| r.path.contains(part) || r.query.contains(part))
+        .count()
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::cluster_helpers::{NAMESPACE, Notebook, Volume};
+use crate::cluster_helpers::{NAMESPACE, Notebook, Volume, requests_with, wait_until};
 use crate::helpers::{fixture, run};
 
 fn status_fixture(name: &str) -> Value {
@@ -245,6 +245,46 @@ fn logs_follow_streams_until_the_workflow_ends() {
     );
 }
 
+/// A workflow no controller has taken (no phase) for longer than a controller ever needs: the
+/// usual causes are named, once, and following goes on until one does take it.
+#[test]
+fn watch_says_when_no_controller_takes_the_workflow() {
+    let nb = seeded();
+    let mut stuck = status_fixture("running-chain");
+    stuck["metadata"]["name"] = json!("stuck-q2w3e");
+    stuck["metadata"]["labels"]["workflows.argoproj.io/controller-instanceid"] = json!("team-a");
+    stuck["metadata"]["creationTimestamp"] = json!("2026-11-28T10:00:00Z");
+    stuck.as_object_mut().expect("object").remove("status");
+    nb.api.add_workflow(NAMESPACE, stuck);
+    let api = Arc::clone(&nb.api);
+    let controller = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        api.patch_workflow_status(NAMESPACE, "stuck-q2w3e", json!({"phase": "Running"}));
+        std::thread::sleep(Duration::from_millis(200));
+        api.patch_workflow_status(
+            NAMESPACE,
+            "stuck-q2w3e",
+            json!({"phase": "Succeeded", "finishedAt": "2026-11-28T10:10:00Z"}),
+        );
+    });
+    let out = run(nb
+        .in_pod()
+        .timeout(Duration::from_secs(20))
+        .args(["watch", "stuck-q2w3e"]));
+    controller.join().expect("controller");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let warning = "no Argo controller has picked up stuck-q2w3e";
+    assert_eq!(out.stderr.matches(warning).count(), 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "does it watch namespace `{NAMESPACE}` (a namespaced install watches only its own), \
+             is there a controller with instanceID `team-a`"
+        )),
+        "{}",
+        out.stderr
+    );
+}
+
 #[test]
 fn watch_follows_a_running_workflow_to_its_end() {
     let nb = seeded();
@@ -265,6 +305,7 @@ fn watch_follows_a_running_workflow_to_its_end() {
     controller.join().expect("controller");
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("prep"), "{}", out.stderr);
+    assert!(!out.stderr.contains("no Argo controller"), "{}", out.stderr);
     // The watch API, not polling: one GET, then watch requests.
     let gets = nb
         .request_lines()
@@ -429,7 +470,9 @@ fn delete_older_than_keeps_runs_that_finished_recently() {
     let nb = seeded();
     // A copy of a fixture that finished just now; the fixtures finished months ago.
     let mut fresh = status_fixture("failed");
-    let now = jupyterflow::local::rfc3339::format(std::time::SystemTime::now());
+    let now = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string();
     fresh["metadata"]["name"] = json!("chain-f4e5h");
     fresh["metadata"]["creationTimestamp"] = json!(now);
     fresh["status"]["startedAt"] = json!(now);
@@ -612,4 +655,220 @@ fn watch_recovers_from_a_dropped_stream_and_410_gone() {
         .filter(|l| l.starts_with("GET") && l.ends_with("/workflows/chain-x7k2p"))
         .count();
     assert_eq!(gets, 2, "{:?}", nb.request_lines());
+}
+
+/// How long the API server is away in the restart tests: far longer than one quick retry.
+const RESTART: Duration = Duration::from_secs(2);
+
+#[test]
+fn watch_survives_an_api_server_restart() {
+    let nb = seeded();
+    let api = Arc::clone(&nb.api);
+    let controller = std::thread::spawn(move || {
+        wait_until("the watch", || requests_with(&api, "watch=true") > 0);
+        let before = requests_with(&api, "watch=true");
+        api.restart(RESTART);
+        // Back, and watched again from where it was.
+        wait_until("a re-watch", || requests_with(&api, "watch=true") > before);
+        api.patch_workflow_status(
+            NAMESPACE,
+            "chain-x7k2p",
+            json!({"phase": "Succeeded", "finishedAt": "2026-11-28T10:10:00Z"}),
+        );
+    });
+    let out =
+        run(nb
+            .in_pod()
+            .timeout(Duration::from_secs(90))
+            .args(["watch", "-v", "chain-x7k2p"]));
+    controller.join().expect("controller");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("connection refused"), "{}", out.stderr);
+}
+
+/// The `chain-x7k2p` fixture with a finished `prep` pod and a running `train` pod: returns the
+/// train pod's name.
+fn running_train(nb: &Notebook) -> String {
+    let workflow = "chain-x7k2p";
+    let prep = job_pod(workflow, "chain-x7k2p.prep", "Succeeded");
+    let prep_pod = prep["metadata"]["name"].as_str().expect("name").to_owned();
+    let train = job_pod(workflow, "chain-x7k2p.train", "Running");
+    let train_pod = train["metadata"]["name"].as_str().expect("name").to_owned();
+    nb.api.add_pod(NAMESPACE, prep);
+    nb.api.add_pod(NAMESPACE, train);
+    nb.api.append_pod_log(NAMESPACE, &prep_pod, "prepared\n");
+    nb.api.finish_pod_log(NAMESPACE, &prep_pod);
+    train_pod
+}
+
+/// Ends the train pod's log and the workflow (Succeeded).
+fn finish_train(api: &crate::fake_api::FakeApi, train_pod: &str) {
+    api.finish_pod_log(NAMESPACE, train_pod);
+    api.patch_workflow_status(
+        NAMESPACE,
+        "chain-x7k2p",
+        json!({"phase": "Succeeded", "finishedAt": "2026-11-28T10:10:00Z"}),
+    );
+}
+
+#[test]
+fn logs_follow_reads_on_after_a_broken_stream_without_losing_or_repeating_lines() {
+    let nb = seeded();
+    let train_pod = running_train(&nb);
+    // Forty lines, two to a time stamp, 0.3 s apart: a cut leaves lines of the same second,
+    // and of the very same time, on both sides.
+    let start = std::time::SystemTime::now() - Duration::from_secs(60);
+    let lines: Vec<String> = (0..40).map(|i| format!("line {i:02}")).collect();
+    for (i, line) in lines.iter().enumerate() {
+        let at = start + Duration::from_millis(300) * u32::try_from(i / 2).expect("small");
+        nb.api
+            .append_pod_log_at(NAMESPACE, &train_pod, &format!("{line}\n"), at);
+    }
+    // Each line goes out as "<time, 31 bytes> line NN\n" (39 bytes): cut mid-line, twice.
+    let log_path = format!("/pods/{train_pod}/log");
+    for bytes in [39 * 13 + 10, 39 * 7 + 20] {
+        nb.api.inject(crate::fake_api::FaultRule::once(
+            "GET",
+            &log_path,
+            crate::fake_api::Fault::CutStreamAfter(bytes),
+        ));
+    }
+    let api = Arc::clone(&nb.api);
+    let pod = train_pod.clone();
+    let path = log_path.clone();
+    let controller = std::thread::spawn(move || {
+        // Cut twice, then read on: three requests for the train pod's log.
+        wait_until("the third log request", || requests_with(&api, &path) >= 3);
+        api.append_pod_log(NAMESPACE, &pod, "line 40\nline 41\n");
+        finish_train(&api, &pod);
+    });
+    let out =
+        run(nb
+            .in_pod()
+            .timeout(Duration::from_secs(60))
+            .args(["logs", "-v", "-f", "chain-x7k2p"]));
+    controller.join().expect("controller");
+    assert_eq!(out.code, 0, "the run succeeded: {}", out.stderr);
+    let train: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("train | "))
+        .collect();
+    let mut expected: Vec<String> = lines.clone();
+    expected.extend(["line 40".to_owned(), "line 41".to_owned()]);
+    assert_eq!(train, expected, "every line once, in order: {}", out.stderr);
+    assert!(out.stdout.contains("prep | prepared\n"), "{}", out.stdout);
+    assert!(
+        out.stderr.contains("broke"),
+        "noted with -v: {}",
+        out.stderr
+    );
+    let resumed: Vec<String> = nb
+        .api
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains(&log_path))
+        .map(|r| r.query.clone())
+        .collect();
+    assert!(
+        resumed[1..].iter().all(|q| q.contains("sinceTime=")),
+        "{resumed:?}"
+    );
+}
+
+#[test]
+fn logs_follow_survives_an_api_server_restart() {
+    let nb = seeded();
+    let train_pod = running_train(&nb);
+    nb.api.append_pod_log(NAMESPACE, &train_pod, "epoch 1\n");
+    let api = Arc::clone(&nb.api);
+    let pod = train_pod.clone();
+    let controller = std::thread::spawn(move || {
+        let log_path = format!("/pods/{pod}/log");
+        wait_until("the log stream and the watch", || {
+            requests_with(&api, &log_path) > 0 && requests_with(&api, "watch=true") > 0
+        });
+        let (logs, watches) = (
+            requests_with(&api, &log_path),
+            requests_with(&api, "watch=true"),
+        );
+        api.restart(RESTART);
+        wait_until("both followed again", || {
+            requests_with(&api, &log_path) > logs && requests_with(&api, "watch=true") > watches
+        });
+        api.append_pod_log(NAMESPACE, &pod, "epoch 2\n");
+        finish_train(&api, &pod);
+    });
+    let out = run(nb
+        .in_pod()
+        .timeout(Duration::from_secs(90))
+        .args(["logs", "-f", "chain-x7k2p"]));
+    controller.join().expect("controller");
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let mut lines: Vec<&str> = out.stdout.lines().collect();
+    lines.sort_unstable();
+    assert_eq!(
+        lines,
+        ["prep | prepared", "train | epoch 1", "train | epoch 2"]
+    );
+}
+
+#[test]
+fn watch_of_a_failed_run_shows_its_pods_last_lines_and_nothing_when_they_are_gone() {
+    let nb = seeded();
+    // Argo already removed the pods: no tail, and no error either.
+    let out = run(nb.in_pod().args(["watch", "-v", "chain-q9z4m"]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(!out.stderr.contains("last lines"), "{}", out.stderr);
+    assert!(!out.stderr.contains("error"), "{}", out.stderr);
+
+    let pod = job_pod("chain-q9z4m", "chain-q9z4m.train", "Failed");
+    let name = pod["metadata"]["name"].as_str().expect("name").to_owned();
+    nb.api.add_pod(NAMESPACE, pod);
+    nb.api.append_pod_log(
+        NAMESPACE,
+        &name,
+        "Traceback (most recent call last):\nValueError: lr\n",
+    );
+    nb.api.finish_pod_log(NAMESPACE, &name);
+    let out = run(nb.in_pod().args(["watch", "chain-q9z4m"]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "--- train: last 2 lines ---\nTraceback (most recent call last):\nValueError: lr\n"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_watch_that_every_stream_ends_at_once_says_so_and_gives_up() {
+    let nb = seeded();
+    nb.api.inject(crate::fake_api::FaultRule::always(
+        "GET",
+        "watch=true",
+        crate::fake_api::Fault::EndStreamAfter(0),
+    ));
+    let out =
+        run(nb
+            .in_pod()
+            .timeout(Duration::from_secs(90))
+            .args(["watch", "-v", "chain-x7k2p"]));
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("the API server ended 10 watches in a row right after opening them"),
+        "{}",
+        out.stderr
+    );
+    // Each re-watch was a note, with its growing pause.
+    assert!(
+        out.stderr
+            .contains("watching again in 200 ms (1 in a row ended at once)"),
+        "{}",
+        out.stderr
+    );
+    let watches = requests_with(&nb.api, "watch=true");
+    assert_eq!(watches, 10, "bounded: {:?}", nb.request_lines());
 }

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::cluster_helpers::{NAMESPACE, NODE, Notebook, POD, Volume, submitted_name};
+use crate::cluster_helpers::{
+    NAMESPACE, NODE, Notebook, POD, Volume, requests_with, submitted_name, wait_until,
+};
 use crate::helpers::run;
 
 #[test]
@@ -13,15 +15,16 @@ fn in_a_notebook_pod_run_reads_the_pod_and_creates_one_workflow() {
     let nb = Notebook::start(Volume::Nfs);
     let out = run(nb.in_pod().args(["run", "-v", "-c", "echo a >> echo b"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stderr.contains("2 API requests"), "{}", out.stderr);
+    assert!(out.stderr.contains("3 API requests"), "{}", out.stderr);
     let name = submitted_name(&out.stdout);
     assert_eq!(
         nb.request_lines(),
         vec![
             format!("GET /api/v1/namespaces/{NAMESPACE}/pods/{POD}"),
+            format!("GET /apis/networking.k8s.io/v1/namespaces/{NAMESPACE}/networkpolicies"),
             format!("POST /apis/argoproj.io/v1alpha1/namespaces/{NAMESPACE}/workflows"),
         ],
-        "exactly two requests on the happy path"
+        "exactly three requests on the happy path"
     );
     let workflows = nb.workflows();
     assert_eq!(workflows.len(), 1);
@@ -52,6 +55,11 @@ fn in_a_notebook_pod_run_reads_the_pod_and_creates_one_workflow() {
             .iter()
             .all(|r| r.token.as_deref() == Some(nb.api.token().as_str()))
     );
+    // …and said who made it, for managedFields and audit logs.
+    let agent = format!("jupyterflow/{}", env!("CARGO_PKG_VERSION"));
+    for request in nb.api.requests() {
+        assert_eq!(request.user_agent.as_deref(), Some(agent.as_str()));
+    }
 }
 
 #[test]
@@ -59,7 +67,11 @@ fn a_read_write_once_claim_pins_jobs_to_the_notebook_node() {
     let nb = Notebook::start(Volume::Claim("ReadWriteOnce"));
     let out = run(nb.in_pod().args(["run", "-c", "python train.py"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(nb.request_lines().len(), 3, "pod, claim, workflow");
+    assert_eq!(
+        nb.request_lines().len(),
+        4,
+        "pod, claim, network policies, workflow"
+    );
     assert!(nb.request_lines()[1].ends_with("/persistentvolumeclaims/claim-alice"));
     assert!(out.stderr.contains("ReadWriteOnce"), "{}", out.stderr);
     let wf = &nb.workflows()[0];
@@ -113,7 +125,11 @@ fn dry_run_reads_the_live_pod_and_submits_nothing() {
         out.stdout
     );
     assert!(nb.workflows().is_empty());
-    assert_eq!(nb.request_lines().len(), 1);
+    assert_eq!(
+        nb.request_lines().len(),
+        2,
+        "the pod and the network policies"
+    );
 }
 
 #[test]
@@ -148,6 +164,23 @@ fn with_a_kubeconfig_the_pod_and_namespace_come_from_flags() {
         "{}",
         out.stderr
     );
+    // A context the kubeconfig lacks is bad input (2), not the cluster's refusal (3): nothing
+    // was asked of any cluster.
+    nb.api.clear_requests();
+    let out = run(nb.with_kubeconfig().args(["list", "--context", "nosuch"]));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("has no context `nosuch`"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("pass --context with one of: fake, other"),
+        "{}",
+        out.stderr
+    );
+    assert!(nb.request_lines().is_empty(), "{:?}", nb.request_lines());
     // -n wins over the context's namespace.
     let out = run(nb.with_kubeconfig().args([
         "run",
@@ -347,4 +380,165 @@ fn the_default_kubeconfig_in_home_is_used_without_kubeconfig_set() {
         .args(["run", "--pod", POD, "-c", "echo a"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(nb.workflows().len(), 1);
+}
+
+#[test]
+fn run_watch_survives_an_api_server_restart() {
+    let nb = Notebook::start(Volume::Nfs);
+    let api = std::sync::Arc::clone(&nb.api);
+    let controller = std::thread::spawn(move || {
+        wait_until("the watch", || requests_with(&api, "watch=true") > 0);
+        let name = api.workflows(NAMESPACE)[0]["metadata"]["name"]
+            .as_str()
+            .expect("name")
+            .to_owned();
+        let before = requests_with(&api, "watch=true");
+        api.restart(Duration::from_secs(2));
+        wait_until("a re-watch", || requests_with(&api, "watch=true") > before);
+        api.argo_run(NAMESPACE, &name).run_to_end();
+    });
+    let out = run(nb
+        .in_pod()
+        .timeout(Duration::from_secs(90))
+        .args(["run", "--watch", "-c", "echo a"]));
+    controller.join().expect("controller thread");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("Succeeded"), "{}", out.stderr);
+    assert_eq!(nb.workflows().len(), 1);
+}
+
+/// `run --watch` shows the jobs' output as a local run does (`job | line`), every line once;
+/// `--no-log` keeps it to the progress and summary.
+#[test]
+fn run_watch_shows_the_jobs_output_unless_no_log() {
+    for no_log in [false, true] {
+        let nb = Notebook::start(Volume::Nfs);
+        let api = std::sync::Arc::clone(&nb.api);
+        let controller = std::thread::spawn(move || {
+            wait_until("the submission", || !api.workflows(NAMESPACE).is_empty());
+            let name = api.workflows(NAMESPACE)[0]["metadata"]["name"]
+                .as_str()
+                .expect("name")
+                .to_owned();
+            api.argo_run(NAMESPACE, &name)
+                .log("prep", "loading\nprepared 3 rows\n")
+                .log("train", "epoch 1\nepoch 2\n")
+                .run_to_end();
+        });
+        let mut args = vec!["run", "--watch"];
+        if no_log {
+            args.push("--no-log");
+        }
+        args.extend(["-c", "python prep.py >> python train.py"]);
+        let out = run(nb.in_pod().timeout(Duration::from_secs(60)).args(&args));
+        controller.join().expect("controller thread");
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let shown: Vec<&str> = out.stdout.lines().filter(|l| l.contains(" | ")).collect();
+        if no_log {
+            assert!(shown.is_empty(), "{}", out.stdout);
+        } else {
+            // Each job's lines in order; the fake controller ends both jobs at once, so the two
+            // pods' streams may arrive in either order.
+            let of = |job: &str| -> Vec<&str> {
+                shown
+                    .iter()
+                    .copied()
+                    .filter(|l| l.starts_with(&format!("{job} | ")))
+                    .collect()
+            };
+            assert_eq!(shown.len(), 4, "{}", out.stdout);
+            assert_eq!(
+                [of("prep"), of("train")].concat(),
+                [
+                    "prep | loading",
+                    "prep | prepared 3 rows",
+                    "train | epoch 1",
+                    "train | epoch 2",
+                ],
+                "{}",
+                out.stdout
+            );
+        }
+        assert!(out.stderr.contains("Succeeded"), "{}", out.stderr);
+    }
+}
+
+#[test]
+fn run_watch_shows_the_last_lines_of_a_failed_job() {
+    let nb = Notebook::start(Volume::Nfs);
+    let api = std::sync::Arc::clone(&nb.api);
+    let controller = std::thread::spawn(move || {
+        wait_until("the submission", || !api.workflows(NAMESPACE).is_empty());
+        let name = api.workflows(NAMESPACE)[0]["metadata"]["name"]
+            .as_str()
+            .expect("name")
+            .to_owned();
+        let mut log: String = (1..=25)
+            .map(|i| format!("step {i}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        log.push('\n');
+        log.push_str(
+            "Traceback (most recent call last):\n  File \"train.py\", line 3\nValueError: boom\n",
+        );
+        api.argo_run(NAMESPACE, &name)
+            .outcome("echo", crate::fake_api::JobOutcome::Failed(2))
+            .log("echo", &log)
+            .run_to_end();
+    });
+    let out = run(nb
+        .in_pod()
+        .timeout(Duration::from_secs(60))
+        .args(["run", "--watch", "-c", "echo a"]));
+    controller.join().expect("controller thread");
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    // The pod's last 20 lines (tailLines), in the summary.
+    assert!(
+        out.stderr.contains("--- echo: last 20 lines ---\nstep 9\n"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("step 25\nTraceback (most recent call last):\n  File \"train.py\", line 3\nValueError: boom\n"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("step 8\n"), "{}", out.stderr);
+    assert!(
+        nb.api
+            .requests()
+            .iter()
+            .any(|r| r.path.ends_with("/log") && r.query.contains("tailLines=20")),
+        "{:?}",
+        nb.request_lines()
+    );
+}
+
+#[test]
+fn a_missing_claim_is_said_with_a_hint_about_claims() {
+    let nb = Notebook::start(Volume::Claim("ReadWriteOnce"));
+    let mut pod = crate::cluster_helpers::notebook_pod(&nb.workdir, Volume::Claim("ReadWriteOnce"));
+    for volume in pod["spec"]["volumes"].as_array_mut().expect("volumes") {
+        if volume["name"] == "volume-alice" {
+            volume["persistentVolumeClaim"]["claimName"] = json!("claim-gone");
+        }
+    }
+    nb.api.add_pod(NAMESPACE, pod);
+    let out = run(nb.in_pod().args(["run", "-c", "python train.py"]));
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "persistentvolumeclaims \"claim-gone\" not found in namespace `{NAMESPACE}`"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("kubectl get pvc -n jhub"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("jupyterflow list"), "{}", out.stderr);
+    assert!(nb.workflows().is_empty());
 }

@@ -9,13 +9,14 @@ pub(crate) const PODS: [&str; 4] = [
     "kubeflow-notebook",
     "minimal",
 ];
-pub(crate) const WORKFLOWS: [&str; 6] = [
+pub(crate) const WORKFLOWS: [&str; 7] = [
     "get-started",
     "basic",
     "ml-pipeline",
     "hello-world",
     "scheduled",
     "sweep",
+    "gpu",
 ];
 pub(crate) const ONE_LINERS: [(&str, &str); 4] = [
     (

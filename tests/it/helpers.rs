@@ -21,6 +21,16 @@ pub(crate) fn workflow(name: &str) -> PathBuf {
     fixture(&format!("workflows/{name}.yaml"))
 }
 
+/// The environment every test gives the binary besides PATH and HOME, so nothing depends on
+/// the machine the suite runs on: UTC, and an account database without `jovyan` (a Jupyter
+/// image has one; the uid fallback is tested on its own).
+pub(crate) fn hermetic_env() -> [(&'static str, PathBuf); 2] {
+    [
+        ("TZ", PathBuf::from("UTC")),
+        ("JUPYTERFLOW_PASSWD_FILE", fixture("passwd-no-jovyan")),
+    ]
+}
+
 /// The binary, with the environment a notebook would give it and no user config file.
 pub(crate) fn jupyterflow(home: &Path) -> Command {
     let mut cmd = Command::cargo_bin("jupyterflow").expect("binary built");
@@ -28,6 +38,7 @@ pub(crate) fn jupyterflow(home: &Path) -> Command {
         .env("PATH", "/opt/conda/bin:/usr/local/bin:/usr/bin:/bin")
         .env("HOME", home)
         .env("NB_USER", "jovyan")
+        .envs(hermetic_env())
         .current_dir(home);
     cmd
 }

@@ -12,6 +12,7 @@ fn spawn(dir: &Path, args: &[&str]) -> Child {
         .env_clear()
         .env("PATH", "/usr/local/bin:/usr/bin:/bin")
         .env("HOME", dir)
+        .envs(crate::helpers::hermetic_env())
         .current_dir(dir)
         .args(args)
         .stdout(Stdio::piped())
@@ -116,12 +117,9 @@ fn a_chain_runs_in_order_and_is_kept_in_the_history() {
 fn output_is_logged_completely_and_followed_with_prefixes() {
     let home = temp_home();
     let dir = home.path();
-    let out = run(jupyterflow(dir).args([
-        "run",
-        "--follow",
-        "-c",
-        "head -c 10000000 /dev/zero >> echo 'good bye'",
-    ]));
+    // A user sees their jobs' output without asking, prefixed with the job.
+    let out =
+        run(jupyterflow(dir).args(["run", "-c", "head -c 10000000 /dev/zero >> echo 'good bye'"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stdout.contains("echo | good bye\n"),
@@ -132,10 +130,10 @@ fn output_is_logged_completely_and_followed_with_prefixes() {
     let log = dir.join(format!(".jupyterflow/runs/{id}/logs/head.log"));
     assert_eq!(std::fs::metadata(log).expect("log").len(), 10_000_000);
 
-    // Without --follow (and off a terminal) output goes straight to the log file: both
-    // streams, every byte.
+    // With --no-log the output is not shown, and still in the log: both streams, every byte.
     let out = run(jupyterflow(dir).args([
         "run",
+        "--no-log",
         "-c",
         "head -c 10000000 /dev/zero >> sh -c 'echo out; echo err >&2'",
     ]));
@@ -381,7 +379,8 @@ fn plan_stages_follow_dependencies_written_backwards() {
         .take(3)
         .map(|l| l.split_whitespace().next().unwrap_or(""))
         .collect();
-    assert_eq!(stages, ["3", "2", "1"], "{}", out.stdout);
+    // By stage, so the plan reads top to bottom in the order things happen.
+    assert_eq!(stages, ["1", "2", "3"], "{}", out.stdout);
 }
 
 #[test]
@@ -401,16 +400,22 @@ fn the_record_survives_a_kill_9_of_the_tool() {
     std::thread::sleep(Duration::from_millis(600));
     signal(&child, nix::sys::signal::Signal::SIGKILL);
     let _ = wait_exit(&mut child);
-    let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(job),
-        nix::sys::signal::Signal::SIGKILL,
-    );
+    // The job dies with the tool (PR_SET_PDEATHSIG), instead of running on as an orphan.
+    let job = nix::unistd::Pid::from_raw(job);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while nix::sys::signal::kill(job, None).is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the job outlived a kill -9 of jupyterflow"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let got = run(jupyterflow(dir).args(["get", "@latest", "-o", "json"]));
     assert_eq!(got.code, 0, "{}", got.stderr);
     let record: serde_json::Value = serde_json::from_str(&got.stdout).expect("readable json");
     assert_eq!(record["status"], "Interrupted");
     assert_eq!(record["jobs"][0]["phase"], "Succeeded");
-    assert_eq!(record["jobs"][1]["phase"], "Running");
+    assert_eq!(record["jobs"][1]["phase"], "Interrupted");
 }
 
 #[test]
@@ -430,4 +435,39 @@ fn dry_run_local_prints_the_plan() {
         "local-plan",
         crate::helpers::scrub(&out.stdout, home.path())
     );
+}
+
+/// Report #8: `>>` glued to a word is the command's own redirection (the command runs in a
+/// shell), and only a `>>` standing alone separates stages.
+#[test]
+fn glued_redirections_stay_with_their_command() {
+    let home = temp_home();
+    let dir = home.path();
+    let out = run(jupyterflow(dir).args([
+        "run",
+        "--local",
+        "-q",
+        "-c",
+        "echo out >>log.txt 2>>err.log >> sh -c 'echo again' >>log.txt >> cat log.txt",
+    ]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("log.txt")).expect("log.txt"),
+        "out\nagain\n"
+    );
+    let plan = run(jupyterflow(dir).args([
+        "run",
+        "--dry-run",
+        "--local",
+        "-c",
+        "python3 train.py 2>>err.log >> echo done",
+    ]));
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let lines: Vec<&str> = plan.stdout.lines().collect();
+    assert!(
+        lines[1].contains("/bin/sh -c 'python3 train.py 2>>err.log'"),
+        "{}",
+        plan.stdout
+    );
+    assert!(lines[2].contains("echo done"), "{}", plan.stdout);
 }

@@ -11,15 +11,16 @@ use tokio::sync::watch;
 
 use super::{Attempt, Context, DRAIN};
 use crate::local::PlannedJob;
-use crate::local::output::{LogPump, OutputSink};
+use crate::local::log_pump::{LogPump, OutputSink};
 use crate::local::process::{self, Ending};
+use crate::local::signals::Cancel;
 
 pub(super) async fn run(
     job: &PlannedJob,
     attempt: u32,
     log: &Path,
     context: &Context,
-    cancel: &mut watch::Receiver<bool>,
+    cancel: &mut watch::Receiver<Cancel>,
 ) -> Attempt {
     let file = match open_log(log, attempt, job.retries.saturating_add(1)) {
         Ok(file) => file,
@@ -30,48 +31,31 @@ pub(super) async fn run(
             };
         }
     };
-    // Captured: the output comes through pipes (for --follow and the live view) and is
-    // pumped into the log. Otherwise the log file itself is the job's stdout and stderr:
-    // cheaper, and both streams interleave exactly as written.
-    let capture = context.options.capture_output;
-    let (child_log, mut note) = if capture {
-        (None, file)
-    } else {
-        match file.try_clone() {
-            Ok(copy) => (Some(copy), file),
-            Err(e) => {
-                return Attempt::Failed {
-                    exit: None,
-                    reason: format!("cannot write the log {}: {e}", log.display()),
-                };
-            }
-        }
-    };
-    let mut spawned = match process::spawn(&job.argv, &job.env, &context.options.workdir, child_log)
-    {
+    // The output comes through pipes and is pumped into the log, so a log that cannot be
+    // written (a full disk) is seen, and fails the job instead of losing its output silently.
+    let mut spawned = match process::spawn(&job.argv, &job.env, &context.options.workdir) {
         Ok(spawned) => spawned,
         Err(e) => {
             let program = job.argv.first().map_or("", String::as_str);
             let reason = format!("cannot start `{program}`: {e}");
             // The log is where people look first; say it there too. Best effort.
-            let _ = note.write_all(format!("jupyterflow: {reason}\n").as_bytes());
+            let mut file = file;
+            let _ = file.write_all(format!("jupyterflow: {reason}\n").as_bytes());
             return Attempt::Failed { exit: None, reason };
         }
     };
-    let pump = capture.then(|| {
-        let sink = OutputSink {
-            job: job.name.clone(),
-            follow: context.options.follow,
-            progress_interval: context.options.progress_interval,
-            events: context.events.clone(),
-        };
-        LogPump::start(
-            File::from_std(note),
-            spawned.stdout.take(),
-            spawned.stderr.take(),
-            sink,
-        )
-    });
+    let sink = OutputSink {
+        job: job.name.clone(),
+        stream_output: context.options.stream_output,
+        progress_interval: context.options.progress_interval,
+        events: context.events.clone(),
+    };
+    let pump = LogPump::start(
+        File::from_std(file),
+        spawned.stdout.take(),
+        spawned.stderr.take(),
+        sink,
+    );
     let ending = process::wait(
         &mut spawned,
         job.timeout,
@@ -79,11 +63,18 @@ pub(super) async fn run(
         context.options.kill_grace,
     )
     .await;
-    if let Some(pump) = pump {
-        // A log that could not be written does not change how the job itself ended.
-        let _ = pump.finish(DRAIN).await;
+    let written = pump.finish(DRAIN).await;
+    match (conclude(job, ending), written) {
+        // Whatever the process did, its output is lost: that is the job's failure.
+        (Attempt::Succeeded | Attempt::Failed { .. }, Err(e)) => Attempt::Failed {
+            exit: None,
+            reason: format!(
+                "its output was lost: cannot write its log {}: {e}",
+                log.display()
+            ),
+        },
+        (attempt, _) => attempt,
     }
-    conclude(job, ending)
 }
 
 fn conclude(job: &PlannedJob, ending: std::io::Result<Ending>) -> Attempt {
@@ -112,18 +103,20 @@ fn conclude(job: &PlannedJob, ending: std::io::Result<Ending>) -> Attempt {
 /// of failed attempts stays readable (Argo keeps each attempt's pod log too). Plain blocking
 /// I/O: opening a file is quick, and the file may be handed to the child as is.
 fn open_log(path: &Path, attempt: u32, max_attempts: u32) -> std::io::Result<std::fs::File> {
+    if attempt <= 1 {
+        return std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path);
+    }
     let mut file = std::fs::OpenOptions::new()
         .append(true)
         .create(true)
-        .truncate(false)
         .open(path)?;
-    if attempt <= 1 {
-        file.set_len(0)?;
-    } else {
-        file.write_all(
-            format!("--- jupyterflow: attempt {attempt} of {max_attempts} ---\n").as_bytes(),
-        )?;
-    }
+    file.write_all(
+        format!("--- jupyterflow: attempt {attempt} of {max_attempts} ---\n").as_bytes(),
+    )?;
     Ok(file)
 }
 

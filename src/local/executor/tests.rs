@@ -13,7 +13,8 @@ use tokio::sync::{mpsc, watch};
 
 use super::*;
 use crate::events::Stream;
-use crate::local::tests::plan;
+use crate::local::plan::tests::plan;
+use crate::local::signals::Cancel;
 
 fn options(dir: &TempDir) -> ExecOptions {
     ExecOptions {
@@ -30,14 +31,14 @@ fn options(dir: &TempDir) -> ExecOptions {
 /// Runs `plan` to the end with a cancel handle that never fires; returns the outcome and every
 /// event sent.
 async fn run(plan: &Plan, options: &ExecOptions) -> (RunOutcome, Vec<RunEvent>) {
-    let (_cancel_tx, cancel) = watch::channel(false);
+    let (_cancel_tx, cancel) = watch::channel(Cancel::No);
     run_with(plan, options, cancel).await
 }
 
 async fn run_with(
     plan: &Plan,
     options: &ExecOptions,
-    cancel: watch::Receiver<bool>,
+    cancel: watch::Receiver<Cancel>,
 ) -> (RunOutcome, Vec<RunEvent>) {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let log_dir = options.workdir.join("logs");

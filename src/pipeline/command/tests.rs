@@ -27,7 +27,7 @@ fn axis(key: &str, values: &[&str]) -> Axis {
     }
 }
 
-fn parse_ok(input: &str, mode: Option<CmdMode>, placeholders: Placeholders<'_>) -> Parsed {
+fn parse_ok(input: &str, mode: Option<CommandMode>, placeholders: Placeholders<'_>) -> Parsed {
     match parse(input, mode, placeholders) {
         Ok(parsed) => parsed,
         Err(e) => panic!("{input:?} did not parse: {e}"),
@@ -39,7 +39,7 @@ fn exec_argv(input: &str) -> Vec<String> {
     let parsed = parse_ok(input, None, PLAIN);
     assert_eq!(
         parsed.template.mode(),
-        CmdMode::Exec,
+        CommandMode::Exec,
         "{input:?} was taken for shell: {:?}",
         parsed.shell_reason
     );
@@ -162,14 +162,14 @@ fn quoted_or_harmless_shell_characters_stay_exec() {
 
 #[test]
 fn forced_modes_override_detection() {
-    let parsed = parse_ok("echo a|b", Some(CmdMode::Exec), PLAIN);
+    let parsed = parse_ok("echo a|b", Some(CommandMode::Exec), PLAIN);
     assert_eq!(parsed.template.argv(&[]), ["echo", "a|b"]);
     assert_eq!(
         parsed.shell_reason, None,
         "a forced mode has no detected reason"
     );
 
-    let parsed = parse_ok("FOO=1 env", Some(CmdMode::Exec), PLAIN);
+    let parsed = parse_ok("FOO=1 env", Some(CommandMode::Exec), PLAIN);
     assert_eq!(parsed.template.argv(&[]), ["FOO=1", "env"]);
 
     for input in [
@@ -177,7 +177,7 @@ fn forced_modes_override_detection() {
         "echo 'a  b'  \"c\" \\d",
         "  lead  and trail  ",
     ] {
-        let parsed = parse_ok(input, Some(CmdMode::Shell), PLAIN);
+        let parsed = parse_ok(input, Some(CommandMode::Shell), PLAIN);
         assert_eq!(
             parsed.template,
             CommandTemplate::Shell(vec![text(input)]),
@@ -235,6 +235,13 @@ fn errors_report_the_byte_offset() {
                 offset: 3,
             },
         ),
+        // Report #17: nested sweeps and empty values are refused.
+        ("t {a,{b,c}}", CommandError::NestedBrace { offset: 5 }),
+        ("t {{b,c},a}", CommandError::NestedBrace { offset: 3 }),
+        ("t {a,{b}}", CommandError::NestedBrace { offset: 5 }),
+        ("t {a,}", CommandError::EmptySweepValue { offset: 2 }),
+        ("t {,}", CommandError::EmptySweepValue { offset: 2 }),
+        ("t {a,,b}", CommandError::EmptySweepValue { offset: 2 }),
     ];
     for (input, expected) in cases {
         assert_eq!(
@@ -297,8 +304,9 @@ fn brace_sweep_values_may_be_quoted_or_empty() {
         ("t {'a b',c}", &["a b", "c"]),
         (r#"t {"x\"y",z}"#, &["x\"y", "z"]),
         ("t {'}',b}", &["}", "b"]),
-        ("t {a,}", &["a", ""]),
-        ("t {,}", &["", ""]),
+        // An empty value is written out (`{a,}` is refused: see `errors_report_the_byte_offset`).
+        ("t {a,''}", &["a", ""]),
+        ("t {\"\",b}", &["", "b"]),
         ("t {a,b,c,d}", &["a", "b", "c", "d"]),
     ];
     for (input, values) in cases {
@@ -318,6 +326,8 @@ fn braces_that_are_not_sweeps_stay_literal() {
         // Like bash: a blank inside the braces makes them literal.
         ("echo {a, b}", &["echo", "{a,", "b}"]),
         ("echo {a", &["echo", "{a"]),
+        // No top-level comma: the outer braces are text, as in bash; the inner one sweeps.
+        ("echo {a{b}}", &["echo", "{a{b}}"]),
         ("echo }", &["echo", "}"]),
     ];
     for (input, expected) in cases {
@@ -482,7 +492,7 @@ fn shell_text_of_exec_templates() {
         ("env FOO=1", "exec env FOO=1"),
     ];
     for (input, expected) in cases {
-        let parsed = parse_ok(input, Some(CmdMode::Exec), BRACES);
+        let parsed = parse_ok(input, Some(CommandMode::Exec), BRACES);
         assert_eq!(
             parsed.template.shell_text(&|_| String::new()),
             *expected,
@@ -564,7 +574,7 @@ fn shell_text_reproduces_exact_bytes_in_sh() {
     for value in TRICKY {
         // As literal text of the command...
         let input = format!("printf %s {}", quote(value));
-        let parsed = parse_ok(&input, Some(CmdMode::Exec), BRACES);
+        let parsed = parse_ok(&input, Some(CommandMode::Exec), BRACES);
         let text = parsed.template.shell_text(&|_| String::new());
         assert_eq!(
             run_sh(&text),
@@ -609,7 +619,11 @@ fn shell_argv_fills_params_with_exact_bytes() {
     ];
     for (input, expected) in cases {
         let parsed = parse_ok(input, None, with_keys);
-        assert_eq!(parsed.template.mode(), CmdMode::Shell, "input {input:?}");
+        assert_eq!(
+            parsed.template.mode(),
+            CommandMode::Shell,
+            "input {input:?}"
+        );
         for value in TRICKY {
             let argv = parsed.template.argv(&[value, value]);
             let mut argv0 = argv.clone();
@@ -670,12 +684,45 @@ proptest! {
             .collect::<Vec<_>>()
             .join(" ");
         let placeholders = Placeholders { braces, keys: &[] };
-        let parsed = parse(&joined, Some(CmdMode::Exec), placeholders);
+        let parsed = parse(&joined, Some(CommandMode::Exec), placeholders);
         prop_assert_eq!(parsed.as_ref().map(|p| p.new_axes.len()).ok(), Some(0));
         let back = parsed.map(|p| p.template.argv(&[])).ok();
         prop_assert_eq!(back, Some(argv.clone()), "joined: {:?}", joined);
         // Quoted words hold no shell syntax, so auto mode agrees.
         let auto = parse(&joined, None, placeholders).map(|p| p.template.mode()).ok();
-        prop_assert_eq!(auto, Some(CmdMode::Exec), "joined: {:?}", joined);
+        prop_assert_eq!(auto, Some(CommandMode::Exec), "joined: {:?}", joined);
+    }
+
+    /// The length the argument check measures is the length of the text a job's shell gets.
+    #[test]
+    fn shell_text_len_is_the_length_of_shell_text(
+        argv in prop::collection::vec(arg(), 1..6),
+        values in prop::collection::vec(arg(), 1..3),
+    ) {
+        let words: Vec<Word> = argv
+            .iter()
+            .enumerate()
+            .map(|(i, a)| match i % 3 {
+                // Every third word carries a placeholder glued to text.
+                2 => Word(vec![Segment::Text(a.clone()), Segment::Param(i % values.len())]),
+                _ => Word(vec![Segment::Text(a.clone())]),
+            })
+            .collect();
+        let shell: Vec<Segment> = argv
+            .iter()
+            .enumerate()
+            .flat_map(|(i, a)| [Segment::Text(a.clone()), Segment::Param(i % values.len())])
+            .collect();
+        let value = |n: usize| quote(&values[n]);
+        for command in [CommandTemplate::Exec(words), CommandTemplate::Shell(shell)] {
+            prop_assert_eq!(
+                command.shell_text_len(&|n| quoted_len(&values[n])),
+                command.shell_text(&value).len()
+            );
+        }
+        for a in &argv {
+            prop_assert_eq!(quoted_len(a), quote(a).len());
+            prop_assert_eq!(quoted_program_len(a), quote_program(a).len());
+        }
     }
 }

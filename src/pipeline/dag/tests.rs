@@ -291,3 +291,260 @@ proptest! {
         prop_assert_eq!(cycle.len(), from - to + 2);
     }
 }
+
+/// Report #3/#4: a repeated derived name of 60+ characters used to loop forever, because
+/// truncating `{base}-{n}` cut the suffix off again.
+#[test]
+fn long_repeated_names_are_numbered_within_63_characters() {
+    for len in 60..=63 {
+        for repeats in [2, 10, 100] {
+            let text = format!("python {}.py", "a".repeat(len));
+            let jobs = (0..repeats).map(|_| job(&text)).collect();
+            let dag = Dag::build(pipeline(jobs, vec![])).expect("valid");
+            let names: Vec<String> = dag.jobs().into_iter().map(|j| j.name).collect();
+            let distinct: std::collections::HashSet<&String> = names.iter().collect();
+            assert_eq!(distinct.len(), repeats, "{len} × {repeats}");
+            assert!(
+                names
+                    .iter()
+                    .all(|n| n.len() <= 63 && !n.ends_with('-') && !n.contains("--")),
+                "{names:?}"
+            );
+        }
+    }
+}
+
+/// The same for sweep jobs of a long task name, whose values are cut off by the 63 cap.
+#[test]
+fn long_sweep_job_names_are_numbered_within_63_characters() {
+    let mut spec = named(&"t".repeat(63), "echo {v}", &[]);
+    spec.command = job("echo {1,2,3,4,5,6,7,8,9,10,11,12}").command;
+    spec.axes = job("echo {1,2,3,4,5,6,7,8,9,10,11,12}").axes;
+    let dag = Dag::build(pipeline(vec![spec], vec![])).expect("valid");
+    let names: Vec<String> = dag.jobs().into_iter().map(|j| j.name).collect();
+    let distinct: std::collections::HashSet<&String> = names.iter().collect();
+    assert_eq!(distinct.len(), 12);
+    assert!(names.iter().all(|n| n.len() <= 63), "{names:?}");
+}
+
+/// Report #5-#7: sweep products are counted with checked arithmetic before anything expands,
+/// and refused past `MAX_JOBS`, for one task or for the whole pipeline.
+#[test]
+fn job_counts_are_checked_against_the_cap() {
+    let sweep = |values: usize, times: usize| {
+        let brace = format!(
+            "{{{}}}",
+            (0..values)
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        job(&format!("echo{}", format!(" {brace}").repeat(times)))
+    };
+    for (spec, count) in [
+        (sweep(10, 10), Some(10_000_000_000)),
+        (sweep(3, 41), None),
+        (sweep(2, 64), None),
+        (sweep(2, 17), Some(131_072)),
+    ] {
+        let kinds = errors(pipeline(vec![spec], vec![]));
+        assert!(
+            matches!(&kinds[..], [Kind::TooManyJobs { job: Some(job), count: c, .. }] if job == "echo" && *c == count),
+            "{kinds:?}"
+        );
+    }
+    // Exactly the cap is fine; one more, spread over two tasks, is not.
+    let dag = Dag::build(pipeline(vec![sweep(10, 5)], vec![])).expect("100,000 jobs");
+    assert_eq!(dag.job_count(), 100_000);
+    let kinds = errors(pipeline(vec![sweep(10, 5), job("echo one")], vec![]));
+    assert_eq!(
+        kinds,
+        [Kind::TooManyJobs {
+            job: None,
+            count: Some(100_001),
+            sizes: vec![]
+        }]
+    );
+    assert_eq!(
+        kinds[0].to_string(),
+        "the pipeline has 100,001 jobs in all; a pipeline may have at most 100,000"
+    );
+}
+
+#[test]
+fn task_job_count_saturates_instead_of_wrapping() {
+    let mut task = Dag::build(pipeline(vec![job("echo {a,b}")], vec![]))
+        .expect("valid")
+        .tasks
+        .remove(0);
+    task.axes = vec![
+        Axis {
+            key: "p1".into(),
+            values: vec!["a".into(), "b".into()],
+        };
+        64
+    ];
+    assert_eq!(task.checked_job_count(), None);
+    assert_eq!(task.job_count(), usize::MAX);
+}
+
+/// Report #9: a job named `1` made `depends: ["1"]` silently mean the first job. Numbers are
+/// positions, always; a job may not be named with one.
+#[test]
+fn job_names_cannot_be_numbers() {
+    let mut c = named("c", "echo c", &[]);
+    c.depends = vec![JobRef::Index(1)];
+    let err = Dag::build(pipeline(
+        vec![
+            named("x", "echo x", &[]),
+            named("1", "echo one", &[]),
+            c,
+            named(" 42 ", "echo n", &[]),
+        ],
+        vec![(JobRef::Index(1), JobRef::Name("c".into()))],
+    ))
+    .expect_err("numeric names");
+    let kinds: Vec<&Kind> = err.0.iter().map(|e| &e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            &Kind::NumericName { name: "1".into() },
+            &Kind::NumericName {
+                name: " 42 ".into()
+            }
+        ]
+    );
+    // Names with a digit in them are names.
+    Dag::build(pipeline(
+        vec![named("1a", "echo a", &[]), named("v2", "echo b", &["1a"])],
+        vec![],
+    ))
+    .expect("valid");
+}
+
+/// Report #13/#19: unknown time zones (`timezone`, `CRON_TZ=`) and schedules that never fire.
+#[test]
+fn time_zones_and_schedules_that_never_fire() {
+    let mut p = pipeline(vec![job("echo a")], vec![]);
+    p.options.timezone = Some("Mars/Olympus".into());
+    p.options.timezone_pos = Some(Pos {
+        line: 2,
+        column: 11,
+    });
+    p.options.schedule = Some("0 0 30 2 *".into());
+    let err = Dag::build(p).expect_err("refused");
+    assert_eq!(
+        err.0.iter().map(|e| e.kind.clone()).collect::<Vec<_>>(),
+        [
+            Kind::ScheduleNeverFires {
+                schedule: "0 0 30 2 *".into()
+            },
+            Kind::UnknownTimezone {
+                key: "timezone".into(),
+                zone: "Mars/Olympus".into(),
+                suggestion: None
+            },
+        ]
+    );
+    assert_eq!(
+        err.0[1].pos,
+        Some(Pos {
+            line: 2,
+            column: 11
+        })
+    );
+    let mut p = pipeline(vec![job("echo a")], vec![]);
+    p.options.schedule = Some("CRON_TZ=Europe/Pariss 0 3 * * *".into());
+    assert_eq!(
+        errors(p),
+        [Kind::UnknownTimezone {
+            key: "schedule".into(),
+            zone: "Europe/Pariss".into(),
+            suggestion: Some("Europe/Paris".into())
+        }]
+    );
+}
+
+/// Report #24: `a_b`, `a-b` and `A.B` all become `a-b`. The message names what the user
+/// wrote, and `depends: [a-b]` means the job written `a-b` (not "depends on itself").
+#[test]
+fn name_collisions_speak_of_the_names_written() {
+    let mut jobs = vec![
+        named("a_b", "echo 1", &[]),
+        named("a-b", "echo 2", &[]),
+        named("A.B", "echo 3", &["a-b"]),
+        named("c", "echo 4", &["a_b"]),
+    ];
+    for (i, job) in jobs.iter_mut().enumerate() {
+        job.pos = Some(Pos {
+            line: u32::try_from(i + 2).expect("small"),
+            column: 3,
+        });
+    }
+    let err = Dag::build(pipeline(jobs, vec![])).expect_err("collision");
+    let first_pos = Some(Pos { line: 2, column: 3 });
+    assert_eq!(
+        err.0.iter().map(|e| e.kind.clone()).collect::<Vec<_>>(),
+        [
+            Kind::NameCollision {
+                first: "a_b".into(),
+                first_pos,
+                second: "a-b".into(),
+                name: "a-b".into()
+            },
+            Kind::NameCollision {
+                first: "a_b".into(),
+                first_pos,
+                second: "A.B".into(),
+                name: "a-b".into()
+            },
+        ]
+    );
+    assert_eq!(
+        err.0[0].kind.to_string(),
+        "`a_b` (at 2:3) and `a-b` both become the job name `a-b`"
+    );
+}
+
+/// Issue 11: a command reaches its job as one argument (`sh -c`), which Linux caps at
+/// 131,071 bytes and a NUL. `echo ` + the data is the text of an exec-mode job: `exec echo …`.
+#[test]
+fn a_command_longer_than_one_argument_is_refused_where_it_is_written() {
+    let fits = |len: usize| format!("echo {}", "a".repeat(len));
+    // `exec echo ` is 10 bytes: the longest that fits, and one more.
+    let at_cap = command::MAX_ARGUMENT_BYTES - 10;
+    assert!(Dag::build(pipeline(vec![named("big", &fits(at_cap), &[])], vec![])).is_ok());
+    let err = Dag::build(pipeline(vec![named("big", &fits(at_cap + 1), &[])], vec![]))
+        .expect_err("too long");
+    assert_eq!(err.0.len(), 1);
+    assert_eq!(err.0[0].pos, Some(Pos { line: 1, column: 1 }));
+    assert_eq!(
+        err.0[0].kind,
+        Kind::CommandTooLong {
+            job: "big".into(),
+            bytes: 131_072,
+            sweep: false
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "workflow.yaml:1:1: job `big`: the command is 131,072 bytes, over the 131,071 bytes Linux takes in one argument (MAX_ARG_STRLEN, 128 KiB)\n  hint: a job's command reaches it as one argument of `/bin/sh -c`, on Argo and locally: put the long data in a file on the shared volume (the working directory is shared with the jobs) and pass its path, e.g. `python train.py --params params.json`"
+    );
+    // A sweep is measured at its longest value, quoted as the shell gets it: the short
+    // template is not what runs.
+    let long = "x y".repeat(44_000);
+    let sweep = job(&format!("python train.py --tag {{a,'{long}'}}"));
+    assert_eq!(
+        errors(pipeline(vec![sweep], vec![])),
+        [Kind::CommandTooLong {
+            job: "train".into(),
+            bytes: "exec python train.py --tag ''".len() + long.len(),
+            sweep: true
+        }]
+    );
+    let short = job(&format!(
+        "python train.py --tag {{a,'{}'}}",
+        &long[..100_000]
+    ));
+    assert!(Dag::build(pipeline(vec![short], vec![])).is_ok());
+}

@@ -1,12 +1,20 @@
 //! The serde layer of workflow.yaml: the file as YAML gives it, with positions, before any
 //! meaning is attached. Hand-written visitors instead of derives, because we need
 //! - every unknown key with its position (derives stop at the first, without a suggestion),
-//! - "string or mapping" / "string or list" shapes with good errors (no `untagged`),
+//! - every value in whatever shape it was written, so that a wrong one is reported by the
+//!   conversion with its key path in plain words (`jobs[2].env must be a mapping of NAME:
+//!   value, not a list`), never as serde's "invalid type: sequence, expected …" (no
+//!   `untagged` either),
 //! - scalars as their exact text (`yes` stays `yes`, `0.50` stays `0.50`).
 //!
-//! Scalars reached through `deserialize_any` (the "string or …" shapes) arrive typed when YAML
-//! thinks they are booleans or numbers; those become [`Scalar::Typed`] and the conversion
-//! recovers their spelling from the source text by the node's span.
+//! One generic node, [`Shape`], serves every value: a scalar, a list read as `L` or a mapping
+//! read as `M`, whichever YAML gave. "One or many" (`command`, `depends`) is a `Shape` whose
+//! list holds scalars; a plain setting is a `Shape` that reads past lists and mappings
+//! ([`Skip`]), keeping only that they were there.
+//!
+//! Scalars reached through `deserialize_any` arrive typed when YAML thinks they are booleans
+//! or numbers; those become [`Scalar::Typed`] and the conversion recovers their spelling from
+//! the source text by the node's span.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -42,6 +50,8 @@ pub(super) const JOB_KEYS: &[&str] = &[
     "cmd_mode",
     "env",
     "resources",
+    "node_selector",
+    "tolerations",
     "retries",
     "timeout",
     "matrix",
@@ -50,12 +60,46 @@ pub(super) const JOB_KEYS: &[&str] = &[
 /// Keys of a job's `resources`.
 pub(super) const RESOURCE_KEYS: &[&str] = &["cpu", "memory", "gpu"];
 
-/// The position of a spanned node, 1-based as serde-saphyr reports it.
-pub(super) fn pos_of<T>(node: &Spanned<T>) -> Pos {
-    Pos {
-        line: u32::try_from(node.referenced.line()).unwrap_or(u32::MAX),
-        column: u32::try_from(node.referenced.column()).unwrap_or(u32::MAX),
+/// Keys of a toleration, as Kubernetes spells them (users paste them from pod specs).
+pub(super) const TOLERATION_KEYS: &[&str] =
+    &["key", "operator", "value", "effect", "tolerationSeconds"];
+
+/// A value and where it was written: its position, 1-based, and its bytes in the source (for
+/// the spelling of a typed scalar). What serde-saphyr's `Spanned` says, kept small: a file
+/// near the job cap holds a million of these, and `Spanned` keeps two full locations each.
+#[derive(Debug)]
+pub(super) struct Located<T> {
+    pub value: T,
+    pub pos: Pos,
+    /// Byte offset and length in the source, when the parser knows them.
+    pub bytes: Option<(usize, usize)>,
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Located<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let spanned = Spanned::<T>::deserialize(deserializer)?;
+        let at = &spanned.referenced;
+        let span = at.span();
+        let bytes = span
+            .byte_offset()
+            .zip(span.byte_len())
+            .and_then(|(offset, len)| {
+                Some((usize::try_from(offset).ok()?, usize::try_from(len).ok()?))
+            });
+        Ok(Located {
+            pos: Pos {
+                line: u32::try_from(at.line()).unwrap_or(u32::MAX),
+                column: u32::try_from(at.column()).unwrap_or(u32::MAX),
+            },
+            bytes,
+            value: spanned.value,
+        })
     }
+}
+
+/// The position of a node.
+pub(super) fn pos_of<T>(node: &Located<T>) -> Pos {
+    node.pos
 }
 
 /// A key that is not one of `expected`, kept so that all of them can be reported at once.
@@ -67,94 +111,212 @@ pub(super) struct UnknownKey {
     pub expected: &'static [&'static str],
 }
 
-/// A scalar read where other shapes were possible too.
+/// The shape YAML gave a value, as messages name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Found {
+    Nothing,
+    Text,
+    Boolean,
+    Number,
+    List,
+    Mapping,
+}
+
+impl Found {
+    pub(super) fn describe(self) -> &'static str {
+        match self {
+            Found::Nothing => "empty",
+            Found::Text => "a string",
+            Found::Boolean => "true/false",
+            Found::Number => "a number",
+            Found::List => "a list",
+            Found::Mapping => "a mapping",
+        }
+    }
+}
+
+/// A scalar.
 #[derive(Debug)]
 pub(super) enum Scalar {
     /// YAML gave a string: this is its text.
     Text(String),
-    /// YAML read a boolean or number; the payload is its rendering, used only if the source
-    /// spelling cannot be recovered (see the module doc).
-    Typed(String),
+    /// YAML read a boolean or number (`Found::Boolean` or `Found::Number`); the text is its
+    /// rendering, used only if the source spelling cannot be recovered (see the module doc).
+    Typed(String, Found),
     /// `~`, `null` or nothing.
     Null,
 }
 
-/// Implements the scalar visits shared by the "string or …" visitors.
-macro_rules! scalar_visits {
-    ($wrap:path) => {
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            Ok($wrap(Scalar::Text(v.to_owned())))
+/// A value in the shape YAML gave it: a scalar, a list read as `L`, or a mapping read as `M`.
+#[derive(Debug)]
+pub(super) enum Shape<L = Skip, M = Skip> {
+    Scalar(Scalar),
+    List(L),
+    Mapping(M),
+}
+
+impl<L, M> Shape<L, M> {
+    pub(super) fn found(&self) -> Found {
+        match self {
+            Shape::Scalar(Scalar::Text(_)) => Found::Text,
+            Shape::Scalar(Scalar::Typed(_, found)) => *found,
+            Shape::Scalar(Scalar::Null) => Found::Nothing,
+            Shape::List(_) => Found::List,
+            Shape::Mapping(_) => Found::Mapping,
         }
-        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-            Ok($wrap(Scalar::Text(v)))
+    }
+}
+
+/// Any value with its position.
+pub(super) type Node<L = Skip, M = Skip> = Located<Shape<L, M>>;
+/// A value that should be a list of `T`.
+pub(super) type ListNode<T> = Node<Vec<T>>;
+/// A value that should be a mapping with string keys and `V` values.
+pub(super) type MapNode<V> = Node<Skip, Entries<V>>;
+
+/// A list or mapping read past: where a scalar belongs, only its shape matters.
+#[derive(Debug)]
+pub(super) struct Skip;
+
+/// How a `Shape` reads a list.
+pub(super) trait FromList<'de>: Sized {
+    fn from_list<A: SeqAccess<'de>>(seq: A) -> Result<Self, A::Error>;
+}
+
+/// How a `Shape` reads a mapping.
+pub(super) trait FromMapping<'de>: Sized {
+    fn from_mapping<A: MapAccess<'de>>(map: A) -> Result<Self, A::Error>;
+}
+
+impl<'de> FromList<'de> for Skip {
+    fn from_list<A: SeqAccess<'de>>(mut seq: A) -> Result<Self, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Skip)
+    }
+}
+
+impl<'de> FromMapping<'de> for Skip {
+    fn from_mapping<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Skip)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> FromList<'de> for Vec<T> {
+    fn from_list<A: SeqAccess<'de>>(mut seq: A) -> Result<Self, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
         }
-        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-            Ok($wrap(Scalar::Typed(v.to_string())))
+        Ok(items)
+    }
+}
+
+impl<'de, M: FromMapping<'de>> FromMapping<'de> for Box<M> {
+    fn from_mapping<A: MapAccess<'de>>(map: A) -> Result<Self, A::Error> {
+        M::from_mapping(map).map(Box::new)
+    }
+}
+
+/// A mapping's entries in the order written (matrix axes and env vars keep it), keys with
+/// their positions.
+#[derive(Debug)]
+pub(super) struct Entries<V>(pub Vec<(Located<String>, V)>);
+
+impl<'de, V: Deserialize<'de>> FromMapping<'de> for Entries<V> {
+    fn from_mapping<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(entry) = map.next_entry()? {
+            entries.push(entry);
         }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-            Ok($wrap(Scalar::Typed(v.to_string())))
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-            Ok($wrap(Scalar::Typed(v.to_string())))
-        }
-        fn visit_i128<E: de::Error>(self, v: i128) -> Result<Self::Value, E> {
-            Ok($wrap(Scalar::Typed(v.to_string())))
-        }
-        fn visit_u128<E: de::Error>(self, v: u128) -> Result<Self::Value, E> {
-            Ok($wrap(Scalar::Typed(v.to_string())))
-        }
-        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-            Ok($wrap(Scalar::Typed(v.to_string())))
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok($wrap(Scalar::Null))
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok($wrap(Scalar::Null))
-        }
-    };
+        Ok(Entries(entries))
+    }
+}
+
+impl<'de, L: FromList<'de>, M: FromMapping<'de>> Deserialize<'de> for Shape<L, M> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ShapeVisitor(PhantomData))
+    }
+}
+
+struct ShapeVisitor<L, M>(PhantomData<(L, M)>);
+
+impl<'de, L: FromList<'de>, M: FromMapping<'de>> Visitor<'de> for ShapeVisitor<L, M> {
+    type Value = Shape<L, M>;
+
+    // Only seen if YAML hands over something no visit below takes (an unusual tag); every
+    // shape of plain YAML is accepted and judged by the conversion.
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a plain YAML value (a string, number, list or mapping)")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Shape::Scalar(Scalar::Text(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Shape::Scalar(Scalar::Text(v)))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Shape::Scalar(Scalar::Typed(v.to_string(), Found::Boolean)))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Shape::Scalar(Scalar::Typed(v.to_string(), Found::Number)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Shape::Scalar(Scalar::Typed(v.to_string(), Found::Number)))
+    }
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Self::Value, E> {
+        Ok(Shape::Scalar(Scalar::Typed(v.to_string(), Found::Number)))
+    }
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Self::Value, E> {
+        Ok(Shape::Scalar(Scalar::Typed(v.to_string(), Found::Number)))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Shape::Scalar(Scalar::Typed(v.to_string(), Found::Number)))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Shape::Scalar(Scalar::Null))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Shape::Scalar(Scalar::Null))
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        Shape::deserialize(deserializer)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        L::from_list(seq).map(Shape::List)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        M::from_mapping(map).map(Shape::Mapping)
+    }
 }
 
 /// The whole file.
 #[derive(Debug, Default)]
 pub(super) struct RawWorkflow {
-    pub version: Option<Spanned<String>>,
-    pub name: Option<String>,
-    pub jobs: Option<List<Spanned<RawJob>>>,
-    pub cmd_mode: Option<Spanned<String>>,
-    pub dags: Option<List<Spanned<String>>>,
-    pub schedule: Option<Spanned<String>>,
-    pub timezone: Option<String>,
-    pub concurrency_policy: Option<Spanned<String>>,
-    /// Numbers as text, checked by the conversion so the message can name the key.
-    pub parallelism: Option<Spanned<String>>,
-    pub retries: Option<Spanned<String>>,
-    pub timeout: Option<Spanned<String>>,
-    pub ttl: Option<Spanned<String>>,
-    pub labels: Option<OrderedMap<String>>,
+    pub version: Option<Node>,
+    pub name: Option<Node>,
+    /// Each job: a command string (a scalar) or a mapping.
+    pub jobs: Option<ListNode<Node<Skip, Box<JobMap>>>>,
+    pub cmd_mode: Option<Node>,
+    pub dags: Option<ListNode<Node>>,
+    pub schedule: Option<Node>,
+    pub timezone: Option<Node>,
+    pub concurrency_policy: Option<Node>,
+    pub parallelism: Option<Node>,
+    pub retries: Option<Node>,
+    pub timeout: Option<Node>,
+    pub ttl: Option<Node>,
+    pub labels: Option<MapNode<Node>>,
     pub unknown: Vec<UnknownKey>,
 }
 
-impl<'de> Deserialize<'de> for RawWorkflow {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        // `any` rather than `map` throughout: the error then says what was expected
-        // ("expected a mapping") instead of the parser's "expected mapping start".
-        deserializer.deserialize_any(WorkflowVisitor)
-    }
-}
-
-struct WorkflowVisitor;
-
-impl<'de> Visitor<'de> for WorkflowVisitor {
-    type Value = RawWorkflow;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a mapping with `jobs` (and optionally `dags`, `cmd_mode`, `schedule`, …)")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawWorkflow, A::Error> {
+impl<'de> FromMapping<'de> for RawWorkflow {
+    fn from_mapping<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
         let mut wf = RawWorkflow::default();
-        while let Some(key) = map.next_key::<Spanned<String>>()? {
+        while let Some(key) = map.next_key::<Located<String>>()? {
             match key.value.as_str() {
                 "version" => wf.version = map.next_value()?,
                 "name" => wf.name = map.next_value()?,
@@ -181,7 +343,7 @@ impl<'de> Visitor<'de> for WorkflowVisitor {
 }
 
 fn unknown(
-    key: &Spanned<String>,
+    key: &Located<String>,
     within: &'static str,
     expected: &'static [&'static str],
 ) -> UnknownKey {
@@ -193,41 +355,30 @@ fn unknown(
     }
 }
 
-/// One entry of `jobs`: the original command string, or the mapping form.
-#[derive(Debug)]
-pub(super) enum RawJob {
-    Command(Scalar),
-    Mapping(Box<JobMap>),
-    /// A list where a job was expected: reported as an error by the conversion, which knows
-    /// the job's position.
-    List,
+/// A job in mapping form.
+#[derive(Debug, Default)]
+pub(super) struct JobMap {
+    pub name: Option<Node>,
+    /// One string (tokenised like the original format) or a list: an exact argv.
+    pub command: Option<ListNode<Node>>,
+    /// One reference or a list of them.
+    pub depends: Option<ListNode<Node>>,
+    pub cmd_mode: Option<Node>,
+    pub env: Option<MapNode<Node>>,
+    pub resources: Option<Node<Skip, RawResources>>,
+    pub node_selector: Option<MapNode<Node>>,
+    pub tolerations: Option<ListNode<Node<Skip, RawToleration>>>,
+    pub retries: Option<Node>,
+    pub timeout: Option<Node>,
+    /// Values are optional so that `key:` with nothing parses, for `dag` to report.
+    pub matrix: Option<MapNode<Option<ListNode<Node>>>>,
+    pub unknown: Vec<UnknownKey>,
 }
 
-impl<'de> Deserialize<'de> for RawJob {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(JobVisitor)
-    }
-}
-
-struct JobVisitor;
-
-impl<'de> Visitor<'de> for JobVisitor {
-    type Value = RawJob;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a command, or a mapping with `command` (and `name`, `depends`, …)")
-    }
-
-    scalar_visits!(RawJob::Command);
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawJob, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(RawJob::List)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawJob, A::Error> {
+impl<'de> FromMapping<'de> for JobMap {
+    fn from_mapping<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
         let mut job = JobMap::default();
-        while let Some(key) = map.next_key::<Spanned<String>>()? {
+        while let Some(key) = map.next_key::<Located<String>>()? {
             match key.value.as_str() {
                 "name" => job.name = map.next_value()?,
                 "command" => job.command = map.next_value()?,
@@ -235,6 +386,8 @@ impl<'de> Visitor<'de> for JobVisitor {
                 "cmd_mode" => job.cmd_mode = map.next_value()?,
                 "env" => job.env = map.next_value()?,
                 "resources" => job.resources = map.next_value()?,
+                "node_selector" => job.node_selector = map.next_value()?,
+                "tolerations" => job.tolerations = map.next_value()?,
                 "retries" => job.retries = map.next_value()?,
                 "timeout" => job.timeout = map.next_value()?,
                 "matrix" => job.matrix = map.next_value()?,
@@ -244,122 +397,23 @@ impl<'de> Visitor<'de> for JobVisitor {
                 }
             }
         }
-        Ok(RawJob::Mapping(Box::new(job)))
+        Ok(job)
     }
 }
 
-/// A job in mapping form.
-#[derive(Debug, Default)]
-pub(super) struct JobMap {
-    pub name: Option<String>,
-    pub command: Option<Spanned<RawCommand>>,
-    pub depends: Option<Spanned<RawDepends>>,
-    pub cmd_mode: Option<Spanned<String>>,
-    pub env: Option<OrderedMap<String>>,
-    pub resources: Option<RawResources>,
-    pub retries: Option<Spanned<String>>,
-    pub timeout: Option<Spanned<String>>,
-    /// Values are optional so that `key:` with nothing parses, for `dag` to report.
-    pub matrix: Option<OrderedMap<Option<List<String>>>>,
-    pub unknown: Vec<UnknownKey>,
-}
-
-/// `command:` as one string (tokenised like the original format) or as an exact argv.
-#[derive(Debug)]
-pub(super) enum RawCommand {
-    Text(Scalar),
-    /// Items read as strings, so `- 1` is `"1"`.
-    Argv(Vec<String>),
-}
-
-impl<'de> Deserialize<'de> for RawCommand {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(CommandVisitor)
-    }
-}
-
-struct CommandVisitor;
-
-impl<'de> Visitor<'de> for CommandVisitor {
-    type Value = RawCommand;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a command string, or a list of arguments")
-    }
-
-    scalar_visits!(RawCommand::Text);
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<RawCommand, A::Error> {
-        Ok(RawCommand::Argv(strings(seq)?))
-    }
-}
-
-/// `depends:` as one reference or a list of them.
-#[derive(Debug)]
-pub(super) enum RawDepends {
-    One(Scalar),
-    /// Items read as strings; the conversion tells numbers from names.
-    Many(Vec<String>),
-}
-
-impl<'de> Deserialize<'de> for RawDepends {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(DependsVisitor)
-    }
-}
-
-struct DependsVisitor;
-
-impl<'de> Visitor<'de> for DependsVisitor {
-    type Value = RawDepends;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a job name or number, or a list of them")
-    }
-
-    scalar_visits!(RawDepends::One);
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<RawDepends, A::Error> {
-        Ok(RawDepends::Many(strings(seq)?))
-    }
-}
-
-/// Reads every element of a sequence as a string (exact text for plain scalars).
-fn strings<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Vec<String>, A::Error> {
-    let mut out = Vec::new();
-    while let Some(item) = seq.next_element::<String>()? {
-        out.push(item);
-    }
-    Ok(out)
-}
-
-/// A job's `resources`. Quantities are strings so `0.5` stays `0.5`; `dag` checks them.
+/// A job's `resources`. Quantities are text so `0.5` stays `0.5`; `dag` checks them.
 #[derive(Debug, Default)]
 pub(super) struct RawResources {
-    pub cpu: Option<String>,
-    pub memory: Option<String>,
-    pub gpu: Option<String>,
+    pub cpu: Option<Node>,
+    pub memory: Option<Node>,
+    pub gpu: Option<Node>,
     pub unknown: Vec<UnknownKey>,
 }
 
-impl<'de> Deserialize<'de> for RawResources {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ResourcesVisitor)
-    }
-}
-
-struct ResourcesVisitor;
-
-impl<'de> Visitor<'de> for ResourcesVisitor {
-    type Value = RawResources;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a mapping with `cpu`, `memory` and/or `gpu`")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawResources, A::Error> {
+impl<'de> FromMapping<'de> for RawResources {
+    fn from_mapping<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
         let mut res = RawResources::default();
-        while let Some(key) = map.next_key::<Spanned<String>>()? {
+        while let Some(key) = map.next_key::<Located<String>>()? {
             match key.value.as_str() {
                 "cpu" => res.cpu = map.next_value()?,
                 "memory" => res.memory = map.next_value()?,
@@ -374,58 +428,34 @@ impl<'de> Visitor<'de> for ResourcesVisitor {
     }
 }
 
-/// A mapping with string keys, in the order written (matrix axes and env vars keep it).
-#[derive(Debug)]
-pub(super) struct OrderedMap<V>(pub Vec<(String, V)>);
-
-impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(OrderedMapVisitor(PhantomData))
-    }
+/// One of a job's `tolerations`.
+#[derive(Debug, Default)]
+pub(super) struct RawToleration {
+    pub key: Option<Node>,
+    pub operator: Option<Node>,
+    pub value: Option<Node>,
+    pub effect: Option<Node>,
+    pub toleration_seconds: Option<Node>,
+    pub unknown: Vec<UnknownKey>,
 }
 
-struct OrderedMapVisitor<V>(PhantomData<V>);
-
-impl<'de, V: Deserialize<'de>> Visitor<'de> for OrderedMapVisitor<V> {
-    type Value = OrderedMap<V>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a mapping")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<OrderedMap<V>, A::Error> {
-        let mut entries = Vec::new();
-        while let Some(entry) = map.next_entry::<String, V>()? {
-            entries.push(entry);
+impl<'de> FromMapping<'de> for RawToleration {
+    fn from_mapping<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+        let mut t = RawToleration::default();
+        while let Some(key) = map.next_key::<Located<String>>()? {
+            match key.value.as_str() {
+                "key" => t.key = map.next_value()?,
+                "operator" => t.operator = map.next_value()?,
+                "value" => t.value = map.next_value()?,
+                "effect" => t.effect = map.next_value()?,
+                "tolerationSeconds" => t.toleration_seconds = map.next_value()?,
+                _ => {
+                    t.unknown
+                        .push(unknown(&key, "a toleration", TOLERATION_KEYS));
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
         }
-        Ok(OrderedMap(entries))
-    }
-}
-
-/// A YAML sequence (see `RawWorkflow::deserialize` for why not `Vec`).
-#[derive(Debug)]
-pub(super) struct List<T>(pub Vec<T>);
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ListVisitor(PhantomData))
-    }
-}
-
-struct ListVisitor<T>(PhantomData<T>);
-
-impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
-    type Value = List<T>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a list")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<List<T>, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(List(items))
+        Ok(t)
     }
 }

@@ -3,7 +3,8 @@
 use std::time::SystemTime;
 
 use super::*;
-use crate::cluster::status::fixture;
+use crate::argo::view::fixture;
+use crate::time;
 
 const WORKFLOWS: [&str; 7] = [
     "running-chain",
@@ -17,7 +18,7 @@ const WORKFLOWS: [&str; 7] = [
 
 /// Ten minutes after the newest fixture was created.
 fn now() -> SystemTime {
-    rfc3339::parse("2026-09-01T12:10:00Z").expect("a time")
+    time::parse("2026-09-01T12:10:00Z").expect("a time")
 }
 
 fn view(name: &str) -> WorkflowView {
@@ -45,7 +46,7 @@ fn cron_tables() {
         name: "hourly-report".into(),
         schedules: vec!["0 * * * *".into(), "30 12 * * 1-5".into()],
         suspend: true,
-        created: rfc3339::parse("2026-08-31T12:10:00Z"),
+        created: time::parse("2026-08-31T12:10:00Z"),
         ..CronView::default()
     };
     insta::assert_snapshot!("cron", cron_table(&[nightly, paused], now()));
@@ -67,7 +68,7 @@ fn offloaded_jobs_are_explained_not_invented() {
 #[test]
 fn local_and_argo_lists_share_one_header() {
     let argo = list_table(&[view("succeeded")], true, now());
-    let local = run_tables::run_list(&[], true);
+    let local = runs::run_list(&[], true);
     let columns = |text: &str| -> Vec<String> {
         let header = text.lines().next().unwrap_or_default();
         header

@@ -1,5 +1,5 @@
 //! Discovery documents for clients that map kinds to paths (kubectl): `/api`, `/apis`,
-//! `/api/v1`, `/apis/argoproj.io[/v1alpha1]`, `/version`, and just enough OpenAPI v3 for
+//! `/api/v1`, `/apis/argoproj.io[/v1alpha1]`, `/apis/networking.k8s.io/v1`, `/version`, and just enough OpenAPI v3 for
 //! kubectl to see that the server validates fields itself. Only legacy discovery: kubectl asks
 //! for the aggregated form but accepts plain JSON in its place.
 
@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use serde_json::{Value, json};
 
-use super::resources::{ARGO_GROUP, Res};
+use super::resources::{ARGO_GROUP, NETWORKING_GROUP, Res};
 
 const VERBS: &[&str] = &[
     "create",
@@ -40,12 +40,16 @@ pub(super) fn api_group() -> Value {
     group
 }
 
+fn networking_group() -> Value {
+    let gv = json!({"groupVersion": format!("{NETWORKING_GROUP}/v1"), "version": "v1"});
+    json!({"name": NETWORKING_GROUP, "versions": [gv.clone()], "preferredVersion": gv})
+}
+
 pub(super) fn api_group_list(argo_installed: bool) -> Value {
-    let groups: Vec<Value> = if argo_installed {
-        vec![argo_group()]
-    } else {
-        vec![]
-    };
+    let mut groups: Vec<Value> = vec![networking_group()];
+    if argo_installed {
+        groups.push(argo_group());
+    }
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
@@ -65,7 +69,7 @@ fn resource(res: Res) -> Value {
     r
 }
 
-/// The APIResourceList of `v1` (group "") or `argoproj.io/v1alpha1`.
+/// The APIResourceList of `v1` (group ""), `networking.k8s.io/v1` or `argoproj.io/v1alpha1`.
 pub(super) fn resource_list(group: &str) -> Value {
     let mut resources: Vec<Value> = Res::ALL
         .into_iter()
@@ -78,6 +82,8 @@ pub(super) fn resource_list(group: &str) -> Value {
             json!({"name": "pods/log", "singularName": "", "namespaced": true, "kind": "Pod", "verbs": ["get"]}),
         );
         "v1".to_owned()
+    } else if group == NETWORKING_GROUP {
+        format!("{group}/v1")
     } else {
         format!("{group}/v1alpha1")
     };

@@ -19,6 +19,19 @@ pub(crate) enum Fault {
     StatusAfter { code: u16 },
     /// Refuse it with 422 Invalid and one field cause, as an admission policy would.
     Invalid { field: String, message: String },
+    /// A request that outlives its client: the server says nothing for this long, then applies
+    /// the request in a task of its own (so it lands even when the client timed out or closed
+    /// the connection, or the server restarted meanwhile) and answers, if anyone still listens.
+    /// What a slow etcd or webhook does to a create whose client gives up first.
+    ApplyLater(Duration),
+    /// Handle the request, then cut the connection after this many bytes of the response body
+    /// (no terminating chunk): a watch or `follow` log stream broken by a proxy's idle timeout
+    /// or a dropped node connection. The pod's log, or the object, goes on as before.
+    CutStreamAfter(usize),
+    /// Handle the request, then end the response body cleanly after this many bytes: what a
+    /// client sees when the kubelet behind a log stream restarts (the API server's proxy ends
+    /// its copy and finishes the response) though the container still runs.
+    EndStreamAfter(usize),
 }
 
 /// A fault for requests that match `method` (any when `None`) and whose path and query contain
@@ -112,6 +125,8 @@ const RANDOM_MENU_LEN: u64 = 11;
 pub(super) struct Faults {
     rules: Vec<FaultRule>,
     random: Option<(Rng, f64)>,
+    /// With random faults on: the probability of `ApplyLater(delay)`, drawn before the menu.
+    late: Option<(f64, Duration)>,
 }
 
 impl Faults {
@@ -123,9 +138,14 @@ impl Faults {
         self.random = (probability > 0.0).then(|| (Rng::new(seed), probability.min(1.0)));
     }
 
+    pub(super) fn random_late(&mut self, probability: f64, delay: Duration) {
+        self.late = (probability > 0.0).then_some((probability.min(1.0), delay));
+    }
+
     pub(super) fn clear(&mut self) {
         self.rules.clear();
         self.random = None;
+        self.late = None;
     }
 
     /// The fault for this request: the first matching rule (used up after `times`), else maybe
@@ -143,6 +163,12 @@ impl Faults {
             return Some(fault);
         }
         let (rng, p) = self.random.as_mut()?;
+        // Drawn only when asked for, so that other seeds keep their sequences.
+        if let Some((late, delay)) = self.late
+            && rng.unit() < late
+        {
+            return Some(Fault::ApplyLater(delay));
+        }
         (rng.unit() < *p).then(|| random_menu(rng.below(RANDOM_MENU_LEN)))
     }
 }

@@ -1,15 +1,20 @@
 //! An in-process fake Kubernetes API server for the integration tests and the benchmark: HTTPS
-//! with a test CA, bearer tokens, pods/logs/PVCs and Argo Workflows/CronWorkflows with watch
-//! streams, RBAC denials, fault injection and a request log. Self-contained (no other test
+//! with a test CA, bearer tokens, pods/logs/PVCs/NetworkPolicies and Argo Workflows/CronWorkflows with watch
+//! streams, RBAC denials and access reviews, Argo CRDs per version, fault injection (restarts
+//! included), a request log, and a simulated Argo controller. Self-contained (no other test
 //! module), so a bench can include it with `#[path = "../tests/it/fake_api/mod.rs"]`.
 // The bench uses only part of this surface.
 #![allow(dead_code)]
 
+mod clock;
+mod controller;
+mod crd;
 mod discovery;
 mod faults;
 mod http;
 mod logs;
 mod resources;
+mod review;
 mod routes;
 mod select;
 mod status;
@@ -28,10 +33,18 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot, watch};
 
+#[allow(unused_imports, reason = "a bench that plays no controller names none")]
+pub(crate) use controller::{ArgoRun, JobOutcome};
+#[allow(
+    unused_imports,
+    reason = "a bench that keeps the default Argo names neither"
+)]
+pub(crate) use crd::{ArgoCrds, ArgoVersion};
 use faults::Faults;
 #[allow(
     unused_imports,
@@ -50,6 +63,7 @@ pub(crate) struct Recorded {
     pub(crate) query: String,
     pub(crate) token: Option<String>,
     pub(crate) content_type: Option<String>,
+    pub(crate) user_agent: Option<String>,
     pub(crate) body_len: usize,
 }
 
@@ -61,6 +75,8 @@ struct State {
     /// (verb, resource) pairs RBAC denies, e.g. ("get", "pods/log").
     forbidden: HashSet<(String, String)>,
     argo_installed: bool,
+    /// Whether `selfsubjectaccessreviews` exists at all (some proxies and clusters lack it).
+    access_reviews: bool,
 }
 
 struct Shared {
@@ -75,12 +91,83 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Orders for the server thread.
+enum Control {
+    /// Close the listener and every connection, say so on `closed`, listen again after `down_for`.
+    Restart {
+        down_for: Duration,
+        closed: std::sync::mpsc::Sender<()>,
+    },
+}
+
 /// The fake API server. Dropping it stops the server and closes every connection.
 pub(crate) struct FakeApi {
     shared: Arc<Shared>,
     ca_pem: String,
     stop: Option<oneshot::Sender<()>>,
+    control: mpsc::UnboundedSender<Control>,
     thread: Option<JoinHandle<()>>,
+}
+
+/// Listens on `addr` again after a restart. The port was ours a moment ago, but a client
+/// socket may hold it briefly (SO_REUSEADDR covers TIME_WAIT only): retry for a while.
+async fn listen_again(addr: SocketAddr) -> tokio::net::TcpListener {
+    let mut last = None;
+    for _ in 0..200 {
+        let bound = tokio::net::TcpSocket::new_v4().and_then(|socket| {
+            socket.set_reuseaddr(true)?;
+            socket.bind(addr)?;
+            socket.listen(1024)
+        });
+        match bound {
+            Ok(listener) => return listener,
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the fake API server cannot listen on {addr} again: {last:?}");
+}
+
+/// The server thread's loop: serve until stopped; on a restart drop the listener (new
+/// connections are refused: nothing listens), cut every open connection, wait, listen again on
+/// the same address. The store, the CA and every setting stay as they are.
+async fn supervise(
+    listener: tokio::net::TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    shared: Arc<Shared>,
+    mut control: mpsc::UnboundedReceiver<Control>,
+    mut stopped: oneshot::Receiver<()>,
+) {
+    let mut listener = Some(listener);
+    loop {
+        let Some(current) = listener.take() else {
+            return;
+        };
+        let (cut, cut_rx) = watch::channel(false);
+        let mut serve = Box::pin(http::serve(
+            current,
+            Arc::clone(&tls),
+            Arc::clone(&shared),
+            cut_rx,
+        ));
+        let order = tokio::select! {
+            () = &mut serve => return,
+            _ = &mut stopped => return,
+            order = control.recv() => order,
+        };
+        let Some(Control::Restart { down_for, closed }) = order else {
+            return;
+        };
+        // The listener goes with the accept loop; then every connection task sees the cut.
+        drop(serve);
+        let _ = cut.send(true);
+        let _ = closed.send(());
+        tokio::select! {
+            () = tokio::time::sleep(down_for) => {}
+            _ = &mut stopped => return,
+        }
+        listener = Some(listen_again(shared.addr).await);
+    }
 }
 
 impl FakeApi {
@@ -103,12 +190,14 @@ impl FakeApi {
                 current_token: token,
                 forbidden: HashSet::new(),
                 argo_installed: true,
+                access_reviews: true,
             }),
             faults: Mutex::new(Faults::default()),
             requests: Mutex::new(Vec::new()),
             addr,
         });
         let (stop, stopped) = oneshot::channel::<()>();
+        let (control, control_rx) = mpsc::unbounded_channel();
         let server_shared = Arc::clone(&shared);
         let tls_config = certs.server;
         let thread = std::thread::Builder::new()
@@ -123,10 +212,7 @@ impl FakeApi {
                 runtime.block_on(async move {
                     let listener = tokio::net::TcpListener::from_std(listener)
                         .expect("register the listener with tokio");
-                    tokio::select! {
-                        () = http::serve(listener, tls_config, server_shared) => {}
-                        _ = stopped => {}
-                    }
+                    supervise(listener, tls_config, server_shared, control_rx, stopped).await;
                 });
                 // Dropping the runtime here drops every connection task, closing its socket.
             })
@@ -135,6 +221,7 @@ impl FakeApi {
             shared,
             ca_pem: certs.ca_pem,
             stop: Some(stop),
+            control,
             thread: Some(thread),
         }
     }
@@ -245,6 +332,12 @@ impl FakeApi {
         self.state().store.upsert(Res::Pvcs, ns, pvc);
     }
 
+    /// Adds (or replaces) a NetworkPolicy; `list` serves it (a 403 with `forbid("list",
+    /// "networkpolicies")`).
+    pub(crate) fn add_network_policy(&self, ns: &str, policy: Value) {
+        self.state().store.upsert(Res::NetworkPolicies, ns, policy);
+    }
+
     /// Adds (or replaces) a Workflow without validation, e.g. for list/get tests.
     pub(crate) fn add_workflow(&self, ns: &str, wf: Value) {
         self.state().store.upsert(Res::Workflows, ns, wf);
@@ -282,9 +375,17 @@ impl FakeApi {
         }
     }
 
-    /// Appends to the pod's log; followers receive it at once.
+    /// Appends to the pod's log, written now: one record per line (and one for a trailing
+    /// partial line), each with this time for `sinceTime` and `timestamps=true`; followers
+    /// receive it at once.
     pub(crate) fn append_pod_log(&self, ns: &str, pod: &str, text: &str) {
-        self.state().logs.append(ns, pod, text);
+        self.append_pod_log_at(ns, pod, text, SystemTime::now());
+    }
+
+    /// Appends to the pod's log as written at `at` (records keep the order of the calls, as a
+    /// runtime's log file does, whatever times they carry).
+    pub(crate) fn append_pod_log_at(&self, ns: &str, pod: &str, text: &str, at: SystemTime) {
+        self.state().logs.append(ns, pod, text, at);
     }
 
     /// Ends the pod's follow streams, now and later (its container terminated).
@@ -311,6 +412,43 @@ impl FakeApi {
         self.state().argo_installed = false;
     }
 
+    /// Which Argo release's CRDs are installed (default `V4`): decides the CronWorkflow schema
+    /// that `GET …/customresourcedefinitions/cronworkflows.argoproj.io` returns, which schedule
+    /// field a CronWorkflow write keeps (the other is pruned, with a `Warning` header, or refused
+    /// with 400 under `fieldValidation=Strict`), and which one a create requires (422 without).
+    pub(crate) fn argo_version(&self, version: ArgoVersion) {
+        self.state().store.schema.version = version;
+    }
+
+    /// Which of Argo's CRD sets is installed (default `Full`); with `Minimal` nothing about a
+    /// CronWorkflow's spec is checked, pruned or told by the CRD.
+    pub(crate) fn argo_crds(&self, crds: ArgoCrds) {
+        self.state().store.schema.crds = crds;
+    }
+
+    /// With `false`, `selfsubjectaccessreviews` answers 404 as a path the server does not
+    /// serve (an old or proxied API). To make it 403 instead, `forbid("create",
+    /// "selfsubjectaccessreviews")`; to make the CRD read 403 as it is for a notebook's service
+    /// account on most clusters, `forbid("get", "customresourcedefinitions")`.
+    pub(crate) fn serve_access_reviews(&self, served: bool) {
+        self.state().access_reviews = served;
+    }
+
+    /// An API-server restart: closes the listener and every open connection at once (watches
+    /// and log streams end mid-stream, requests in flight get no answer), so that connecting is
+    /// refused while it is down, then listens again after `down_for` on the same address, with
+    /// the same CA, token, objects and resourceVersions. Returns once the old connections are
+    /// cut; the server is back `down_for` later. Watch history survives too, unlike a real
+    /// restart that may answer an old resourceVersion with 410 (inject that when needed).
+    pub(crate) fn restart(&self, down_for: Duration) {
+        let (closed, wait) = std::sync::mpsc::channel();
+        self.control
+            .send(Control::Restart { down_for, closed })
+            .expect("the fake API server is running");
+        wait.recv_timeout(Duration::from_secs(10))
+            .expect("the fake API server closed its connections");
+    }
+
     pub(crate) fn inject(&self, rule: FaultRule) {
         lock(&self.shared.faults).inject(rule);
     }
@@ -320,6 +458,13 @@ impl FakeApi {
     /// Delay 50 ms}, deterministically from `seed`. Probability 0 turns this off.
     pub(crate) fn random_faults(&self, seed: u64, probability: f64) {
         lock(&self.shared.faults).random(seed, probability);
+    }
+
+    /// With random faults on, each request first gets, with `probability`, `ApplyLater(delay)`:
+    /// a slow request the server still applies after the client gave up (with a `delay` past
+    /// the client's timeout). Probability 0 turns this off; `clear_faults` too.
+    pub(crate) fn random_late_faults(&self, probability: f64, delay: Duration) {
+        lock(&self.shared.faults).random_late(probability, delay);
     }
 
     /// Removes every rule and the random faults.

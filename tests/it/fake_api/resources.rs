@@ -1,5 +1,6 @@
-//! The resources the fake serves (pods, PVCs, Argo Workflows and CronWorkflows): names, kinds,
-//! groups, short names, name-length limits and field selectors. Data only.
+//! The resources the fake serves (pods, PVCs, NetworkPolicies, Argo Workflows and
+//! CronWorkflows): names, kinds, groups, short names, name-length limits and field selectors.
+//! Data only.
 
 /// The resources the fake serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -8,6 +9,7 @@ pub(super) enum Res {
     Pvcs,
     Workflows,
     CronWorkflows,
+    NetworkPolicies,
 }
 
 pub(super) struct ResDef {
@@ -23,10 +25,11 @@ pub(super) struct ResDef {
 }
 
 pub(super) const ARGO_GROUP: &str = "argoproj.io";
+pub(super) const NETWORKING_GROUP: &str = "networking.k8s.io";
 
 const CRD_FIELDS: &[&str] = &["metadata.name", "metadata.namespace"];
 
-static DEFS: [ResDef; 4] = [
+static DEFS: [ResDef; 5] = [
     ResDef {
         plural: "pods",
         singular: "pod",
@@ -82,10 +85,27 @@ static DEFS: [ResDef; 4] = [
         max_name: 52,
         field_selectors: CRD_FIELDS,
     },
+    ResDef {
+        plural: "networkpolicies",
+        singular: "networkpolicy",
+        kind: "NetworkPolicy",
+        list_kind: "NetworkPolicyList",
+        group: NETWORKING_GROUP,
+        version: "v1",
+        short_names: &["netpol"],
+        max_name: 253,
+        field_selectors: CRD_FIELDS,
+    },
 ];
 
 impl Res {
-    pub(super) const ALL: [Res; 4] = [Res::Pods, Res::Pvcs, Res::Workflows, Res::CronWorkflows];
+    pub(super) const ALL: [Res; 5] = [
+        Res::Pods,
+        Res::Pvcs,
+        Res::Workflows,
+        Res::CronWorkflows,
+        Res::NetworkPolicies,
+    ];
 
     pub(super) fn def(self) -> &'static ResDef {
         &DEFS[self as usize]

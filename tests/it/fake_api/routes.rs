@@ -1,26 +1,32 @@
-//! Routing: maps a path to a discovery document or a resource (collection, object, pod log),
-//! decides the RBAC verb, then runs list/watch/create/get/patch/update/delete/log against the
-//! store with the API server's checks. Runs with the state lock held, so it never awaits.
+//! Routing: maps a path to a discovery document or a resource (collection, object, pod log,
+//! access review, CRD), decides the RBAC verb, then runs list/watch/create/get/patch/update/
+//! delete/log against the store with the API server's checks (field validation of custom
+//! resources included). Runs with the state lock held, so it never awaits.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use hyper::header::HeaderValue;
 use hyper::http::request::Parts;
 use hyper::{Method, Response};
 use serde_json::{Value, json};
 
+use super::crd::{CRD_GROUP, CRD_PLURAL};
 use super::http::{self, Body, RequestBody};
-use super::logs::LogRead;
-use super::resources::{ARGO_GROUP, Res};
+use super::logs::{LogOptions, LogRead};
+use super::resources::{ARGO_GROUP, NETWORKING_GROUP, Res};
 use super::select::{FieldSelector, Filter, LabelSelector};
 use super::status::{self, ApiError};
-use super::{Shared, State, discovery, lock};
+use super::validate::Cause;
+use super::{Shared, State, clock, discovery, lock, review};
 
-/// What a path names.
+/// What a path names (a CustomResourceDefinition by name, or with `None` their list).
 enum Target {
     Doc(Value),
     Collection { res: Res, ns: Option<String> },
     Object { res: Res, ns: String, name: String },
     Log { ns: String, name: String },
+    AccessReview,
+    Crd(Option<String>),
 }
 
 fn resolve(path: &str, st: &State, shared: &Shared) -> Result<Target, ApiError> {
@@ -38,6 +44,9 @@ fn resolve(path: &str, st: &State, shared: &Shared) -> Result<Target, ApiError> 
         ["apis"] => return Ok(Target::Doc(discovery::api_group_list(st.argo_installed))),
         ["api", "v1"] => return Ok(Target::Doc(discovery::resource_list(""))),
         ["apis", ARGO_GROUP] => return argo(discovery::api_group()),
+        ["apis", NETWORKING_GROUP, "v1"] => {
+            return Ok(Target::Doc(discovery::resource_list(NETWORKING_GROUP)));
+        }
         ["apis", ARGO_GROUP, "v1alpha1"] => return argo(discovery::resource_list(ARGO_GROUP)),
         ["openapi", "v3"] => {
             return Ok(Target::Doc(discovery::openapi_v3_root(st.argo_installed)));
@@ -46,8 +55,16 @@ fn resolve(path: &str, st: &State, shared: &Shared) -> Result<Target, ApiError> 
         ["openapi", "v3", "apis", ARGO_GROUP, "v1alpha1"] => {
             return argo(discovery::openapi_v3_group(ARGO_GROUP));
         }
+        ["apis", review::GROUP, "v1", review::PLURAL] if st.access_reviews => {
+            return Ok(Target::AccessReview);
+        }
+        ["apis", CRD_GROUP, "v1", CRD_PLURAL] => return Ok(Target::Crd(None)),
+        ["apis", CRD_GROUP, "v1", CRD_PLURAL, name] => {
+            return Ok(Target::Crd(Some((*name).to_owned())));
+        }
         ["api", "v1", rest @ ..] => ("", rest),
         ["apis", ARGO_GROUP, "v1alpha1", rest @ ..] => (ARGO_GROUP, rest),
+        ["apis", NETWORKING_GROUP, "v1", rest @ ..] => (NETWORKING_GROUP, rest),
         _ => return Err(status::path_not_found()),
     };
     let find = |plural: &str| Res::find(group, plural).ok_or_else(status::path_not_found);
@@ -132,6 +149,20 @@ impl Query {
         Ok(Filter { labels, fields })
     }
 
+    /// A signed integer parameter (log options, which the API server validates after parsing).
+    fn int(&self, key: &str) -> Result<Option<i64>, ApiError> {
+        self.get(key)
+            .filter(|v| !v.is_empty())
+            .map(|v| {
+                v.parse::<i64>().map_err(|_| {
+                    status::bad_request(&format!(
+                        "strconv.ParseInt: parsing \"{v}\": invalid syntax"
+                    ))
+                })
+            })
+            .transpose()
+    }
+
     fn number(&self, key: &str) -> Result<Option<u64>, ApiError> {
         self.get(key)
             .filter(|v| !v.is_empty())
@@ -165,6 +196,95 @@ fn authorize(
     Ok(())
 }
 
+/// RBAC for what `Res` does not list (reviews, CRDs): cluster-scoped here.
+fn authorize_in(
+    st: &State,
+    group: &str,
+    plural: &str,
+    verb: &str,
+    name: Option<&str>,
+) -> Result<(), ApiError> {
+    if st.forbidden.contains(&(verb.to_owned(), plural.to_owned())) {
+        return Err(status::forbidden_in(
+            group, plural, verb, plural, name, None,
+        ));
+    }
+    Ok(())
+}
+
+/// The `fieldValidation` directive of a create, update or patch. Absent means Warn, as on any
+/// API server since 1.25 (handlers/rest.go `fieldValidation`); kubectl sends Strict itself.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FieldValidation {
+    Ignore,
+    Warn,
+    Strict,
+}
+
+impl FieldValidation {
+    fn from_query(query: &Query, options_kind: &str) -> Result<FieldValidation, ApiError> {
+        match query.get("fieldValidation").unwrap_or_default() {
+            "" | "Warn" => Ok(FieldValidation::Warn),
+            "Ignore" => Ok(FieldValidation::Ignore),
+            "Strict" => Ok(FieldValidation::Strict),
+            other => {
+                let cause = Cause {
+                    field: "fieldValidation".into(),
+                    reason: "FieldValueNotSupported",
+                    message: format!(
+                        "Unsupported value: \"{other}\": supported values: \"\", \"Ignore\", \"Strict\", \"Warn\""
+                    ),
+                };
+                Err(status::invalid_kind(
+                    "meta.k8s.io",
+                    options_kind,
+                    "",
+                    &[cause],
+                ))
+            }
+        }
+    }
+
+    /// Prunes what the CRD schema does not declare; under Strict, refuses it instead with the
+    /// decoder's 400. Returns the `Warning` header values Warn asks for.
+    fn apply(
+        self,
+        st: &State,
+        res: Res,
+        obj: &mut Value,
+        patch: bool,
+    ) -> Result<Vec<String>, ApiError> {
+        let unknown = st.store.schema.prune(res, obj, patch);
+        if unknown.is_empty() {
+            return Ok(Vec::new());
+        }
+        let def = res.def();
+        match self {
+            FieldValidation::Strict => {
+                Err(status::strict_decoding(def.kind, def.version, &unknown))
+            }
+            FieldValidation::Ignore => Ok(Vec::new()),
+            FieldValidation::Warn => Ok(unknown
+                .iter()
+                .map(|f| {
+                    let text = format!("unknown field \"{f}\"");
+                    format!("299 - {}", Value::from(text))
+                })
+                .collect()),
+        }
+    }
+}
+
+/// Adds a `Warning` header per entry (RFC 7234 warn-code 299, agent "-", quoted text).
+fn with_warnings(mut resp: Response<Body>, warnings: &[String]) -> Response<Body> {
+    for w in warnings {
+        if let Ok(v) = HeaderValue::from_str(w) {
+            resp.headers_mut().append(hyper::header::WARNING, v);
+        }
+    }
+    resp
+}
+
 fn parse_object(body: RequestBody) -> Result<Value, ApiError> {
     let RequestBody::Bytes(bytes) = body else {
         return Err(status::request_too_large());
@@ -192,11 +312,53 @@ pub(super) fn route(
     let method = &parts.method;
     match resolve(parts.uri.path(), st, shared)? {
         Target::Doc(doc) if method == Method::GET => Ok(http::json(200, &doc)),
-        Target::Doc(_) => Err(status::method_not_allowed()),
         Target::Collection { res, ns } => collection(st, method, &query, res, ns, body),
-        Target::Object { res, ns, name } => object(st, method, content_type, res, &ns, &name, body),
+        Target::Object { res, ns, name } => {
+            object(st, method, &query, content_type, res, &ns, &name, body)
+        }
         Target::Log { ns, name } => log(st, method, &query, &ns, &name),
+        Target::AccessReview if method == Method::POST => {
+            authorize_in(st, review::GROUP, review::PLURAL, "create", None)?;
+            let obj = parse_object(body)?;
+            Ok(http::json(201, &review::review(st, obj)?))
+        }
+        Target::Crd(name) => crd(st, method, name.as_deref()),
+        Target::Doc(_) | Target::AccessReview => Err(status::method_not_allowed()),
     }
+}
+
+/// `GET` a CRD or the list, as a cluster with Argo installed (and only Argo's CRDs) answers.
+fn crd(st: &State, method: &Method, name: Option<&str>) -> Result<Response<Body>, ApiError> {
+    if method != Method::GET {
+        return Err(status::method_not_allowed());
+    }
+    let created = "2024-05-01T00:00:00Z";
+    let argo: Vec<Value> = if st.argo_installed {
+        Res::ALL
+            .into_iter()
+            .filter(|r| r.def().group == ARGO_GROUP)
+            .filter_map(|r| st.store.schema.crd(&r.def().qualified(), created))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let Some(name) = name else {
+        authorize_in(st, CRD_GROUP, CRD_PLURAL, "list", None)?;
+        return Ok(http::json(
+            200,
+            &json!({
+                "apiVersion": format!("{CRD_GROUP}/v1"),
+                "kind": "CustomResourceDefinitionList",
+                "metadata": {"resourceVersion": st.store.resource_version().to_string()},
+                "items": argo,
+            }),
+        ));
+    };
+    authorize_in(st, CRD_GROUP, CRD_PLURAL, "get", Some(name))?;
+    argo.into_iter()
+        .find(|c| c.pointer("/metadata/name").and_then(Value::as_str) == Some(name))
+        .map(|c| http::json(200, &c))
+        .ok_or_else(|| status::not_found_in(CRD_GROUP, CRD_PLURAL, name))
 }
 
 fn collection(
@@ -234,17 +396,22 @@ fn collection(
                 "the namespace of the provided object does not match the namespace sent on the request",
             ));
         }
+        let validation = FieldValidation::from_query(query, "CreateOptions")?;
+        let mut obj = obj;
+        let warnings = validation.apply(st, res, &mut obj, false)?;
         let dry_run = query.get("dryRun") == Some("All");
         let created = st.store.create(res, &ns, obj, dry_run)?;
-        Ok(http::json(201, &created))
+        Ok(with_warnings(http::json(201, &created), &warnings))
     } else {
         Err(status::method_not_allowed())
     }
 }
 
+#[expect(clippy::too_many_arguments, reason = "one request's parts, each used")]
 fn object(
     st: &mut State,
     method: &Method,
+    query: &Query,
     content_type: Option<&str>,
     res: Res,
     ns: &str,
@@ -267,15 +434,18 @@ fn object(
             if media != Some("application/merge-patch+json") {
                 return Err(status::unsupported_patch(content_type));
             }
-            let patch = parse_object(body)?;
-            Ok(http::json(
-                200,
-                &st.store.patch(res, ns, name, &patch, true)?,
-            ))
+            let validation = FieldValidation::from_query(query, "PatchOptions")?;
+            let mut patch = parse_object(body)?;
+            let warnings = validation.apply(st, res, &mut patch, true)?;
+            let patched = st.store.patch(res, ns, name, &patch, true)?;
+            Ok(with_warnings(http::json(200, &patched), &warnings))
         }
         "update" => {
-            let obj = parse_object(body)?;
-            Ok(http::json(200, &st.store.replace(res, ns, name, obj)?))
+            let validation = FieldValidation::from_query(query, "UpdateOptions")?;
+            let mut obj = parse_object(body)?;
+            let warnings = validation.apply(st, res, &mut obj, false)?;
+            let replaced = st.store.replace(res, ns, name, obj)?;
+            Ok(with_warnings(http::json(200, &replaced), &warnings))
         }
         _ => {
             let last = st.store.delete(res, ns, name)?;
@@ -311,13 +481,78 @@ fn log(
     authorize(st, Res::Pods, "get", "pods/log", Some(name), Some(ns))?;
     let pod = st.store.get(Res::Pods, ns, name)?;
     check_container(&pod, name, query.get("container"))?;
-    let tail = query
-        .number("tailLines")?
-        .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
-    match st.logs.read(ns, name, query.flag("follow"), tail) {
+    let opts = log_options(query, name)?;
+    match st.logs.read(ns, name, opts) {
         LogRead::Text(t) => Ok(http::text(t)),
         LogRead::Follow(rx) => Ok(http::stream("text/plain", rx, None)),
     }
+}
+
+/// `PodLogOptions` from the query, checked as `ValidatePodLogOptions` does (422 naming the pod).
+/// `sinceTime` is cut to whole seconds, as the API server formats it for the kubelet.
+fn log_options(query: &Query, pod: &str) -> Result<LogOptions, ApiError> {
+    let tail = query.int("tailLines")?;
+    let limit = query.int("limitBytes")?;
+    let since_seconds = query.int("sinceSeconds")?;
+    let since_time = match query.get("sinceTime").filter(|v| !v.is_empty()) {
+        None => None,
+        Some(v) => Some(clock::parse(v).ok_or_else(|| {
+            status::bad_request(&format!(
+                "parsing time \"{v}\" as \"2006-01-02T15:04:05Z07:00\": cannot parse \"{v}\" as \"2006\""
+            ))
+        })?),
+    };
+    let invalid = |field: &str, value: i64, detail: &str| Cause {
+        field: field.to_owned(),
+        reason: "FieldValueInvalid",
+        message: format!("Invalid value: {value}: {detail}"),
+    };
+    let mut causes = Vec::new();
+    if let Some(n) = tail.filter(|n| *n < 0) {
+        causes.push(invalid(
+            "tailLines",
+            n,
+            "must be greater than or equal to 0",
+        ));
+    }
+    if let Some(n) = limit.filter(|n| *n < 1) {
+        causes.push(invalid("limitBytes", n, "must be greater than 0"));
+    }
+    match (since_seconds, since_time) {
+        (Some(_), Some(_)) => causes.push(Cause {
+            field: String::new(),
+            reason: "FieldValueForbidden",
+            message: "Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified"
+                .into(),
+        }),
+        (Some(n), None) if n < 1 => {
+            causes.push(invalid("sinceSeconds", n, "must be greater than 0"));
+        }
+        _ => {}
+    }
+    if !causes.is_empty() {
+        return Err(status::invalid_kind("", "PodLogOptions", pod, &causes));
+    }
+    let since = match (since_seconds, since_time) {
+        (Some(secs), _) => SystemTime::now().checked_sub(Duration::from_secs(secs.unsigned_abs())),
+        (None, Some(t)) => Some(whole_seconds(t)),
+        (None, None) => None,
+    };
+    let size = |n: Option<i64>| n.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+    Ok(LogOptions {
+        follow: query.flag("follow"),
+        tail: size(tail),
+        since,
+        timestamps: query.flag("timestamps"),
+        limit_bytes: size(limit),
+    })
+}
+
+fn whole_seconds(t: SystemTime) -> SystemTime {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
 }
 
 /// The API server's rules: a named container must exist; with several, one must be named.

@@ -60,9 +60,27 @@ pub(super) fn forbidden(
     ns: Option<&str>,
 ) -> ApiError {
     let def = res.def();
+    forbidden_in(def.group, def.plural, verb, resource, name, ns)
+}
+
+/// RBAC's 403 for any resource, by API group and plural (also the ones `Res` does not list:
+/// selfsubjectaccessreviews, customresourcedefinitions).
+pub(super) fn forbidden_in(
+    group: &str,
+    plural: &str,
+    verb: &str,
+    resource: &str,
+    name: Option<&str>,
+    ns: Option<&str>,
+) -> ApiError {
+    let qualified = if group.is_empty() {
+        plural.to_owned()
+    } else {
+        format!("{plural}.{group}")
+    };
     let subject = match name {
-        Some(name) => format!("{} \"{name}\"", def.qualified()),
-        None => def.qualified(),
+        Some(name) => format!("{qualified} \"{name}\""),
+        None => qualified,
     };
     let user_ns = ns.unwrap_or("default");
     let scope = match ns {
@@ -70,10 +88,15 @@ pub(super) fn forbidden(
         None => "at the cluster scope".to_owned(),
     };
     let message = format!(
-        "{subject} is forbidden: User \"system:serviceaccount:{user_ns}:default-editor\" cannot {verb} resource \"{resource}\" in API group \"{}\" {scope}",
-        def.group
+        "{subject} is forbidden: User \"system:serviceaccount:{user_ns}:default-editor\" cannot {verb} resource \"{resource}\" in API group \"{group}\" {scope}"
     );
-    failure(403, "Forbidden", &message, Some(details(res, name)))
+    let mut d = Map::new();
+    if let Some(name) = name {
+        d.insert("name".into(), name.into());
+    }
+    d.insert("group".into(), group.into());
+    d.insert("kind".into(), plural.into());
+    failure(403, "Forbidden", &message, Some(Value::Object(d)))
 }
 
 /// An unknown path, or an Argo path when Argo is not installed.
@@ -132,6 +155,68 @@ pub(super) fn invalid(res: Res, name: &str, causes: &[Cause]) -> ApiError {
         .map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field}))
         .collect();
     failure(422, "Invalid", &message, Some(d))
+}
+
+/// `errors.NewInvalid` for a kind `Res` does not list (`PodLogOptions`,
+/// `SelfSubjectAccessReview.authorization.k8s.io`): details name the kind, not the plural.
+pub(super) fn invalid_kind(group: &str, kind: &str, name: &str, causes: &[Cause]) -> ApiError {
+    let qualified = if group.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{kind}.{group}")
+    };
+    let lines: Vec<String> = causes
+        .iter()
+        .map(|c| {
+            if c.field.is_empty() {
+                format!(": {}", c.message)
+            } else {
+                format!("{}: {}", c.field, c.message)
+            }
+        })
+        .collect();
+    let summary = if let [one] = lines.as_slice() {
+        one.clone()
+    } else {
+        format!("[{}]", lines.join(", "))
+    };
+    let message = format!("{qualified} \"{name}\" is invalid: {summary}");
+    let d = json!({
+        "name": name,
+        "group": group,
+        "kind": kind,
+        "causes": causes
+            .iter()
+            .map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field}))
+            .collect::<Vec<Value>>(),
+    });
+    failure(422, "Invalid", &message, Some(d))
+}
+
+/// The 400 a create or update gets with `fieldValidation=Strict` when the body has fields the
+/// schema does not declare: the decoder's strict error (`unknown field "spec.x"`, sorted,
+/// comma-separated) wrapped by the handler's `transformDecodeError`.
+pub(super) fn strict_decoding(kind: &str, version: &str, unknown: &[String]) -> ApiError {
+    let errors: Vec<String> = unknown
+        .iter()
+        .map(|f| format!("unknown field \"{f}\""))
+        .collect();
+    let message = format!(
+        "{kind} in version \"{version}\" cannot be handled as a {kind}: strict decoding error: {}",
+        errors.join(", ")
+    );
+    bad_request(&message)
+}
+
+/// A 404 for a named object of a resource `Res` does not list (a CustomResourceDefinition).
+pub(super) fn not_found_in(group: &str, plural: &str, name: &str) -> ApiError {
+    let message = format!("{plural}.{group} \"{name}\" not found");
+    failure(
+        404,
+        "NotFound",
+        &message,
+        Some(json!({"name": name, "group": group, "kind": plural})),
+    )
 }
 
 /// A 422 from an admission policy: no object details, one field cause.

@@ -8,6 +8,8 @@ use hyper::body::Bytes;
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
+use super::clock::now_rfc3339;
+use super::crd::Schema;
 use super::faults::Rng;
 use super::resources::Res;
 use super::select::Filter;
@@ -86,6 +88,8 @@ pub(super) struct Store {
     compacted: u64,
     watchers: Vec<Watcher>,
     rng: Rng,
+    /// The installed Argo CRDs, for the fields their schema requires.
+    pub(super) schema: Schema,
 }
 
 fn meta_str<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
@@ -129,31 +133,6 @@ pub(super) fn merge_patch(target: &mut Value, patch: &Value) {
     }
 }
 
-/// Now as RFC 3339 in UTC, whole seconds, like `creationTimestamp`.
-pub(super) fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
-}
-
 impl Store {
     pub(super) fn new() -> Store {
         Store {
@@ -164,7 +143,13 @@ impl Store {
             compacted: 0,
             watchers: Vec::new(),
             rng: Rng::from_clock(),
+            schema: Schema::default(),
         }
+    }
+
+    /// The newest resourceVersion (what a list answers with).
+    pub(super) fn resource_version(&self) -> u64 {
+        self.rv
     }
 
     pub(super) fn random_token(&mut self) -> String {
@@ -231,8 +216,17 @@ impl Store {
         Ok(())
     }
 
+    /// Everything wrong with `obj`: the API server's checks and the CRD schema's required fields.
+    fn check(&self, res: Res, obj: &Value) -> Vec<validate::Cause> {
+        let mut causes = validate::check(res, obj);
+        causes.extend(self.schema.required_causes(res, obj));
+        causes
+    }
+
     /// POST: validate, refuse a taken name or an oversized object, store, emit ADDED.
-    /// With `dry_run`, everything but the storing.
+    /// With `dry_run`, everything but the storing: the answer has the generated name, uid and
+    /// creationTimestamp but no resourceVersion (a real dry run never reaches etcd), and no
+    /// watcher hears of it.
     pub(super) fn create(
         &mut self,
         res: Res,
@@ -242,7 +236,7 @@ impl Store {
     ) -> Result<Value, ApiError> {
         self.prepare(res, ns, &mut obj);
         let name = meta_str(&obj, "name").unwrap_or_default().to_owned();
-        let causes = validate::check(res, &obj);
+        let causes = self.check(res, &obj);
         if !causes.is_empty() {
             return Err(status::invalid(res, &name, &causes));
         }
@@ -253,7 +247,11 @@ impl Store {
         let meta = meta_mut(&mut obj);
         meta.insert("uid".into(), uid.into());
         meta.insert("creationTimestamp".into(), now_rfc3339().into());
-        meta.insert("resourceVersion".into(), (self.rv + 1).to_string().into());
+        if dry_run {
+            meta.remove("resourceVersion");
+        } else {
+            meta.insert("resourceVersion".into(), (self.rv + 1).to_string().into());
+        }
         Store::check_size(&obj)?;
         if !dry_run {
             self.insert(res, ns, &name, obj.clone(), None);
@@ -405,7 +403,7 @@ impl Store {
             };
         }
         meta.insert("resourceVersion".into(), rv.into());
-        let causes = validate::check(res, &new);
+        let causes = self.check(res, &new);
         if !causes.is_empty() {
             return Err(status::invalid(res, name, &causes));
         }

@@ -4,6 +4,7 @@
 
 mod access;
 mod chaos;
+mod controller;
 mod crud;
 mod streams;
 
@@ -61,6 +62,19 @@ fn workflow_json(name: &str, app: &str) -> Value {
     })
 }
 
+/// A CronWorkflow running `workflow_json`'s spec, with `schedule` fields (`{"schedules": […]}`,
+/// `{"schedule": "…"}`, or both) merged into its spec.
+fn cron_json(name: &str, schedule: &Value) -> Value {
+    let mut spec = json!({"workflowSpec": workflow_json(name, "x")["spec"]});
+    store::merge_patch(&mut spec, schedule);
+    json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "CronWorkflow",
+        "metadata": {"name": name},
+        "spec": spec,
+    })
+}
+
 fn dynamic(value: Value) -> DynamicObject {
     serde_json::from_value(value).expect("a DynamicObject")
 }
@@ -105,6 +119,34 @@ async fn next_event(
         WatchEvent::Deleted(o) => ("DELETED".into(), o),
         other => panic!("unexpected event {other:?}"),
     }
+}
+
+/// One raw request through `client` (its auth and TLS): status, headers and body text.
+async fn raw(
+    client: &Client,
+    method: &str,
+    uri: &str,
+    body: Option<&Value>,
+) -> (u16, hyper::HeaderMap, String) {
+    use http_body_util::BodyExt as _;
+    let req = hyper::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json")
+        .body(body.map_or_else(kube::client::Body::empty, |b| {
+            kube::client::Body::from(b.to_string().into_bytes())
+        }))
+        .expect("a request");
+    let resp = client.send(req).await.expect("a response");
+    let code = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let bytes = resp
+        .into_body()
+        .collect()
+        .await
+        .expect("the whole body")
+        .to_bytes();
+    (code, headers, String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// How one request ended, for comparing fault sequences.

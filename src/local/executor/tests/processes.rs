@@ -2,6 +2,7 @@
 //! directory, complete output capture, following output, and cancellation without orphans.
 
 use super::*;
+use crate::local::signals::Cancel;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_timed_out_job_fails_and_its_whole_group_is_gone() {
@@ -116,7 +117,7 @@ async fn follow_sends_every_line_and_progress_is_throttled() {
     let dir = TempDir::new().expect("tempdir");
     let p = plan(&[("talk", "seq 1 500; echo oops >&2", &[])]);
     let opts = ExecOptions {
-        follow: true,
+        stream_output: true,
         progress_interval: Duration::from_secs(60),
         ..options(&dir)
     };
@@ -178,7 +179,7 @@ async fn cancelling_stops_jobs_and_their_grandchildren() {
         kill_grace: Duration::from_millis(300),
         ..options(&dir)
     };
-    let (cancel_tx, cancel) = watch::channel(false);
+    let (cancel_tx, cancel) = watch::channel(Cancel::No);
     let watcher = async {
         // Cancel once every job has started both of its children.
         for _ in 0..400 {
@@ -190,10 +191,12 @@ async fn cancelling_stops_jobs_and_their_grandchildren() {
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        cancel_tx.send(true).expect("executor listens");
+        cancel_tx
+            .send(Cancel::Gracefully)
+            .expect("executor listens");
     };
     let ((outcome, events), ()) = tokio::join!(run_with(&p, &opts, cancel), watcher);
-    assert!(outcome.cancelled());
+    assert_eq!(outcome.status, RunStatus::Cancelled);
     assert_eq!(
         phases(&outcome),
         [
@@ -223,9 +226,85 @@ async fn cancelling_stops_jobs_and_their_grandchildren() {
 async fn cancelling_before_the_start_runs_nothing() {
     let dir = TempDir::new().expect("tempdir");
     let p = plan(&[("a", "touch a.done", &[])]);
-    let (_tx, cancel) = watch::channel(true);
+    let (_tx, cancel) = watch::channel(Cancel::Gracefully);
     let (outcome, _) = run_with(&p, &options(&dir), cancel).await;
     assert_eq!(outcome.status, RunStatus::Cancelled);
     assert_eq!(phases(&outcome), [("a", JobPhase::Skipped)]);
     assert!(!Path::new(&dir.path().join("a.done")).exists());
+}
+
+/// A full disk (here /dev/full, which answers every write with ENOSPC) must not turn a job
+/// into a success with its output lost: the job fails, and says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_that_cannot_be_written_fails_the_job() {
+    let dir = TempDir::new().expect("tempdir");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).expect("log folder");
+    std::os::unix::fs::symlink("/dev/full", logs.join("loud.log")).expect("symlink");
+    let p = plan(&[("loud", "echo small", &[]), ("fine", "echo fine", &[])]);
+    let opts = ExecOptions {
+        policy: FailurePolicy::KeepGoing,
+        ..options(&dir)
+    };
+    let (outcome, _) = run(&p, &opts).await;
+    let loud = &outcome.jobs[0];
+    assert_eq!(loud.phase, JobPhase::Failed);
+    let reason = loud.reason.as_deref().unwrap_or_default();
+    assert!(
+        reason.starts_with("its output was lost: cannot write its log")
+            && reason.contains("No space left on device"),
+        "{reason}"
+    );
+    assert_eq!(outcome.jobs[1].phase, JobPhase::Succeeded);
+    assert_eq!(outcome.status, RunStatus::Failed);
+}
+
+/// A second Ctrl-C does not wait out the grace period: jobs that ignore SIGTERM are killed at
+/// once, and the view is told both steps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_cancel_kills_at_once() {
+    let dir = TempDir::new().expect("tempdir");
+    let p = plan(&[(
+        "stubborn",
+        "trap '' TERM; echo $$ > stubborn.pids; sleep 60 & wait; sleep 60",
+        &[],
+    )]);
+    let opts = ExecOptions {
+        kill_grace: Duration::from_secs(60),
+        ..options(&dir)
+    };
+    let (cancel_tx, cancel) = watch::channel(Cancel::No);
+    let watcher = async {
+        // A loaded machine may take a while to start the job; cancel only once it runs.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while pids(&dir, "stubborn.pids").is_empty() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the job never started"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        cancel_tx
+            .send(Cancel::Gracefully)
+            .expect("executor listens");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        cancel_tx.send(Cancel::Now).expect("executor listens");
+    };
+    let start = std::time::Instant::now();
+    let ((outcome, events), ()) = tokio::join!(run_with(&p, &opts, cancel), watcher);
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "waited out the grace: {:?}",
+        start.elapsed()
+    );
+    assert_eq!(outcome.status, RunStatus::Cancelled);
+    assert_eq!(outcome.jobs[0].exit, Some(Exit::Signal(9)));
+    let stops: Vec<Option<Duration>> = events
+        .iter()
+        .filter_map(|e| match e {
+            RunEvent::Stopping { jobs: 1, grace } => Some(*grace),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stops, [Some(Duration::from_secs(60)), None]);
 }

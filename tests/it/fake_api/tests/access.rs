@@ -1,9 +1,13 @@
-//! TLS verification, bearer tokens, service-account files, RBAC denials, discovery, a missing
-//! Argo, and kubectl against the server.
+//! TLS verification, bearer tokens, service-account files, RBAC denials and access reviews,
+//! discovery, Argo's CRDs per version, a missing Argo, and kubectl against the server.
 
 use std::process::Command;
 
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+};
 use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{ListParams, LogParams, PostParams, WatchParams};
 
 use super::*;
@@ -150,7 +154,14 @@ async fn discovery_and_missing_argo() {
     let wfs = workflows(client.clone(), "ns1");
     let pods: Api<Pod> = Api::namespaced(client.clone(), "ns1");
     let groups = client.list_api_groups().await.expect("groups");
-    assert_eq!(groups.groups[0].name, "argoproj.io");
+    let names: Vec<&str> = groups.groups.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(names, ["networking.k8s.io", "argoproj.io"]);
+    let networking = client
+        .list_api_group_resources("networking.k8s.io/v1")
+        .await
+        .expect("networking resources");
+    assert_eq!(networking.group_version, "networking.k8s.io/v1");
+    assert_eq!(networking.resources[0].kind, "NetworkPolicy");
     let resources = client
         .list_api_group_resources("argoproj.io/v1alpha1")
         .await
@@ -185,14 +196,9 @@ async fn discovery_and_missing_argo() {
         st.details
             .is_some_and(|d| d.name.is_empty() && d.kind.is_empty())
     );
-    assert!(
-        client
-            .list_api_groups()
-            .await
-            .expect("groups")
-            .groups
-            .is_empty()
-    );
+    let groups = client.list_api_groups().await.expect("groups");
+    let names: Vec<&str> = groups.groups.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(names, ["networking.k8s.io"], "Argo's group is gone");
     assert_eq!(
         status_of(
             client
@@ -262,4 +268,192 @@ fn kubectl_create_and_get() {
     assert_eq!(kubectl(&["logs", "p1"]), "hello\n");
     assert!(kubectl(&["delete", "wf", "from-kubectl"]).contains("deleted"));
     assert!(api.workflows("ns1").is_empty());
+}
+
+fn can_i(verb: &str, resource: &str, subresource: &str, group: &str) -> SelfSubjectAccessReview {
+    let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    SelfSubjectAccessReview {
+        spec: SelfSubjectAccessReviewSpec {
+            resource_attributes: Some(ResourceAttributes {
+                verb: some(verb),
+                group: Some(group.to_owned()),
+                resource: some(resource),
+                subresource: some(subresource),
+                namespace: Some("ns1".to_owned()),
+                ..ResourceAttributes::default()
+            }),
+            ..SelfSubjectAccessReviewSpec::default()
+        },
+        ..SelfSubjectAccessReview::default()
+    }
+}
+
+#[tokio::test]
+async fn self_subject_access_reviews_follow_the_rbac_denials() {
+    let api = FakeApi::start();
+    let client = client(&api).await;
+    let reviews: Api<SelfSubjectAccessReview> = Api::all(client.clone());
+    let pp = PostParams::default();
+    api.forbid("get", "pods/log");
+    api.forbid("create", "cronworkflows");
+    let allowed = async |verb: &str, resource: &str, sub: &str, group: &str| {
+        let review = reviews
+            .create(&pp, &can_i(verb, resource, sub, group))
+            .await
+            .expect("a review");
+        review.status.expect("a status")
+    };
+    let log = allowed("get", "pods", "log", "").await;
+    assert!(!log.allowed);
+    assert_eq!((log.reason, log.denied), (None, None));
+    assert!(allowed("get", "pods", "", "").await.allowed);
+    assert!(
+        !allowed("create", "cronworkflows", "", "argoproj.io")
+            .await
+            .allowed
+    );
+    let create = allowed("create", "workflows", "", "argoproj.io").await;
+    assert!(create.allowed);
+    assert!(
+        create
+            .reason
+            .is_some_and(|r| r.starts_with("RBAC: allowed by RoleBinding")),
+    );
+    api.allow("get", "pods/log");
+    assert!(allowed("get", "pods", "log", "").await.allowed);
+
+    // On the wire: 201 Created, the spec echoed, nothing stored.
+    let path = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
+    let body = json!({
+        "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+        "spec": {"resourceAttributes": {"verb": "create", "group": "argoproj.io", "resource": "cronworkflows", "namespace": "ns1"}},
+    });
+    let (code, _, text) = raw(&client, "POST", path, Some(&body)).await;
+    let answer: Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(code, 201);
+    assert_eq!(answer["metadata"], json!({"creationTimestamp": null}));
+    assert_eq!(answer["spec"], body["spec"]);
+    assert_eq!(answer["status"], json!({"allowed": false}));
+    let (code, _, text) = raw(&client, "POST", path, Some(&json!({"spec": {}}))).await;
+    assert_eq!(code, 422, "{text}");
+    assert!(
+        text.contains(r#"SelfSubjectAccessReview.authorization.k8s.io \"\" is invalid: spec.resourceAttributes: Invalid value: \"null\": exactly one of nonResourceAttributes or resourceAttributes must be specified"#),
+        "{text}"
+    );
+    let non_resource =
+        json!({"spec": {"nonResourceAttributes": {"path": "/version", "verb": "get"}}});
+    let (code, _, text) = raw(&client, "POST", path, Some(&non_resource)).await;
+    assert_eq!(code, 201);
+    assert!(text.contains(r#""allowed":true"#), "{text}");
+
+    // The review endpoint itself: denied by RBAC, or not served at all.
+    api.forbid("create", "selfsubjectaccessreviews");
+    let st = status_of(reviews.create(&pp, &can_i("get", "pods", "", "")).await);
+    assert_eq!((st.code, st.reason.as_str()), (403, "Forbidden"));
+    assert_eq!(
+        st.message,
+        r#"selfsubjectaccessreviews.authorization.k8s.io is forbidden: User "system:serviceaccount:default:default-editor" cannot create resource "selfsubjectaccessreviews" in API group "authorization.k8s.io" at the cluster scope"#
+    );
+    api.allow("create", "selfsubjectaccessreviews");
+    api.serve_access_reviews(false);
+    let st = status_of(reviews.create(&pp, &can_i("get", "pods", "", "")).await);
+    assert_eq!(
+        (st.code, st.message.as_str()),
+        (404, "the server could not find the requested resource")
+    );
+    assert!(api.requests().iter().all(|r| r.token.is_some()));
+}
+
+#[tokio::test]
+async fn cron_workflow_crd_per_argo_version() {
+    let api = FakeApi::start();
+    let client = client(&api).await;
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let spec_fields = async || {
+        let crd = crds
+            .get("cronworkflows.argoproj.io")
+            .await
+            .expect("the CRD");
+        assert_eq!(crd.spec.names.kind, "CronWorkflow");
+        let schema = crd.spec.versions[0]
+            .schema
+            .clone()
+            .and_then(|s| s.open_api_v3_schema)
+            .expect("a schema");
+        let spec = schema.properties.expect("properties")["spec"].clone();
+        let required = spec.required.clone().unwrap_or_default();
+        let props = spec.properties.unwrap_or_default();
+        let has = |f: &str| props.contains_key(f);
+        (
+            has("schedule"),
+            has("schedules"),
+            required,
+            spec.x_kubernetes_preserve_unknown_fields,
+        )
+    };
+    // The default is Argo v4: only `schedules`, and required.
+    let (schedule, schedules, required, _) = spec_fields().await;
+    assert_eq!((schedule, schedules), (false, true));
+    assert_eq!(required, ["schedules", "workflowSpec"]);
+    api.argo_version(ArgoVersion::V3_6);
+    let (schedule, schedules, required, _) = spec_fields().await;
+    assert_eq!(
+        (schedule, schedules, required),
+        (true, true, vec!["workflowSpec".to_owned()])
+    );
+    api.argo_version(ArgoVersion::V3_5);
+    let (schedule, schedules, required, _) = spec_fields().await;
+    assert_eq!((schedule, schedules), (true, false));
+    assert_eq!(required, ["schedule", "workflowSpec"]);
+    api.argo_crds(ArgoCrds::Minimal);
+    let (schedule, schedules, _, preserve) = spec_fields().await;
+    assert_eq!((schedule, schedules, preserve), (false, false, Some(true)));
+
+    let all = crds.list(&ListParams::default()).await.expect("list");
+    let mut names: Vec<String> = all
+        .items
+        .iter()
+        .filter_map(|c| c.metadata.name.clone())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["cronworkflows.argoproj.io", "workflows.argoproj.io"]
+    );
+    let st = status_of(crds.get("pods").await);
+    assert_eq!(
+        (st.code, st.message.as_str()),
+        (
+            404,
+            r#"customresourcedefinitions.apiextensions.k8s.io "pods" not found"#
+        )
+    );
+
+    // What a notebook's service account usually gets.
+    api.forbid("get", "customresourcedefinitions");
+    let st = status_of(crds.get("cronworkflows.argoproj.io").await);
+    assert_eq!((st.code, st.reason.as_str()), (403, "Forbidden"));
+    assert_eq!(
+        st.message,
+        r#"customresourcedefinitions.apiextensions.k8s.io "cronworkflows.argoproj.io" is forbidden: User "system:serviceaccount:default:default-editor" cannot get resource "customresourcedefinitions" in API group "apiextensions.k8s.io" at the cluster scope"#
+    );
+    let details = st.details.expect("details");
+    assert_eq!(
+        (
+            details.name.as_str(),
+            details.group.as_str(),
+            details.kind.as_str()
+        ),
+        (
+            "cronworkflows.argoproj.io",
+            "apiextensions.k8s.io",
+            "customresourcedefinitions"
+        )
+    );
+    api.allow("get", "customresourcedefinitions");
+    api.uninstall_argo();
+    assert_eq!(
+        status_of(crds.get("cronworkflows.argoproj.io").await).code,
+        404
+    );
 }

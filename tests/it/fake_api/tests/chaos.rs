@@ -1,10 +1,12 @@
-//! Injected faults, kube's default retry over them, and seeded random faults.
+//! Injected faults, kube's default retry over them, seeded random faults, requests that land
+//! after the client gave up, and API-server restarts.
 
 use std::time::Instant;
 
+use futures::AsyncReadExt as _;
 use http_body_util::BodyExt as _;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{DeleteParams, ListParams, PostParams};
+use kube::api::{DeleteParams, ListParams, LogParams, PostParams, WatchParams};
 
 use super::*;
 
@@ -158,4 +160,233 @@ async fn random_faults_are_deterministic() {
     assert_eq!(runs[0], runs[1]);
     let kinds: std::collections::BTreeSet<&String> = runs[0].iter().collect();
     assert!(kinds.len() >= 4, "{kinds:?}");
+}
+
+/// A client that gives up on an answer after `timeout`.
+async fn impatient_client(api: &FakeApi, timeout: Duration) -> Client {
+    let kubeconfig =
+        Kubeconfig::from_yaml(&api.kubeconfig_yaml(&[("fake", Some("ns1"))])).expect("kubeconfig");
+    let mut config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .expect("a kube config");
+    config.default_retry = false;
+    config.read_timeout = Some(timeout);
+    Client::try_from(config).expect("a client")
+}
+
+/// The bug class this fault exists for: the client times out, concludes nothing happened, and
+/// the create lands anyway.
+#[tokio::test]
+async fn a_slow_create_lands_after_the_client_gave_up() {
+    let api = FakeApi::start();
+    let impatient = workflows(
+        impatient_client(&api, Duration::from_millis(200)).await,
+        "ns1",
+    );
+    api.inject(FaultRule::once(
+        "POST",
+        "/workflows",
+        Fault::ApplyLater(Duration::from_secs(1)),
+    ));
+    let started = Instant::now();
+    let err = impatient
+        .create(&PostParams::default(), &dynamic(workflow_json("late", "x")))
+        .await
+        .expect_err("the client gives up first");
+    assert!(!matches!(err, kube::Error::Api(_)), "{err:?}");
+    assert!(started.elapsed() < Duration::from_millis(900));
+    assert!(api.workflows("ns1").is_empty(), "not yet");
+    drop(impatient);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while api.workflows("ns1").is_empty() {
+        assert!(Instant::now() < deadline, "the create never landed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert_eq!(api.workflows("ns1")[0]["metadata"]["name"], "late");
+
+    // A client that waits gets the answer once the request is applied.
+    let patient = workflows(client(&api).await, "ns1");
+    api.inject(FaultRule::once(
+        "POST",
+        "/workflows",
+        Fault::ApplyLater(Duration::from_millis(300)),
+    ));
+    let started = Instant::now();
+    let created = patient
+        .create(&PostParams::default(), &dynamic(workflow_json("slow", "x")))
+        .await
+        .expect("a slow answer");
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(name_of(&created), "slow");
+    // A retry meeting its own late create sees 409 AlreadyExists.
+    api.inject(FaultRule::once(
+        "POST",
+        "/workflows",
+        Fault::ApplyLater(Duration::from_millis(400)),
+    ));
+    let impatient = workflows(
+        impatient_client(&api, Duration::from_millis(100)).await,
+        "ns1",
+    );
+    let wf = dynamic(workflow_json("twice", "x"));
+    assert!(impatient.create(&PostParams::default(), &wf).await.is_err());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let st = status_of(patient.create(&PostParams::default(), &wf).await);
+    assert_eq!((st.code, st.reason.as_str()), (409, "AlreadyExists"));
+}
+
+/// Cut body faults: abrupt (the client sees a broken stream) or clean (a normal end), while
+/// the log goes on for the next reader.
+#[tokio::test]
+async fn streams_cut_mid_body() {
+    let api = FakeApi::start();
+    let pods: Api<Pod> = Api::namespaced(client(&api).await, "ns1");
+    api.add_pod("ns1", pod_json("p1", &["main"]));
+    api.append_pod_log("ns1", "p1", "0123456789\n");
+    let follow = LogParams {
+        follow: true,
+        ..LogParams::default()
+    };
+    let read_all = async |stream: &mut (dyn futures::AsyncRead + Unpin + Send)| {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 64];
+        loop {
+            match tokio::time::timeout(Duration::from_secs(2), stream.read(&mut chunk)).await {
+                Ok(Ok(0)) => return (buf, true),
+                Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
+                Ok(Err(_)) => return (buf, false),
+                Err(elapsed) => panic!("the stream neither ended nor broke: {elapsed}"),
+            }
+        }
+    };
+    api.inject(FaultRule::once(
+        "GET",
+        "/pods/p1/log",
+        Fault::CutStreamAfter(4),
+    ));
+    let mut cut = pods.log_stream("p1", &follow).await.expect("follow");
+    let (got, clean) = read_all(&mut cut).await;
+    assert_eq!((got.as_slice(), clean), (&b"0123"[..], false));
+    api.inject(FaultRule::once(
+        "GET",
+        "/pods/p1/log",
+        Fault::EndStreamAfter(14),
+    ));
+    let mut ended = pods.log_stream("p1", &follow).await.expect("follow");
+    api.append_pod_log("ns1", "p1", "abcdefghij\n");
+    let (got, clean) = read_all(&mut ended).await;
+    assert_eq!((got.as_slice(), clean), (&b"0123456789\nabc"[..], true));
+    // The log went on: a new follower gets all of it and what comes next.
+    let mut again = pods.log_stream("p1", &follow).await.expect("follow");
+    api.append_pod_log("ns1", "p1", "more\n");
+    api.finish_pod_log("ns1", "p1");
+    let (got, clean) = read_all(&mut again).await;
+    assert_eq!(
+        (got.as_slice(), clean),
+        (&b"0123456789\nabcdefghij\nmore\n"[..], true)
+    );
+
+    // A watch cut mid-event: the client sees an error or an early end, never a bad event.
+    let wfs = workflows(pods.clone().into_client(), "ns1");
+    api.add_workflow("ns1", workflow_json("a", "x"));
+    api.inject(FaultRule::once(
+        "GET",
+        "watch=true",
+        Fault::CutStreamAfter(30),
+    ));
+    let mut stream = wfs
+        .watch(&WatchParams::default(), "0")
+        .await
+        .expect("watch")
+        .boxed();
+    let end = tokio::time::timeout(Duration::from_secs(2), stream.next())
+        .await
+        .expect("ends in time");
+    assert!(!matches!(end, Some(Ok(_))), "{end:?}");
+}
+
+/// A restart cuts every connection, refuses new ones while down, then serves the same
+/// objects and resourceVersions on the same address.
+#[tokio::test]
+async fn restart_cuts_streams_refuses_then_serves_the_same_state() {
+    let api = FakeApi::start();
+    let client = client(&api).await;
+    let wfs = workflows(client.clone(), "ns1");
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "ns1");
+    api.add_pod("ns1", pod_json("p1", &["main"]));
+    api.append_pod_log("ns1", "p1", "before\n");
+    let created = wfs
+        .create(&PostParams::default(), &dynamic(workflow_json("w1", "x")))
+        .await
+        .expect("create");
+    let rv = created.metadata.resource_version.clone().expect("rv");
+    let mut stream = wfs
+        .watch(&WatchParams::default(), "0")
+        .await
+        .expect("watch")
+        .boxed();
+    assert_eq!(name_of(&next_event(&mut stream).await.1), "w1");
+    let follow = LogParams {
+        follow: true,
+        ..LogParams::default()
+    };
+    let mut log = pods.log_stream("p1", &follow).await.expect("follow");
+    let mut first = [0u8; 7];
+    log.read_exact(&mut first).await.expect("the log so far");
+    assert_eq!(&first, b"before\n");
+
+    let down_from = Instant::now();
+    api.restart(Duration::from_millis(700));
+    let end = tokio::time::timeout(Duration::from_secs(2), stream.next())
+        .await
+        .expect("the watch ends at once");
+    assert!(!matches!(end, Some(Ok(_))), "{end:?}");
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(2), log.read_to_end(&mut rest))
+        .await
+        .expect("the log stream ends at once");
+    assert!(read.is_err() || rest.is_empty(), "{read:?} {rest:?}");
+    // Nothing listens: the kernel refuses the connection.
+    let refused = std::net::TcpStream::connect(("127.0.0.1", api.port()))
+        .expect_err("nothing listens while the server is down");
+    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+    let err = wfs.get("w1").await.expect_err("no server");
+    assert!(!matches!(err, kube::Error::Api(_)), "{err:?}");
+
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let back = loop {
+        if let Ok(wf) = wfs.get("w1").await {
+            break wf;
+        }
+        assert!(Instant::now() < deadline, "the server never came back");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(down_from.elapsed() >= Duration::from_millis(700));
+    assert_eq!(back.metadata.resource_version.as_deref(), Some(rv.as_str()));
+    assert_eq!(back.metadata.uid, created.metadata.uid);
+    // Resuming the watch from where it was works, and the log is all there.
+    let mut resumed = wfs
+        .watch(&WatchParams::default().timeout(5), &rv)
+        .await
+        .expect("watch")
+        .boxed();
+    api.patch_workflow_status("ns1", "w1", json!({"phase": "Running"}));
+    let (ty, modified) = next_event(&mut resumed).await;
+    assert_eq!(
+        (ty.as_str(), modified.data["status"]["phase"].as_str()),
+        ("MODIFIED", Some("Running"))
+    );
+    assert_eq!(
+        pods.logs("p1", &LogParams::default()).await.expect("logs"),
+        "before\n"
+    );
+    // Twice in a row works too.
+    api.restart(Duration::from_millis(100));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while wfs.get("w1").await.is_err() {
+        assert!(Instant::now() < deadline, "the server never came back");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -1,6 +1,8 @@
-//! Create, validation, get, list with selectors, merge patch and delete of Workflows.
+//! Create, validation, get, list with selectors, merge patch and delete of Workflows; pods by
+//! field selector; CronWorkflow field validation and server-side dry run per Argo version.
 
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchParams};
 
 use super::*;
 
@@ -109,8 +111,7 @@ async fn create_validates_like_the_api_server() {
         "ns1",
         &resource("CronWorkflow", "cronworkflows"),
     );
-    let mut cron = workflow_json(&"c".repeat(53), "x");
-    cron["kind"] = "CronWorkflow".into();
+    let mut cron = cron_json(&"c".repeat(53), &json!({"schedules": ["0 3 * * *"]}));
     let st = status_of(crons.create(&pp, &dynamic(cron.clone())).await);
     assert!(
         st.message.contains("must be no more than 52 characters"),
@@ -306,4 +307,266 @@ async fn merge_patch_and_delete() {
         status_of(wfs.delete("second", &DeleteParams::default()).await).code,
         404
     );
+}
+
+#[tokio::test]
+async fn pods_by_field_selector_and_labels() {
+    let api = FakeApi::start();
+    let pods: Api<Pod> = Api::namespaced(client(&api).await, "ns1");
+    for (name, ip, app) in [
+        ("nb", "10.1.2.3", "jupyter"),
+        ("job", "10.1.2.4", "argo"),
+        ("twin", "10.1.2.3", "argo"),
+    ] {
+        let mut pod = pod_json(name, &["main"]);
+        pod["metadata"]["labels"] = json!({"app": app});
+        pod["status"]["podIP"] = ip.into();
+        pod["status"]["podIPs"] = json!([{"ip": ip}]);
+        api.add_pod("ns1", pod);
+    }
+    let mut other_ns = pod_json("elsewhere", &["main"]);
+    other_ns["status"]["podIP"] = "10.1.2.3".into();
+    api.add_pod("ns2", other_ns);
+    let names = async |lp: ListParams| -> Vec<String> {
+        pods.list(&lp)
+            .await
+            .expect("list")
+            .items
+            .into_iter()
+            .filter_map(|p| p.metadata.name)
+            .collect()
+    };
+    let by_ip = ListParams::default().fields("status.podIP=10.1.2.3");
+    assert_eq!(names(by_ip.clone()).await, ["nb", "twin"]);
+    assert_eq!(names(by_ip.clone().labels("app=jupyter")).await, ["nb"]);
+    assert_eq!(
+        names(ListParams::default().fields("status.podIP=10.1.2.3,metadata.name=twin")).await,
+        ["twin"]
+    );
+    assert_eq!(
+        names(ListParams::default().fields("metadata.name=nb")).await,
+        ["nb"]
+    );
+    assert_eq!(
+        names(ListParams::default().fields("status.podIP!=10.1.2.3")).await,
+        ["job"]
+    );
+    assert!(
+        names(ListParams::default().fields("status.podIP=10.9.9.9"))
+            .await
+            .is_empty()
+    );
+    let st = status_of(
+        pods.list(&ListParams::default().fields("status.podIPs=10.1.2.3"))
+            .await,
+    );
+    assert_eq!(st.code, 400);
+    assert!(
+        st.message
+            .contains(r#""status.podIPs" is not a known field selector"#),
+        "{}",
+        st.message
+    );
+    // The same filter holds for a watch.
+    let mut stream = pods
+        .watch(
+            &WatchParams::default()
+                .fields("status.podIP=10.1.2.4")
+                .timeout(5),
+            "0",
+        )
+        .await
+        .expect("watch")
+        .boxed();
+    let first = tokio::time::timeout(Duration::from_secs(2), stream.next())
+        .await
+        .expect("an event")
+        .expect("open")
+        .expect("decodes");
+    let kube::api::WatchEvent::Added(pod) = first else {
+        panic!("expected ADDED, got {first:?}");
+    };
+    assert_eq!(pod.metadata.name.as_deref(), Some("job"));
+}
+
+const CRONS: &str = "/apis/argoproj.io/v1alpha1/namespaces/ns1/cronworkflows";
+
+/// A raw create of `cron` with `query` (`dryRun=All&fieldValidation=Strict`): code, Warning
+/// headers, body.
+async fn post_cron(client: &Client, query: &str, cron: &Value) -> (u16, Vec<String>, Value) {
+    let (code, headers, text) = raw(client, "POST", &format!("{CRONS}?{query}"), Some(cron)).await;
+    let warnings = headers
+        .get_all("warning")
+        .iter()
+        .map(|w| w.to_str().expect("ASCII").to_owned())
+        .collect();
+    (
+        code,
+        warnings,
+        serde_json::from_str(&text).expect("a JSON body"),
+    )
+}
+
+/// The three CronWorkflows the schedule tests send: both fields, the old one, the new one.
+fn schedule_variants() -> [Value; 3] {
+    [
+        json!({"schedule": "0 3 * * *", "schedules": ["0 3 * * *"]}),
+        json!({"schedule": "0 3 * * *"}),
+        json!({"schedules": ["0 3 * * *"]}),
+    ]
+    .map(|fields| cron_json("nightly", &fields))
+}
+
+const STRICT_DRY_RUN: &str = "dryRun=All&fieldValidation=Strict";
+
+#[tokio::test]
+async fn cron_workflow_strict_dry_run_per_argo_version() {
+    let api = FakeApi::start();
+    let client = client(&api).await;
+    let [both, old, new] = schedule_variants();
+
+    // v4 (the default): `schedule` is unknown.
+    let (code, _, body) = post_cron(&client, STRICT_DRY_RUN, &both).await;
+    assert_eq!(code, 400, "{body}");
+    assert_eq!(body["reason"], "BadRequest");
+    assert_eq!(
+        body["message"],
+        r#"CronWorkflow in version "v1alpha1" cannot be handled as a CronWorkflow: strict decoding error: unknown field "spec.schedule""#
+    );
+    let mut two_unknown = both.clone();
+    two_unknown["spec"]["zone"] = "UTC".into();
+    let (_, _, body) = post_cron(&client, STRICT_DRY_RUN, &two_unknown).await;
+    assert!(
+        body["message"].as_str().is_some_and(
+            |m| m.ends_with(r#"unknown field "spec.schedule", unknown field "spec.zone""#)
+        ),
+        "{body}"
+    );
+    let (code, warnings, dry) = post_cron(&client, STRICT_DRY_RUN, &new).await;
+    assert_eq!(code, 201, "{dry}");
+    assert!(warnings.is_empty());
+    assert_eq!(dry["metadata"]["name"], "nightly");
+    assert!(dry["metadata"]["uid"].is_string());
+    assert!(dry["metadata"].get("resourceVersion").is_none(), "{dry}");
+    assert!(api.cron_workflows("ns1").is_empty());
+    // Only `schedule`: pruned, then the schema misses `schedules`.
+    let (code, _, body) = post_cron(&client, "dryRun=All", &old).await;
+    assert_eq!(code, 422, "{body}");
+    assert_eq!(
+        body["message"],
+        r#"CronWorkflow.argoproj.io "nightly" is invalid: spec.schedules: Required value"#
+    );
+
+    // 3.6 and 3.7 know both fields; 3.5 only `schedule`.
+    api.argo_version(ArgoVersion::V3_6);
+    assert_eq!(post_cron(&client, STRICT_DRY_RUN, &both).await.0, 201);
+    api.argo_version(ArgoVersion::V3_5);
+    let (code, _, body) = post_cron(&client, STRICT_DRY_RUN, &both).await;
+    assert_eq!(code, 400);
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.ends_with(r#"unknown field "spec.schedules""#)),
+        "{body}"
+    );
+    let (code, _, body) = post_cron(&client, "dryRun=All", &new).await;
+    assert_eq!(code, 422);
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.ends_with("spec.schedule: Required value")),
+        "{body}"
+    );
+    // Argo's minimal CRDs keep whatever the spec holds.
+    api.argo_crds(ArgoCrds::Minimal);
+    api.argo_version(ArgoVersion::V4);
+    assert_eq!(post_cron(&client, STRICT_DRY_RUN, &both).await.0, 201);
+    assert!(
+        api.cron_workflows("ns1").is_empty(),
+        "dry runs store nothing"
+    );
+}
+
+#[tokio::test]
+async fn cron_workflow_writes_prune_unknown_fields() {
+    let api = FakeApi::start();
+    let client = client(&api).await;
+    let crons: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "ns1",
+        &resource("CronWorkflow", "cronworkflows"),
+    );
+    let [both, _, new] = schedule_variants();
+    let mut watch = crons
+        .watch(&WatchParams::default().timeout(10), "0")
+        .await
+        .expect("watch")
+        .boxed();
+    assert_eq!(post_cron(&client, STRICT_DRY_RUN, &new).await.0, 201);
+
+    // Without Strict the unknown field is dropped, with a warning (Warn is the default).
+    let (code, warnings, created) = post_cron(&client, "", &both).await;
+    assert_eq!(code, 201, "{created}");
+    assert_eq!(warnings, [r#"299 - "unknown field \"spec.schedule\"""#]);
+    assert!(created["spec"].get("schedule").is_none());
+    let stored = &api.cron_workflows("ns1")[0];
+    assert_eq!(stored["spec"]["schedules"], json!(["0 3 * * *"]));
+    assert!(stored["spec"].get("schedule").is_none(), "{stored}");
+    // The watch saw the real create only, never the dry run.
+    let (ty, seen) = next_event(&mut watch).await;
+    assert_eq!(
+        (ty.as_str(), seen.metadata.resource_version.is_some()),
+        ("ADDED", true)
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), watch.next())
+            .await
+            .is_err(),
+        "no second event"
+    );
+    // A dry run meets a taken name as a create does.
+    let (code, _, body) = post_cron(&client, STRICT_DRY_RUN, &new).await;
+    assert_eq!(
+        (code, body["reason"].as_str()),
+        (409, Some("AlreadyExists"))
+    );
+    crons
+        .delete("nightly", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let (code, warnings, _) = post_cron(&client, "fieldValidation=Ignore", &both).await;
+    assert_eq!((code, warnings.len()), (201, 0));
+    let (code, _, body) = post_cron(&client, "fieldValidation=Loose", &both).await;
+    assert_eq!(code, 422);
+    assert_eq!(
+        body["message"],
+        r#"CreateOptions.meta.k8s.io "" is invalid: fieldValidation: Unsupported value: "Loose": supported values: "", "Ignore", "Strict", "Warn""#
+    );
+
+    // A merge patch is pruned the same way (and may delete an unknown field with null).
+    let patch = json!({"spec": {"schedule": "0 4 * * *", "suspend": true}});
+    let strict = PatchParams {
+        field_validation: Some(kube::api::ValidationDirective::Strict),
+        ..PatchParams::default()
+    };
+    let st = status_of(
+        crons
+            .patch("nightly", &strict, &Patch::Merge(patch.clone()))
+            .await,
+    );
+    assert_eq!(st.code, 400);
+    let patched = crons
+        .patch("nightly", &PatchParams::default(), &Patch::Merge(patch))
+        .await
+        .expect("patch");
+    assert_eq!(patched.data["spec"]["suspend"], true);
+    assert!(patched.data["spec"].get("schedule").is_none());
+    crons
+        .patch(
+            "nightly",
+            &strict,
+            &Patch::Merge(json!({"spec": {"schedule": null}})),
+        )
+        .await
+        .expect("deleting an unknown field is no unknown field");
 }

@@ -1,7 +1,7 @@
-//! Watch streams (selectors, resume, timeout), pod logs with follow, and streams ending when
-//! the server goes away.
+//! Watch streams (selectors, resume, timeout), pod logs with follow and the kubelet's read
+//! options, and streams ending when the server goes away.
 
-use std::time::Instant;
+use std::time::{Instant, UNIX_EPOCH};
 
 use futures::{AsyncBufReadExt as _, AsyncReadExt as _};
 use k8s_openapi::api::core::v1::Pod;
@@ -242,4 +242,143 @@ async fn dropping_the_server_ends_streams() {
         .await
         .expect("ends in time");
     assert!(read.is_err() || rest.is_empty());
+}
+
+/// `GET …/pods/p1/log?{query}` in ns1: code and body.
+async fn log_query(client: &Client, query: &str) -> (u16, String) {
+    let (code, _, text) = raw(
+        client,
+        "GET",
+        &format!("/api/v1/namespaces/ns1/pods/p1/log?{query}"),
+        None,
+    )
+    .await;
+    (code, text)
+}
+
+/// `sinceTime`, `sinceSeconds`, `timestamps`, `tailLines` and `limitBytes` as the kubelet
+/// applies them.
+#[tokio::test]
+async fn pod_log_read_options() {
+    let api = FakeApi::start();
+    let client = client(&api).await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "ns1");
+    api.add_pod("ns1", pod_json("p1", &["main"]));
+    let t0 = UNIX_EPOCH + Duration::new(1_788_262_800, 120_000_000);
+    let at = |secs: u64| t0 + Duration::from_secs(secs);
+    api.append_pod_log_at("ns1", "p1", "one\ntwo\n", at(0));
+    api.append_pod_log_at("ns1", "p1", "three\n", at(1));
+    api.append_pod_log_at("ns1", "p1", "four (partial)", at(2));
+    let get = async |query: &str| log_query(&client, query).await;
+    assert_eq!(get("").await.1, "one\ntwo\nthree\nfour (partial)");
+    assert_eq!(
+        get("timestamps=true").await.1,
+        "2026-09-01T11:40:00.120000000Z one\n2026-09-01T11:40:00.120000000Z two\n\
+         2026-09-01T11:40:01.120000000Z three\n2026-09-01T11:40:02.120000000Z four (partial)"
+    );
+    // sinceTime reaches the kubelet in whole seconds: 11:40:01.9 means 11:40:01.
+    assert_eq!(
+        get("sinceTime=2026-09-01T11:40:01Z").await.1,
+        "three\nfour (partial)"
+    );
+    assert_eq!(
+        get("sinceTime=2026-09-01T11:40:01.900Z").await.1,
+        "three\nfour (partial)"
+    );
+    assert_eq!(
+        get("sinceTime=2026-09-01T13:40:02%2B02:00").await.1,
+        "four (partial)"
+    );
+    assert_eq!(get("sinceTime=2030-01-01T00:00:00Z").await.1, "");
+    // tailLines counts records from the end before sinceTime filters.
+    assert_eq!(get("tailLines=2").await.1, "three\nfour (partial)");
+    assert_eq!(
+        get("tailLines=3&sinceTime=2026-09-01T11:40:02Z").await.1,
+        "four (partial)"
+    );
+    assert_eq!(get("tailLines=0").await.1, "");
+    // limitBytes counts what goes out, timestamps included, and cuts mid-line.
+    assert_eq!(get("limitBytes=6").await.1, "one\ntw");
+    assert_eq!(
+        get("limitBytes=35&timestamps=true").await.1,
+        "2026-09-01T11:40:00.120000000Z one\n"
+    );
+    // kube's LogParams say the same.
+    let lp = LogParams {
+        tail_lines: Some(1),
+        timestamps: true,
+        ..LogParams::default()
+    };
+    assert_eq!(
+        pods.logs("p1", &lp).await.expect("logs"),
+        "2026-09-01T11:40:02.120000000Z four (partial)"
+    );
+    let recent = LogParams {
+        since_seconds: Some(5),
+        ..LogParams::default()
+    };
+    assert_eq!(pods.logs("p1", &recent).await.expect("logs"), "");
+    api.append_pod_log("ns1", "p1", "\nnow\n");
+    assert_eq!(pods.logs("p1", &recent).await.expect("logs"), "\nnow\n");
+    let now = LogParams {
+        timestamps: true,
+        since_seconds: Some(60),
+        ..LogParams::default()
+    };
+    let stamped = pods.logs("p1", &now).await.expect("logs");
+    let (stamp, _) = stamped.split_once(' ').expect("a timestamp");
+    assert_eq!(
+        (stamp.len(), &stamp[19..20], &stamp[29..]),
+        (30, ".", "Z"),
+        "{stamp}"
+    );
+}
+
+/// The API server's checks of the log options, and a follow that a limit ends.
+#[tokio::test]
+async fn pod_log_option_checks_and_a_limited_follow() {
+    let api = FakeApi::start();
+    let client = client(&api).await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "ns1");
+    api.add_pod("ns1", pod_json("p1", &["main"]));
+    api.append_pod_log("ns1", "p1", "before\nnow\n");
+    let get = async |query: &str| log_query(&client, query).await;
+    // 422 naming the pod, 400 for what does not parse.
+    let (code, text) = get("tailLines=-1&limitBytes=0").await;
+    assert_eq!(code, 422);
+    let st: Value = serde_json::from_str(&text).expect("a Status");
+    assert_eq!(
+        st["message"],
+        r#"PodLogOptions "p1" is invalid: [tailLines: Invalid value: -1: must be greater than or equal to 0, limitBytes: Invalid value: 0: must be greater than 0]"#
+    );
+    assert_eq!(st["details"]["kind"], "PodLogOptions");
+    let (code, text) = get("sinceSeconds=10&sinceTime=2026-09-01T11:40:01Z").await;
+    assert_eq!(code, 422);
+    assert!(
+        text.contains("at most one of `sinceTime` or `sinceSeconds` may be specified"),
+        "{text}"
+    );
+    let (code, text) = get("sinceTime=yesterday").await;
+    assert_eq!(code, 400, "{text}");
+
+    // Following from a time, with a limit: the stream ends once the limit is used up.
+    let mut follow = pods
+        .log_stream(
+            "p1",
+            &LogParams {
+                follow: true,
+                tail_lines: Some(1),
+                limit_bytes: Some(12),
+                ..LogParams::default()
+            },
+        )
+        .await
+        .expect("follow");
+    api.append_pod_log("ns1", "p1", "later line\n");
+    let mut got = String::new();
+    tokio::time::timeout(Duration::from_secs(2), follow.read_to_string(&mut got))
+        .await
+        .expect("the limit ends the stream")
+        .expect("read");
+    assert_eq!(got, "now\nlater li");
 }

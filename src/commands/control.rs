@@ -1,0 +1,97 @@
+//! `watch`, `stop`, `terminate` and `resubmit`: verbs for runs on the cluster only (a local run
+//! shows its progress where it was started, and Ctrl-C stops it).
+
+use std::path::Path;
+
+use serde_json::json;
+
+use super::argo_session::{Shown, after_submit, cluster_only, follow, resolve, with_cluster};
+use crate::argo::ArgoKind;
+use crate::argo::resubmit::resubmission;
+use crate::argo::view::{Shutdown, WorkflowView};
+use crate::cluster::submit;
+use crate::error::Error;
+use crate::printer::{Printer, format};
+use crate::settings::{ResubmitSettings, RunRef, Runs};
+
+/// `watch`: follows a run until it ends. Returns 0 if it succeeded, 1 if not, 130 detached.
+pub(super) fn watch(run: &RunRef, cwd: &Path, printer: &mut Printer) -> Result<u8, Error> {
+    let Runs::Argo(session) = &run.runs else {
+        return Err(cluster_only("watch"));
+    };
+    with_cluster(session, printer, async |cluster, printer| {
+        let name = resolve(cluster, &run.run).await?;
+        let object = cluster.get(ArgoKind::Workflow, &name).await?;
+        let shown = Shown {
+            quiet: false,
+            verbose: session.verbose,
+            output: false,
+        };
+        follow(cluster, &name, object, shown, cwd, printer).await
+    })
+}
+
+/// `stop` / `terminate` via `spec.shutdown`.
+pub(super) fn shutdown(run: &RunRef, how: Shutdown, printer: &mut Printer) -> Result<(), Error> {
+    let Runs::Argo(session) = &run.runs else {
+        return Err(cluster_only(how.verb()));
+    };
+    with_cluster(session, printer, async |cluster, printer| {
+        let name = resolve(cluster, &run.run).await?;
+        let object = cluster.get(ArgoKind::Workflow, &name).await?;
+        let view = WorkflowView::from_json(&object);
+        if view.is_finished() {
+            printer.status(&format!(
+                "{name} has already finished ({}); nothing to {}",
+                view.phase,
+                how.verb()
+            ));
+            return Ok(());
+        }
+        let patch = json!({"spec": {"shutdown": how.strategy()}});
+        cluster
+            .merge_patch(ArgoKind::Workflow, &name, &patch)
+            .await?;
+        printer.data(&format!(
+            "{} {}\n",
+            ArgoKind::Workflow.resource_name(&name),
+            how.done()
+        ));
+        Ok(())
+    })
+}
+
+/// `resubmit`: a new run from an earlier run's spec.
+pub(super) fn resubmit(
+    resubmit: &ResubmitSettings,
+    cwd: &Path,
+    printer: &mut Printer,
+) -> Result<u8, Error> {
+    let Runs::Argo(session) = &resubmit.runs else {
+        return Err(cluster_only("resubmit"));
+    };
+    with_cluster(session, printer, async |cluster, printer| {
+        let name = resolve(cluster, &resubmit.run).await?;
+        let old = cluster.get(ArgoKind::Workflow, &name).await?;
+        let created =
+            submit::submit_object(cluster, ArgoKind::Workflow, &resubmission(&old)).await?;
+        match format::structured(&created.object, &resubmit.output)? {
+            Some(text) => printer.data(&text),
+            None => printer.data(&format!(
+                "{}\n",
+                ArgoKind::Workflow.resource_name(&created.name)
+            )),
+        }
+        if resubmit.watch {
+            let shown = Shown {
+                quiet: false,
+                verbose: session.verbose,
+                output: false,
+            };
+            let followed =
+                follow(cluster, &created.name, created.object, shown, cwd, printer).await;
+            return after_submit(&created.name, followed);
+        }
+        Ok(0)
+    })
+}

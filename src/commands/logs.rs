@@ -1,0 +1,107 @@
+//! `jupyterflow logs RUN [JOB] [-f]`: job output, every line prefixed with its job; with `-f`,
+//! new output until the run ends (exit 1 when it failed).
+
+use std::path::PathBuf;
+
+use super::argo_session::{resolve, with_cluster};
+use super::history::{find_local, readable};
+use crate::argo::ArgoKind;
+use crate::argo::view::WorkflowView;
+use crate::cluster::logs::{self, LogPiece, Selection};
+use crate::error::{self, Error};
+use crate::events::RunStatus;
+use crate::local::tail::{self, TailPiece};
+use crate::printer::{Printer, prefix_bytes, prefix_lines};
+use crate::settings::{LogsSettings, Runs, Session};
+
+/// Returns the exit code: 0; 1 when following a run that failed or when output was lost.
+pub(super) fn logs(logs: &LogsSettings, printer: &mut Printer) -> Result<u8, Error> {
+    match &logs.runs {
+        Runs::Local { runs_dir } => {
+            let (name, dir, run) = readable(find_local(runs_dir, &logs.run)?)?;
+            let jobs: Vec<(String, PathBuf)> = run
+                .jobs
+                .iter()
+                .filter(|j| {
+                    logs.job
+                        .as_ref()
+                        .is_none_or(|n| &j.name == n || &j.task == n)
+                })
+                .map(|j| (j.name.clone(), j.log.clone()))
+                .collect();
+            if jobs.is_empty() {
+                let names: Vec<&str> = run.jobs.iter().map(|j| j.name.as_str()).collect();
+                return Err(Error::usage(
+                    format!(
+                        "run {name} has no job named `{}`",
+                        logs.job.as_deref().unwrap_or("")
+                    ),
+                    format!("its jobs are: {}", names.join(", ")),
+                ));
+            }
+            let mut missing = 0;
+            let status = tail::tail(&dir, run, &jobs, logs.follow, |piece| match piece {
+                TailPiece::Output { job, bytes } => printer.data_bytes(&prefix_bytes(&job, &bytes)),
+                TailPiece::Missing { job, path } => {
+                    missing += 1;
+                    printer.note(&format!(
+                        "{job}: its log {} is missing (deleted, or the run folder was moved without it)",
+                        path.display()
+                    ));
+                }
+            })?;
+            Ok(match (logs.follow, status) {
+                _ if missing > 0 => error::EXIT_FAILED,
+                (true, RunStatus::Failed | RunStatus::Cancelled | RunStatus::Interrupted) => {
+                    error::EXIT_FAILED
+                }
+                _ => 0,
+            })
+        }
+        Runs::Argo(session) => cluster(logs, session, printer),
+    }
+}
+
+fn cluster(logs: &LogsSettings, session: &Session, printer: &mut Printer) -> Result<u8, Error> {
+    with_cluster(session, printer, async |cluster, printer| {
+        let name = resolve(cluster, &logs.run).await?;
+        let object = cluster.get(ArgoKind::Workflow, &name).await?;
+        let view = WorkflowView::from_json(&object);
+        if let Some(job) = &logs.job {
+            let started = view.jobs.iter().any(|j| &j.name == job || &j.task == job);
+            // With -f a job that has not started yet is worth waiting for.
+            let planned = view.tasks.iter().any(|t| &t.name == job);
+            if !(started || logs.follow && planned) {
+                let mut names: Vec<&str> = view.jobs.iter().map(|j| j.name.as_str()).collect();
+                names.extend(view.unstarted_tasks().map(|t| t.name.as_str()));
+                return Err(Error::usage(
+                    format!("run {name} has no job named `{job}`"),
+                    format!("its jobs are: {}", names.join(", ")),
+                ));
+            }
+        }
+        let selection = Selection(logs.job.as_deref());
+        let verbose = session.verbose;
+        let show = |piece: LogPiece| match piece {
+            LogPiece::Output { job, text } => printer.data(&prefix_lines(&job, &text)),
+            LogPiece::Lost(note) => printer.note(&note),
+            LogPiece::NoPodsYet(status) => printer.status(&status),
+            LogPiece::Notes(notes) if verbose => notes.iter().for_each(|n| printer.note(n)),
+            LogPiece::Notes(_) => {}
+        };
+        if logs.follow {
+            let followed = logs::follow(cluster, &name, object, selection, show).await?;
+            return Ok(if followed.broken == 0 {
+                error::exit_for_run(followed.status)
+            } else {
+                error::EXIT_FAILED
+            });
+        }
+        let unreadable = logs::read(cluster, &name, &view, selection, show).await?;
+        Ok(if unreadable == 0 {
+            0
+        } else {
+            error::EXIT_FAILED
+        })
+    })
+}
