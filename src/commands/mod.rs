@@ -22,10 +22,11 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 
 use crate::argo::view::Shutdown;
+use crate::environment::discover::notebooks;
 use crate::environment::discover::{ProgramLookup, WORKFLOW_FILE_CAP, read_capped};
 use crate::error::Error;
 use crate::pipeline::selection::Pick;
-use crate::pipeline::{Dag, one_liner, programs, workflow_file};
+use crate::pipeline::{Dag, notebook, one_liner, programs, workflow_file};
 use crate::printer::Printer;
 use crate::settings::{Input, Settings, Verb};
 
@@ -94,6 +95,22 @@ pub(crate) fn load(input: &Input, cwd: &Path) -> Result<LoadedPipeline, Error> {
     // After the build, so that a job named by a data file is found by its task's name.
     programs::check(&dag, &ProgramLookup::from_process(&working_dir))?;
     Ok(LoadedPipeline { dag, working_dir })
+}
+
+/// Makes the notebook steps ready (`pipeline::notebook::prepare`): their notebooks read from
+/// the working directory, parameters injected. `write`: the injected notebooks and the driver
+/// are written there too (not for a dry run, which only shows where they would go).
+pub(crate) fn prepare_notebooks(loaded: &mut LoadedPipeline, write: bool) -> Result<(), Error> {
+    let workdir = loaded.working_dir.clone();
+    let files = notebook::prepare(&mut loaded.dag, &mut |path| {
+        notebooks::read_notebook(&workdir, path)
+    })
+    .map_err(|e| Error::usage(e.to_string(), e.hint()))?;
+    if write {
+        notebooks::write_files(&workdir, &files)
+            .map_err(|(path, source)| Error::Write { path, source })?;
+    }
+    Ok(())
 }
 
 /// `--from`/`--only`: only the jobs they name run; the rest are left out. Returns what to tell

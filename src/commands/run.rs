@@ -28,6 +28,12 @@ pub(super) fn run(
     if let Some(chosen) = super::choose(&mut loaded, run.pick.as_ref())? {
         printer.note(&chosen);
     }
+    // A local dry run shows the steps as written; every other path needs them ready, and
+    // only a real run writes them.
+    let local_dry_run = run.dry_run && matches!(run.backend, RunBackend::Local(_));
+    if !local_dry_run {
+        super::prepare_notebooks(&mut loaded, !run.dry_run)?;
+    }
     match &run.backend {
         RunBackend::Local(local) if run.dry_run => {
             local::plan(local, &loaded, &run.output, printer)

@@ -63,6 +63,9 @@ pub(crate) struct ExecOptions {
     pub backoff: Backoff,
     /// Least time between two `JobProgress` events of one job.
     pub progress_interval: Duration,
+    /// The run's folder, where notebook steps keep their executed notebooks (set by
+    /// `run_local`).
+    pub run_dir: Option<PathBuf>,
 }
 
 impl ExecOptions {
@@ -76,6 +79,7 @@ impl ExecOptions {
             kill_grace: DEFAULT_KILL_GRACE,
             backoff: Backoff::default(),
             progress_interval: Duration::from_millis(100),
+            run_dir: None,
         }
     }
 }

@@ -22,6 +22,7 @@ pub(crate) mod tail;
 
 pub(crate) use executor::{DEFAULT_KILL_GRACE, ExecOptions};
 pub(crate) use plan::{Plan, PlannedJob, parallelism};
+pub(crate) use record::executed_notebook;
 pub(crate) use runner::{LocalError, create_run, run_local};
 pub(crate) use scheduler::FailurePolicy;
 pub(crate) use signals::cancel_on_signals;

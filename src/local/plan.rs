@@ -35,8 +35,12 @@ pub(crate) struct PlannedJob {
     pub name: String,
     /// The task this job belongs to (same as `name` unless the task sweeps).
     pub task: String,
-    /// Exactly what Argo runs: exec-mode words, or `["/bin/sh", "-c", text]`.
+    /// Exactly what Argo runs: exec-mode words, or `["/bin/sh", "-c", text]`; for a notebook
+    /// step, the driver that executes its injected notebook.
     pub argv: Vec<String>,
+    /// The notebook a notebook step runs, as written: its executed copy is
+    /// `<run folder>/notebooks/<name>.ipynb`.
+    pub notebook: Option<String>,
     /// Added to the current environment.
     pub env: Vec<(String, String)>,
     /// Indices into `Plan::jobs` of the jobs this one waits for, sorted.
@@ -85,7 +89,8 @@ impl Plan {
                 });
                 PlannedJob {
                     left_out,
-                    argv: task.argv(&job.values),
+                    argv: task.job_argv(job.point, &job.values, &job.name),
+                    notebook: task.notebook.as_ref().map(|n| n.notebook.clone()),
                     name: job.name,
                     task: task.name.clone(),
                     env: task.env.clone(),

@@ -26,6 +26,11 @@ pub(crate) const RECORD_FILE: &str = "run.json";
 /// the retry of another.
 pub(crate) const FORMAT_VERSION: u32 = 2;
 
+/// Where a notebook step's driver keeps the executed copy of its notebook, in the run folder.
+pub(crate) fn executed_notebook(run_dir: &Path, job: &str) -> PathBuf {
+    run_dir.join("notebooks").join(format!("{job}.ipynb"))
+}
+
 /// Why a record could not be read, written or deleted.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum RecordError {
@@ -134,6 +139,10 @@ pub(crate) struct JobRecord {
     /// Per attempt, in seconds.
     #[serde(default)]
     pub timeout_seconds: Option<u64>,
+    /// The notebook of a notebook step, as written; its executed copy is
+    /// `notebooks/<name>.ipynb` in the run folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notebook: Option<String>,
 }
 
 impl RunRecord {
@@ -172,6 +181,7 @@ impl RunRecord {
                     name: job.name.clone(),
                     task: job.task.clone(),
                     argv: job.argv.clone(),
+                    notebook: job.notebook.clone(),
                     phase: JobPhase::Pending,
                     attempts: 0,
                     started: None,
@@ -206,6 +216,7 @@ impl RunRecord {
                     name: job.name.clone(),
                     task: job.task.clone(),
                     argv: job.argv.clone(),
+                    notebook: job.notebook.clone(),
                     env: job.env.clone(),
                     depends: job
                         .depends

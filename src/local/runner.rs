@@ -102,6 +102,10 @@ pub(crate) async fn run_local(
 ) -> Result<LocalRun, LocalError> {
     let NewRun { id, dir, record } = run;
     let log_dir = dir.join("logs");
+    let options = ExecOptions {
+        run_dir: Some(dir.clone()),
+        ..options.clone()
+    };
     let (tx, rx) = mpsc::unbounded_channel();
     let keeper = RecordKeeper {
         index: record
@@ -118,7 +122,7 @@ pub(crate) async fn run_local(
         last_save: tokio::time::Instant::now(),
     };
     let (outcome, keeper) = tokio::join!(
-        execute(plan, options, &log_dir, tx, cancel),
+        execute(plan, &options, &log_dir, tx, cancel),
         keeper.follow(rx, events),
     );
     let outcome = outcome?;

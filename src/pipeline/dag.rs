@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::error::{PipelineError, PipelineErrorKind as Kind, PipelineErrors};
 use super::names::{derive_name, dns_label, numbered, truncate, unique};
+use super::notebook::{PreparedNotebook, step};
 use super::selection::JobGraph;
 use super::{
     Axis, CommandTemplate, JobRef, Pipeline, Pos, ResourceSpec, Segment, Source, TolerationSpec,
@@ -48,6 +49,9 @@ pub struct Task {
     /// `--only` or `retry` chose some (`Dag::select`); `None` runs them all, an empty list
     /// none (a task without sweep has the one point 0).
     pub only: Option<Vec<usize>>,
+    /// A notebook step made ready to run (`notebook::prepare`): set just before running or
+    /// submitting, never by `Dag::build`.
+    pub notebook: Option<PreparedNotebook>,
 }
 
 /// One runnable job: a task at one sweep point.
@@ -114,6 +118,23 @@ impl Task {
     pub fn argv(&self, values: &[String]) -> Vec<String> {
         let refs: Vec<&str> = values.iter().map(String::as_str).collect();
         self.command.argv(&refs)
+    }
+
+    /// The notebook this task runs, as written, when it is a notebook step (judged at its
+    /// first sweep point: `Dag::build` refuses sweeps that mix notebooks and programs).
+    pub fn notebook_path(&self) -> Option<String> {
+        let values: Vec<String> = self.axes.iter().map(|a| a.values[0].clone()).collect();
+        let argv = self.argv(&values);
+        argv.first().filter(|p| step::is_notebook(p)).cloned()
+    }
+
+    /// What the job at sweep point `point` (with `values`, named `job`) runs: the prepared
+    /// notebook's driver for a notebook step, else the command's argv.
+    pub fn job_argv(&self, point: usize, values: &[String], job: &str) -> Vec<String> {
+        match &self.notebook {
+            Some(prepared) => prepared.argv(point, job),
+            None => self.argv(values),
+        }
     }
 }
 
@@ -361,6 +382,7 @@ impl Builder {
                 timeout: job.timeout.or(options.timeout),
                 pos: job.pos,
                 only: None,
+                notebook: None,
             });
         }
         if !self.errors.is_empty() {
@@ -622,6 +644,7 @@ impl Builder {
                 },
             );
         }
+        self.check_notebook_step(name, job);
         let used = used_params(&job.command);
         for (n, axis) in job.axes.iter().enumerate() {
             if axis.values.is_empty() {
@@ -641,6 +664,79 @@ impl Builder {
                     },
                 );
             }
+        }
+    }
+
+    /// A notebook step's words after the notebook must be `-p NAME VALUE`, at every sweep
+    /// point; a sweep may not mix notebooks and programs; a notebook cannot run in a shell.
+    fn check_notebook_step(&mut self, name: &str, job: &super::JobSpec) {
+        let problem = match &job.command {
+            CommandTemplate::Shell(segments) => {
+                let text: String = segments
+                    .iter()
+                    .map(|s| match s {
+                        Segment::Text(t) => t.as_str(),
+                        Segment::Param(_) => "x",
+                    })
+                    .collect();
+                step::in_shell(&text, None).map(|e| (e.to_string(), e.hint()))
+            }
+            CommandTemplate::Exec(_) => {
+                let probe = Task {
+                    name: String::new(),
+                    text: String::new(),
+                    command: job.command.clone(),
+                    axes: job.axes.clone(),
+                    depends: Vec::new(),
+                    env: Vec::new(),
+                    resources: ResourceSpec::default(),
+                    node_selector: BTreeMap::new(),
+                    tolerations: Vec::new(),
+                    retries: None,
+                    timeout: None,
+                    pos: None,
+                    only: None,
+                    notebook: None,
+                };
+                if probe.axes.iter().any(|a| a.values.is_empty()) {
+                    return;
+                }
+                let mut kinds = BTreeSet::new();
+                let mut first_error = None;
+                for point in probe.points() {
+                    let values: Vec<String> = point
+                        .iter()
+                        .zip(&probe.axes)
+                        .map(|(&v, axis)| axis.values[v].clone())
+                        .collect();
+                    match step::parse(&probe.argv(&values)) {
+                        None => kinds.insert(false),
+                        Some(Ok(_)) => kinds.insert(true),
+                        Some(Err(e)) => {
+                            first_error.get_or_insert(e);
+                            kinds.insert(true)
+                        }
+                    };
+                }
+                match first_error {
+                    Some(e) => Some((e.to_string(), e.hint())),
+                    None if kinds.len() > 1 => Some((
+                        "its sweep runs notebooks at some points and other programs at others".to_owned(),
+                        "make the notebooks and the other programs separate jobs".to_owned(),
+                    )),
+                    None => None,
+                }
+            }
+        };
+        if let Some((message, hint)) = problem {
+            self.error(
+                job.pos,
+                Kind::NotebookStep {
+                    job: name.to_owned(),
+                    message,
+                    hint,
+                },
+            );
         }
     }
 

@@ -117,6 +117,13 @@ pub enum PipelineErrorKind {
         bytes: usize,
         sweep: bool,
     },
+    /// A notebook step whose arguments are not `-p NAME VALUE`, or that cannot run as written.
+    #[error("job `{job}`: {message}")]
+    NotebookStep {
+        job: String,
+        message: String,
+        hint: String,
+    },
     /// A task (`job: Some`) or the whole pipeline expands past `dag::MAX_JOBS`. `count` is
     /// `None` past `u64::MAX`; `sizes` are the task's sweep lengths.
     #[error("{}", too_many_jobs(job.as_deref(), *count, sizes))]
@@ -210,6 +217,7 @@ impl PipelineErrorKind {
                 "give at least one command, e.g. -c \"python prep.py >> python train.py\"".into(),
             ),
             K::EmptyCommand { .. } => Some("remove the job or give it a command".into()),
+            K::NotebookStep { hint, .. } => Some(hint.clone()),
             K::BadCommand { .. } => Some(
                 "close each quote and brace, or escape a literal one with a backslash".into(),
             ),

@@ -9,7 +9,9 @@
 
 mod assigned;
 mod layout;
+pub mod prepare;
 mod spans;
+pub mod step;
 mod value;
 
 use std::ops::Range;
@@ -18,6 +20,8 @@ use serde_json::{Map, Value};
 
 use layout::{Layout, injected_cell};
 
+pub use prepare::{NotebookFile, PrepareError, PreparedNotebook, prepare};
+pub use step::{NotebookStep, StepError};
 pub use value::{Param, ParamValue};
 
 /// The tag papermill and jupyterflow look for on the cell holding the defaults.

@@ -42,6 +42,10 @@ pub(crate) fn check(dag: &Dag, probe: &dyn ProgramProbe) -> Result<(), PipelineE
         .iter()
         .filter_map(|task| {
             let program = program_word(&task.command)?;
+            // A notebook is a data file to the file system, but a step jupyterflow runs.
+            if super::notebook::step::is_notebook(&program) {
+                return None;
+            }
             let data =
                 *seen
                     .entry(program.clone())

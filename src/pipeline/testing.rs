@@ -23,3 +23,8 @@ pub(crate) fn job(text: &str) -> JobSpec {
     spec.axes = parsed.new_axes;
     spec
 }
+
+/// A checked `Dag` from a `-c` one-liner.
+pub(crate) fn dag(text: &str) -> super::Dag {
+    super::Dag::build(super::one_liner::parse(text, None).expect("parses")).expect("valid")
+}

@@ -14,6 +14,9 @@ use crate::local::PlannedJob;
 use crate::local::log_pump::{LogPump, OutputSink};
 use crate::local::process::{self, Ending};
 use crate::local::signals::Cancel;
+use crate::local::executed_notebook;
+use crate::pipeline::notebook::first_error;
+use crate::pipeline::notebook::prepare::RUN_DIR_ENV;
 
 pub(super) async fn run(
     job: &PlannedJob,
@@ -33,7 +36,8 @@ pub(super) async fn run(
     };
     // The output comes through pipes and is pumped into the log, so a log that cannot be
     // written (a full disk) is seen, and fails the job instead of losing its output silently.
-    let mut spawned = match process::spawn(&job.argv, &job.env, &context.options.workdir) {
+    let env = job_env(job, context);
+    let mut spawned = match process::spawn(&job.argv, &env, &context.options.workdir) {
         Ok(spawned) => spawned,
         Err(e) => {
             let program = job.argv.first().map_or("", String::as_str);
@@ -64,7 +68,14 @@ pub(super) async fn run(
     )
     .await;
     let written = pump.finish(DRAIN).await;
-    match (conclude(job, ending), written) {
+    let concluded = match conclude(job, ending) {
+        Attempt::Failed { exit, reason } => Attempt::Failed {
+            exit,
+            reason: notebook_failure(job, context).unwrap_or(reason),
+        },
+        other => other,
+    };
+    match (concluded, written) {
         // Whatever the process did, its output is lost: that is the job's failure.
         (Attempt::Succeeded | Attempt::Failed { .. }, Err(e)) => Attempt::Failed {
             exit: None,
@@ -75,6 +86,36 @@ pub(super) async fn run(
         },
         (attempt, _) => attempt,
     }
+}
+
+/// The job's own variables; a notebook step also learns the run folder, where its driver
+/// keeps the executed notebook.
+fn job_env(job: &PlannedJob, context: &Context) -> Vec<(String, String)> {
+    let mut env = job.env.clone();
+    if job.notebook.is_some()
+        && let Some(dir) = &context.options.run_dir
+    {
+        env.push((RUN_DIR_ENV.to_owned(), dir.display().to_string()));
+    }
+    env
+}
+
+/// Why a notebook step failed, from its executed copy: "cell 3 (In [2]) failed:
+/// ZeroDivisionError: division by zero". `None` for other jobs, or when the copy has no error
+/// (the kernel died, the driver could not start).
+fn notebook_failure(job: &PlannedJob, context: &Context) -> Option<String> {
+    job.notebook.as_ref()?;
+    let executed = executed_notebook(context.options.run_dir.as_deref()?, &job.name);
+    let text = std::fs::read_to_string(executed).ok()?;
+    let error = first_error(&text, 0)?;
+    let label = error
+        .execution_count
+        .map(|n| format!(" (In [{n}])"))
+        .unwrap_or_default();
+    Some(format!(
+        "cell {}{label} failed: {}: {}",
+        error.number, error.ename, error.evalue
+    ))
 }
 
 fn conclude(job: &PlannedJob, ending: std::io::Result<Ending>) -> Attempt {
