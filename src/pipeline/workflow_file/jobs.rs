@@ -119,12 +119,29 @@ impl Converter<'_> {
         let job_mode = self.cmd_mode(&format_args!("{path}.cmd_mode"), map.cmd_mode);
         let mode = self.mode_override.or(job_mode).or(file_mode);
 
-        let command = match map.command {
-            None => {
+        let notebook = self.setting(map.notebook, &format_args!("{path}.notebook"), expect::TEXT);
+        let parameters = map.parameters;
+        let command = match (map.command, notebook) {
+            (Some(_), Some(notebook)) => {
+                self.error(
+                    Some(notebook.pos),
+                    Kind::InvalidValue {
+                        key: format!("{path}.notebook"),
+                        message: "a job has either `command` or `notebook`, not both".to_owned(),
+                    },
+                );
+                None
+            }
+            (None, Some(notebook)) => {
+                let text = self.notebook_command(&notebook.value, parameters, path);
+                self.command_text(&text, Some(CommandMode::Exec), axes, &label, pos)
+                    .map(|(command, axes)| (text, command, axes))
+            }
+            (None, None) => {
                 self.error(Some(pos), Kind::EmptyCommand { job: label.clone() });
                 None
             }
-            Some(node) => {
+            (Some(node), None) => {
                 let job_shell_pos = job_mode_pos.filter(|_| job_mode == Some(CommandMode::Shell));
                 self.job_command(node, mode, job_shell_pos, axes, &label, path, pos)
             }
@@ -406,6 +423,27 @@ impl Converter<'_> {
                 ResourceSpec::default()
             }
         }
+    }
+
+    /// `notebook:` + `parameters:` as the one-liner a user would write: `train.ipynb -p lr
+    /// 0.1`, each word quoted (a `{key}` matrix reference still works inside quotes).
+    fn notebook_command(
+        &mut self,
+        notebook: &str,
+        parameters: Option<MapNode<Node>>,
+        path: &str,
+    ) -> String {
+        let mut words = vec![command::quote(notebook)];
+        let params_path = format!("{path}.parameters");
+        for (name, value) in self.entries(parameters, &params_path, expect::PARAMETERS) {
+            let value_path = format_args!("{params_path}.{}", name.value);
+            // `lr:` with nothing is null, as papermill reads `-p lr ''`.
+            let value = self
+                .setting(Some(value), &value_path, expect::PARAMETER)
+                .map_or_else(|| "null".to_owned(), |t| t.value);
+            words.extend(["-p".to_owned(), command::quote(&name.value), command::quote(&value)]);
+        }
+        words.join(" ")
     }
 
     /// A mapping job's `command`: a string is tokenised like the original format, a list is

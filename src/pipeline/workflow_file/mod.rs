@@ -57,6 +57,8 @@ mod expect {
     pub(super) const OPERATOR: &str = "`Exists` or `Equal`";
     pub(super) const EFFECT: &str = "`NoSchedule`, `PreferNoSchedule` or `NoExecute`";
     pub(super) const MATRIX: &str = "a mapping of key: list of values";
+    pub(super) const PARAMETERS: &str = "a mapping of name: value";
+    pub(super) const PARAMETER: &str = "a string, a number, a boolean or null";
     pub(super) const AXIS: &str = "a list of values, e.g. [0.1, 0.01]";
     pub(super) const AXIS_VALUE: &str = "a value (a string or a number)";
 }

@@ -55,6 +55,8 @@ pub(super) const JOB_KEYS: &[&str] = &[
     "retries",
     "timeout",
     "matrix",
+    "notebook",
+    "parameters",
 ];
 
 /// Keys of a job's `resources`.
@@ -372,6 +374,10 @@ pub(super) struct JobMap {
     pub timeout: Option<Node>,
     /// Values are optional so that `key:` with nothing parses, for `dag` to report.
     pub matrix: Option<MapNode<Option<ListNode<Node>>>>,
+    /// A notebook step instead of `command`: the notebook's path.
+    pub notebook: Option<Node>,
+    /// The notebook's parameters, `name: value`.
+    pub parameters: Option<MapNode<Node>>,
     pub unknown: Vec<UnknownKey>,
 }
 
@@ -391,6 +397,8 @@ impl<'de> FromMapping<'de> for JobMap {
                 "retries" => job.retries = map.next_value()?,
                 "timeout" => job.timeout = map.next_value()?,
                 "matrix" => job.matrix = map.next_value()?,
+                "notebook" => job.notebook = map.next_value()?,
+                "parameters" => job.parameters = map.next_value()?,
                 _ => {
                     job.unknown.push(unknown(&key, "a job", JOB_KEYS));
                     map.next_value::<IgnoredAny>()?;
