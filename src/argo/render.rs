@@ -127,7 +127,15 @@ pub fn render(
         generate_name: Some(format!("{base_name}-")),
         namespace: env.namespace.clone(),
         labels: Some(labels.clone()),
-        annotations: Some(BTreeMap::from([(SOURCE_ANNOTATION.to_owned(), source)])),
+        annotations: Some(
+            [(SOURCE_ANNOTATION.to_owned(), source)]
+                .into_iter()
+                .chain(
+                    notebook::annotation(dag)
+                        .map(|steps| (notebook::NOTEBOOKS_ANNOTATION.to_owned(), steps)),
+                )
+                .collect(),
+        ),
         ..ObjectMeta::default()
     };
     let spec = workflow_spec(dag, env);
@@ -179,7 +187,14 @@ fn has_template_syntax(task: &Task) -> bool {
 }
 
 fn workflow_spec(dag: &Dag, env: &Environment) -> WorkflowSpec {
-    let container = base_container(env);
+    let mut container = base_container(env);
+    notebook::add_run_dir(dag, &mut container);
+    let mut job_names: Vec<Vec<String>> = vec![Vec::new(); dag.tasks.len()];
+    if dag.tasks.iter().any(|t| t.notebook.is_some()) {
+        for job in dag.jobs() {
+            job_names[job.task].push(job.name);
+        }
+    }
     let mut templates = vec![Template::default()]; // the entrypoint, filled in below
     templates.push(Template {
         name: SHARED_TEMPLATE.to_owned(),
@@ -219,6 +234,15 @@ fn workflow_spec(dag: &Dag, env: &Environment) -> WorkflowSpec {
             SHARED_TEMPLATE.to_owned()
         };
         let keys = item_keys(task);
+        let items = sweep_items(task, &keys);
+        let (cmd, items) = match &task.notebook {
+            Some(prepared) => notebook::task_arguments(task, prepared, &job_names[i], items),
+            None => (
+                task.command
+                    .shell_text(&|n| format!("{{{{item.{}}}}}", keys[n])),
+                items,
+            ),
+        };
         nodes.push(Node {
             task: DagTask {
                 name: task.name.clone(),
@@ -226,14 +250,10 @@ fn workflow_spec(dag: &Dag, env: &Environment) -> WorkflowSpec {
                 arguments: Some(Arguments {
                     parameters: vec![Parameter {
                         name: "cmd".to_owned(),
-                        value: Some(escape_kubernetes(
-                            &task
-                                .command
-                                .shell_text(&|n| format!("{{{{item.{}}}}}", keys[n])),
-                        )),
+                        value: Some(escape_kubernetes(&cmd)),
                     }],
                 }),
-                with_items: sweep_items(task, &keys),
+                with_items: items,
                 ..DagTask::default()
             },
             depends: task
@@ -578,5 +598,6 @@ pub fn escape_kubernetes(text: &str) -> String {
     text.replace('$', "$$")
 }
 
+mod notebook;
 #[cfg(test)]
 mod tests;

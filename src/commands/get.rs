@@ -7,6 +7,7 @@ use super::history::{find_local, readable};
 use crate::argo::ArgoKind;
 use crate::argo::view::WorkflowView;
 use crate::error::Error;
+use crate::local::record::notebook_failures;
 use crate::printer::format::{self, OutputFormat};
 use crate::printer::{Printer, runs, workflows};
 use crate::settings::{GetSettings, Runs};
@@ -14,11 +15,13 @@ use crate::settings::{GetSettings, Runs};
 pub(super) fn get(get: &GetSettings, printer: &mut Printer) -> Result<(), Error> {
     match &get.runs {
         Runs::Local { runs_dir } => {
-            let (name, _, run) = readable(find_local(runs_dir, &get.run)?)?;
+            let (name, dir, run) = readable(find_local(runs_dir, &get.run)?)?;
             let text = match &get.output {
                 OutputFormat::Name => format!("{name}\n"),
                 OutputFormat::Table | OutputFormat::Wide => {
+                    let failures = notebook_failures(&dir, &run, runs::TRACEBACK_LINES);
                     runs::local_details(&name, &run, SystemTime::now())
+                        + &runs::notebook_failures(&failures)
                 }
                 structured => format::structured(&run, structured)?.unwrap_or_default(),
             };

@@ -4,7 +4,9 @@
 //! else Argo would refuse is an error, as in `run`.
 
 use crate::argo;
+use crate::environment::discover::notebooks;
 use crate::error::Error;
+use crate::pipeline::notebook;
 use crate::pipeline::selection::Pick;
 use crate::printer::Printer;
 use crate::settings::{Input, Settings};
@@ -23,6 +25,24 @@ pub(super) fn lint(
         Err(e) if e.is_argo_capacity() => Some(e),
         Err(e) => return Err(e.into()),
     };
+    let workdir = loaded.working_dir.clone();
+    let findings = notebook::lint::lint(dag, &mut |path| notebooks::read_notebook(&workdir, path));
+    let mut errors = Vec::new();
+    for finding in findings {
+        if finding.error {
+            errors.push(finding);
+        } else {
+            printer.warning(&format!("job `{}`: {}", finding.job, finding.message), finding.hint.as_deref());
+        }
+    }
+    if !errors.is_empty() {
+        let message = errors
+            .iter()
+            .map(|f| format!("job `{}`: {}", f.job, f.message))
+            .collect::<Vec<_>>()
+            .join("\n");
+        return Err(Error::Usage { message, hint: errors[0].hint.clone() });
+    }
     let stages = dag.levels().into_iter().max().map_or(0, |m| m + 1);
     let kind = if dag.options.schedule.is_some() {
         ", scheduled"

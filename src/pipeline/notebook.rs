@@ -9,6 +9,7 @@
 
 mod assigned;
 mod layout;
+pub mod lint;
 pub mod prepare;
 mod spans;
 pub mod step;

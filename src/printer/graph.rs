@@ -13,6 +13,9 @@ pub(crate) enum GraphFormat {
     Dot,
 }
 
+/// How graphs and plans mark a notebook step.
+pub(crate) const NOTEBOOK_MARK: &str = "[notebook]";
+
 pub(crate) fn draw(dag: &Dag, format: GraphFormat) -> String {
     match format {
         GraphFormat::Ascii => ascii(dag),
@@ -29,9 +32,15 @@ fn label(dag: &Dag, i: usize) -> String {
     }
 }
 
+/// The command as written; a notebook step is marked as one (it runs through the driver).
 fn command(dag: &Dag, i: usize) -> String {
     let task = &dag.tasks[i];
-    task.command.display(&task.axes)
+    let text = task.command.display(&task.axes);
+    if task.notebook_path().is_some() {
+        format!("{NOTEBOOK_MARK} {text}")
+    } else {
+        text
+    }
 }
 
 /// One line per task, grouped by stage (depth): `[stage] name  command  <- dependencies`.

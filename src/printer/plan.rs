@@ -36,10 +36,10 @@ pub(crate) fn plan(
             "name": plan.name,
             "workingDir": working_dir,
             "parallelism": parallelism,
-            "jobs": running.iter().map(|&i| &plan.jobs[i]).map(|j| json!({
+            "jobs": running.iter().map(|&i| &plan.jobs[i]).map(|j| with_notebook(j, json!({
                 "name": j.name,
                 "argv": j.argv,
-                "env": j.env.iter().map(|(k, v)| json!({"name": k, "value": v})).collect::<Vec<_>>(),
+                "env": j.env.iter().map(|(k, v)| json!({"name": k, "value": v}))).collect::<Vec<_>>(),
                 "depends": waits_for(j),
                 "retries": j.retries,
                 "timeoutSeconds": j.timeout.map(|t| t.as_secs()),
@@ -65,11 +65,13 @@ pub(crate) fn plan(
             vec![
                 (levels[i] + 1).to_string(),
                 j.name.clone(),
-                j.argv
-                    .iter()
-                    .map(|a| quote(a))
-                    .collect::<Vec<_>>()
-                    .join(" "),
+                {
+                    let text = j.argv.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ");
+                    match notebook_of(&j.argv) {
+                        Some(_) => format!("{} {text}", super::graph::NOTEBOOK_MARK),
+                        None => text,
+                    }
+                },
                 if deps.len() > 3 {
                     format!("{}, … ({} jobs)", deps[..2].join(", "), deps.len())
                 } else {
@@ -94,6 +96,21 @@ pub(crate) fn plan(
 }
 
 /// Each job's stage: its task's depth in the DAG.
+/// The notebook a job runs, when it is a notebook step (a dry run shows steps as written).
+fn notebook_of(argv: &[String]) -> Option<&str> {
+    argv.first()
+        .map(String::as_str)
+        .filter(|p| crate::pipeline::notebook::step::is_notebook(p))
+}
+
+/// Marks a notebook step in the JSON plan (`"notebook": "train.ipynb"`).
+fn with_notebook(job: &crate::local::PlannedJob, mut value: serde_json::Value) -> serde_json::Value {
+    if let (Some(notebook), Some(object)) = (notebook_of(&job.argv), value.as_object_mut()) {
+        object.insert("notebook".to_owned(), notebook.into());
+    }
+    value
+}
+
 fn job_levels(dag: &Dag, plan: &Plan) -> Vec<usize> {
     let levels = dag.levels();
     let by_name: HashMap<&str, usize> = dag

@@ -149,6 +149,32 @@ pub(crate) fn local_list(runs: &[StoredRun], wide: bool, now: SystemTime) -> Str
     run_list(&rows, wide)
 }
 
+/// How many lines of a failed notebook cell's traceback `get` shows.
+pub(crate) const TRACEBACK_LINES: usize = 8;
+
+/// After `get`'s table: each failed notebook step's cell, its traceback's last lines, and
+/// where the executed notebook is.
+pub(crate) fn notebook_failures(
+    failures: &[(String, std::path::PathBuf, crate::pipeline::notebook::CellError)],
+) -> String {
+    let mut text = String::new();
+    for (job, path, error) in failures {
+        let label = error
+            .execution_count
+            .map(|n| format!(" (In [{n}])"))
+            .unwrap_or_default();
+        text.push_str(&format!(
+            "\n{job}: cell {}{label} failed: {}: {}\n",
+            error.number, error.ename, error.evalue
+        ));
+        for line in &error.traceback {
+            text.push_str(&format!("  {line}\n"));
+        }
+        text.push_str(&format!("  executed notebook: {}\n", path.display()));
+    }
+    text
+}
+
 /// `get` of a local run.
 pub(crate) fn local_details(name: &str, run: &RunRecord, now: SystemTime) -> String {
     let mut fields = vec![
