@@ -39,11 +39,11 @@ pub(crate) fn plan(
             "jobs": running.iter().map(|&i| &plan.jobs[i]).map(|j| with_notebook(j, json!({
                 "name": j.name,
                 "argv": j.argv,
-                "env": j.env.iter().map(|(k, v)| json!({"name": k, "value": v}))).collect::<Vec<_>>(),
+                "env": j.env.iter().map(|(k, v)| json!({"name": k, "value": v})).collect::<Vec<_>>(),
                 "depends": waits_for(j),
                 "retries": j.retries,
                 "timeoutSeconds": j.timeout.map(|t| t.as_secs()),
-            })).collect::<Vec<_>>(),
+            }))).collect::<Vec<_>>(),
         });
         return Ok(format::structured(&value, format)?.unwrap_or_default());
     }
