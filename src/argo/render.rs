@@ -558,6 +558,14 @@ fn flag_before(command: &CommandTemplate, axis: usize) -> Option<String> {
             match words[at].0.first() {
                 Some(Segment::Text(t)) => flag(t.strip_suffix('=')?),
                 _ => match words.get(at.checked_sub(1)?)?.0.as_slice() {
+                    // A notebook parameter, `-p lr {…}`: the parameter's name.
+                    [Segment::Text(name)]
+                        if at >= 2
+                            && matches!(words[at - 2].0.as_slice(),
+                                [Segment::Text(p)] if p == "-p" || p == "--parameters") =>
+                    {
+                        Some(name.clone())
+                    }
                     [Segment::Text(t)] => flag(t),
                     _ => None,
                 },

@@ -32,7 +32,10 @@ pub(super) fn lint(
         if finding.error {
             errors.push(finding);
         } else {
-            printer.warning(&format!("job `{}`: {}", finding.job, finding.message), finding.hint.as_deref());
+            printer.warning(
+                &format!("job `{}`: {}", finding.job, finding.message),
+                finding.hint.as_deref(),
+            );
         }
     }
     if !errors.is_empty() {
@@ -41,7 +44,10 @@ pub(super) fn lint(
             .map(|f| format!("job `{}`: {}", f.job, f.message))
             .collect::<Vec<_>>()
             .join("\n");
-        return Err(Error::Usage { message, hint: errors[0].hint.clone() });
+        return Err(Error::Usage {
+            message,
+            hint: errors[0].hint.clone(),
+        });
     }
     let stages = dag.levels().into_iter().max().map_or(0, |m| m + 1);
     let kind = if dag.options.schedule.is_some() {

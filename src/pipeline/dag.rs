@@ -721,7 +721,8 @@ impl Builder {
                 match first_error {
                     Some(e) => Some((e.to_string(), e.hint())),
                     None if kinds.len() > 1 => Some((
-                        "its sweep runs notebooks at some points and other programs at others".to_owned(),
+                        "its sweep runs notebooks at some points and other programs at others"
+                            .to_owned(),
                         "make the notebooks and the other programs separate jobs".to_owned(),
                     )),
                     None => None,

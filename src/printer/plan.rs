@@ -66,7 +66,12 @@ pub(crate) fn plan(
                 (levels[i] + 1).to_string(),
                 j.name.clone(),
                 {
-                    let text = j.argv.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ");
+                    let text = j
+                        .argv
+                        .iter()
+                        .map(|a| quote(a))
+                        .collect::<Vec<_>>()
+                        .join(" ");
                     match notebook_of(&j.argv) {
                         Some(_) => format!("{} {text}", super::graph::NOTEBOOK_MARK),
                         None => text,
@@ -104,7 +109,10 @@ fn notebook_of(argv: &[String]) -> Option<&str> {
 }
 
 /// Marks a notebook step in the JSON plan (`"notebook": "train.ipynb"`).
-fn with_notebook(job: &crate::local::PlannedJob, mut value: serde_json::Value) -> serde_json::Value {
+fn with_notebook(
+    job: &crate::local::PlannedJob,
+    mut value: serde_json::Value,
+) -> serde_json::Value {
     if let (Some(notebook), Some(object)) = (notebook_of(&job.argv), value.as_object_mut()) {
         object.insert("notebook".to_owned(), notebook.into());
     }

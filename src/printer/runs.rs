@@ -155,7 +155,11 @@ pub(crate) const TRACEBACK_LINES: usize = 8;
 /// After `get`'s table: each failed notebook step's cell, its traceback's last lines, and
 /// where the executed notebook is.
 pub(crate) fn notebook_failures(
-    failures: &[(String, std::path::PathBuf, crate::pipeline::notebook::CellError)],
+    failures: &[(
+        String,
+        std::path::PathBuf,
+        crate::pipeline::notebook::CellError,
+    )],
 ) -> String {
     let mut text = String::new();
     for (job, path, error) in failures {

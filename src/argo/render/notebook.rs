@@ -48,7 +48,10 @@ pub(super) fn task_arguments(
 ) -> (String, Vec<BTreeMap<String, String>>) {
     let driver = quote(&prepared.driver);
     if task.axes.is_empty() {
-        let injected = prepared.injected.first().map_or_else(String::new, |p| quote(p));
+        let injected = prepared
+            .injected
+            .first()
+            .map_or_else(String::new, |p| quote(p));
         let job = jobs.first().map_or_else(String::new, |j| quote(j));
         return (format!("exec {PYTHON} {driver} {injected} {job}"), items);
     }
@@ -70,7 +73,10 @@ pub(super) fn task_arguments(
             .and_then(|rest| rest.strip_suffix(".ipynb"))
             .unwrap_or(injected);
         item.insert(notebook_key.clone(), hash.to_owned());
-        item.insert(job_key.clone(), jobs.get(point).cloned().unwrap_or_default());
+        item.insert(
+            job_key.clone(),
+            jobs.get(point).cloned().unwrap_or_default(),
+        );
     }
     let cmd = format!(
         "exec {PYTHON} {driver} {NOTEBOOKS_DIR}/{{{{item.{notebook_key}}}}}.ipynb {{{{item.{job_key}}}}}"

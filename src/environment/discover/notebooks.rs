@@ -22,7 +22,10 @@ pub(crate) fn read_notebook(workdir: &Path, path: &str) -> Result<String, String
 /// Writes each file under `workdir` unless it is already there (its name is its content's
 /// hash). Atomic: a temporary file in the same folder, then a rename, so a job never reads half
 /// a notebook. On failure, the path that could not be written.
-pub(crate) fn write_files(workdir: &Path, files: &[NotebookFile]) -> Result<(), (PathBuf, io::Error)> {
+pub(crate) fn write_files(
+    workdir: &Path,
+    files: &[NotebookFile],
+) -> Result<(), (PathBuf, io::Error)> {
     for file in files {
         let path = workdir.join(&file.path);
         if path.is_file() {
@@ -36,7 +39,9 @@ pub(crate) fn write_files(workdir: &Path, files: &[NotebookFile]) -> Result<(), 
 fn write_atomically(path: &Path, content: &str) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let name = path.file_name().map_or_else(Default::default, |n| n.to_string_lossy().into_owned());
+    let name = path
+        .file_name()
+        .map_or_else(Default::default, |n| n.to_string_lossy().into_owned());
     let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
         let mut out = std::fs::File::create(&temp)?;

@@ -11,10 +11,10 @@ use tokio::sync::watch;
 
 use super::{Attempt, Context, DRAIN};
 use crate::local::PlannedJob;
+use crate::local::executed_notebook;
 use crate::local::log_pump::{LogPump, OutputSink};
 use crate::local::process::{self, Ending};
 use crate::local::signals::Cancel;
-use crate::local::executed_notebook;
 use crate::pipeline::notebook::first_error;
 use crate::pipeline::notebook::prepare::RUN_DIR_ENV;
 

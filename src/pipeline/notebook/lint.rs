@@ -35,8 +35,10 @@ pub fn lint(dag: &Dag, read: &mut dyn FnMut(&str) -> Result<String, String>) -> 
                 break;
             };
             let cell = cells.entry(path.clone()).or_insert_with(|| {
-                let text = read(&path).map_err(|e| format!("cannot read the notebook `{path}`: {e}"))?;
-                parameter_names(&text).map_err(|e| format!("`{path}` is not a usable notebook: {e}"))
+                let text =
+                    read(&path).map_err(|e| format!("cannot read the notebook `{path}`: {e}"))?;
+                parameter_names(&text)
+                    .map_err(|e| format!("`{path}` is not a usable notebook: {e}"))
             });
             match cell {
                 Err(message) => {
@@ -100,8 +102,23 @@ mod tests {
         });
         assert_eq!(findings.len(), 3, "{findings:#?}");
         assert!(!findings[0].error);
-        assert!(findings[0].message.contains("did you mean `learning_rate`?"), "{}", findings[0].message);
-        assert!(findings[1].error && findings[1].message.contains("cannot read the notebook `gone.ipynb`"));
-        assert!(findings[2].error && findings[2].message.contains("not valid JSON"), "{}", findings[2].message);
+        assert!(
+            findings[0]
+                .message
+                .contains("did you mean `learning_rate`?"),
+            "{}",
+            findings[0].message
+        );
+        assert!(
+            findings[1].error
+                && findings[1]
+                    .message
+                    .contains("cannot read the notebook `gone.ipynb`")
+        );
+        assert!(
+            findings[2].error && findings[2].message.contains("not valid JSON"),
+            "{}",
+            findings[2].message
+        );
     }
 }

@@ -200,12 +200,24 @@ mod tests {
         assert_eq!(prepared.injected.len(), 2);
         assert_ne!(prepared.injected[0], prepared.injected[1]);
         assert_eq!(files.len(), 3, "{files:?}");
-        let first = files.iter().find(|f| f.path == prepared.injected[0]).unwrap();
+        let first = files
+            .iter()
+            .find(|f| f.path == prepared.injected[0])
+            .unwrap();
         assert!(first.content.contains("lr = 0.1\\n"), "{}", first.content);
-        assert!(files.iter().any(|f| f.path == prepared.driver && f.content == DRIVER_SOURCE));
+        assert!(
+            files
+                .iter()
+                .any(|f| f.path == prepared.driver && f.content == DRIVER_SOURCE)
+        );
         assert_eq!(
             prepared.argv(1, "train-0-01"),
-            ["python3", &prepared.driver, &prepared.injected[1], "train-0-01"]
+            [
+                "python3",
+                &prepared.driver,
+                &prepared.injected[1],
+                "train-0-01"
+            ]
         );
     }
 

@@ -116,7 +116,9 @@ pub fn in_shell(text: &str, why: Option<&str>) -> Option<StepError> {
     let first = first.trim_matches(['\'', '"']);
     is_notebook(first).then(|| StepError::InShell {
         notebook: first.to_owned(),
-        why: why.unwrap_or("its shell syntax or the shell mode").to_owned(),
+        why: why
+            .unwrap_or("its shell syntax or the shell mode")
+            .to_owned(),
     })
 }
 

@@ -441,7 +441,11 @@ impl Converter<'_> {
             let value = self
                 .setting(Some(value), &value_path, expect::PARAMETER)
                 .map_or_else(|| "null".to_owned(), |t| t.value);
-            words.extend(["-p".to_owned(), command::quote(&name.value), command::quote(&value)]);
+            words.extend([
+                "-p".to_owned(),
+                command::quote(&name.value),
+                command::quote(&value),
+            ]);
         }
         words.join(" ")
     }
