@@ -127,15 +127,7 @@ pub fn render(
         generate_name: Some(format!("{base_name}-")),
         namespace: env.namespace.clone(),
         labels: Some(labels.clone()),
-        annotations: Some(
-            [(SOURCE_ANNOTATION.to_owned(), source)]
-                .into_iter()
-                .chain(
-                    notebook::annotation(dag)
-                        .map(|steps| (notebook::NOTEBOOKS_ANNOTATION.to_owned(), steps)),
-                )
-                .collect(),
-        ),
+        annotations: Some(notebook::annotations(dag, source)),
         ..ObjectMeta::default()
     };
     let spec = workflow_spec(dag, env);
@@ -189,12 +181,7 @@ fn has_template_syntax(task: &Task) -> bool {
 fn workflow_spec(dag: &Dag, env: &Environment) -> WorkflowSpec {
     let mut container = base_container(env);
     notebook::add_run_dir(dag, &mut container);
-    let mut job_names: Vec<Vec<String>> = vec![Vec::new(); dag.tasks.len()];
-    if dag.tasks.iter().any(|t| t.notebook.is_some()) {
-        for job in dag.jobs() {
-            job_names[job.task].push(job.name);
-        }
-    }
+    let job_names = notebook::job_names(dag);
     let mut templates = vec![Template::default()]; // the entrypoint, filled in below
     templates.push(Template {
         name: SHARED_TEMPLATE.to_owned(),
@@ -233,16 +220,7 @@ fn workflow_spec(dag: &Dag, env: &Environment) -> WorkflowSpec {
         } else {
             SHARED_TEMPLATE.to_owned()
         };
-        let keys = item_keys(task);
-        let items = sweep_items(task, &keys);
-        let (cmd, items) = match &task.notebook {
-            Some(prepared) => notebook::task_arguments(task, prepared, &job_names[i], items),
-            None => (
-                task.command
-                    .shell_text(&|n| format!("{{{{item.{}}}}}", keys[n])),
-                items,
-            ),
-        };
+        let (cmd, items) = task_arguments(task, &job_names[i]);
         nodes.push(Node {
             task: DagTask {
                 name: task.name.clone(),
@@ -301,6 +279,20 @@ fn workflow_spec(dag: &Dag, env: &Environment) -> WorkflowSpec {
             seconds_after_completion: Some(i64::try_from(t.as_secs()).unwrap_or(i64::MAX)),
         }),
         shutdown: None,
+    }
+}
+
+/// A task's `cmd` and its sweep items (`jobs`: its job names, for a notebook step).
+fn task_arguments(task: &Task, jobs: &[String]) -> (String, Vec<BTreeMap<String, String>>) {
+    let keys = item_keys(task);
+    let items = sweep_items(task, &keys);
+    match &task.notebook {
+        Some(prepared) => notebook::task_arguments(task, prepared, jobs, items),
+        None => (
+            task.command
+                .shell_text(&|n| format!("{{{{item.{}}}}}", keys[n])),
+            items,
+        ),
     }
 }
 

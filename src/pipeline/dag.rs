@@ -698,7 +698,21 @@ impl Builder {
                     only: None,
                     notebook: None,
                 };
-                if probe.axes.iter().any(|a| a.values.is_empty()) {
+                // Only a program word that is, or may become, a notebook is looked at point by
+                // point; past `MAX_JOBS` the count is reported instead.
+                let may_be_notebook = match &job.command {
+                    CommandTemplate::Exec(words) => words.first().is_some_and(|Word(segments)| {
+                        segments.iter().any(|s| matches!(s, Segment::Param(_)))
+                            || segments.iter().any(
+                                |s| matches!(s, Segment::Text(t) if step::is_notebook(t)),
+                            )
+                    }),
+                    CommandTemplate::Shell(_) => false,
+                };
+                if !may_be_notebook
+                    || probe.axes.iter().any(|a| a.values.is_empty())
+                    || probe.checked_job_count().is_none_or(|n| n > MAX_JOBS)
+                {
                     return;
                 }
                 let mut kinds = BTreeSet::new();

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Container, EnvVar};
 
+use super::SOURCE_ANNOTATION;
 use crate::pipeline::command::quote;
 use crate::pipeline::notebook::PreparedNotebook;
 use crate::pipeline::notebook::prepare::{NOTEBOOKS_DIR, PYTHON, RUN_DIR_ENV};
@@ -15,15 +16,31 @@ use crate::pipeline::{Dag, Task};
 /// On the workflow: `task=notebook` for each notebook step, comma-separated.
 pub(crate) const NOTEBOOKS_ANNOTATION: &str = "jupyterflow.io/notebooks";
 
-/// The annotation's value, `None` when the pipeline has no notebook step.
-pub(super) fn annotation(dag: &Dag) -> Option<String> {
+/// The workflow's annotations: where it came from (`source`), and its notebook steps.
+pub(super) fn annotations(dag: &Dag, source: String) -> BTreeMap<String, String> {
+    let mut annotations = BTreeMap::from([(SOURCE_ANNOTATION.to_owned(), source)]);
     let steps: Vec<String> = dag
         .tasks
         .iter()
         .filter(|t| t.runs())
         .filter_map(|t| Some(format!("{}={}", t.name, t.notebook.as_ref()?.notebook)))
         .collect();
-    (!steps.is_empty()).then(|| steps.join(","))
+    if !steps.is_empty() {
+        annotations.insert(NOTEBOOKS_ANNOTATION.to_owned(), steps.join(","));
+    }
+    annotations
+}
+
+/// Each task's job names, in `points()` order, when the pipeline has notebook steps (their
+/// executed copies are named after their jobs); empty lists otherwise.
+pub(super) fn job_names(dag: &Dag) -> Vec<Vec<String>> {
+    let mut names: Vec<Vec<String>> = vec![Vec::new(); dag.tasks.len()];
+    if dag.tasks.iter().any(|t| t.notebook.is_some()) {
+        for job in dag.jobs() {
+            names[job.task].push(job.name);
+        }
+    }
+    names
 }
 
 /// Gives the shared container the run folder's path, when any task is a notebook step.

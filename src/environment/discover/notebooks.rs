@@ -61,19 +61,21 @@ mod tests {
 
     #[test]
     fn files_are_written_once_and_whole() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("valid");
         let files = [NotebookFile {
             path: ".jupyterflow/notebooks/ab.ipynb".into(),
             content: "{}".into(),
         }];
-        write_files(dir.path(), &files).unwrap();
+        write_files(dir.path(), &files).expect("valid");
         let path = dir.path().join(".jupyterflow/notebooks/ab.ipynb");
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{}");
+        assert_eq!(std::fs::read_to_string(&path).expect("valid"), "{}");
         // Already there: left alone (same name, same content).
-        std::fs::write(&path, "kept").unwrap();
-        write_files(dir.path(), &files).unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "kept");
-        let leftovers = std::fs::read_dir(path.parent().unwrap()).unwrap().count();
+        std::fs::write(&path, "kept").expect("valid");
+        write_files(dir.path(), &files).expect("valid");
+        assert_eq!(std::fs::read_to_string(&path).expect("valid"), "kept");
+        let leftovers = std::fs::read_dir(path.parent().expect("valid"))
+            .expect("valid")
+            .count();
         assert_eq!(leftovers, 1);
         assert!(read_notebook(dir.path(), "missing.ipynb").is_err());
     }

@@ -153,14 +153,11 @@ pub fn prepare(
 /// The first `HASH_DIGITS` hex digits of the SHA-256 of `text`.
 fn content_hash(text: &str) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
-    digest
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>()
-        .chars()
-        .take(HASH_DIGITS)
-        .collect()
+    let mut hex = String::with_capacity(HASH_DIGITS);
+    for byte in digest.as_ref().iter().take(HASH_DIGITS / 2) {
+        hex.push_str(&format!("{byte:02x}"));
+    }
+    hex
 }
 
 #[cfg(test)]
@@ -192,10 +189,10 @@ mod tests {
             asked.push(path.to_owned());
             Ok(NOTEBOOK.to_owned())
         })
-        .unwrap();
+        .expect("valid");
         assert_eq!(asked, ["train.ipynb"], "read once");
         assert_eq!(dag.tasks[0].notebook, None);
-        let prepared = dag.tasks[1].notebook.clone().unwrap();
+        let prepared = dag.tasks[1].notebook.clone().expect("valid");
         assert_eq!(prepared.notebook, "train.ipynb");
         assert_eq!(prepared.injected.len(), 2);
         assert_ne!(prepared.injected[0], prepared.injected[1]);
@@ -203,7 +200,7 @@ mod tests {
         let first = files
             .iter()
             .find(|f| f.path == prepared.injected[0])
-            .unwrap();
+            .expect("valid");
         assert!(first.content.contains("lr = 0.1\\n"), "{}", first.content);
         assert!(
             files
@@ -224,11 +221,11 @@ mod tests {
     #[test]
     fn the_same_content_is_one_file() {
         let mut dag = dag("a.ipynb -p lr 2 >> b.ipynb -p lr 2");
-        let files = prepare(&mut dag, &mut |_| Ok(NOTEBOOK.to_owned())).unwrap();
+        let files = prepare(&mut dag, &mut |_| Ok(NOTEBOOK.to_owned())).expect("valid");
         // Injected notes name their notebook, so they differ; the same step twice would not.
         assert_eq!(files.len(), 3);
         let mut dag2 = crate::pipeline::testing::dag("a.ipynb -p lr 2 >> b.py");
-        let again = prepare(&mut dag2, &mut |_| Ok(NOTEBOOK.to_owned())).unwrap();
+        let again = prepare(&mut dag2, &mut |_| Ok(NOTEBOOK.to_owned())).expect("valid");
         assert_eq!(again.len(), 2);
         assert!(again.iter().all(|f| files.contains(f)), "{again:?}");
     }
@@ -236,16 +233,19 @@ mod tests {
     #[test]
     fn a_missing_or_broken_notebook_names_the_job() {
         let mut broken = dag("train.ipynb");
-        let e = prepare(&mut broken, &mut |_| Err("No such file".to_owned())).unwrap_err();
+        let e = prepare(&mut broken, &mut |_| Err("No such file".to_owned())).expect_err("refused");
         assert!(e.to_string().contains("job `train`"), "{e}");
         assert!(e.hint().contains("working directory"));
-        let e = prepare(&mut broken, &mut |_| Ok("{".to_owned())).unwrap_err();
+        let e = prepare(&mut broken, &mut |_| Ok("{".to_owned())).expect_err("refused");
         assert!(matches!(e, PrepareError::Notebook { .. }), "{e}");
     }
 
     #[test]
     fn pipelines_without_notebooks_need_no_files() {
         let mut plain = dag("a.py >> b.py");
-        assert_eq!(prepare(&mut plain, &mut |_| unreachable!()).unwrap(), []);
+        assert_eq!(
+            prepare(&mut plain, &mut |_| unreachable!()).expect("valid"),
+            []
+        );
     }
 }

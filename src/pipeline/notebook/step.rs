@@ -144,8 +144,8 @@ mod tests {
             "epochs",
             "10",
         ]))
-        .unwrap()
-        .unwrap();
+        .expect("valid")
+        .expect("valid");
         assert_eq!(step.path, "nb/train.ipynb");
         let values: Vec<(&str, &ParamValue)> = step
             .params
@@ -171,7 +171,7 @@ mod tests {
 
     #[test]
     fn wrong_arguments_say_how_to_fix_them() {
-        let err = |words: &[&str]| parse(&argv(words)).unwrap().unwrap_err();
+        let err = |words: &[&str]| parse(&argv(words)).expect("valid").expect_err("refused");
         let e = err(&["a.ipynb", "-P", "lr", "1"]);
         assert_eq!(e, StepError::UnknownFlag { flag: "-P".into() });
         assert!(e.hint().contains("did you mean `-p`"), "{}", e.hint());
@@ -196,7 +196,7 @@ mod tests {
 
     #[test]
     fn a_notebook_in_a_shell_command_is_refused() {
-        let e = in_shell("train.ipynb -p lr 1 > out.txt", Some("`>`")).unwrap();
+        let e = in_shell("train.ipynb -p lr 1 > out.txt", Some("`>`")).expect("valid");
         assert!(e.to_string().contains("because of `>`"), "{e}");
         assert_eq!(in_shell("python a.py | tee x.ipynb", Some("`|`")), None);
     }
