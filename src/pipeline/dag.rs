@@ -703,9 +703,9 @@ impl Builder {
                 let may_be_notebook = match &job.command {
                     CommandTemplate::Exec(words) => words.first().is_some_and(|Word(segments)| {
                         segments.iter().any(|s| matches!(s, Segment::Param(_)))
-                            || segments.iter().any(
-                                |s| matches!(s, Segment::Text(t) if step::is_notebook(t)),
-                            )
+                            || segments
+                                .iter()
+                                .any(|s| matches!(s, Segment::Text(t) if step::is_notebook(t)))
                     }),
                     CommandTemplate::Shell(_) => false,
                 };
