@@ -580,7 +580,7 @@ fn unknown_keys_in_jobs_and_resources_are_all_reported() {
     assert_eq!(
         errors[2].kind.hint().as_deref(),
         Some(
-            "expected one of: name, command, depends, cmd_mode, env, resources, node_selector, tolerations, retries, timeout, matrix"
+            "expected one of: name, command, depends, cmd_mode, env, resources, node_selector, tolerations, retries, timeout, matrix, notebook, parameters"
         )
     );
 }
@@ -955,5 +955,40 @@ fn bad_node_selectors_and_tolerations_are_reported_where_written() {
     assert_eq!(
         unknown.kind.hint().as_deref(),
         Some("did you mean `effect`?")
+    );
+}
+
+#[test]
+fn a_notebook_job_is_the_one_liner_a_user_would_write() {
+    let pipeline = parse_ok(
+        "jobs:\n  - notebook: nb/train me.ipynb\n    parameters:\n      lr: 0.1\n      name: a b\n      empty:\n",
+    );
+    let job = &pipeline.jobs[0];
+    assert_eq!(
+        job.text,
+        "'nb/train me.ipynb' -p lr 0.1 -p name 'a b' -p empty null"
+    );
+    assert_eq!(
+        argv(job),
+        [
+            "nb/train me.ipynb",
+            "-p",
+            "lr",
+            "0.1",
+            "-p",
+            "name",
+            "a b",
+            "-p",
+            "empty",
+            "null"
+        ]
+    );
+    let errors = parse_err("jobs:\n  - command: python a.py\n    notebook: a.ipynb\n");
+    assert!(
+        errors[0]
+            .to_string()
+            .contains("a job has either `command` or `notebook`, not both"),
+        "{}",
+        errors[0]
     );
 }
