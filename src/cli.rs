@@ -38,7 +38,7 @@ pub(crate) enum Command {
     /// Show a run and each of its jobs
     Get(GetArgs),
     /// Follow a cluster run live until it ends
-    Watch(RunRefArgs),
+    Watch(WatchArgs),
     /// Print a run's job logs, each line prefixed with the job name
     Logs(LogsArgs),
     /// Stop a cluster run: no new jobs start, running ones finish (exit handlers run)
@@ -89,7 +89,8 @@ pub(crate) struct Input {
     /// `{0.1,0.01}` sweeps a value
     #[arg(short = 'c', long = "command", value_name = "PIPELINE")]
     pub command: Option<String>,
-    /// A workflow.yaml: jobs, dependencies, sweeps, schedule
+    /// A workflow.yaml: jobs, dependencies, sweeps, schedule (`-f -` reads it from stdin; its
+    /// jobs then run in the current directory)
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub file: Option<PathBuf>,
 }
@@ -221,6 +222,10 @@ pub(crate) struct RunArgs {
     /// Print only the run's name, and what failed: no output, progress or summary
     #[arg(short = 'q', long, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Write the run's events to stdout as JSON lines (docs/events.md), and nothing else there;
+    /// a cluster run without --watch writes one `run_submitted` line
+    #[arg(long, conflicts_with_all = ["output", "dry_run", "quiet"])]
+    pub events: bool,
 }
 
 /// Which cluster and namespace: the notebook pod's service account, else the kubeconfig.
@@ -260,6 +265,15 @@ pub(crate) struct RunRefArgs {
     pub history: HistoryArgs,
     /// The run (`@latest` for the newest from this notebook)
     pub run: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WatchArgs {
+    #[command(flatten)]
+    pub run: RunRefArgs,
+    /// Write the run's events to stdout as JSON lines (docs/events.md) instead of the live view
+    #[arg(long)]
+    pub events: bool,
 }
 
 #[derive(Debug, Args)]
@@ -316,6 +330,9 @@ pub(crate) struct LogsArgs {
     /// Keep printing new lines until the run ends
     #[arg(short = 'f', long)]
     pub follow: bool,
+    /// Write each line as a `job_output` event, a JSON line (docs/events.md)
+    #[arg(long)]
+    pub events: bool,
 }
 
 #[derive(Debug, Args)]

@@ -47,7 +47,11 @@ pub(crate) enum Verb {
     Get(GetSettings),
     Logs(LogsSettings),
     Delete(DeleteSettings),
-    Watch(RunRef),
+    /// `watch`; `events`: JSON lines instead of the live view.
+    Watch {
+        run: RunRef,
+        events: bool,
+    },
     Stop(RunRef),
     Terminate(RunRef),
     Resubmit(ResubmitSettings),
@@ -73,6 +77,8 @@ pub(crate) enum Input {
         path: PathBuf,
         mode: Option<CommandMode>,
     },
+    /// `-f -`: a workflow.yaml on stdin, whose jobs run in the current directory.
+    Stdin { mode: Option<CommandMode> },
 }
 
 /// `config --generate-config`: where to write, and whether to overwrite.
@@ -97,6 +103,8 @@ pub(crate) struct RunSettings {
     pub verbose: bool,
     /// The jobs' output shown as it comes (not with `-q` or `--no-log`).
     pub stream_output: bool,
+    /// `--events`: the run's events as JSON lines on stdout instead of the view.
+    pub events: bool,
     pub backend: RunBackend,
 }
 
@@ -203,6 +211,8 @@ pub(crate) struct LogsSettings {
     pub run: String,
     pub job: Option<String>,
     pub follow: bool,
+    /// `--events`: each line as a `job_output` JSON line.
+    pub events: bool,
 }
 
 pub(crate) struct DeleteSettings {

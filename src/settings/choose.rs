@@ -121,12 +121,7 @@ impl<'a> Context<'a> {
                 runs: self.runs(&args.history)?,
                 run: args.run,
             }),
-            Command::Logs(args) => Verb::Logs(LogsSettings {
-                runs: self.runs(&args.history)?,
-                run: args.run,
-                job: args.job,
-                follow: args.follow,
-            }),
+            Command::Logs(args) => Verb::Logs(self.logs(args)?),
             Command::Delete(args) => Verb::Delete(DeleteSettings {
                 older_than: args
                     .older_than
@@ -146,7 +141,10 @@ impl<'a> Context<'a> {
                 cron: args.cron,
                 force: args.force,
             }),
-            Command::Watch(args) => Verb::Watch(self.run_ref(args)?),
+            Command::Watch(args) => Verb::Watch {
+                run: self.run_ref(args.run)?,
+                events: args.events,
+            },
             Command::Stop(args) => Verb::Stop(self.run_ref(args)?),
             Command::Terminate(args) => Verb::Terminate(self.run_ref(args)?),
             Command::Doctor(args) => Verb::Doctor {
@@ -172,6 +170,16 @@ impl<'a> Context<'a> {
                 run: args.run,
                 watch: args.watch,
             }),
+        })
+    }
+
+    fn logs(&self, args: cli::LogsArgs) -> Result<LogsSettings, Error> {
+        Ok(LogsSettings {
+            runs: self.runs(&args.history)?,
+            run: args.run,
+            job: args.job,
+            follow: args.follow,
+            events: args.events,
         })
     }
 
@@ -236,6 +244,7 @@ impl<'a> Context<'a> {
             quiet: args.quiet,
             verbose: args.verbose,
             stream_output: !args.quiet && !args.no_log,
+            events: args.events,
             backend,
         })
     }
@@ -439,6 +448,7 @@ fn input(args: InputArgs) -> Input {
     let mode = args.shell.then_some(CommandMode::Shell);
     match (args.input.command, args.input.file) {
         (Some(text), _) => Input::OneLiner { text, mode },
+        (None, Some(path)) if path.as_os_str() == "-" => Input::Stdin { mode },
         // clap requires exactly one of -c and -f.
         (None, path) => Input::File {
             path: path.unwrap_or_default(),
