@@ -198,7 +198,8 @@ pub(crate) struct RunArgs {
     /// `drift`, else warn]
     #[arg(long, value_name = "POLICY", value_parser = ["warn", "refuse", "replay", "ignore"])]
     pub drift: Option<String>,
-    /// Output format: yaml, json, name, or jsonpath=EXPR (`{.metadata.name}` or `metadata.name`)
+    /// Output format: yaml, json, name, events (as --events), or jsonpath=EXPR
+    /// (`{.metadata.name}` or `metadata.name`)
     #[arg(short = 'o', long = "output", value_name = "FORMAT")]
     pub output: Option<String>,
     /// Run the jobs on this machine, as processes (the default where no cluster is configured)
@@ -223,7 +224,7 @@ pub(crate) struct RunArgs {
     #[arg(short = 'q', long, conflicts_with = "verbose")]
     pub quiet: bool,
     /// Write the run's events to stdout as JSON lines (docs/events.md), and nothing else there;
-    /// a cluster run without --watch writes one `run_submitted` line
+    /// a cluster run without --watch writes one `run_submitted` line. Also `-o events`
     #[arg(long, conflicts_with_all = ["output", "dry_run", "quiet"])]
     pub events: bool,
 }

@@ -42,10 +42,10 @@ pub(super) fn logs(logs: &LogsSettings, cwd: &Path, printer: &mut Printer) -> Re
                 ));
             }
             let mut missing = 0;
-            let events = events::Context::local(cwd);
+            let mut events = events::Writer::new(events::Context::local(cwd));
             let status = tail::tail(&dir, run, &jobs, logs.follow, |piece| match piece {
                 TailPiece::Output { job, bytes } if logs.events => {
-                    output_events(printer, &events, &job, &String::from_utf8_lossy(&bytes));
+                    output_events(printer, &mut events, &job, &String::from_utf8_lossy(&bytes));
                 }
                 TailPiece::Output { job, bytes } => printer.data_bytes(&prefix_bytes(&job, &bytes)),
                 TailPiece::Missing { job, path } => {
@@ -93,10 +93,10 @@ fn cluster(
         }
         let selection = Selection(logs.job.as_deref());
         let verbose = session.verbose;
-        let events = events::Context::argo(cwd, cluster.namespace(), None);
+        let mut events = events::Writer::new(events::Context::argo(cwd, cluster.namespace(), None));
         let show = |piece: LogPiece| match piece {
             LogPiece::Output { job, text } if logs.events => {
-                output_events(printer, &events, &job, &text);
+                output_events(printer, &mut events, &job, &text);
             }
             LogPiece::Output { job, text } => printer.data(&prefix_lines(&job, &text)),
             LogPiece::Lost(note) => printer.note(&note),
@@ -122,13 +122,13 @@ fn cluster(
 }
 
 /// `--events`: each line of `text` as a `job_output` JSON line. A log keeps both pipes in one.
-fn output_events(printer: &mut Printer, context: &events::Context, job: &str, text: &str) {
+fn output_events(printer: &mut Printer, events: &mut events::Writer, job: &str, text: &str) {
     for line in text.lines() {
         let event = RunEvent::JobOutput {
             job: job.to_owned(),
             stream: Stream::Merged,
             line: line.to_owned(),
         };
-        printer.data(&events::line(&event, context, SystemTime::now()));
+        printer.data(&events.line(&event, SystemTime::now()));
     }
 }

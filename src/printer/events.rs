@@ -1,6 +1,7 @@
 //! The run's events as JSON lines (`--events`): one object per line, `"type"` first, in the
-//! stable wire format docs/events.md documents. Pure: an event, what the stream shares and the
-//! time in, one line out. `RunView` in events mode writes them; nothing else is on stdout then.
+//! stable wire format docs/events.md documents. A `Writer` turns each event into its line and
+//! keeps what the closing summary needs. `RunView` in events mode writes them; nothing else is
+//! on stdout then.
 //!
 //! The shape is written here field by field, not derived from `RunEvent`: the engines' types
 //! may change, the wire may not (durations as seconds, exits as `exit_code`/`signal`, paths as
@@ -11,12 +12,11 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use crate::events::{Exit, RunEvent, Stream};
+use crate::events::{Exit, JobPhase, RunEvent, Stream};
 use crate::time;
 
-/// The format's version, in the first line of every stream (`run_submitted` or `run_started`).
-/// New event types and new fields are additions and keep it; it changes only when a field
-/// is removed or changes meaning.
+/// The format's version, on every line. New event types and new fields are additions and keep
+/// it; it changes only when a field is removed or changes meaning.
 pub(crate) const VERSION: u32 = 1;
 
 /// Every `type` a stream may carry, in the order docs/events.md lists them (the tests hold the
@@ -77,13 +77,22 @@ impl Context {
     }
 }
 
-/// One line on the wire. Field order is the order written.
+/// One line on the wire: `type`, `version` and `time` first, then the type's own fields.
 #[derive(Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+struct Envelope<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    version: u32,
+    time: String,
+    #[serde(flatten)]
+    body: &'a Wire<'a>,
+}
+
+/// Each type's own fields, in the order written.
+#[derive(Serialize)]
+#[serde(untagged)]
 enum Wire<'a> {
     RunSubmitted {
-        time: String,
-        version: u32,
         backend: Backend,
         run: &'a str,
         kind: &'a str,
@@ -91,8 +100,6 @@ enum Wire<'a> {
         ui_url: Option<&'a str>,
     },
     RunStarted {
-        time: String,
-        version: u32,
         backend: Backend,
         run: Option<&'a str>,
         jobs: &'a [String],
@@ -100,25 +107,21 @@ enum Wire<'a> {
         ui_url: Option<&'a str>,
     },
     JobStarted {
-        time: String,
         job: &'a str,
         attempt: u32,
         max_attempts: u32,
         log: Option<String>,
     },
     JobOutput {
-        time: String,
         job: &'a str,
         stream: &'static str,
         line: &'a str,
     },
     JobProgress {
-        time: String,
         job: &'a str,
         line: &'a str,
     },
     JobRetrying {
-        time: String,
         job: &'a str,
         attempt: u32,
         exit_code: Option<i32>,
@@ -127,7 +130,6 @@ enum Wire<'a> {
         delay: f64,
     },
     JobFinished {
-        time: String,
         job: &'a str,
         status: &'static str,
         attempts: u32,
@@ -138,137 +140,219 @@ enum Wire<'a> {
         log: Option<String>,
     },
     JobLogTail {
-        time: String,
         job: &'a str,
         lines: &'a [String],
     },
     Stopping {
-        time: String,
         jobs: usize,
         grace: Option<f64>,
     },
     RunFinished {
-        time: String,
+        run: Option<&'a str>,
         status: &'static str,
         duration: f64,
+        counts: Counts,
+        failed: &'a [String],
     },
     Detached {
-        time: String,
         run: &'a str,
     },
 }
 
-/// `event` as one JSON line (with its newline), stamped `at`.
-pub(crate) fn line(event: &RunEvent, context: &Context, at: SystemTime) -> String {
-    let time = time::format(at);
-    let log = |log: &Option<PathBuf>| log.as_deref().map(|p| shown(p, &context.cwd));
-    let wire = match event {
-        RunEvent::RunStarted { run_id, jobs } => Wire::RunStarted {
-            time,
-            version: VERSION,
-            backend: context.backend,
-            run: run_id.as_deref(),
-            jobs,
-            namespace: context.namespace.as_deref(),
-            ui_url: context.ui_url.as_deref(),
-        },
-        RunEvent::JobStarted {
-            job,
-            attempt,
-            max_attempts,
-            log: path,
-        } => Wire::JobStarted {
-            time,
-            job,
-            attempt: *attempt,
-            max_attempts: *max_attempts,
-            log: log(path),
-        },
-        RunEvent::JobOutput { job, stream, line } => Wire::JobOutput {
-            time,
-            job,
-            stream: match stream {
-                Stream::Stdout => "stdout",
-                Stream::Stderr => "stderr",
-                Stream::Merged => "merged",
+impl Wire<'_> {
+    fn kind(&self) -> &'static str {
+        match self {
+            Wire::RunSubmitted { .. } => "run_submitted",
+            Wire::RunStarted { .. } => "run_started",
+            Wire::JobStarted { .. } => "job_started",
+            Wire::JobOutput { .. } => "job_output",
+            Wire::JobProgress { .. } => "job_progress",
+            Wire::JobRetrying { .. } => "job_retrying",
+            Wire::JobFinished { .. } => "job_finished",
+            Wire::JobLogTail { .. } => "job_log_tail",
+            Wire::Stopping { .. } => "stopping",
+            Wire::RunFinished { .. } => "run_finished",
+            Wire::Detached { .. } => "detached",
+        }
+    }
+}
+
+/// How many jobs ended in each status, for the summary in `run_finished`. Every status is
+/// written, zeros too, so a reader needs no defaults.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Counts {
+    succeeded: usize,
+    failed: usize,
+    skipped: usize,
+    cancelled: usize,
+    interrupted: usize,
+}
+
+impl Counts {
+    fn add(&mut self, phase: JobPhase) {
+        match phase {
+            JobPhase::Succeeded => self.succeeded += 1,
+            JobPhase::Failed => self.failed += 1,
+            JobPhase::Skipped => self.skipped += 1,
+            JobPhase::Cancelled => self.cancelled += 1,
+            JobPhase::Interrupted => self.interrupted += 1,
+            // Not terminal: a `JobFinished` never carries them.
+            JobPhase::Pending | JobPhase::Running => {}
+        }
+    }
+}
+
+/// One stream of lines: what they share, and what the closing summary needs (the run's
+/// name from `run_started`, each job's end).
+#[derive(Debug, Clone)]
+pub(crate) struct Writer {
+    context: Context,
+    run: Option<String>,
+    counts: Counts,
+    /// Jobs that ended Failed, in the order they did.
+    failed: Vec<String>,
+}
+
+impl Writer {
+    pub(crate) fn new(context: Context) -> Self {
+        Writer {
+            context,
+            run: None,
+            counts: Counts::default(),
+            failed: Vec::new(),
+        }
+    }
+
+    pub(crate) fn cwd(&self) -> &Path {
+        &self.context.cwd
+    }
+
+    /// `event` as one JSON line (with its newline), stamped `at`.
+    pub(crate) fn line(&mut self, event: &RunEvent, at: SystemTime) -> String {
+        match event {
+            RunEvent::RunStarted { run_id, .. } => self.run.clone_from(run_id),
+            RunEvent::JobFinished { job, phase, .. } => {
+                self.counts.add(*phase);
+                if *phase == JobPhase::Failed {
+                    self.failed.push(job.clone());
+                }
+            }
+            _ => {}
+        }
+        to_line(at, &self.wire(event))
+    }
+
+    fn wire<'a>(&'a self, event: &'a RunEvent) -> Wire<'a> {
+        let context = &self.context;
+        let log = |log: &Option<PathBuf>| log.as_deref().map(|p| shown(p, &context.cwd));
+        match event {
+            RunEvent::RunStarted { run_id, jobs } => Wire::RunStarted {
+                backend: context.backend,
+                run: run_id.as_deref(),
+                jobs,
+                namespace: context.namespace.as_deref(),
+                ui_url: context.ui_url.as_deref(),
             },
-            line,
-        },
-        RunEvent::JobProgress { job, line } => Wire::JobProgress { time, job, line },
-        RunEvent::JobRetrying {
-            job,
-            attempt,
-            exit,
-            reason,
-            delay,
-        } => Wire::JobRetrying {
-            time,
-            job,
-            attempt: *attempt,
-            exit_code: exit_code(*exit),
-            signal: signal(*exit),
-            reason,
-            delay: seconds(*delay),
-        },
-        RunEvent::JobFinished {
-            job,
-            phase,
-            attempts,
-            exit,
-            reason,
-            duration,
-            log: path,
-        } => Wire::JobFinished {
-            time,
-            job,
-            status: phase.as_str(),
-            attempts: *attempts,
-            exit_code: exit_code(*exit),
-            signal: signal(*exit),
-            reason: reason.as_deref(),
-            duration: seconds(*duration),
-            log: log(path),
-        },
-        RunEvent::JobLogTail { job, lines } => Wire::JobLogTail { time, job, lines },
-        RunEvent::Stopping { jobs, grace } => Wire::Stopping {
-            time,
-            jobs: *jobs,
-            grace: grace.map(seconds),
-        },
-        RunEvent::RunFinished { status, duration } => Wire::RunFinished {
-            time,
-            status: status.as_str(),
-            duration: seconds(*duration),
-        },
-    };
-    to_line(&wire)
+            RunEvent::JobStarted {
+                job,
+                attempt,
+                max_attempts,
+                log: path,
+            } => Wire::JobStarted {
+                job,
+                attempt: *attempt,
+                max_attempts: *max_attempts,
+                log: log(path),
+            },
+            RunEvent::JobOutput { job, stream, line } => Wire::JobOutput {
+                job,
+                stream: match stream {
+                    Stream::Stdout => "stdout",
+                    Stream::Stderr => "stderr",
+                    Stream::Merged => "merged",
+                },
+                line,
+            },
+            RunEvent::JobProgress { job, line } => Wire::JobProgress { job, line },
+            RunEvent::JobRetrying {
+                job,
+                attempt,
+                exit,
+                reason,
+                delay,
+            } => Wire::JobRetrying {
+                job,
+                attempt: *attempt,
+                exit_code: exit_code(*exit),
+                signal: signal(*exit),
+                reason,
+                delay: seconds(*delay),
+            },
+            RunEvent::JobFinished {
+                job,
+                phase,
+                attempts,
+                exit,
+                reason,
+                duration,
+                log: path,
+            } => Wire::JobFinished {
+                job,
+                status: phase.as_str(),
+                attempts: *attempts,
+                exit_code: exit_code(*exit),
+                signal: signal(*exit),
+                reason: reason.as_deref(),
+                duration: seconds(*duration),
+                log: log(path),
+            },
+            RunEvent::JobLogTail { job, lines } => Wire::JobLogTail { job, lines },
+            RunEvent::Stopping { jobs, grace } => Wire::Stopping {
+                jobs: *jobs,
+                grace: grace.map(seconds),
+            },
+            RunEvent::RunFinished { status, duration } => Wire::RunFinished {
+                run: self.run.as_deref(),
+                status: status.as_str(),
+                duration: seconds(*duration),
+                counts: self.counts,
+                failed: &self.failed,
+            },
+        }
+    }
+
+    /// A cluster submission: the first and, without `--watch`, the only line. `kind` is
+    /// `Workflow` or `CronWorkflow`.
+    pub(crate) fn submitted(&self, run: &str, kind: &str, at: SystemTime) -> String {
+        let context = &self.context;
+        to_line(
+            at,
+            &Wire::RunSubmitted {
+                backend: context.backend,
+                run,
+                kind,
+                namespace: context.namespace.as_deref(),
+                ui_url: context.ui_url.as_deref(),
+            },
+        )
+    }
+
+    /// Following a cluster run ended before the run did (Ctrl-C): the run goes on.
+    pub(crate) fn detached(&self, run: &str, at: SystemTime) -> String {
+        to_line(at, &Wire::Detached { run })
+    }
 }
 
-/// A cluster submission: the first and, without `--watch`, the only line. `kind` is
-/// `Workflow` or `CronWorkflow`.
-pub(crate) fn submitted(context: &Context, run: &str, kind: &str, at: SystemTime) -> String {
-    to_line(&Wire::RunSubmitted {
-        time: time::format(at),
+fn to_line(at: SystemTime, body: &Wire<'_>) -> String {
+    let envelope = Envelope {
+        kind: body.kind(),
         version: VERSION,
-        backend: context.backend,
-        run,
-        kind,
-        namespace: context.namespace.as_deref(),
-        ui_url: context.ui_url.as_deref(),
-    })
-}
-
-/// Following a cluster run ended before the run did (Ctrl-C): the run goes on.
-pub(crate) fn detached(run: &str, at: SystemTime) -> String {
-    to_line(&Wire::Detached {
         time: time::format(at),
-        run,
-    })
-}
-
-fn to_line(wire: &Wire<'_>) -> String {
+        body,
+    };
     // Strings, integers and finite floats only: serializing cannot fail.
-    let mut text = serde_json::to_string(wire).unwrap_or_default();
+    let mut text = serde_json::to_string(&envelope).unwrap_or_default();
     text.push('\n');
     text
 }

@@ -66,7 +66,7 @@ pub(crate) struct RunView {
     /// The clock of plain lines is the user's.
     zone: jiff::tz::TimeZone,
     /// `--events`: every event as a JSON line on stdout, and nothing else.
-    events: Option<events::Context>,
+    events: Option<events::Writer>,
 }
 
 impl RunView {
@@ -87,17 +87,17 @@ impl RunView {
 
     /// The `--events` view: each event as a JSON line on stdout (docs/events.md).
     pub(crate) fn events(context: events::Context) -> Self {
-        RunView {
-            events: Some(context.clone()),
-            ..RunView::new(ViewMode::Quiet, context.cwd)
-        }
+        let writer = events::Writer::new(context);
+        let mut view = RunView::new(ViewMode::Quiet, writer.cwd().to_path_buf());
+        view.events = Some(writer);
+        view
     }
 
     /// Following a cluster run ended before the run did (Ctrl-C); the caller says so on
     /// stderr. The event stream says it too, as its last line.
     pub(crate) fn detached(&self, printer: &mut Printer, run: &str) {
-        if self.events.is_some() {
-            printer.data(&events::detached(run, SystemTime::now()));
+        if let Some(writer) = &self.events {
+            printer.data(&writer.detached(run, SystemTime::now()));
         }
     }
 
@@ -161,8 +161,8 @@ impl RunView {
     }
 
     pub(crate) fn handle(&mut self, printer: &mut Printer, event: &RunEvent) {
-        if let Some(context) = &self.events {
-            printer.data(&events::line(event, context, SystemTime::now()));
+        if let Some(writer) = &mut self.events {
+            printer.data(&writer.line(event, SystemTime::now()));
             return;
         }
         if let RunEvent::JobStarted { job, .. }

@@ -227,7 +227,10 @@ impl<'a> Context<'a> {
         // The format before anything runs, so a typo costs nothing: a manifest (or, for a
         // local dry run, the plan, best read as a table unless a format is asked for), or the
         // run's name.
+        // `-o events` is `--events` (a run's events, not its record), for a run that runs.
+        let events = args.events || (!args.dry_run && args.output.as_deref() == Some("events"));
         let output = match (&backend, args.dry_run, &args.output) {
+            (_, false, Some(_)) if events => OutputFormat::Name,
             (RunBackend::Local(_), true, None) => OutputFormat::Table,
             (RunBackend::Local(_), true, Some(text)) => {
                 OutputFormat::parse_for(text, PLAN_FORMATS)?
@@ -244,7 +247,7 @@ impl<'a> Context<'a> {
             quiet: args.quiet,
             verbose: args.verbose,
             stream_output: !args.quiet && !args.no_log,
-            events: args.events,
+            events,
             backend,
         })
     }

@@ -11,6 +11,7 @@ mod commands;
 mod confinement;
 mod dry_run;
 mod errors;
+mod events;
 mod fake_api;
 mod first_use;
 mod gpus;

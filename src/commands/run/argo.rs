@@ -56,8 +56,7 @@ pub(super) fn run(submission: &Submission<'_>, printer: &mut Printer) -> Result<
         });
         if run.events {
             let context = events::Context::argo(&settings.cwd, cluster.namespace(), ui.clone());
-            printer.data(&events::submitted(
-                &context,
+            printer.data(&events::Writer::new(context).submitted(
                 &submitted.name,
                 submitted.kind.kind(),
                 SystemTime::now(),

@@ -136,14 +136,20 @@ fn variant(event: &RunEvent) -> usize {
     }
 }
 
+/// `event` as a fresh stream writes it.
+fn line(event: &RunEvent, context: &Context, at: SystemTime) -> String {
+    Writer::new(context.clone()).line(event, at)
+}
+
 /// Every line the serializer can write, one per type.
 fn written() -> Vec<String> {
     let mut lines: Vec<String> = samples()
         .iter()
         .map(|event| line(event, &context(), at()))
         .collect();
-    lines.push(submitted(&context(), "wf", "Workflow", at()));
-    lines.push(detached("wf", at()));
+    let writer = Writer::new(context());
+    lines.push(writer.submitted("wf", "Workflow", at()));
+    lines.push(writer.detached("wf", at()));
     lines
 }
 
@@ -159,8 +165,10 @@ fn every_type_written_is_documented_with_exactly_its_fields() {
         let (kind, fields) = shape(&object(&line));
         // (A parsed Map sorts its keys: the order is checked on the text.)
         assert!(
-            line.starts_with(&format!("{{\"type\":\"{kind}\",\"time\":")),
-            "`type` first, then `time`: {line}"
+            line.starts_with(&format!(
+                "{{\"type\":\"{kind}\",\"version\":{VERSION},\"time\":"
+            )),
+            "`type`, `version`, then `time`: {line}"
         );
         let examples = documented
             .get(&kind)
@@ -191,18 +199,19 @@ fn every_type_written_is_documented_with_exactly_its_fields() {
 }
 
 #[test]
-fn the_first_line_of_a_stream_has_the_version_and_examples_are_what_was_written() {
+fn every_line_has_the_version_and_examples_are_what_was_written() {
     for line in doc_lines() {
         let map = object(line);
         let kind = map["type"].as_str().unwrap_or_default();
         assert!(
-            line.starts_with(&format!("{{\"type\":\"{kind}\",\"time\":")),
-            "`type` first, then `time`: {line}"
+            line.starts_with(&format!(
+                "{{\"type\":\"{kind}\",\"version\":{VERSION},\"time\":"
+            )),
+            "`type`, `version`, then `time`: {line}"
         );
-        let first = matches!(kind, "run_submitted" | "run_started");
         assert_eq!(
             map.get("version").and_then(Value::as_u64),
-            first.then_some(u64::from(VERSION)),
+            Some(u64::from(VERSION)),
             "{line}"
         );
         let time = map["time"].as_str().unwrap_or_default();
@@ -219,7 +228,8 @@ fn a_line_is_one_flat_object_with_seconds_exits_and_paths_as_documented() {
     assert_eq!(
         line(finished, &context(), at()),
         concat!(
-            r#"{"type":"job_finished","time":"2026-11-28T10:00:01.250Z","job":"train","#,
+            r#"{"type":"job_finished","version":1,"time":"2026-11-28T10:00:01.250Z","#,
+            r#""job":"train","#,
             r#""status":"Failed","attempts":2,"exit_code":null,"signal":9,"#,
             r#""reason":"killed by signal 9 (SIGKILL)","duration":1.235,"#,
             r#""log":".jupyterflow/runs/r/logs/train.log"}"#,
@@ -236,7 +246,7 @@ fn a_line_is_one_flat_object_with_seconds_exits_and_paths_as_documented() {
     assert!(line(&elsewhere, &context(), at()).contains(r#""log":"/var/log/jf/a.log""#));
     let started = line(&samples()[0], &context(), at());
     assert!(
-        started.contains(r#""version":1,"backend":"argo","run":"wf","jobs":["prep","train"],"namespace":"jhub","ui_url":"https://argo.example.com/workflows/jhub/wf"}"#),
+        started.contains(r#""backend":"argo","run":"wf","jobs":["prep","train"],"namespace":"jhub","ui_url":"https://argo.example.com/workflows/jhub/wf"}"#),
         "{started}"
     );
     let local = line(&samples()[0], &Context::local(&PathBuf::from("/w")), at());
@@ -264,4 +274,37 @@ fn text_that_needs_escaping_stays_on_one_line() {
         "tab\there \"quoted\" \u{1b}[31mred\u{1b}[0m back\\slash"
     );
     assert_eq!(object(&text)["stream"], "merged");
+}
+
+#[test]
+fn the_closing_line_sums_up_the_jobs_of_its_stream() {
+    let mut writer = Writer::new(Context::local(&PathBuf::from("/w")));
+    let finished = |job: &str, phase| RunEvent::JobFinished {
+        job: job.into(),
+        phase,
+        attempts: 1,
+        exit: None,
+        reason: None,
+        duration: Duration::ZERO,
+        log: None,
+    };
+    let mut lines = String::new();
+    for event in [
+        samples()[0].clone(),
+        finished("prep", JobPhase::Succeeded),
+        finished("train", JobPhase::Failed),
+        finished("eval", JobPhase::Skipped),
+        samples()[8].clone(),
+    ] {
+        lines = writer.line(&event, at());
+    }
+    assert_eq!(
+        lines,
+        concat!(
+            r#"{"type":"run_finished","version":1,"time":"2026-11-28T10:00:01.250Z","run":"wf","#,
+            r#""status":"Failed","duration":2.5,"counts":{"Succeeded":1,"Failed":1,"Skipped":1,"#,
+            r#""Cancelled":0,"Interrupted":0},"failed":["train"]}"#,
+            "\n"
+        )
+    );
 }
