@@ -18,5 +18,6 @@ mod gpus;
 mod helpers;
 mod limits;
 mod local;
+mod magic;
 mod retry;
 mod schema;

@@ -1,0 +1,217 @@
+//! The IPython extension (python/jupyterflow) as a notebook runs it, without a browser: an
+//! IPython InteractiveShell from the test venv (`$JUPYTERFLOW_TEST_JUPYTER_BIN`) loads it from
+//! the repo, runs a magic against the built binary on the local backend, and
+//! tests/magic/drive.py records every display call. The table must end right, and be one output
+//! updated in place.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::helpers::{hermetic_env, root, temp_home};
+
+/// The test venv's Python: scripts/test makes it; without it the test fails and says how.
+fn python() -> PathBuf {
+    let bin = std::env::var_os("JUPYTERFLOW_TEST_JUPYTER_BIN").unwrap_or_else(|| {
+        panic!(
+            "JUPYTERFLOW_TEST_JUPYTER_BIN is not set: run the tests with ./scripts/test, which \
+             makes target/venv-jupyter (IPython) and sets it"
+        )
+    });
+    let python = PathBuf::from(bin).join("python");
+    assert!(
+        python.exists(),
+        "{} is missing: rerun ./scripts/test to create the venv",
+        python.display()
+    );
+    python
+}
+
+/// What one magic showed: every display call, and the exception it raised, if any.
+struct Shown {
+    calls: Vec<Value>,
+    error: Option<String>,
+}
+
+impl Shown {
+    fn last(&self, mime: &str) -> &str {
+        self.calls
+            .last()
+            .and_then(|c| c["data"][mime].as_str())
+            .unwrap_or_else(|| panic!("no {mime} display: {:?}", self.calls))
+    }
+
+    /// One output, updated in place: the first call creates it, every later one updates it.
+    fn assert_one_output_updated_in_place(&self) {
+        assert!(
+            self.calls.len() >= 2,
+            "created, then updated: {:?}",
+            self.calls
+        );
+        let id = &self.calls[0]["transient"]["display_id"];
+        assert!(id.is_string(), "{:?}", self.calls[0]);
+        for (i, call) in self.calls.iter().enumerate() {
+            assert_eq!(&call["transient"]["display_id"], id, "call {i}: {call}");
+            assert_eq!(call["update"], i > 0, "call {i}: {call}");
+        }
+    }
+
+    /// The plain-text table's row of `job`, split into its columns.
+    fn row(&self, job: &str) -> Vec<String> {
+        let text = self.last("text/plain");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{job} ")))
+            .unwrap_or_else(|| panic!("no row for {job}:\n{text}"));
+        line.split("  ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// Runs `%jupyterflow LINE` (or `%%jupyterflow LINE` with `cell`) in `dir`, with HOME, PATH
+/// and IPYTHONDIR of the test's own; `interrupt_after` sends the shell SIGINT after a delay.
+fn magic(dir: &Path, line: &str, cell: Option<&str>, interrupt_after: Option<f64>) -> Shown {
+    let out = dir.join("shown.json");
+    let mut cmd = Command::new(python());
+    cmd.env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("HOME", dir)
+        .env("IPYTHONDIR", dir.join(".ipython"))
+        .env(
+            "JUPYTERFLOW_BIN",
+            assert_cmd::cargo::cargo_bin("jupyterflow"),
+        )
+        .envs(hermetic_env())
+        .current_dir(dir)
+        .arg(root().join("tests/magic/drive.py"))
+        .arg(&out)
+        .arg(root().join("python"))
+        .arg(if cell.is_some() { "cell" } else { "line" })
+        .arg(line);
+    if let Some(body) = cell {
+        cmd.arg(body);
+    }
+    if let Some(seconds) = interrupt_after {
+        cmd.env("DRIVE_INTERRUPT_AFTER", seconds.to_string());
+    }
+    let status = cmd.output().expect("python runs");
+    assert!(
+        status.status.success(),
+        "drive.py failed: {}{}",
+        String::from_utf8_lossy(&status.stdout),
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let shown: Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("shown.json")).expect("json");
+    Shown {
+        calls: shown["calls"].as_array().expect("calls").clone(),
+        error: shown["error"].as_str().map(str::to_owned),
+    }
+}
+
+#[test]
+fn the_line_magic_shows_a_live_table_that_ends_with_the_summary() {
+    let home = temp_home();
+    let shown = magic(home.path(), r#"run -c "echo a >> echo b""#, None, None);
+    assert_eq!(shown.error, None);
+    shown.assert_one_output_updated_in_place();
+    let text = shown.last("text/plain");
+    assert!(
+        text.lines()
+            .next()
+            .is_some_and(|l| l.contains(": Succeeded in ") && l.contains("(2 succeeded)")),
+        "{text}"
+    );
+    let first = shown.row("echo-1");
+    assert_eq!(first[1], "Succeeded", "{text}");
+    assert_eq!(first[3], "a", "{text}");
+    assert!(
+        first[4].starts_with(".jupyterflow/runs/run-") && first[4].ends_with("/logs/echo-1.log")
+    );
+    assert!(home.path().join(&first[4]).exists(), "{text}");
+    let second = shown.row("echo-2");
+    assert_eq!(second[1], "Succeeded", "{text}");
+    assert_eq!(second[3], "b", "{text}");
+    // The HTML has the same rows, with the log as a link the notebook's file browser opens.
+    let html = shown.last("text/html");
+    assert!(
+        html.contains(&format!(
+            r#"<a href="{}" target="_blank">log</a>"#,
+            first[4]
+        )),
+        "{html}"
+    );
+    assert!(
+        !html.contains("Argo"),
+        "no Argo UI without a configured one: {html}"
+    );
+}
+
+#[test]
+fn the_cell_magic_runs_its_body_as_a_workflow_in_the_working_directory() {
+    let home = temp_home();
+    let workflow = "jobs:\n- touch made-here\n- ls made-here\ndags:\n- 1 >> 2\n";
+    let shown = magic(home.path(), "--local", Some(workflow), None);
+    assert_eq!(shown.error, None);
+    shown.assert_one_output_updated_in_place();
+    let text = shown.last("text/plain");
+    assert_eq!(shown.row("touch")[1], "Succeeded", "{text}");
+    assert_eq!(shown.row("ls")[1], "Succeeded", "{text}");
+    assert_eq!(shown.row("ls")[3], "made-here", "{text}");
+    assert!(home.path().join("made-here").exists());
+}
+
+#[test]
+fn a_failed_job_and_a_bad_pipeline_show_their_exit_clearly() {
+    let home = temp_home();
+    let shown = magic(
+        home.path(),
+        r#"run -c "sh -c 'echo boom; exit 4' >> echo never""#,
+        None,
+        None,
+    );
+    assert_eq!(shown.error, None);
+    let text = shown.last("text/plain");
+    assert_eq!(shown.row("sh")[1], "Failed", "{text}");
+    assert_eq!(shown.row("sh")[3], "boom", "{text}");
+    assert_eq!(shown.row("echo")[1], "Skipped", "{text}");
+    assert!(text.contains("; failed: sh"), "{text}");
+    assert!(text.contains("jupyterflow exited with code 1"), "{text}");
+    assert!(
+        shown
+            .last("text/html")
+            .contains("color:#c62828;font-weight:bold")
+    );
+
+    // Refused before anything ran: the error is in the table.
+    let shown = magic(home.path(), r#"run -c "echo a >>""#, None, None);
+    let text = shown.last("text/plain");
+    assert!(text.contains("jupyterflow exited with code 2"), "{text}");
+    assert!(text.contains("error"), "{text}");
+}
+
+#[test]
+fn interrupting_the_cell_stops_the_run_and_its_jobs() {
+    let home = temp_home();
+    let started = Instant::now();
+    let shown = magic(
+        home.path(),
+        r#"run -c "sh -c 'echo going; exec sleep 60'""#,
+        None,
+        Some(1.5),
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(shown.error.as_deref(), Some("KeyboardInterrupt: "));
+    let text = shown.last("text/plain");
+    assert_eq!(shown.row("sh")[1], "Cancelled", "{text}");
+    assert!(text.contains("jupyterflow exited with code 130"), "{text}");
+}
