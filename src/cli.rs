@@ -60,6 +60,16 @@ pub(crate) enum Command {
     Man,
     /// Print jupyterflow's version
     Version,
+    /// Write the IPython extension (`%load_ext jupyterflow`) into DIR, where the wheel did not:
+    /// `jupyterflow ipython-extension "$(python3 -m site --user-site)"`
+    IpythonExtension(IpythonExtensionArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IpythonExtensionArgs {
+    /// A folder on the notebook kernel's Python path (its user site-packages, for one)
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Args)]

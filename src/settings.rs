@@ -63,6 +63,8 @@ pub(crate) enum Verb {
     Completions(clap_complete::Shell),
     Man,
     Version,
+    /// `ipython-extension DIR`: the Python package goes to `DIR/jupyterflow`.
+    IpythonExtension(PathBuf),
 }
 
 /// Where the pipeline comes from.
@@ -288,7 +290,8 @@ impl Settings {
             })
             | Command::Completions(_)
             | Command::Man
-            | Command::Version => (None, ConfigFile::default()),
+            | Command::Version
+            | Command::IpythonExtension(_) => (None, ConfigFile::default()),
             _ => match config_file::load(vars.config_file.as_deref(), vars.home.as_deref())? {
                 Some((path, config)) => (Some(path), config),
                 None => (None, ConfigFile::default()),

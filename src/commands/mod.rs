@@ -12,6 +12,7 @@ mod doctor;
 mod get;
 mod graph;
 mod history;
+mod ipython_extension;
 mod lint;
 mod list;
 mod logs;
@@ -55,6 +56,7 @@ pub(crate) fn dispatch(settings: &Settings, printer: &mut Printer) -> Result<u8,
             Ok(0)
         }
         Verb::Man => about::man(printer).map(|()| 0),
+        Verb::IpythonExtension(dir) => ipython_extension::install(dir, printer).map(|()| 0),
         Verb::Version => {
             about::version(printer);
             Ok(0)

@@ -337,11 +337,11 @@ impl Writer {
             },
         )
     }
+}
 
-    /// Following a cluster run ended before the run did (Ctrl-C): the run goes on.
-    pub(crate) fn detached(&self, run: &str, at: SystemTime) -> String {
-        to_line(at, &Wire::Detached { run })
-    }
+/// Following a cluster run ended before the run did (Ctrl-C): the run goes on.
+pub(crate) fn detached(run: &str, at: SystemTime) -> String {
+    to_line(at, &Wire::Detached { run })
 }
 
 fn to_line(at: SystemTime, body: &Wire<'_>) -> String {

@@ -96,8 +96,8 @@ impl RunView {
     /// Following a cluster run ended before the run did (Ctrl-C); the caller says so on
     /// stderr. The event stream says it too, as its last line.
     pub(crate) fn detached(&self, printer: &mut Printer, run: &str) {
-        if let Some(writer) = &self.events {
-            printer.data(&writer.detached(run, SystemTime::now()));
+        if self.events.is_some() {
+            printer.data(&events::detached(run, SystemTime::now()));
         }
     }
 

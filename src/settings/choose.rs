@@ -154,6 +154,7 @@ impl<'a> Context<'a> {
             Command::Completions(args) => Verb::Completions(args.shell),
             Command::Man => Verb::Man,
             Command::Version => Verb::Version,
+            Command::IpythonExtension(args) => Verb::IpythonExtension(self.cwd.join(args.dir)),
             Command::Retry(args) => Verb::Retry(Box::new(RetrySettings {
                 output: output_or(args.output.as_deref(), OutputFormat::Name, MANIFEST_FORMATS)?,
                 runs: self.runs(&args.history)?,

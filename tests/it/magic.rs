@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::helpers::{hermetic_env, root, temp_home};
+use crate::helpers::{hermetic_env, jupyterflow, root, run, temp_home};
 
 /// The test venv's Python: scripts/test makes it; without it the test fails and says how.
 fn python() -> PathBuf {
@@ -76,21 +76,40 @@ impl Shown {
 /// Runs `%jupyterflow LINE` (or `%%jupyterflow LINE` with `cell`) in `dir`, with HOME, PATH
 /// and IPYTHONDIR of the test's own; `interrupt_after` sends the shell SIGINT after a delay.
 fn magic(dir: &Path, line: &str, cell: Option<&str>, interrupt_after: Option<f64>) -> Shown {
-    let out = dir.join("shown.json");
     let mut cmd = Command::new(python());
-    cmd.env_clear()
-        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+    cmd.env_clear().env(
+        "JUPYTERFLOW_BIN",
+        assert_cmd::cargo::cargo_bin("jupyterflow"),
+    );
+    drive(
+        cmd,
+        dir,
+        &root().join("python"),
+        line,
+        cell,
+        interrupt_after,
+    )
+}
+
+/// Runs drive.py with what `cmd` has plus the test's own environment, loading the package from
+/// `python_dir`.
+fn drive(
+    mut cmd: Command,
+    dir: &Path,
+    python_dir: &Path,
+    line: &str,
+    cell: Option<&str>,
+    interrupt_after: Option<f64>,
+) -> Shown {
+    let out = dir.join("shown.json");
+    cmd.env("PATH", "/usr/local/bin:/usr/bin:/bin")
         .env("HOME", dir)
         .env("IPYTHONDIR", dir.join(".ipython"))
-        .env(
-            "JUPYTERFLOW_BIN",
-            assert_cmd::cargo::cargo_bin("jupyterflow"),
-        )
         .envs(hermetic_env())
         .current_dir(dir)
         .arg(root().join("tests/magic/drive.py"))
         .arg(&out)
-        .arg(root().join("python"))
+        .arg(python_dir)
         .arg(if cell.is_some() { "cell" } else { "line" })
         .arg(line);
     if let Some(body) = cell {
@@ -214,4 +233,48 @@ fn interrupting_the_cell_stops_the_run_and_its_jobs() {
     let text = shown.last("text/plain");
     assert_eq!(shown.row("sh")[1], "Cancelled", "{text}");
     assert!(text.contains("jupyterflow exited with code 130"), "{text}");
+}
+
+/// Without the wheel: `jupyterflow ipython-extension DIR` writes the package, which then runs
+/// the binary that wrote it, with no $JUPYTERFLOW_BIN and no jupyterflow on PATH.
+#[test]
+fn the_extension_written_by_the_binary_runs_that_binary() {
+    let home = temp_home();
+    let site = home.path().join("site");
+    let install = || run(jupyterflow(home.path()).args(["ipython-extension", "site"]));
+    let out = install();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("%load_ext jupyterflow"),
+        "{}",
+        out.stderr
+    );
+    for name in ["__init__.py", "_magic.py", "_table.py"] {
+        assert_eq!(
+            std::fs::read(site.join("jupyterflow").join(name)).expect("written"),
+            std::fs::read(root().join("python/jupyterflow").join(name)).expect("repo file"),
+            "{name}"
+        );
+    }
+    let mut cmd = Command::new(python());
+    cmd.env_clear();
+    let shown = drive(cmd, home.path(), &site, r#"run -c "echo a""#, None, None);
+    assert_eq!(shown.error, None);
+    assert_eq!(
+        shown.row("echo")[1],
+        "Succeeded",
+        "{}",
+        shown.last("text/plain")
+    );
+
+    // Again is fine (an update); over pip's own copy (no record of a binary) it is refused.
+    assert_eq!(install().code, 0);
+    std::fs::remove_file(site.join("jupyterflow/_binary.txt")).expect("remove");
+    let refused = install();
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("was not written by"),
+        "{}",
+        refused.stderr
+    );
 }

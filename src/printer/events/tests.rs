@@ -149,7 +149,7 @@ fn written() -> Vec<String> {
         .collect();
     let writer = Writer::new(context());
     lines.push(writer.submitted("wf", "Workflow", at()));
-    lines.push(writer.detached("wf", at()));
+    lines.push(detached("wf", at()));
     lines
 }
 
