@@ -107,6 +107,8 @@ class RunTable:
     # --- what each cell shows -------------------------------------------------------------
 
     def duration_of(self, job):
+        if job.status == "Skipped":
+            return ""
         if job.duration is not None:
             return _seconds(job.duration)
         if job.started is not None and job.status in ("Running", "Retrying"):
@@ -146,11 +148,14 @@ class RunTable:
         return "%s%s" % (name, where)
 
     def footer(self):
-        lines = list(self.notes)
-        if self.exit_code not in (None, 0):
-            lines.append("jupyterflow exited with code %d" % self.exit_code)
-            lines.extend(self.errors.rstrip("\n").splitlines()[-20:])
-        return lines
+        """What jupyterflow said besides the events (its stderr: notes, warnings, errors)."""
+        return self.notes + self.errors.rstrip("\n").splitlines()[-20:]
+
+    def failure(self):
+        """The line that says the command failed, or None."""
+        if self.exit_code in (None, 0):
+            return None
+        return "jupyterflow exited with code %d" % self.exit_code
 
     # --- renderings ---------------------------------------------------------------------
 
@@ -173,11 +178,12 @@ class RunTable:
         for row in [header] + rows:
             lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
         lines.extend(self.footer())
+        if self.failure():
+            lines.append(self.failure())
         return "\n".join(lines)
 
     def html(self):
         e = html.escape
-        failed = self.exit_code not in (None, 0)
         out = ['<div class="jupyterflow-run">']
         head = e(self.headline())
         if self.ui_url:
@@ -219,8 +225,9 @@ class RunTable:
         out.append("</table>")
         footer = self.footer()
         if footer:
-            style = "color:#c62828;font-weight:bold" if failed else "color:#555"
-            out.append('<pre style="%s">%s</pre>' % (style, e("\n".join(footer))))
+            out.append('<pre style="color:#555">%s</pre>' % e("\n".join(footer)))
+        if self.failure():
+            out.append('<div style="color:#c62828;font-weight:bold">%s</div>' % e(self.failure()))
         out.append("</div>")
         return "\n".join(out)
 

@@ -190,3 +190,24 @@ fn a_cluster_run_writes_the_same_events_with_its_argo_ui_link() {
     // The link is said on stderr too, as without --events.
     assert!(out.stderr.contains(&ui), "{}", out.stderr);
 }
+
+/// What `%%jupyterflow` does: the workflow on stdin (`-f -`), its jobs in the current
+/// directory, errors naming `<stdin>`.
+#[test]
+fn a_workflow_on_stdin_runs_in_the_current_directory() {
+    let home = temp_home();
+    let out = run(jupyterflow(home.path())
+        .args(["run", "--local", "--events", "-f", "-"])
+        .write_stdin("jobs:\n- touch made-here\n- ls made-here\ndags:\n- 1 >> 2\n"));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(home.path().join("made-here").exists());
+    let last = objects(&out.stdout).pop().expect("events");
+    assert_eq!(last["counts"]["Succeeded"], 2, "{}", out.stdout);
+
+    let out = run(jupyterflow(home.path())
+        .args(["run", "--local", "-f", "-"])
+        .write_stdin("jobs: [\n"));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("<stdin>"), "{}", out.stderr);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+}
