@@ -17,5 +17,6 @@ mod gpus;
 mod helpers;
 mod limits;
 mod local;
+mod params;
 mod retry;
 mod schema;
