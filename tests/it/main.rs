@@ -19,5 +19,6 @@ mod helpers;
 mod limits;
 mod local;
 mod magic;
+mod params;
 mod retry;
 mod schema;
