@@ -49,6 +49,7 @@ class RunTable:
         self.ui_url = None
         self.jobs = {}  # name -> Job, in the order first seen
         self.summary = None  # the run_finished event
+        self.followed = False  # a run_started came: the run is followed, not only submitted
         self.notes = []
         self.exit_code = None
         self.errors = ""  # the child's stderr when it failed
@@ -64,6 +65,7 @@ class RunTable:
         if version is not None and version != VERSION:
             self.notes.append("events version %s; this extension reads %s" % (version, VERSION))
         if kind in ("run_submitted", "run_started"):
+            self.followed = self.followed or kind == "run_started"
             self.run = event.get("run") or self.run
             self.backend = event.get("backend") or self.backend
             self.ui_url = event.get("ui_url") or self.ui_url
@@ -145,6 +147,8 @@ class RunTable:
             return text
         if self.exit_code is None:
             return "%s%s: running" % (name, where)
+        if self.exit_code == 0 and self.run and not self.followed:
+            return "%s%s: submitted; `%%jupyterflow watch %s` follows it" % (name, where, name)
         return "%s%s" % (name, where)
 
     def footer(self):

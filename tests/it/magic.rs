@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::cluster_helpers::{NAMESPACE, Notebook, Volume, wait_until};
 use crate::helpers::{hermetic_env, jupyterflow, root, run, temp_home};
 
 /// The test venv's Python: scripts/test makes it; without it the test fails and says how.
@@ -76,13 +77,10 @@ impl Shown {
 /// Runs `%jupyterflow LINE` (or `%%jupyterflow LINE` with `cell`) in `dir`, with HOME, PATH
 /// and IPYTHONDIR of the test's own; `interrupt_after` sends the shell SIGINT after a delay.
 fn magic(dir: &Path, line: &str, cell: Option<&str>, interrupt_after: Option<f64>) -> Shown {
-    let mut cmd = Command::new(python());
-    cmd.env_clear().env(
-        "JUPYTERFLOW_BIN",
-        assert_cmd::cargo::cargo_bin("jupyterflow"),
-    );
+    let binary = assert_cmd::cargo::cargo_bin("jupyterflow");
+    let envs = [("JUPYTERFLOW_BIN".to_owned(), binary.display().to_string())];
     drive(
-        cmd,
+        &envs,
         dir,
         &root().join("python"),
         line,
@@ -91,21 +89,24 @@ fn magic(dir: &Path, line: &str, cell: Option<&str>, interrupt_after: Option<f64
     )
 }
 
-/// Runs drive.py with what `cmd` has plus the test's own environment, loading the package from
-/// `python_dir`.
+/// Runs drive.py in `dir` with a clean environment of the test's own, then `envs` over it,
+/// loading the package from `python_dir`.
 fn drive(
-    mut cmd: Command,
+    envs: &[(String, String)],
     dir: &Path,
     python_dir: &Path,
     line: &str,
     cell: Option<&str>,
     interrupt_after: Option<f64>,
 ) -> Shown {
+    let mut cmd = Command::new(python());
     let out = dir.join("shown.json");
-    cmd.env("PATH", "/usr/local/bin:/usr/bin:/bin")
+    cmd.env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
         .env("HOME", dir)
         .env("IPYTHONDIR", dir.join(".ipython"))
         .envs(hermetic_env())
+        .envs(envs.iter().map(|(k, v)| (k, v)))
         .current_dir(dir)
         .arg(root().join("tests/magic/drive.py"))
         .arg(&out)
@@ -256,9 +257,7 @@ fn the_extension_written_by_the_binary_runs_that_binary() {
             "{name}"
         );
     }
-    let mut cmd = Command::new(python());
-    cmd.env_clear();
-    let shown = drive(cmd, home.path(), &site, r#"run -c "echo a""#, None, None);
+    let shown = drive(&[], home.path(), &site, r#"run -c "echo a""#, None, None);
     assert_eq!(shown.error, None);
     assert_eq!(
         shown.row("echo")[1],
@@ -276,5 +275,105 @@ fn the_extension_written_by_the_binary_runs_that_binary() {
         refused.stderr.contains("was not written by"),
         "{}",
         refused.stderr
+    );
+}
+
+/// A cluster run followed from a notebook (the fake API server and controller): the rows link
+/// to the run in the Argo UI, and to a job's log where one is on the shared volume.
+#[test]
+fn a_cluster_run_links_each_job_to_the_argo_ui_and_its_log_on_the_volume() {
+    let nb = Notebook::start(Volume::Nfs);
+    let config = nb.workdir.join("jupyterflow.yaml");
+    std::fs::write(&config, "argo_ui_url: https://argo.example.com\n").expect("config");
+    let api = std::sync::Arc::clone(&nb.api);
+    let workdir = nb.workdir.clone();
+    let controller = std::thread::spawn(move || {
+        wait_until("the submission", || !api.workflows(NAMESPACE).is_empty());
+        let name = api.workflows(NAMESPACE)[0]["metadata"]["name"]
+            .as_str()
+            .expect("name")
+            .to_owned();
+        // As a job that keeps its log on the shared volume would leave it.
+        let logs = workdir.join(format!(".jupyterflow/runs/{name}/logs"));
+        std::fs::create_dir_all(&logs).expect("logs dir");
+        std::fs::write(logs.join("prep.log"), "prepared 3 rows\n").expect("log");
+        api.argo_run(NAMESPACE, &name)
+            .log("prep", "loading\nprepared 3 rows\n")
+            .log("train", "epoch 1\n")
+            .run_to_end();
+        name
+    });
+    let mut envs = nb.pod_env();
+    envs.push((
+        "JUPYTERFLOW_CONFIG_FILE".into(),
+        config.display().to_string(),
+    ));
+    let binary = assert_cmd::cargo::cargo_bin("jupyterflow");
+    envs.push(("JUPYTERFLOW_BIN".into(), binary.display().to_string()));
+    let shown = drive(
+        &envs,
+        &nb.workdir,
+        &root().join("python"),
+        r#"run --watch -c "python prep.py >> python train.py""#,
+        None,
+        None,
+    );
+    let name = controller.join().expect("controller thread");
+    assert_eq!(shown.error, None);
+    shown.assert_one_output_updated_in_place();
+    let text = shown.last("text/plain");
+    let prep = shown.row("prep");
+    assert_eq!(
+        prep[1..4],
+        ["Succeeded", "1.0s", "prepared 3 rows"],
+        "{text}"
+    );
+    assert_eq!(
+        prep[4],
+        format!(".jupyterflow/runs/{name}/logs/prep.log"),
+        "{text}"
+    );
+    assert_eq!(
+        shown.row("train")[1..],
+        ["Succeeded", "1.0s", "epoch 1"],
+        "{text}"
+    );
+    let ui = format!("https://argo.example.com/workflows/{NAMESPACE}/{name}");
+    assert!(text.contains(&format!("Argo UI: {ui}")), "{text}");
+    let html = shown.last("text/html");
+    assert_eq!(
+        html.matches(&format!(r#"<a href="{ui}" target="_blank">Argo</a>"#))
+            .count(),
+        2,
+        "{html}"
+    );
+}
+
+/// `run` on the cluster without `--watch` only submits: the table says how to follow it.
+#[test]
+fn a_cluster_run_that_is_only_submitted_says_how_to_follow_it() {
+    let nb = Notebook::start(Volume::Nfs);
+    let mut envs = nb.pod_env();
+    let binary = assert_cmd::cargo::cargo_bin("jupyterflow");
+    envs.push(("JUPYTERFLOW_BIN".into(), binary.display().to_string()));
+    let shown = drive(
+        &envs,
+        &nb.workdir,
+        &root().join("python"),
+        r#"run -c "echo a""#,
+        None,
+        None,
+    );
+    assert_eq!(shown.error, None);
+    let name = nb.workflows()[0]["metadata"]["name"]
+        .as_str()
+        .expect("name")
+        .to_owned();
+    let text = shown.last("text/plain");
+    assert!(
+        text.starts_with(&format!(
+            "{name} (argo): submitted; `%jupyterflow watch {name}` follows it"
+        )),
+        "{text}"
     );
 }
