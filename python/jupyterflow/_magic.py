@@ -1,9 +1,10 @@
 """``%jupyterflow`` and ``%%jupyterflow``: run the jupyterflow binary from a notebook and show its
 run as a live table in the cell's output.
 
-- ``%jupyterflow run -c "prep >> train"`` takes any jupyterflow arguments. ``run``, ``watch`` and
-  ``logs`` are run with ``--events`` (docs/events.md) and followed in a table that is updated in
-  place; other commands (``list``, ``get``, a ``--dry-run``...) print what they print.
+- ``%jupyterflow run -c "prep >> train"`` takes any jupyterflow arguments. ``run`` and ``watch``
+  are run with ``--events`` (docs/events.md) and followed in a table that is updated in place;
+  other commands (``list``, ``get``, ``logs -f``, a ``--dry-run``...) print what they print, as
+  it comes.
 - ``%%jupyterflow [RUN ARGS]``: the cell's body is a workflow.yaml, given to ``run -f -`` on
   stdin, so its jobs start in the notebook's working directory as a file next to it would.
 
@@ -35,7 +36,8 @@ BINARY_ENV = "JUPYTERFLOW_BIN"
 # Written by `jupyterflow ipython-extension DIR` next to this file: the installing binary's path.
 BINARY_FILE = "_binary.txt"
 # Commands whose output is a run to follow, and the flags that make them print something else.
-FOLLOWED = ("run", "watch", "logs")
+# (`logs` prints the logs themselves: a table of last lines would hide them.)
+FOLLOWED = ("run", "watch")
 NOT_EVENTS = ("--dry-run", "-q", "--quiet", "--events", "-h", "--help", "-o", "--output")
 # How often the table is redrawn at most, and how often a running job's duration ticks.
 REDRAW_SECONDS = 0.25
@@ -149,72 +151,96 @@ class _Interrupts:
                 self.proc.kill()
 
 
-def follow(binary, args, stdin_text):
-    """Runs jupyterflow with ``--events`` and shows its run as a table updated in place.
-    Returns the table; raises KeyboardInterrupt after the run stopped when the cell was
-    interrupted, so "Run All" stops there too."""
-    table = RunTable()
-    handle = display(table.bundle(), raw=True, display_id=True)
-    proc = _spawn(binary, args + ["--events"], stdin_text)
+def _lines(proc, stdin_text, interrupts, tick):
+    """The child's stdout ("out") and stderr ("err") lines as they come, until both end. An
+    interrupt while waiting goes to ``interrupts``; ``tick()`` runs when nothing came for a
+    while."""
     lines = queue.Queue()
     for stream, tag in ((proc.stdout, "out"), (proc.stderr, "err")):
         threading.Thread(target=_pump, args=(stream, tag, lines), daemon=True).start()
     _feed_stdin(proc, stdin_text)
-    interrupts = _Interrupts(proc)
-    open_streams, drawn = 2, 0.0
+    open_streams = 2
     while open_streams:
         try:
             tag, text = lines.get(timeout=TICK_SECONDS)
         except queue.Empty:
             interrupts.overdue()
-            handle.update(table.bundle(), raw=True)
-            drawn = time.monotonic()
+            tick()
             continue
         except KeyboardInterrupt:
             interrupts.interrupt()
             continue
         if text is None:
             open_streams -= 1
-        elif tag == "err":
+        else:
+            yield tag, text
+
+
+def _drive(binary, args, stdin_text, on_line, tick=lambda: None):
+    """Runs the child to its end, handing each line to ``on_line``. Returns its exit code and
+    how many times the cell was interrupted."""
+    proc = _spawn(binary, args, stdin_text)
+    interrupts = _Interrupts(proc)
+    lines = _lines(proc, stdin_text, interrupts, tick)
+    while True:
+        try:
+            # An interrupt while a line is handled lands here; the same stream goes on.
+            for tag, text in lines:
+                on_line(tag, text)
+            break
+        except KeyboardInterrupt:
+            interrupts.interrupt()
+    while True:
+        try:
+            return proc.wait(), interrupts.count
+        except KeyboardInterrupt:
+            interrupts.interrupt()
+
+
+def follow(binary, args, stdin_text):
+    """Runs jupyterflow with ``--events`` and shows its run as a table updated in place.
+    Returns the table; raises KeyboardInterrupt after the run stopped when the cell was
+    interrupted, so "Run All" stops there too."""
+    table = RunTable()
+    handle = display(table.bundle(), raw=True, display_id=True)
+    drawn = [0.0]
+
+    def redraw(force=False):
+        if force or time.monotonic() - drawn[0] >= REDRAW_SECONDS:
+            handle.update(table.bundle(), raw=True)
+            drawn[0] = time.monotonic()
+
+    def on_line(tag, text):
+        if tag == "err":
             table.errors += text + "\n"
         else:
             try:
                 table.feed(json.loads(text))
             except (ValueError, TypeError, KeyError):
                 table.notes.append(text)
-        if time.monotonic() - drawn >= REDRAW_SECONDS:
-            handle.update(table.bundle(), raw=True)
-            drawn = time.monotonic()
-    table.exit_code = _wait(proc, interrupts)
-    handle.update(table.bundle(), raw=True)
-    if interrupts.count:
+        redraw()
+
+    code, interrupted = _drive(
+        binary, args + ["--events"], stdin_text, on_line, lambda: redraw(force=True)
+    )
+    table.exit_code = code
+    redraw(force=True)
+    if interrupted:
         raise KeyboardInterrupt
     return table
 
 
-def _wait(proc, interrupts):
-    while True:
-        try:
-            return proc.wait()
-        except KeyboardInterrupt:
-            interrupts.interrupt()
-
-
 def passthrough(binary, args, stdin_text):
-    """Runs a command that shows no run, printing its output as it would in a terminal."""
-    proc = _spawn(binary, args, stdin_text)
-    interrupts = _Interrupts(proc)
-    try:
-        out, err = proc.communicate(stdin_text.encode("utf-8") if stdin_text is not None else None)
-    except KeyboardInterrupt:
-        interrupts.interrupt()
-        out, err = proc.communicate()
-    sys.stdout.write(out.decode("utf-8", "replace"))
-    sys.stderr.write(err.decode("utf-8", "replace"))
-    code = _wait(proc, interrupts)
+    """Runs a command that shows no run (``list``, ``logs -f``, a ``--dry-run``...), printing
+    its output line by line as it comes, as a terminal would."""
+
+    def on_line(tag, text):
+        (sys.stdout if tag == "out" else sys.stderr).write(text + "\n")
+
+    code, interrupted = _drive(binary, args, stdin_text, on_line)
     if code:
         sys.stderr.write("jupyterflow exited with code %d\n" % code)
-    if interrupts.count:
+    if interrupted:
         raise KeyboardInterrupt
     return code
 

@@ -34,6 +34,8 @@ fn python() -> PathBuf {
 struct Shown {
     calls: Vec<Value>,
     error: Option<String>,
+    /// What the magic printed (commands that show no run).
+    stdout: String,
 }
 
 impl Shown {
@@ -131,6 +133,7 @@ fn drive(
     Shown {
         calls: shown["calls"].as_array().expect("calls").clone(),
         error: shown["error"].as_str().map(str::to_owned),
+        stdout: String::from_utf8_lossy(&status.stdout).into_owned(),
     }
 }
 
@@ -169,6 +172,16 @@ fn the_line_magic_shows_a_live_table_that_ends_with_the_summary() {
     assert!(
         !html.contains("Argo"),
         "no Argo UI without a configured one: {html}"
+    );
+
+    // A command that shows no run prints what it prints, and makes no table.
+    let logs = magic(home.path(), "logs @latest", None, None);
+    assert_eq!(logs.error, None);
+    assert!(logs.calls.is_empty(), "{:?}", logs.calls);
+    assert!(
+        logs.stdout.contains("echo-1 | a\necho-2 | b\n"),
+        "{}",
+        logs.stdout
     );
 }
 
