@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::cluster_helpers::{NAMESPACE, Notebook, Volume, wait_until};
+use crate::cluster_helpers::{NAMESPACE, Notebook, Volume, first_workflow_name};
 use crate::helpers::{jupyterflow, run, temp_home};
 
 /// Each stdout line as a JSON object; panics on anything else there.
@@ -107,11 +107,7 @@ fn a_cluster_run_writes_the_same_events_with_its_argo_ui_link() {
     std::fs::write(&config, "argo_ui_url: https://argo.example.com/\n").expect("config");
     let api = std::sync::Arc::clone(&nb.api);
     let controller = std::thread::spawn(move || {
-        wait_until("the submission", || !api.workflows(NAMESPACE).is_empty());
-        let name = api.workflows(NAMESPACE)[0]["metadata"]["name"]
-            .as_str()
-            .expect("name")
-            .to_owned();
+        let name = first_workflow_name(&api);
         api.argo_run(NAMESPACE, &name)
             .log("prep", "loading\nprepared 3 rows\n")
             .log("train", "epoch 1\n")

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::cluster_helpers::{NAMESPACE, Notebook, Volume, wait_until};
+use crate::cluster_helpers::{NAMESPACE, Notebook, Volume, first_workflow_name};
 use crate::helpers::{hermetic_env, jupyterflow, root, run, temp_home};
 
 /// The test venv's Python: scripts/test makes it; without it the test fails and says how.
@@ -291,6 +291,20 @@ fn the_extension_written_by_the_binary_runs_that_binary() {
     );
 }
 
+/// The notebook pod's environment, the binary, and a config file when given.
+fn pod_env(nb: &Notebook, config: Option<&Path>) -> Vec<(String, String)> {
+    let mut envs = nb.pod_env();
+    let binary = assert_cmd::cargo::cargo_bin("jupyterflow");
+    envs.push(("JUPYTERFLOW_BIN".into(), binary.display().to_string()));
+    if let Some(config) = config {
+        envs.push((
+            "JUPYTERFLOW_CONFIG_FILE".into(),
+            config.display().to_string(),
+        ));
+    }
+    envs
+}
+
 /// A cluster run followed from a notebook (the fake API server and controller): the rows link
 /// to the run in the Argo UI, and to a job's log where one is on the shared volume.
 #[test]
@@ -301,11 +315,7 @@ fn a_cluster_run_links_each_job_to_the_argo_ui_and_its_log_on_the_volume() {
     let api = std::sync::Arc::clone(&nb.api);
     let workdir = nb.workdir.clone();
     let controller = std::thread::spawn(move || {
-        wait_until("the submission", || !api.workflows(NAMESPACE).is_empty());
-        let name = api.workflows(NAMESPACE)[0]["metadata"]["name"]
-            .as_str()
-            .expect("name")
-            .to_owned();
+        let name = first_workflow_name(&api);
         // As a job that keeps its log on the shared volume would leave it.
         let logs = workdir.join(format!(".jupyterflow/runs/{name}/logs"));
         std::fs::create_dir_all(&logs).expect("logs dir");
@@ -316,13 +326,7 @@ fn a_cluster_run_links_each_job_to_the_argo_ui_and_its_log_on_the_volume() {
             .run_to_end();
         name
     });
-    let mut envs = nb.pod_env();
-    envs.push((
-        "JUPYTERFLOW_CONFIG_FILE".into(),
-        config.display().to_string(),
-    ));
-    let binary = assert_cmd::cargo::cargo_bin("jupyterflow");
-    envs.push(("JUPYTERFLOW_BIN".into(), binary.display().to_string()));
+    let envs = pod_env(&nb, Some(&config));
     let shown = drive(
         &envs,
         &nb.workdir,
@@ -366,9 +370,7 @@ fn a_cluster_run_links_each_job_to_the_argo_ui_and_its_log_on_the_volume() {
 #[test]
 fn a_cluster_run_that_is_only_submitted_says_how_to_follow_it() {
     let nb = Notebook::start(Volume::Nfs);
-    let mut envs = nb.pod_env();
-    let binary = assert_cmd::cargo::cargo_bin("jupyterflow");
-    envs.push(("JUPYTERFLOW_BIN".into(), binary.display().to_string()));
+    let envs = pod_env(&nb, None);
     let shown = drive(
         &envs,
         &nb.workdir,
