@@ -51,6 +51,7 @@ class RunTable:
         self.summary = None  # the run_finished event
         self.followed = False  # a run_started came: the run is followed, not only submitted
         self.notes = []
+        self.versions_seen = set()
         self.exit_code = None
         self.errors = ""  # the child's stderr when it failed
 
@@ -62,8 +63,12 @@ class RunTable:
     def feed(self, event):
         kind = event.get("type")
         version = event.get("version")
-        if version is not None and version != VERSION:
-            self.notes.append("events version %s; this extension reads %s" % (version, VERSION))
+        if version not in (None, VERSION) and version not in self.versions_seen:
+            self.versions_seen.add(version)
+            self.notes.append(
+                "jupyterflow writes events version %s; this extension reads version %s: "
+                "update one of them" % (version, VERSION)
+            )
         if kind in ("run_submitted", "run_started"):
             self.followed = self.followed or kind == "run_started"
             self.run = event.get("run") or self.run
