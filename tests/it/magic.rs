@@ -107,6 +107,8 @@ fn drive(
         .env("PATH", "/usr/local/bin:/usr/bin:/bin")
         .env("HOME", dir)
         .env("IPYTHONDIR", dir.join(".ipython"))
+        // No __pycache__ in the checkout's python/ (the wheel is built from it).
+        .env("PYTHONDONTWRITEBYTECODE", "1")
         .envs(hermetic_env())
         .envs(envs.iter().map(|(k, v)| (k, v)))
         .current_dir(dir)
