@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::pipeline::ParamSet;
+
 /// Run a notebook's code as a pipeline: on Kubernetes with Argo Workflows, in the notebook's own
 /// image, volumes and working directory — or locally, as processes.
 #[derive(Debug, Parser)]
@@ -38,7 +40,7 @@ pub(crate) enum Command {
     /// Show a run and each of its jobs
     Get(GetArgs),
     /// Follow a cluster run live until it ends
-    Watch(RunRefArgs),
+    Watch(WatchArgs),
     /// Print a run's job logs, each line prefixed with the job name
     Logs(LogsArgs),
     /// Stop a cluster run: no new jobs start, running ones finish (exit handlers run)
@@ -60,6 +62,16 @@ pub(crate) enum Command {
     Man,
     /// Print jupyterflow's version
     Version,
+    /// Write the IPython extension (`%load_ext jupyterflow`) into DIR, where the wheel did not:
+    /// `jupyterflow ipython-extension "$(python3 -m site --user-site)"`
+    IpythonExtension(IpythonExtensionArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IpythonExtensionArgs {
+    /// A folder on the notebook kernel's Python path (its user site-packages, for one)
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -89,7 +101,8 @@ pub(crate) struct Input {
     /// `{0.1,0.01}` sweeps a value
     #[arg(short = 'c', long = "command", value_name = "PIPELINE")]
     pub command: Option<String>,
-    /// A workflow.yaml: jobs, dependencies, sweeps, schedule
+    /// A workflow.yaml: jobs, dependencies, sweeps, schedule (`-f -` reads it from stdin; its
+    /// jobs then run in the current directory)
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub file: Option<PathBuf>,
 }
@@ -154,6 +167,14 @@ pub(crate) struct InputArgs {
     /// Run every command with /bin/sh -c (default: only commands that use shell syntax)
     #[arg(long)]
     pub shell: bool,
+    /// Give the workflow file's param NAME this value for this run (repeatable): `--set lr=0.01`
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
+    pub sets: Vec<ParamSet>,
+}
+
+/// `--set NAME=VALUE`, refused by clap (with the usage line) when it is not that shape.
+fn parse_set(text: &str) -> Result<ParamSet, String> {
+    ParamSet::parse(text).map_err(|bad| format!("{bad}; {}", bad.hint()))
 }
 
 #[derive(Debug, Args)]
@@ -197,7 +218,8 @@ pub(crate) struct RunArgs {
     /// `drift`, else warn]
     #[arg(long, value_name = "POLICY", value_parser = ["warn", "refuse", "replay", "ignore"])]
     pub drift: Option<String>,
-    /// Output format: yaml, json, name, or jsonpath=EXPR (`{.metadata.name}` or `metadata.name`)
+    /// Output format: yaml, json, name, events (as --events), or jsonpath=EXPR
+    /// (`{.metadata.name}` or `metadata.name`)
     #[arg(short = 'o', long = "output", value_name = "FORMAT")]
     pub output: Option<String>,
     /// Run the jobs on this machine, as processes (the default where no cluster is configured)
@@ -221,6 +243,10 @@ pub(crate) struct RunArgs {
     /// Print only the run's name, and what failed: no output, progress or summary
     #[arg(short = 'q', long, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Write the run's events to stdout as JSON lines (docs/events.md), and nothing else there;
+    /// a cluster run without --watch writes one `run_submitted` line. Also `-o events`
+    #[arg(long, conflicts_with_all = ["output", "dry_run", "quiet"])]
+    pub events: bool,
 }
 
 /// Which cluster and namespace: the notebook pod's service account, else the kubeconfig.
@@ -260,6 +286,15 @@ pub(crate) struct RunRefArgs {
     pub history: HistoryArgs,
     /// The run (`@latest` for the newest from this notebook)
     pub run: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WatchArgs {
+    #[command(flatten)]
+    pub run: RunRefArgs,
+    /// Write the run's events to stdout as JSON lines (docs/events.md) instead of the live view
+    #[arg(long)]
+    pub events: bool,
 }
 
 #[derive(Debug, Args)]
@@ -316,6 +351,9 @@ pub(crate) struct LogsArgs {
     /// Keep printing new lines until the run ends
     #[arg(short = 'f', long)]
     pub follow: bool,
+    /// Write each line as a `job_output` event, a JSON line (docs/events.md)
+    #[arg(long)]
+    pub events: bool,
 }
 
 #[derive(Debug, Args)]

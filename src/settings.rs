@@ -19,8 +19,8 @@ use crate::environment::discover::ProcessEnv;
 use crate::environment::drift::DriftPolicy;
 use crate::error::Error;
 use crate::local::FailurePolicy;
-use crate::pipeline::CommandMode;
 use crate::pipeline::selection::Pick;
+use crate::pipeline::{CommandMode, ParamSet};
 use crate::printer::format::OutputFormat;
 use crate::printer::graph::GraphFormat;
 use config_file::ConfigFile;
@@ -47,7 +47,11 @@ pub(crate) enum Verb {
     Get(GetSettings),
     Logs(LogsSettings),
     Delete(DeleteSettings),
-    Watch(RunRef),
+    /// `watch`; `events`: JSON lines instead of the live view.
+    Watch {
+        run: RunRef,
+        events: bool,
+    },
     Stop(RunRef),
     Terminate(RunRef),
     Resubmit(ResubmitSettings),
@@ -59,20 +63,27 @@ pub(crate) enum Verb {
     Completions(clap_complete::Shell),
     Man,
     Version,
+    /// `ipython-extension DIR`: the Python package goes to `DIR/jupyterflow`.
+    IpythonExtension(PathBuf),
+}
+
+/// The pipeline: where it comes from, how its commands run, and the params `--set` gives.
+pub(crate) struct Input {
+    pub source: InputSource,
+    /// `--shell`: every command under `/bin/sh -c`.
+    pub mode: Option<CommandMode>,
+    /// `--set NAME=VALUE`, in the order given.
+    pub sets: Vec<ParamSet>,
 }
 
 /// Where the pipeline comes from.
-pub(crate) enum Input {
+pub(crate) enum InputSource {
     /// `-c TEXT`
-    OneLiner {
-        text: String,
-        mode: Option<CommandMode>,
-    },
+    OneLiner(String),
     /// `-f FILE`
-    File {
-        path: PathBuf,
-        mode: Option<CommandMode>,
-    },
+    File(PathBuf),
+    /// `-f -`: a workflow.yaml on stdin, whose jobs run in the current directory.
+    Stdin,
 }
 
 /// `config --generate-config`: where to write, and whether to overwrite.
@@ -97,6 +108,8 @@ pub(crate) struct RunSettings {
     pub verbose: bool,
     /// The jobs' output shown as it comes (not with `-q` or `--no-log`).
     pub stream_output: bool,
+    /// `--events`: the run's events as JSON lines on stdout instead of the view.
+    pub events: bool,
     pub backend: RunBackend,
 }
 
@@ -203,6 +216,8 @@ pub(crate) struct LogsSettings {
     pub run: String,
     pub job: Option<String>,
     pub follow: bool,
+    /// `--events`: each line as a `job_output` JSON line.
+    pub events: bool,
 }
 
 pub(crate) struct DeleteSettings {
@@ -278,7 +293,8 @@ impl Settings {
             })
             | Command::Completions(_)
             | Command::Man
-            | Command::Version => (None, ConfigFile::default()),
+            | Command::Version
+            | Command::IpythonExtension(_) => (None, ConfigFile::default()),
             _ => match config_file::load(vars.config_file.as_deref(), vars.home.as_deref())? {
                 Some((path, config)) => (Some(path), config),
                 None => (None, ConfigFile::default()),

@@ -6,6 +6,7 @@
 use crate::argo;
 use crate::environment::discover::notebooks;
 use crate::error::Error;
+use crate::pipeline::ParamMap;
 use crate::pipeline::notebook;
 use crate::pipeline::selection::Pick;
 use crate::printer::Printer;
@@ -61,6 +62,10 @@ pub(super) fn lint(
         dag.job_count(),
         dag.tasks.len(),
     ));
+    if !dag.options.params.is_empty() {
+        let params = ParamMap::of(&dag.options.params);
+        printer.data(&format!("params: {params}\n"));
+    }
     if let Some(chosen) = chosen {
         printer.data(&format!("{chosen}\n"));
     }

@@ -1,7 +1,9 @@
 //! `jupyterflow logs RUN [JOB] [-f]`: job output, every line prefixed with its job; with `-f`,
-//! new output until the run ends (exit 1 when it failed).
+//! new output until the run ends (exit 1 when it failed). With `--events`, each line is a
+//! `job_output` JSON line instead.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use super::argo_session::{resolve, with_cluster};
 use super::history::{find_local, readable};
@@ -9,13 +11,13 @@ use crate::argo::ArgoKind;
 use crate::argo::view::WorkflowView;
 use crate::cluster::logs::{self, LogPiece, Selection};
 use crate::error::{self, Error};
-use crate::events::RunStatus;
+use crate::events::{RunEvent, RunStatus, Stream};
 use crate::local::tail::{self, TailPiece};
-use crate::printer::{Printer, prefix_bytes, prefix_lines};
+use crate::printer::{Printer, events, prefix_bytes, prefix_lines};
 use crate::settings::{LogsSettings, Runs, Session};
 
 /// Returns the exit code: 0; 1 when following a run that failed or when output was lost.
-pub(super) fn logs(logs: &LogsSettings, printer: &mut Printer) -> Result<u8, Error> {
+pub(super) fn logs(logs: &LogsSettings, cwd: &Path, printer: &mut Printer) -> Result<u8, Error> {
     match &logs.runs {
         Runs::Local { runs_dir } => {
             let (name, dir, run) = readable(find_local(runs_dir, &logs.run)?)?;
@@ -40,7 +42,11 @@ pub(super) fn logs(logs: &LogsSettings, printer: &mut Printer) -> Result<u8, Err
                 ));
             }
             let mut missing = 0;
+            let mut events = events::Writer::new(events::Context::local(cwd));
             let status = tail::tail(&dir, run, &jobs, logs.follow, |piece| match piece {
+                TailPiece::Output { job, bytes } if logs.events => {
+                    output_events(printer, &mut events, &job, &String::from_utf8_lossy(&bytes));
+                }
                 TailPiece::Output { job, bytes } => printer.data_bytes(&prefix_bytes(&job, &bytes)),
                 TailPiece::Missing { job, path } => {
                     missing += 1;
@@ -58,11 +64,16 @@ pub(super) fn logs(logs: &LogsSettings, printer: &mut Printer) -> Result<u8, Err
                 _ => 0,
             })
         }
-        Runs::Argo(session) => cluster(logs, session, printer),
+        Runs::Argo(session) => cluster(logs, session, cwd, printer),
     }
 }
 
-fn cluster(logs: &LogsSettings, session: &Session, printer: &mut Printer) -> Result<u8, Error> {
+fn cluster(
+    logs: &LogsSettings,
+    session: &Session,
+    cwd: &Path,
+    printer: &mut Printer,
+) -> Result<u8, Error> {
     with_cluster(session, printer, async |cluster, printer| {
         let name = resolve(cluster, &logs.run).await?;
         let object = cluster.get(ArgoKind::Workflow, &name).await?;
@@ -82,7 +93,11 @@ fn cluster(logs: &LogsSettings, session: &Session, printer: &mut Printer) -> Res
         }
         let selection = Selection(logs.job.as_deref());
         let verbose = session.verbose;
+        let mut events = events::Writer::new(events::Context::argo(cwd, cluster.namespace(), None));
         let show = |piece: LogPiece| match piece {
+            LogPiece::Output { job, text } if logs.events => {
+                output_events(printer, &mut events, &job, &text);
+            }
             LogPiece::Output { job, text } => printer.data(&prefix_lines(&job, &text)),
             LogPiece::Lost(note) => printer.note(&note),
             LogPiece::NoPodsYet(status) => printer.status(&status),
@@ -104,4 +119,16 @@ fn cluster(logs: &LogsSettings, session: &Session, printer: &mut Printer) -> Res
             error::EXIT_FAILED
         })
     })
+}
+
+/// `--events`: each line of `text` as a `job_output` JSON line. A log keeps both pipes in one.
+fn output_events(printer: &mut Printer, events: &mut events::Writer, job: &str, text: &str) {
+    for line in text.lines() {
+        let event = RunEvent::JobOutput {
+            job: job.to_owned(),
+            stream: Stream::Merged,
+            line: line.to_owned(),
+        };
+        printer.data(&events.line(&event, SystemTime::now()));
+    }
 }

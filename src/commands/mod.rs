@@ -12,6 +12,7 @@ mod doctor;
 mod get;
 mod graph;
 mod history;
+mod ipython_extension;
 mod lint;
 mod list;
 mod logs;
@@ -23,12 +24,14 @@ use std::path::{Path, PathBuf};
 
 use crate::argo::view::Shutdown;
 use crate::environment::discover::notebooks;
-use crate::environment::discover::{ProgramLookup, WORKFLOW_FILE_CAP, read_capped};
+use crate::environment::discover::{
+    ProgramLookup, WORKFLOW_FILE_CAP, read_capped, read_capped_stdin,
+};
 use crate::error::Error;
 use crate::pipeline::selection::Pick;
 use crate::pipeline::{Dag, notebook, one_liner, programs, workflow_file};
 use crate::printer::Printer;
-use crate::settings::{Input, Settings, Verb};
+use crate::settings::{Input, InputSource, Settings, Verb};
 
 /// Runs the verb; returns the exit code (errors are printed by the caller).
 pub(crate) fn dispatch(settings: &Settings, printer: &mut Printer) -> Result<u8, Error> {
@@ -41,9 +44,9 @@ pub(crate) fn dispatch(settings: &Settings, printer: &mut Printer) -> Result<u8,
         }
         Verb::List(list) => list::list(list, printer).map(|()| 0),
         Verb::Get(get) => get::get(get, printer).map(|()| 0),
-        Verb::Logs(logs) => logs::logs(logs, printer),
+        Verb::Logs(logs) => logs::logs(logs, &settings.cwd, printer),
         Verb::Delete(delete) => delete::delete(delete, printer).map(|()| 0),
-        Verb::Watch(run) => control::watch(run, &settings.cwd, printer),
+        Verb::Watch { run, events } => control::watch(settings, run, *events, printer),
         Verb::Stop(run) => control::shutdown(run, Shutdown::Stop, printer).map(|()| 0),
         Verb::Terminate(run) => control::shutdown(run, Shutdown::Terminate, printer).map(|()| 0),
         Verb::Resubmit(resubmit) => control::resubmit(resubmit, &settings.cwd, printer),
@@ -54,6 +57,7 @@ pub(crate) fn dispatch(settings: &Settings, printer: &mut Printer) -> Result<u8,
             Ok(0)
         }
         Verb::Man => about::man(printer).map(|()| 0),
+        Verb::IpythonExtension(dir) => ipython_extension::install(dir, printer).map(|()| 0),
         Verb::Version => {
             about::version(printer);
             Ok(0)
@@ -71,6 +75,9 @@ fn block_on<T>(future: impl Future<Output = Result<T, Error>>) -> Result<T, Erro
         .block_on(future)
 }
 
+/// How messages name a workflow read from stdin (`-f -`).
+const STDIN_NAME: &str = "<stdin>";
+
 /// A pipeline read from `-c` or `-f`, with the directory its jobs start in.
 pub(crate) struct LoadedPipeline {
     pub dag: Dag,
@@ -80,17 +87,29 @@ pub(crate) struct LoadedPipeline {
 
 /// Reads and validates the pipeline named by `-c`/`-f`.
 pub(crate) fn load(input: &Input, cwd: &Path) -> Result<LoadedPipeline, Error> {
-    let (pipeline, working_dir) = match input {
-        Input::OneLiner { text, mode } => (one_liner::parse(text, *mode)?, cwd.to_path_buf()),
-        Input::File { path, mode } => {
+    let (mut pipeline, working_dir) = match &input.source {
+        InputSource::OneLiner(text) => (one_liner::parse(text, input.mode)?, cwd.to_path_buf()),
+        InputSource::File(path) => {
             let text = read_capped(path, WORKFLOW_FILE_CAP).map_err(|source| Error::ReadInput {
                 path: path.clone(),
                 source,
             })?;
             let dir = absolute_parent(path, cwd);
-            (workflow_file::parse(&text, path, *mode)?, dir)
+            (workflow_file::parse(&text, path, input.mode)?, dir)
+        }
+        InputSource::Stdin => {
+            let path = Path::new(STDIN_NAME);
+            let text = read_capped_stdin(WORKFLOW_FILE_CAP).map_err(|source| Error::ReadInput {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            (
+                workflow_file::parse(&text, path, input.mode)?,
+                cwd.to_path_buf(),
+            )
         }
     };
+    pipeline.set_params(&input.sets)?;
     let dag = Dag::build(pipeline)?;
     // After the build, so that a job named by a data file is found by its task's name.
     programs::check(&dag, &ProgramLookup::from_process(&working_dir))?;

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Plan;
 use crate::events::{Exit, JobPhase, RunStatus};
-use crate::pipeline::Source;
+use crate::pipeline::{ParamMap, Source};
 use crate::time;
 
 /// Where local runs are kept, relative to the working directory, unless the config's `log_dir`
@@ -131,6 +131,9 @@ pub(crate) struct RunRecord {
     /// The run this one retried (`jupyterflow retry`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_of: Option<String>,
+    /// The params the run's commands were filled with (`params:` after `--set`).
+    #[serde(default, skip_serializing_if = "ParamMap::is_empty")]
+    pub params: ParamMap,
     pub jobs: Vec<JobRecord>,
 }
 
@@ -185,6 +188,7 @@ impl RunRecord {
             pid: std::process::id(),
             pid_started: process_start_time(std::process::id()),
             retry_of: retry_of.map(str::to_owned),
+            params: plan.params.clone(),
             jobs: plan
                 .jobs
                 .iter()
@@ -224,6 +228,7 @@ impl RunRecord {
             .collect();
         Plan {
             name: self.name.clone(),
+            params: self.params.clone(),
             source: match &self.source {
                 RecordSource::CommandLine(text) => Source::CommandLine(text.clone()),
                 RecordSource::File(path) => Source::File(path.clone()),

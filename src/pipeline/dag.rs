@@ -10,7 +10,7 @@ use super::notebook::{PreparedNotebook, step};
 use super::selection::JobGraph;
 use super::{
     Axis, CommandTemplate, JobRef, Pipeline, Pos, ResourceSpec, Segment, Source, TolerationSpec,
-    Word, WorkflowOptions, command, cron, quantity,
+    Word, WorkflowOptions, command, cron, params, quantity,
 };
 
 /// A validated pipeline: unique DNS-safe task names, resolved acyclic dependencies.
@@ -366,7 +366,13 @@ impl Builder {
         self.check_options(&pipeline.options);
         let options = pipeline.options;
         let mut tasks = Vec::with_capacity(pipeline.jobs.len());
-        for ((job, name), depends) in pipeline.jobs.into_iter().zip(names).zip(depends) {
+        for ((mut job, name), depends) in pipeline.jobs.into_iter().zip(names).zip(depends) {
+            // Params take their values (after `--set`) once names are made: a param never
+            // changes a job's name.
+            job.command.fill_params(&options.params);
+            for (_, value) in &mut job.env {
+                *value = params::substitute(value, &options.params);
+            }
             self.check_job(&name, &job);
             tasks.push(Task {
                 name,
@@ -676,6 +682,7 @@ impl Builder {
                     .iter()
                     .map(|s| match s {
                         Segment::Text(t) => t.as_str(),
+                        Segment::Const(c) => c.value.as_str(),
                         Segment::Param(_) => "x",
                     })
                     .collect();
@@ -702,7 +709,9 @@ impl Builder {
                 // point; past `MAX_JOBS` the count is reported instead.
                 let may_be_notebook = match &job.command {
                     CommandTemplate::Exec(words) => words.first().is_some_and(|Word(segments)| {
-                        segments.iter().any(|s| matches!(s, Segment::Param(_)))
+                        segments
+                            .iter()
+                            .any(|s| matches!(s, Segment::Param(_) | Segment::Const(_)))
                             || segments
                                 .iter()
                                 .any(|s| matches!(s, Segment::Text(t) if step::is_notebook(t)))
@@ -805,7 +814,7 @@ fn used_params(command: &CommandTemplate) -> Vec<usize> {
         .into_iter()
         .filter_map(|s| match s {
             Segment::Param(n) => Some(*n),
-            Segment::Text(_) => None,
+            Segment::Text(_) | Segment::Const(_) => None,
         })
         .collect()
 }

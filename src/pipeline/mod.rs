@@ -9,6 +9,7 @@ pub mod error;
 pub(crate) mod names;
 pub mod notebook;
 pub mod one_liner;
+pub mod params;
 pub(crate) mod programs;
 pub(crate) mod quantity;
 pub mod selection;
@@ -19,6 +20,7 @@ pub mod workflow_file;
 
 pub use command::{CommandMode, CommandTemplate, Segment, Word};
 pub use dag::{Dag, Job, Task};
+pub use params::{Param, ParamMap, ParamSet};
 pub use spec::{
     Axis, ConcurrencyPolicy, EdgeSpec, JobRef, JobSpec, Pipeline, Pos, ResourceSpec, Source,
     TolerationSpec, WorkflowOptions,

@@ -322,3 +322,25 @@ fn graph_and_the_local_plan_mark_notebook_steps() {
         "a dry run writes nothing"
     );
 }
+
+#[test]
+fn workflow_params_reach_notebook_parameters_and_set_overrides_them() {
+    let home = temp_home();
+    copy_notebook(home.path(), "with_parameters.ipynb", "train.ipynb");
+    std::fs::write(
+        home.path().join("workflow.yaml"),
+        "params: {lr: 0.5}\njobs:\n  - train.ipynb -p learning_rate {lr}\n",
+    )
+    .expect("write");
+    let out = run(with_jupyter(home.path()).args([
+        "run",
+        "--local",
+        "-f",
+        "workflow.yaml",
+        "--set",
+        "lr=0.75",
+    ]));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let cells = cells(&run_dir(home.path()).join("notebooks/train.ipynb"));
+    assert_eq!(outputs_text(&cells[4]), "0.75 10 data/train.csv\n");
+}

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Container, EnvVar};
 
-use super::SOURCE_ANNOTATION;
 use crate::pipeline::command::quote;
 use crate::pipeline::notebook::PreparedNotebook;
 use crate::pipeline::notebook::prepare::{NOTEBOOKS_DIR, PYTHON, RUN_DIR_ENV};
@@ -16,9 +15,11 @@ use crate::pipeline::{Dag, Task};
 /// On the workflow: `task=notebook` for each notebook step, comma-separated.
 pub(crate) const NOTEBOOKS_ANNOTATION: &str = "jupyterflow.io/notebooks";
 
-/// The workflow's annotations: where it came from (`source`), and its notebook steps.
-pub(super) fn annotations(dag: &Dag, source: String) -> BTreeMap<String, String> {
-    let mut annotations = BTreeMap::from([(SOURCE_ANNOTATION.to_owned(), source)]);
+/// Adds the notebook steps' annotation to the workflow's `annotations`, when there are any.
+pub(super) fn annotate(
+    dag: &Dag,
+    mut annotations: BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
     let steps: Vec<String> = dag
         .tasks
         .iter()

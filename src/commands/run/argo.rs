@@ -4,6 +4,8 @@
 //! with `--watch`, follow it. On the happy path that is three requests (four when a claim's
 //! access mode must be read).
 
+use std::time::SystemTime;
+
 use super::{LoadedPipeline, check_gpus, drift, environment};
 use crate::argo::confinement::{self, Policies};
 use crate::argo::{ArgoKind, RenderOptions, render_checked};
@@ -15,7 +17,7 @@ use crate::environment::Environment;
 use crate::environment::drift::DriftPolicy;
 use crate::environment::workdir::{self, Placement};
 use crate::error::Error;
-use crate::printer::{Printer, format};
+use crate::printer::{Printer, events, format};
 use crate::settings::{ArgoRun, RunSettings, Settings};
 
 use super::super::argo_session::{Shown, after_submit, follow, report};
@@ -47,17 +49,27 @@ pub(super) fn run(submission: &Submission<'_>, printer: &mut Printer) -> Result<
         let Some(submitted) = result? else {
             return Ok(0); // a dry run
         };
-        if let Some(url) = &argo.argo_ui_url {
-            let path = match submitted.kind {
-                ArgoKind::Workflow => "workflows",
-                ArgoKind::CronWorkflow => "cron-workflows",
-            };
-            printer.note(&format!(
-                "{}/{path}/{}/{}",
-                url.trim_end_matches('/'),
-                cluster.namespace(),
-                submitted.name
+        let ui = argo.argo_ui_url.as_deref().map(|base| {
+            submitted
+                .kind
+                .ui_link(base, cluster.namespace(), &submitted.name)
+        });
+        if run.events {
+            let context = events::Context::argo(&settings.cwd, cluster.namespace(), ui.clone());
+            printer.data(&events::Writer::new(context).submitted(
+                &submitted.name,
+                submitted.kind.kind(),
+                SystemTime::now(),
             ));
+        } else {
+            let text = match format::structured(&submitted.object, &run.output)? {
+                Some(text) => text,
+                None => format!("{}\n", submitted.kind.resource_name(&submitted.name)),
+            };
+            printer.data(&text);
+        }
+        if let Some(ui) = &ui {
+            printer.note(ui);
         }
         if !argo.watch {
             return Ok(0);
@@ -70,6 +82,8 @@ pub(super) fn run(submission: &Submission<'_>, printer: &mut Printer) -> Result<
             quiet: run.quiet,
             verbose: run.verbose,
             output: run.stream_output,
+            events: run.events,
+            argo_ui_url: argo.argo_ui_url.as_deref(),
         };
         let followed = follow(
             &mut cluster,
@@ -213,11 +227,5 @@ async fn submit_from_pod(
         printer.data(&format::manifest(&manifest.as_submitted(), &run.output)?);
         return Ok(None);
     }
-    let submitted = submit::submit(cluster, &manifest).await?;
-    let text = match format::structured(&submitted.object, &run.output)? {
-        Some(text) => text,
-        None => format!("{}\n", submitted.kind.resource_name(&submitted.name)),
-    };
-    printer.data(&text);
-    Ok(Some(submitted))
+    Ok(Some(submit::submit(cluster, &manifest).await?))
 }
