@@ -91,15 +91,12 @@ impl Task {
 
     /// Every sweep point, as one value index per axis, in row-major order.
     pub fn points(&self) -> impl Iterator<Item = Vec<usize>> + '_ {
-        let total = self.job_count();
-        (0..total).map(move |mut k| {
-            let mut point = vec![0; self.axes.len()];
-            for (i, axis) in self.axes.iter().enumerate().rev() {
-                point[i] = k % axis.values.len();
-                k /= axis.values.len();
-            }
-            point
-        })
+        points(&self.axes, self.job_count())
+    }
+
+    /// The argv of each job, in `points()` order.
+    pub fn argvs(&self) -> impl Iterator<Item = Vec<String>> + '_ {
+        argvs(&self.command, &self.axes, self.job_count())
     }
 
     /// Whether any of this task's jobs run.
@@ -123,8 +120,7 @@ impl Task {
     /// The notebook this task runs, as written, when it is a notebook step (judged at its
     /// first sweep point: `Dag::build` refuses sweeps that mix notebooks and programs).
     pub fn notebook_path(&self) -> Option<String> {
-        let values: Vec<String> = self.axes.iter().map(|a| a.values[0].clone()).collect();
-        let argv = self.argv(&values);
+        let argv = self.argvs().next()?;
         argv.first().filter(|p| step::is_notebook(p)).cloned()
     }
 
@@ -268,6 +264,34 @@ impl Dag {
         }
         level
     }
+}
+
+/// The first `count` sweep points of `axes`, row-major (see `Task::points`).
+fn points(axes: &[Axis], count: usize) -> impl Iterator<Item = Vec<usize>> + '_ {
+    (0..count).map(move |mut k| {
+        let mut point = vec![0; axes.len()];
+        for (i, axis) in axes.iter().enumerate().rev() {
+            point[i] = k % axis.values.len();
+            k /= axis.values.len();
+        }
+        point
+    })
+}
+
+/// The argv of `command` at each of the first `count` sweep points of `axes`.
+pub(crate) fn argvs<'a>(
+    command: &'a CommandTemplate,
+    axes: &'a [Axis],
+    count: usize,
+) -> impl Iterator<Item = Vec<String>> + 'a {
+    points(axes, count).map(move |point| {
+        let values: Vec<&str> = point
+            .iter()
+            .zip(axes)
+            .map(|(&v, axis)| axis.values[v].as_str())
+            .collect();
+        command.argv(&values)
+    })
 }
 
 /// Kahn's algorithm over `deps[i]` = what `i` waits for. `Err` holds the tasks left in cycles.
@@ -673,92 +697,15 @@ impl Builder {
         }
     }
 
-    /// A notebook step's words after the notebook must be `-p NAME VALUE`, at every sweep
-    /// point; a sweep may not mix notebooks and programs; a notebook cannot run in a shell.
+    /// A notebook step's words after the notebook must be `-p NAME VALUE` (see `step::check`).
     fn check_notebook_step(&mut self, name: &str, job: &super::JobSpec) {
-        let problem = match &job.command {
-            CommandTemplate::Shell(segments) => {
-                let text: String = segments
-                    .iter()
-                    .map(|s| match s {
-                        Segment::Text(t) => t.as_str(),
-                        Segment::Const(c) => c.value.as_str(),
-                        Segment::Param(_) => "x",
-                    })
-                    .collect();
-                step::in_shell(&text, None).map(|e| (e.to_string(), e.hint()))
-            }
-            CommandTemplate::Exec(_) => {
-                let probe = Task {
-                    name: String::new(),
-                    text: String::new(),
-                    command: job.command.clone(),
-                    axes: job.axes.clone(),
-                    depends: Vec::new(),
-                    env: Vec::new(),
-                    resources: ResourceSpec::default(),
-                    node_selector: BTreeMap::new(),
-                    tolerations: Vec::new(),
-                    retries: None,
-                    timeout: None,
-                    pos: None,
-                    only: None,
-                    notebook: None,
-                };
-                // Only a program word that is, or may become, a notebook is looked at point by
-                // point; past `MAX_JOBS` the count is reported instead.
-                let may_be_notebook = match &job.command {
-                    CommandTemplate::Exec(words) => words.first().is_some_and(|Word(segments)| {
-                        segments
-                            .iter()
-                            .any(|s| matches!(s, Segment::Param(_) | Segment::Const(_)))
-                            || segments
-                                .iter()
-                                .any(|s| matches!(s, Segment::Text(t) if step::is_notebook(t)))
-                    }),
-                    CommandTemplate::Shell(_) => false,
-                };
-                if !may_be_notebook
-                    || probe.axes.iter().any(|a| a.values.is_empty())
-                    || probe.checked_job_count().is_none_or(|n| n > MAX_JOBS)
-                {
-                    return;
-                }
-                let mut kinds = BTreeSet::new();
-                let mut first_error = None;
-                for point in probe.points() {
-                    let values: Vec<String> = point
-                        .iter()
-                        .zip(&probe.axes)
-                        .map(|(&v, axis)| axis.values[v].clone())
-                        .collect();
-                    match step::parse(&probe.argv(&values)) {
-                        None => kinds.insert(false),
-                        Some(Ok(_)) => kinds.insert(true),
-                        Some(Err(e)) => {
-                            first_error.get_or_insert(e);
-                            kinds.insert(true)
-                        }
-                    };
-                }
-                match first_error {
-                    Some(e) => Some((e.to_string(), e.hint())),
-                    None if kinds.len() > 1 => Some((
-                        "its sweep runs notebooks at some points and other programs at others"
-                            .to_owned(),
-                        "make the notebooks and the other programs separate jobs".to_owned(),
-                    )),
-                    None => None,
-                }
-            }
-        };
-        if let Some((message, hint)) = problem {
+        if let Some(problem) = step::check(&job.command, &job.axes) {
             self.error(
                 job.pos,
                 Kind::NotebookStep {
                     job: name.to_owned(),
-                    message,
-                    hint,
+                    message: problem.message,
+                    hint: problem.hint,
                 },
             );
         }

@@ -25,13 +25,8 @@ pub fn lint(dag: &Dag, read: &mut dyn FnMut(&str) -> Result<String, String>) -> 
     let mut said: BTreeSet<(String, String, String)> = BTreeSet::new();
     let mut findings = Vec::new();
     for task in &dag.tasks {
-        for point in task.points() {
-            let values: Vec<String> = point
-                .iter()
-                .zip(&task.axes)
-                .map(|(&v, axis)| axis.values[v].clone())
-                .collect();
-            let Some(Ok(NotebookStep { path, params })) = step::parse(&task.argv(&values)) else {
+        for argv in task.argvs() {
+            let Some(Ok(NotebookStep { path, params })) = step::parse(&argv) else {
                 break;
             };
             let cell = cells.entry(path.clone()).or_insert_with(|| {

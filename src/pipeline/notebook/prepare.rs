@@ -101,14 +101,9 @@ pub fn prepare(
     for task in &mut dag.tasks {
         let mut injected = Vec::new();
         let mut first = None;
-        for point in task.points() {
-            let values: Vec<String> = point
-                .iter()
-                .zip(&task.axes)
-                .map(|(&v, axis)| axis.values[v].clone())
-                .collect();
+        for argv in task.argvs() {
             // `Dag::build` refused steps whose arguments are not parameters.
-            let Some(Ok(NotebookStep { path, params })) = step::parse(&task.argv(&values)) else {
+            let Some(Ok(NotebookStep { path, params })) = step::parse(&argv) else {
                 break;
             };
             if !texts.contains_key(&path) {

@@ -3,6 +3,9 @@
 //! of their own.
 
 use super::Param;
+use crate::pipeline::Axis;
+use crate::pipeline::command::{CommandTemplate, Segment, Word};
+use crate::pipeline::dag::{MAX_JOBS, argvs};
 
 /// The file extension that makes a program a notebook step.
 pub const NOTEBOOK_EXTENSION: &str = ".ipynb";
@@ -106,6 +109,67 @@ fn parse_parameters(program: &str, rest: &[String]) -> Result<NotebookStep, Step
     Ok(NotebookStep {
         path: program.to_owned(),
         params,
+    })
+}
+
+/// What is wrong with a job's notebook step, for `Dag::build`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub message: String,
+    pub hint: String,
+}
+
+impl From<StepError> for Problem {
+    fn from(e: StepError) -> Self {
+        Problem {
+            message: e.to_string(),
+            hint: e.hint(),
+        }
+    }
+}
+
+/// Checks a job's command at every sweep point: the words after a notebook are parameters, a
+/// sweep does not mix notebooks and programs, a notebook is not run by a shell. Only commands
+/// whose program word is, or may become, a notebook are walked point by point; a sweep past
+/// `MAX_JOBS` is left to the job count's own error.
+pub fn check(command: &CommandTemplate, axes: &[Axis]) -> Option<Problem> {
+    let words = match command {
+        CommandTemplate::Shell(segments) => {
+            let text: String = segments
+                .iter()
+                .map(|s| match s {
+                    Segment::Text(t) => t.as_str(),
+                    Segment::Const(c) => c.value.as_str(),
+                    Segment::Param(_) => "x",
+                })
+                .collect();
+            return in_shell(&text, None).map(Problem::from);
+        }
+        CommandTemplate::Exec(words) => words,
+    };
+    let may_be_notebook = words.first().is_some_and(|Word(segments)| {
+        segments.iter().any(|s| match s {
+            Segment::Text(t) => is_notebook(t),
+            Segment::Param(_) | Segment::Const(_) => true,
+        })
+    });
+    let count = axes.iter().try_fold(1u64, |count, axis| {
+        count.checked_mul(u64::try_from(axis.values.len()).ok()?)
+    })?;
+    if !may_be_notebook || count == 0 || count > MAX_JOBS {
+        return None;
+    }
+    let (mut notebooks, mut programs) = (false, false);
+    for argv in argvs(command, axes, usize::try_from(count).ok()?) {
+        match parse(&argv) {
+            None => programs = true,
+            Some(Ok(_)) => notebooks = true,
+            Some(Err(e)) => return Some(e.into()),
+        }
+    }
+    (notebooks && programs).then(|| Problem {
+        message: "its sweep runs notebooks at some points and other programs at others".to_owned(),
+        hint: "make the notebooks and the other programs separate jobs".to_owned(),
     })
 }
 
