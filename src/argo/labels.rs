@@ -14,6 +14,8 @@ pub(crate) const USER_LABEL: &str = "jupyterflow.io/user";
 pub(crate) const SOURCE_ANNOTATION: &str = "jupyterflow.io/source";
 /// The workflow's params (`params:` after `--set`), a JSON object in the file's order, for `get`.
 pub(crate) const PARAMS_ANNOTATION: &str = "jupyterflow.io/params";
+/// On a workflow with notebook steps: `task=notebook`, comma-separated.
+pub(crate) const NOTEBOOKS_ANNOTATION: &str = "jupyterflow.io/notebooks";
 /// The random id of one `jupyterflow run`: how a retried create recognises its own object.
 pub(crate) const SUBMISSION_LABEL: &str = "jupyterflow.io/submission-id";
 /// On a `retry`'s Workflow: the run it retries.

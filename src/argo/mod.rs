@@ -6,6 +6,7 @@ pub(crate) mod confinement;
 pub(crate) mod deletion;
 pub(crate) mod labels;
 pub mod manifest;
+pub(crate) mod notebooks;
 pub(crate) mod pods;
 pub mod render;
 pub(crate) mod resubmit;

@@ -4,10 +4,11 @@ use std::time::SystemTime;
 
 use super::argo_session::{resolve, with_cluster};
 use super::history::{find_local, readable};
-use crate::argo::ArgoKind;
 use crate::argo::view::WorkflowView;
+use crate::argo::{ArgoKind, notebooks};
+use crate::environment::discover::notebooks::cell_failures;
 use crate::error::Error;
-use crate::local::record::notebook_failures;
+use crate::local::record::failed_notebooks;
 use crate::printer::format::{self, OutputFormat};
 use crate::printer::{Printer, runs, workflows};
 use crate::settings::{GetSettings, Runs};
@@ -19,7 +20,8 @@ pub(super) fn get(get: &GetSettings, printer: &mut Printer) -> Result<(), Error>
             let text = match &get.output {
                 OutputFormat::Name => format!("{name}\n"),
                 OutputFormat::Table | OutputFormat::Wide => {
-                    let failures = notebook_failures(&dir, &run, runs::TRACEBACK_LINES);
+                    let failures =
+                        cell_failures(failed_notebooks(&dir, &run), runs::TRACEBACK_LINES);
                     runs::local_details(&name, &run, SystemTime::now())
                         + &runs::notebook_failures(&failures)
                 }
@@ -34,7 +36,14 @@ pub(super) fn get(get: &GetSettings, printer: &mut Printer) -> Result<(), Error>
             let text = match &get.output {
                 OutputFormat::Name => format!("{}\n", ArgoKind::Workflow.resource_name(&name)),
                 OutputFormat::Table | OutputFormat::Wide => {
-                    workflows::get_text(&WorkflowView::from_json(&object), SystemTime::now())
+                    let view = WorkflowView::from_json(&object);
+                    // Readable where the shared volume is mounted as in the jobs (the notebook).
+                    let failures = cell_failures(
+                        notebooks::failed_notebooks(&object, &view),
+                        runs::TRACEBACK_LINES,
+                    );
+                    workflows::get_text(&view, SystemTime::now())
+                        + &runs::notebook_failures(&failures)
                 }
                 structured => format::structured(&object, structured)?.unwrap_or_default(),
             };

@@ -31,22 +31,12 @@ pub(crate) fn executed_notebook(run_dir: &Path, job: &str) -> PathBuf {
     run_dir.join("notebooks").join(format!("{job}.ipynb"))
 }
 
-/// The failing cell of each failed notebook step of `run` (kept in `run_dir`), read from the
-/// executed notebooks, with the path of each; steps whose copy has no error are left out.
-pub(crate) fn notebook_failures(
-    run_dir: &Path,
-    run: &RunRecord,
-    traceback_lines: usize,
-) -> Vec<(String, PathBuf, crate::pipeline::notebook::CellError)> {
+/// Each failed notebook step of `run` (kept in `run_dir`) and its executed notebook.
+pub(crate) fn failed_notebooks(run_dir: &Path, run: &RunRecord) -> Vec<(String, PathBuf)> {
     run.jobs
         .iter()
         .filter(|j| j.phase == JobPhase::Failed && j.notebook.is_some())
-        .filter_map(|j| {
-            let path = executed_notebook(run_dir, &j.name);
-            let text = fs::read_to_string(&path).ok()?;
-            let error = crate::pipeline::notebook::first_error(&text, traceback_lines)?;
-            Some((j.name.clone(), path, error))
-        })
+        .map(|j| (j.name.clone(), executed_notebook(run_dir, &j.name)))
         .collect()
 }
 

@@ -7,13 +7,11 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Container, EnvVar};
 
+use crate::argo::labels::NOTEBOOKS_ANNOTATION;
 use crate::pipeline::command::quote;
 use crate::pipeline::notebook::PreparedNotebook;
 use crate::pipeline::notebook::prepare::{NOTEBOOKS_DIR, PYTHON, RUN_DIR_ENV};
 use crate::pipeline::{Dag, Task};
-
-/// On the workflow: `task=notebook` for each notebook step, comma-separated.
-pub(crate) const NOTEBOOKS_ANNOTATION: &str = "jupyterflow.io/notebooks";
 
 /// Adds the notebook steps' annotation to the workflow's `annotations`, when there are any.
 pub(super) fn annotate(

@@ -6,7 +6,7 @@ use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 use super::{ReadCap, read_capped};
-use crate::pipeline::notebook::NotebookFile;
+use crate::pipeline::notebook::{CellError, NotebookFile, first_error};
 
 /// A notebook with outputs (plots, tables) can be large; past this it is surely not the one meant.
 pub(crate) const NOTEBOOK_CAP: ReadCap = ReadCap {
@@ -17,6 +17,22 @@ pub(crate) const NOTEBOOK_CAP: ReadCap = ReadCap {
 /// The text of the notebook `path` (as a job names it, relative to `workdir`), or why not.
 pub(crate) fn read_notebook(workdir: &Path, path: &str) -> Result<String, String> {
     read_capped(&workdir.join(path), NOTEBOOK_CAP).map_err(|e| e.to_string())
+}
+
+/// The failing cell of each executed notebook of `executed` (job, path) that has one, with its
+/// traceback's last `traceback_lines` lines; notebooks that cannot be read are left out.
+pub(crate) fn cell_failures(
+    executed: Vec<(String, PathBuf)>,
+    traceback_lines: usize,
+) -> Vec<(String, PathBuf, CellError)> {
+    executed
+        .into_iter()
+        .filter_map(|(job, path)| {
+            let text = read_capped(&path, NOTEBOOK_CAP).ok()?;
+            let error = first_error(&text, traceback_lines)?;
+            Some((job, path, error))
+        })
+        .collect()
 }
 
 /// Writes each file under `workdir` unless it is already there (its name is its content's
