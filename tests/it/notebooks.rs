@@ -344,3 +344,54 @@ fn workflow_params_reach_notebook_parameters_and_set_overrides_them() {
     let cells = cells(&run_dir(home.path()).join("notebooks/train.ipynb"));
     assert_eq!(outputs_text(&cells[4]), "0.75 10 data/train.csv\n");
 }
+
+#[test]
+fn get_on_the_cluster_reads_the_failed_cell_from_the_shared_volume() {
+    use crate::cluster_helpers::{NAMESPACE, Notebook, Volume};
+    let nb = Notebook::start(Volume::Nfs);
+    let workdir = nb.workdir.display().to_string();
+    nb.api.add_workflow(
+        NAMESPACE,
+        serde_json::json!({
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+            "metadata": {"name": "nb-abc12", "namespace": NAMESPACE,
+                         "creationTimestamp": "2026-12-01T09:00:00Z",
+                         "labels": {"app.kubernetes.io/managed-by": "jupyterflow",
+                                    "jupyterflow.io/notebook": "jupyter-alice"},
+                         "annotations": {"jupyterflow.io/source": "train.ipynb",
+                                         "jupyterflow.io/notebooks": "train=train.ipynb"}},
+            "spec": {"entrypoint": "main", "templates": [
+                {"name": "main", "dag": {"tasks": [{"name": "train", "template": "job"}]}},
+                {"name": "job", "container": {"image": "i", "workingDir": workdir}}]},
+            "status": {"phase": "Failed", "startedAt": "2026-12-01T09:00:01Z",
+                       "finishedAt": "2026-12-01T09:01:00Z",
+                       "nodes": {"nb-abc12-1": {"id": "nb-abc12-1", "name": "nb-abc12.train",
+                           "displayName": "train", "type": "Pod", "phase": "Failed",
+                           "templateName": "job", "startedAt": "2026-12-01T09:00:02Z",
+                           "finishedAt": "2026-12-01T09:00:59Z",
+                           "outputs": {"exitCode": "1"}}}}
+        }),
+    );
+    let executed = nb.workdir.join(".jupyterflow/runs/nb-abc12/notebooks");
+    std::fs::create_dir_all(&executed).expect("mkdir");
+    std::fs::copy(
+        fixture("notebooks/executed_error.ipynb"),
+        executed.join("train.ipynb"),
+    )
+    .expect("copy");
+    let out = run(nb.in_pod().args(["get", "nb-abc12"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("train: cell 3 (In [2]) failed: ZeroDivisionError: division by zero"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(&format!(
+            "executed notebook: {workdir}/.jupyterflow/runs/nb-abc12/notebooks/train.ipynb"
+        )),
+        "{}",
+        out.stdout
+    );
+}
