@@ -113,6 +113,21 @@ pub struct CellError {
     pub traceback: Vec<String>,
 }
 
+impl CellError {
+    /// `cell 4 (In [3]) failed: ZeroDivisionError: division by zero`: what the summary and
+    /// `get` say of a failed notebook step.
+    pub fn headline(&self) -> String {
+        let label = self
+            .execution_count
+            .map(|n| format!(" (In [{n}])"))
+            .unwrap_or_default();
+        format!(
+            "cell {}{label} failed: {}: {}",
+            self.number, self.ename, self.evalue
+        )
+    }
+}
+
 /// Puts `params` into `notebook` as papermill does, and returns the new notebook text.
 ///
 /// The values go into a code cell tagged `injected-parameters` whose source is `# Parameters`,

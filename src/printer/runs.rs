@@ -163,14 +163,7 @@ pub(crate) fn notebook_failures(
 ) -> String {
     let mut text = String::new();
     for (job, path, error) in failures {
-        let label = error
-            .execution_count
-            .map(|n| format!(" (In [{n}])"))
-            .unwrap_or_default();
-        text.push_str(&format!(
-            "\n{job}: cell {}{label} failed: {}: {}\n",
-            error.number, error.ename, error.evalue
-        ));
+        text.push_str(&format!("\n{job}: {}\n", error.headline()));
         for line in &error.traceback {
             text.push_str(&format!("  {line}\n"));
         }

@@ -107,15 +107,7 @@ fn notebook_failure(job: &PlannedJob, context: &Context) -> Option<String> {
     job.notebook.as_ref()?;
     let executed = executed_notebook(context.options.run_dir.as_deref()?, &job.name);
     let text = std::fs::read_to_string(executed).ok()?;
-    let error = first_error(&text, 0)?;
-    let label = error
-        .execution_count
-        .map(|n| format!(" (In [{n}])"))
-        .unwrap_or_default();
-    Some(format!(
-        "cell {}{label} failed: {}: {}",
-        error.number, error.ename, error.evalue
-    ))
+    first_error(&text, 0).map(|error| error.headline())
 }
 
 fn conclude(job: &PlannedJob, ending: std::io::Result<Ending>) -> Attempt {
