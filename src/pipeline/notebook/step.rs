@@ -259,6 +259,22 @@ mod tests {
     }
 
     #[test]
+    fn every_sweep_point_is_checked() {
+        let problem = |text: &str| {
+            let job = crate::pipeline::testing::job(text);
+            check(&job.command, &job.axes)
+        };
+        assert_eq!(problem("train.ipynb -p lr {1,2}"), None);
+        assert_eq!(problem("python a.py --lr {1,2}"), None);
+        let mixed = problem("{a.ipynb,b.py} -p lr 1").expect("refused");
+        assert!(mixed.message.contains("notebooks at some points"), "{mixed:?}");
+        let flag = problem("train.ipynb {-p,-q} lr 1").expect("refused");
+        assert_eq!(flag.message, "`-q` is not an option of a notebook step");
+        let shell = problem("train.ipynb -p lr 1 | tee log").expect("refused");
+        assert!(shell.hint.contains("runs without a shell"), "{shell:?}");
+    }
+
+    #[test]
     fn a_notebook_in_a_shell_command_is_refused() {
         let e = in_shell("train.ipynb -p lr 1 > out.txt", Some("`>`")).expect("valid");
         assert!(e.to_string().contains("because of `>`"), "{e}");
