@@ -58,6 +58,22 @@ pub(crate) enum Command {
     Man,
     /// Print jupyterflow's version
     Version,
+    /// Run one cluster job's command as its container would, keeping its output on the shared
+    /// volume too (what job pods run; not for users)
+    #[command(hide = true)]
+    ExecJob(ExecJobArgs),
+}
+
+/// `exec-job --workflow NAME -- COMMAND…`: the job's identity comes from the downward-API
+/// variables the job template sets (`argo::supervisor`).
+#[derive(Debug, Args)]
+pub(crate) struct ExecJobArgs {
+    /// The workflow (Argo substitutes `{{workflow.name}}`): names the run folder
+    #[arg(long, value_name = "NAME")]
+    pub workflow: String,
+    /// The job's command, exactly as the container ran it before: `/bin/sh -c SCRIPT`
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]

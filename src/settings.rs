@@ -57,6 +57,8 @@ pub(crate) enum Verb {
     Completions(clap_complete::Shell),
     Man,
     Version,
+    /// `exec-job`: one cluster job under its supervisor.
+    ExecJob(crate::local::supervisor::JobSpec),
 }
 
 /// Where the pipeline comes from.
@@ -251,6 +253,16 @@ impl Settings {
             path: PathBuf::from("."),
             source,
         })?;
+        // A job's supervisor reads no config file and checks no variable: nothing the
+        // notebook's user set may keep a job from running as it would without it.
+        if let Command::ExecJob(args) = command {
+            return Ok(Settings {
+                config_path: None,
+                config: ConfigFile::default(),
+                verb: Verb::ExecJob(exec_job(args, &cwd)),
+                cwd,
+            });
+        }
         let process = ProcessEnv::from_process();
         // Writing a fresh template must work even when the file in place is broken.
         let (config_path, config) = match &command {
@@ -274,5 +286,20 @@ impl Settings {
             cwd,
             verb,
         })
+    }
+}
+
+/// The job `exec-job` supervises: its command line, and which node, pod and Kubernetes node
+/// it is, from the variables the job template sets through the downward API.
+fn exec_job(args: cli::ExecJobArgs, cwd: &std::path::Path) -> crate::local::supervisor::JobSpec {
+    use crate::argo::supervisor::{HOST_VAR, NODE_VAR, POD_VAR};
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    crate::local::supervisor::JobSpec {
+        workflow: args.workflow,
+        argv: args.command,
+        workdir: cwd.to_path_buf(),
+        node_name: var(NODE_VAR),
+        pod: var(POD_VAR),
+        host: var(HOST_VAR),
     }
 }

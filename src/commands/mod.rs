@@ -9,6 +9,7 @@ mod config;
 mod control;
 mod delete;
 mod doctor;
+mod exec_job;
 mod get;
 mod graph;
 mod history;
@@ -54,6 +55,7 @@ pub(crate) fn dispatch(settings: &Settings, printer: &mut Printer) -> Result<u8,
             about::version(printer);
             Ok(0)
         }
+        Verb::ExecJob(job) => exec_job::exec_job(job, printer),
     }
 }
 

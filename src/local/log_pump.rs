@@ -1,13 +1,15 @@
 //! An attempt's output: both pipes are read to the end by their own tasks and funnelled, line
 //! by line, into one writer that owns the log file, so stdout and stderr interleave by whole
 //! lines and nothing is lost however fast a job prints. The writer also turns lines into
-//! `JobOutput` (when following) and throttled `JobProgress` events.
+//! `JobOutput` (when following) and throttled `JobProgress` events. A job's supervisor
+//! (`exec-job`) tees each pipe too: its bytes go on to the supervisor's own stdout or stderr
+//! as soon as they are read, unchanged, before they are cut into lines for the log.
 
 use std::io;
 use std::time::{Duration, Instant};
 
 use tokio::fs::File;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader, BufWriter};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -35,6 +37,9 @@ struct Chunk {
     bytes: Vec<u8>,
 }
 
+/// Where a pipe's bytes go besides the log, as they are read (a supervisor's stdout/stderr).
+pub(crate) type Tee = Box<dyn AsyncWrite + Unpin + Send>;
+
 /// The running readers and writer of one attempt.
 pub(crate) struct LogPump {
     readers: Vec<JoinHandle<()>>,
@@ -48,13 +53,42 @@ impl LogPump {
         stderr: Option<impl AsyncRead + Unpin + Send + 'static>,
         sink: OutputSink,
     ) -> Self {
+        Self::spawn(Some(file), stdout, stderr, Some(sink), [None, None])
+    }
+
+    /// A supervisor's pump: each pipe's bytes go to its tee (`[stdout, stderr]`) unchanged as
+    /// soon as they are read, and into the log (when there is one) as `start` writes it. No
+    /// events: nobody follows a supervisor's lines.
+    pub(crate) fn start_teed(
+        file: Option<File>,
+        stdout: Option<impl AsyncRead + Unpin + Send + 'static>,
+        stderr: Option<impl AsyncRead + Unpin + Send + 'static>,
+        tees: [Tee; 2],
+    ) -> Self {
+        let [out, err] = tees;
+        Self::spawn(file, stdout, stderr, None, [Some(out), Some(err)])
+    }
+
+    fn spawn(
+        file: Option<File>,
+        stdout: Option<impl AsyncRead + Unpin + Send + 'static>,
+        stderr: Option<impl AsyncRead + Unpin + Send + 'static>,
+        sink: Option<OutputSink>,
+        tees: [Option<Tee>; 2],
+    ) -> Self {
         let (tx, rx) = mpsc::channel(IN_FLIGHT);
         let mut readers = Vec::new();
+        let [out_tee, err_tee] = tees;
         if let Some(pipe) = stdout {
-            readers.push(tokio::spawn(pump(pipe, Stream::Stdout, tx.clone())));
+            readers.push(tokio::spawn(pump(
+                pipe,
+                Stream::Stdout,
+                tx.clone(),
+                out_tee,
+            )));
         }
         if let Some(pipe) = stderr {
-            readers.push(tokio::spawn(pump(pipe, Stream::Stderr, tx)));
+            readers.push(tokio::spawn(pump(pipe, Stream::Stderr, tx, err_tee)));
         }
         LogPump {
             readers,
@@ -83,7 +117,12 @@ impl LogPump {
     }
 }
 
-async fn pump(pipe: impl AsyncRead + Unpin, stream: Stream, tx: mpsc::Sender<Chunk>) {
+async fn pump(
+    pipe: impl AsyncRead + Unpin,
+    stream: Stream,
+    tx: mpsc::Sender<Chunk>,
+    mut tee: Option<Tee>,
+) {
     let mut reader = BufReader::with_capacity(CHUNK, pipe);
     let mut pending: Vec<u8> = Vec::new();
     // A read error on a pipe means it is unusable; it ends the loop like EOF.
@@ -95,6 +134,13 @@ async fn pump(pipe: impl AsyncRead + Unpin, stream: Stream, tx: mpsc::Sender<Chu
             Some(last_newline) => last_newline + 1,
             None => buf.len(),
         };
+        // Exactly the bytes consumed, each once (the rest comes back with the next fill).
+        // A tee that fails (nobody reads the container's output) is dropped; the log goes on.
+        if let Some(out) = tee.as_mut()
+            && out.write_all(&buf[..take]).await.is_err()
+        {
+            tee = None;
+        }
         pending.extend_from_slice(&buf[..take]);
         reader.consume(take);
         if pending.ends_with(b"\n") || pending.len() >= CHUNK {
@@ -103,6 +149,9 @@ async fn pump(pipe: impl AsyncRead + Unpin, stream: Stream, tx: mpsc::Sender<Chu
                 return;
             }
         }
+    }
+    if let Some(mut out) = tee {
+        let _ = out.flush().await;
     }
     if !pending.is_empty() {
         let _ = tx
@@ -114,21 +163,37 @@ async fn pump(pipe: impl AsyncRead + Unpin, stream: Stream, tx: mpsc::Sender<Chu
     }
 }
 
-async fn write_log(mut rx: mpsc::Receiver<Chunk>, file: File, sink: OutputSink) -> io::Result<()> {
-    let mut out = BufWriter::with_capacity(CHUNK, file);
-    let mut progress = Progress::new(sink.progress_interval);
+async fn write_log(
+    mut rx: mpsc::Receiver<Chunk>,
+    file: Option<File>,
+    sink: Option<OutputSink>,
+) -> io::Result<()> {
+    let mut out = file.map(|file| BufWriter::with_capacity(CHUNK, file));
+    let mut progress = Progress::new(
+        sink.as_ref()
+            .map_or(Duration::ZERO, |s| s.progress_interval),
+    );
     // The stream whose last chunk ended mid-line, so the other stream starts on a new line.
     let mut open_line: Option<Stream> = None;
     let mut error = None;
     while let Some(chunk) = rx.recv().await {
         // After a write error keep draining: a full pipe would otherwise block the job.
-        if error.is_none() {
+        if error.is_none()
+            && let Some(out) = out.as_mut()
+        {
             let separate = open_line.is_some_and(|s| s != chunk.stream);
-            if let Err(e) = write_chunk(&mut out, &chunk.bytes, separate).await {
+            // Written out whenever nothing more is waiting: the file is as current as the job
+            // (`logs -f`, a user opening it), and a fast job's output still goes in big writes.
+            let written = match write_chunk(out, &chunk.bytes, separate).await {
+                Ok(()) if rx.is_empty() => out.flush().await,
+                other => other,
+            };
+            if let Err(e) = written {
                 error = Some(e);
             }
         }
         open_line = (!chunk.bytes.ends_with(b"\n")).then_some(chunk.stream);
+        let Some(sink) = sink.as_ref() else { continue };
         let mut last = None;
         for line in chunk.bytes.split(|&b| b == b'\n') {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -145,13 +210,16 @@ async fn write_log(mut rx: mpsc::Receiver<Chunk>, file: File, sink: OutputSink) 
             last = Some(line);
         }
         if let Some(line) = last {
-            progress.offer(&sink, line);
+            progress.offer(sink, line);
         }
     }
-    progress.flush(&sink);
-    match error {
-        Some(e) => Err(e),
-        None => out.flush().await,
+    if let Some(sink) = sink.as_ref() {
+        progress.flush(sink);
+    }
+    match (error, out) {
+        (Some(e), _) => Err(e),
+        (None, Some(mut out)) => out.flush().await,
+        (None, None) => Ok(()),
     }
 }
 

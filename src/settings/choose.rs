@@ -154,6 +154,8 @@ impl<'a> Context<'a> {
             Command::Completions(args) => Verb::Completions(args.shell),
             Command::Man => Verb::Man,
             Command::Version => Verb::Version,
+            // `Settings::resolve` takes it before any config is read; the same job here.
+            Command::ExecJob(args) => Verb::ExecJob(super::exec_job(args, self.cwd)),
             Command::Resubmit(args) => Verb::Resubmit(ResubmitSettings {
                 output: output_or(args.output.as_deref(), OutputFormat::Name, MANIFEST_FORMATS)?,
                 runs: self.runs(&args.history)?,

@@ -17,3 +17,4 @@ mod gpus;
 mod helpers;
 mod local;
 mod schema;
+mod supervisor;

@@ -33,7 +33,7 @@ pub(super) async fn run(
     };
     // The output comes through pipes and is pumped into the log, so a log that cannot be
     // written (a full disk) is seen, and fails the job instead of losing its output silently.
-    let mut spawned = match process::spawn(&job.argv, &job.env, &context.options.workdir) {
+    let mut spawned = match process::spawn(&job.argv, &job.env, &[], &context.options.workdir) {
         Ok(spawned) => spawned,
         Err(e) => {
             let program = job.argv.first().map_or("", String::as_str);
