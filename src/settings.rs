@@ -134,6 +134,18 @@ pub(crate) struct ArgoRun {
     pub watch: bool,
     pub render: RenderOptions,
     pub argo_ui_url: Option<String>,
+    pub job_supervisor: JobSupervisor,
+}
+
+/// The job supervisor (`exec-job`, which keeps each job's log on the shared volume).
+pub(crate) struct JobSupervisor {
+    /// The config's `job_supervisor` (default true).
+    pub enabled: bool,
+    /// `$JUPYTERFLOW_EXE`: the binary to give job pods instead of this one (tests).
+    pub exe: Option<PathBuf>,
+    /// `$JUPYTERFLOW_MOUNTINFO_FILE`, else `/proc/self/mountinfo`: how the working directory
+    /// is mounted here.
+    pub mountinfo: PathBuf,
 }
 
 pub(crate) struct LocalRun {
@@ -231,6 +243,8 @@ struct Vars {
     home: Option<String>,
     namespace: Option<String>,
     backend: Option<String>,
+    exe: Option<String>,
+    mountinfo: Option<String>,
 }
 
 impl Vars {
@@ -241,6 +255,8 @@ impl Vars {
             home: var("HOME"),
             namespace: var("JUPYTERFLOW_NAMESPACE"),
             backend: var("JUPYTERFLOW_BACKEND"),
+            exe: var("JUPYTERFLOW_EXE"),
+            mountinfo: var("JUPYTERFLOW_MOUNTINFO_FILE"),
         }
     }
 }

@@ -374,6 +374,7 @@ fn base_container(env: &Environment) -> Container {
     let (command, vars) = match &env.supervisor {
         Some(binary) => {
             let mut vars = env.env.clone();
+            vars.retain(|v| !supervisor::VARS.contains(&v.name.as_str()));
             vars.extend(supervisor::env());
             (supervisor::command(binary, script), vars)
         }

@@ -57,39 +57,16 @@ pub(crate) enum Choice {
     Copy { dir: PathBuf, arch: Option<String> },
 }
 
-/// Decides what job containers run (see the module doc). `enabled`: the config's
-/// `job_supervisor`; `workdir_mount`: how the working directory is mounted here, when known;
-/// `arch`: this binary's CPU (`std::env::consts::ARCH`).
+/// Decides what job containers run (see the module doc). `on`: what may turn it off (see
+/// [`why_off`]); `arch`: this binary's CPU (`std::env::consts::ARCH`).
 pub(crate) fn choose(
     env: &Environment,
     binary: &Binary,
-    workdir_mount: Option<&MountFlags>,
-    enabled: bool,
+    on: &Conditions<'_>,
     arch: &str,
 ) -> Choice {
-    const DIRECT: &str = "jobs run their command directly, and their logs stay in their pods only";
-    if !enabled {
-        return Choice::Off(format!("job_supervisor: false in the config: {DIRECT}"));
-    }
-    if let Workdir::Unshared { .. } = workdir::locate(env) {
-        return Choice::Off(format!(
-            "the working directory is not on a volume job pods share, so nothing can be kept there: {DIRECT}"
-        ));
-    }
-    if let Some(mount) = workdir_mount {
-        let problem = if mount.noexec {
-            Some("noexec, so job pods could not run jupyterflow from it")
-        } else if mount.read_only {
-            Some("read-only, so no log could be written there")
-        } else {
-            None
-        };
-        if let Some(problem) = problem {
-            return Choice::Off(format!(
-                "the working directory's file system ({}) is mounted {problem}: {DIRECT}",
-                mount.mount_point.display()
-            ));
-        }
+    if let Some(why) = why_off(env, on) {
+        return Choice::Off(why);
     }
     let arch = kubernetes_arch(arch).map(str::to_owned);
     match mount_of(env, &binary.path) {
@@ -109,10 +86,56 @@ pub(crate) fn choose(
             }
         }
         _ => Choice::Copy {
-            dir: Path::new(&env.working_dir).join(BIN_DIR),
+            dir: copy_dir(env),
             arch,
         },
     }
+}
+
+/// What may keep jobs from running under their supervisor.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Conditions<'a> {
+    /// The config's `job_supervisor` (default true).
+    pub enabled: bool,
+    /// `--allow-unshared-workdir`: a working directory job pods do not share is submitted.
+    /// (Without it such a submission is refused; a dry run then shows the manifest a shared
+    /// working directory would get.)
+    pub allow_unshared: bool,
+    /// How the working directory is mounted here, when known.
+    pub workdir_mount: Option<&'a MountFlags>,
+}
+
+/// Why jobs must run their command directly, if they must: the config says so, the working
+/// directory is not shared (and is submitted anyway), or it is mounted noexec or read-only.
+pub(crate) fn why_off(env: &Environment, on: &Conditions<'_>) -> Option<String> {
+    const DIRECT: &str = "jobs run their command directly, and their logs stay in their pods only";
+    if !on.enabled {
+        return Some(format!("job_supervisor: false in the config: {DIRECT}"));
+    }
+    if on.allow_unshared
+        && let Workdir::Unshared { .. } = workdir::locate(env)
+    {
+        return Some(format!(
+            "the working directory is not on a volume job pods share, so nothing can be kept there: {DIRECT}"
+        ));
+    }
+    let mount = on.workdir_mount?;
+    let problem = if mount.noexec {
+        "noexec, so job pods could not run jupyterflow from it"
+    } else if mount.read_only {
+        "read-only, so no log could be written there"
+    } else {
+        return None;
+    };
+    Some(format!(
+        "the working directory's file system ({}) is mounted {problem}: {DIRECT}",
+        mount.mount_point.display()
+    ))
+}
+
+/// Where copies of this binary go: `<workdir>/.jupyterflow/bin`, on the shared volume.
+pub(crate) fn copy_dir(env: &Environment) -> PathBuf {
+    Path::new(&env.working_dir).join(BIN_DIR)
 }
 
 /// The deepest notebook mount holding `path`, and whether job pods share it: `None` when the
@@ -291,6 +314,14 @@ mod tests {
         }
     }
 
+    fn on(enabled: bool, allow_unshared: bool, mount: Option<&MountFlags>) -> Conditions<'_> {
+        Conditions {
+            enabled,
+            allow_unshared,
+            workdir_mount: mount,
+        }
+    }
+
     fn binary(path: &str, changed: u64) -> Binary {
         Binary {
             path: path.into(),
@@ -306,7 +337,12 @@ mod tests {
             read_only: false,
             noexec: false,
         };
-        let choose = |b: &Binary| choose(&env, b, Some(&rw), true, "x86_64");
+        let on = Conditions {
+            enabled: true,
+            allow_unshared: false,
+            workdir_mount: Some(&rw),
+        };
+        let choose = |b: &Binary| choose(&env, b, &on, "x86_64");
         // On the user's claim or an NFS mount: job pods see it there, built for this CPU.
         for path in [
             "/home/jovyan/.local/bin/jupyterflow",
@@ -370,27 +406,32 @@ mod tests {
             Choice::Off(why) => why,
             other => panic!("not off: {other:?}"),
         };
+        let noexec = flags(false, true);
         let why = off(choose(
             &env,
             &bin,
-            Some(&flags(false, true)),
-            true,
+            &on(true, false, Some(&noexec)),
             "x86_64",
         ));
         assert!(why.contains("(/home/jovyan) is mounted noexec"), "{why}");
+        let read_only = flags(true, false);
         let why = off(choose(
             &env,
             &bin,
-            Some(&flags(true, false)),
-            true,
+            &on(true, false, Some(&read_only)),
             "x86_64",
         ));
         assert!(why.contains("read-only"), "{why}");
-        let why = off(choose(&env, &bin, None, false, "x86_64"));
+        let why = off(choose(&env, &bin, &on(false, false, None), "x86_64"));
         assert!(why.starts_with("job_supervisor: false"), "{why}");
         env.working_dir = "/scratch/x".into();
-        let why = off(choose(&env, &bin, None, true, "x86_64"));
+        let why = off(choose(&env, &bin, &on(true, true, None), "x86_64"));
         assert!(why.contains("not on a volume job pods share"), "{why}");
+        // Refused without --allow-unshared-workdir; a dry run shows the usual manifest.
+        assert!(matches!(
+            choose(&env, &bin, &on(true, false, None), "x86_64"),
+            Choice::InPlace { .. }
+        ));
     }
 
     #[test]

@@ -12,8 +12,9 @@ use std::path::{Path, PathBuf};
 
 use super::config_file::{Backend, ConfigFile, DriftPolicy};
 use super::{
-    ArgoRun, DeleteSettings, Filter, Generate, GetSettings, Input, ListSettings, LocalRun,
-    LogsSettings, ResubmitSettings, RunBackend, RunRef, RunSettings, Runs, Session, Vars, Verb,
+    ArgoRun, DeleteSettings, Filter, Generate, GetSettings, Input, JobSupervisor, ListSettings,
+    LocalRun, LogsSettings, ResubmitSettings, RunBackend, RunRef, RunSettings, Runs, Session, Vars,
+    Verb,
 };
 use crate::argo::RenderOptions;
 use crate::cli::{self, ClusterArgs, Command, HistoryArgs, InputArgs};
@@ -189,6 +190,16 @@ impl<'a> Context<'a> {
                 instance_id: self.config.argo_instance_id.clone(),
             },
             argo_ui_url: self.config.argo_ui_url.clone(),
+            job_supervisor: JobSupervisor {
+                enabled: self.config.job_supervisor.unwrap_or(true),
+                exe: self.vars.exe.as_ref().map(PathBuf::from),
+                mountinfo: PathBuf::from(
+                    self.vars
+                        .mountinfo
+                        .as_deref()
+                        .unwrap_or("/proc/self/mountinfo"),
+                ),
+            },
         };
         let backend = match self.run_backend(&args)? {
             Chosen::PodFile(path) => RunBackend::PodFile {

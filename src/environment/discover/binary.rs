@@ -89,9 +89,8 @@ pub(crate) fn install_copy(binary: &Path, target: &Path) -> io::Result<bool> {
         to.sync_all()?;
         std::fs::rename(&temp, target)
     };
-    copy().map_err(|e| {
+    copy().inspect_err(|_| {
         let _ = std::fs::remove_file(&temp);
-        e
     })?;
     Ok(true)
 }
