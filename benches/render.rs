@@ -41,11 +41,12 @@ fn main() {
         &[1_000, 10_000, 100_000]
     };
     println!(
-        "{:<8} {:>8} {:>9} {:>10} {:>9} {:>10} {:>7} {:>10} {:>8} {:>8}",
+        "{:<8} {:>8} {:>9} {:>10} {:>9} {:>9} {:>10} {:>7} {:>10} {:>8} {:>8}",
         "shape",
         "jobs",
         "total ms",
         "render ms",
+        "status ms",
         "peak MiB",
         "bytes",
         "B/job",
@@ -70,7 +71,8 @@ fn main() {
     }
     println!(
         "\nmedians of {ROUNDS} rounds. total = parse text + validate + render + serialise JSON; render = the\n\
-         same without parsing. peak = VmHWM of the case's own process, before the baseline ran. bytes =\n\
+         same without parsing. status = estimating the status Argo will add (argo::status_size, part of\n\
+         check_limits, not in total). peak = VmHWM of the case's own process, before the baseline ran. bytes =\n\
          compact JSON. orig = the same DAG in the original tool's shape (one template holding the whole\n\
          container per job), serialised in the same process; B ratio and t ratio = ours / orig\n\
          (t ratio compares our render with the baseline's serialisation alone)."
@@ -164,6 +166,16 @@ fn run_case(shape: &str, n: usize) {
     }
     let peak = peak_rss_kib();
     let (dag, manifest) = last.unwrap();
+    // The status estimate `check_limits` adds, on its own: counts and lengths over the spec.
+    let Manifest::Workflow(workflow) = &manifest else {
+        panic!("a Workflow")
+    };
+    let mut status_times = Vec::new();
+    for _ in 0..ROUNDS {
+        let start = Instant::now();
+        std::hint::black_box(argo::status_size::estimate(&workflow.spec, 62));
+        status_times.push(start.elapsed().as_secs_f64() * 1000.0);
+    }
     let jobs = dag.job_count();
     // Baseline: the same DAG with the whole container repeated in one template per job.
     let mut baseline_times = Vec::new();
@@ -175,10 +187,11 @@ fn run_case(shape: &str, n: usize) {
         baseline_bytes = json.len();
     }
     let (ms, render_ms, base_ms) = (median(times), median(render_times), median(baseline_times));
+    let status_ms = median(status_times);
     let per_job = bytes as f64 / jobs as f64;
     let base_per_job = baseline_bytes as f64 / jobs as f64;
     println!(
-        "{shape:<8} {jobs:>8} {ms:>9.1} {render_ms:>10.1} {:>9.1} {bytes:>10} {per_job:>7.1} {base_per_job:>10.1} {:>8.3} {:>8.2}",
+        "{shape:<8} {jobs:>8} {ms:>9.1} {render_ms:>10.1} {status_ms:>9.2} {:>9.1} {bytes:>10} {per_job:>7.1} {base_per_job:>10.1} {:>8.3} {:>8.2}",
         peak as f64 / 1024.0,
         per_job / base_per_job,
         ms / base_ms,

@@ -27,7 +27,7 @@ pub(crate) enum Command {
     #[command(after_help = RUN_AFTER_HELP)]
     Run(RunArgs),
     /// Check a pipeline without rendering or running it
-    Lint(InputArgs),
+    Lint(LintArgs),
     /// Draw a pipeline's jobs and dependencies
     Graph(GraphArgs),
     /// Show the effective configuration, or write a commented template
@@ -47,6 +47,8 @@ pub(crate) enum Command {
     Terminate(RunRefArgs),
     /// Start a new cluster run from an earlier run's spec
     Resubmit(ResubmitArgs),
+    /// Run again what did not succeed in a run (and what depends on it), on the same backend
+    Retry(RetryArgs),
     /// Delete runs (and their logs)
     #[command(visible_alias = "rm")]
     Delete(DeleteArgs),
@@ -108,6 +110,59 @@ pub(crate) struct Input {
     pub file: Option<PathBuf>,
 }
 
+/// Which jobs run (default: all of them).
+#[derive(Debug, Args, Default)]
+pub(crate) struct PickArgs {
+    /// Run this job (a task name means all its sweep points) and everything downstream of it;
+    /// what it waits for counts as done
+    #[arg(long, value_name = "JOB", conflicts_with = "only")]
+    pub from: Option<String>,
+    /// Run just these jobs or tasks (comma-separated or repeated); what they wait for counts as
+    /// done
+    #[arg(long, value_name = "JOB[,JOB]", value_delimiter = ',')]
+    pub only: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LintArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub pick: PickArgs,
+}
+
+#[derive(Debug, Args)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "command-line switches are bools"
+)]
+pub(crate) struct RetryArgs {
+    #[command(flatten)]
+    pub history: HistoryArgs,
+    /// The run to continue (`@latest` for the newest)
+    pub run: String,
+    #[command(flatten)]
+    pub pick: PickArgs,
+    /// Stay attached until the new run ends (cluster runs; local runs always stay attached)
+    #[arg(short = 'w', long)]
+    pub watch: bool,
+    /// Most jobs running at once (local runs)
+    #[arg(short = 'p', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub parallelism: Option<u32>,
+    /// After a failure, keep running every job that does not depend on it (local runs)
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Do not show the jobs' output as it comes
+    #[arg(long)]
+    pub no_log: bool,
+    /// Print only the new run's name, and what failed
+    #[arg(short = 'q', long, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Output format: name, yaml, json or jsonpath=EXPR
+    #[arg(short = 'o', long = "output", value_name = "FORMAT")]
+    pub output: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct InputArgs {
     #[command(flatten)]
@@ -125,6 +180,8 @@ pub(crate) struct InputArgs {
 pub(crate) struct RunArgs {
     #[command(flatten)]
     pub input: InputArgs,
+    #[command(flatten)]
+    pub pick: PickArgs,
     /// Print what would be submitted instead of submitting it
     #[arg(long)]
     pub dry_run: bool,

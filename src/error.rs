@@ -95,6 +95,9 @@ pub(crate) enum Error {
     Wheels(WheelError),
     #[error(transparent)]
     Gpu(#[from] PinnedGpus),
+    /// `--from`/`--only` named a job the pipeline does not have.
+    #[error(transparent)]
+    UnknownJob(#[from] crate::pipeline::selection::UnknownJob),
     #[error(transparent)]
     Refused(#[from] Refusal),
     #[error(transparent)]
@@ -162,6 +165,7 @@ impl Error {
             Error::Workdir(e) => Some(e.hint()),
             Error::Wheels(e) => Some(e.hint()),
             Error::Gpu(e) => Some(e.hint()),
+            Error::UnknownJob(e) => Some(e.hint()),
             Error::Refused(e) => Some(e.hint.clone()),
             // These messages already say how to fix them.
             Error::Supervise(_)

@@ -20,6 +20,7 @@ use crate::environment::drift::DriftPolicy;
 use crate::error::Error;
 use crate::local::FailurePolicy;
 use crate::pipeline::CommandMode;
+use crate::pipeline::selection::Pick;
 use crate::printer::format::OutputFormat;
 use crate::printer::graph::GraphFormat;
 use config_file::ConfigFile;
@@ -37,7 +38,7 @@ pub(crate) struct Settings {
 /// The verb, with its own resolved settings.
 pub(crate) enum Verb {
     Run(Box<RunSettings>),
-    Lint(Input),
+    Lint(Input, Option<Pick>),
     Graph(Input, GraphFormat),
     Config {
         generate: Option<Generate>,
@@ -50,6 +51,7 @@ pub(crate) enum Verb {
     Stop(RunRef),
     Terminate(RunRef),
     Resubmit(ResubmitSettings),
+    Retry(Box<RetrySettings>),
     Doctor {
         target: Box<Target>,
         output: OutputFormat,
@@ -87,6 +89,8 @@ pub(crate) struct Generate {
 )]
 pub(crate) struct RunSettings {
     pub input: Input,
+    /// `--from`/`--only`: the jobs that run (default: all).
+    pub pick: Option<Pick>,
     pub dry_run: bool,
     pub output: OutputFormat,
     /// `-q`: the run's name and what failed only.
@@ -228,6 +232,19 @@ pub(crate) struct DeleteSettings {
 pub(crate) struct RunRef {
     pub runs: Runs,
     pub run: String,
+}
+
+/// `retry`: what did not succeed in a run, and what depends on it.
+pub(crate) struct RetrySettings {
+    pub runs: Runs,
+    pub run: String,
+    pub pick: Option<Pick>,
+    pub watch: bool,
+    pub quiet: bool,
+    pub stream_output: bool,
+    pub output: OutputFormat,
+    /// How a local retry runs (its runs folder, parallelism, failure policy).
+    pub local: LocalRun,
 }
 
 pub(crate) struct ResubmitSettings {

@@ -14,6 +14,8 @@ pub(crate) const USER_LABEL: &str = "jupyterflow.io/user";
 pub(crate) const SOURCE_ANNOTATION: &str = "jupyterflow.io/source";
 /// The random id of one `jupyterflow run`: how a retried create recognises its own object.
 pub(crate) const SUBMISSION_LABEL: &str = "jupyterflow.io/submission-id";
+/// On a `retry`'s Workflow: the run it retries.
+pub(crate) const RETRY_OF_LABEL: &str = "jupyterflow.io/retry-of";
 /// Argo's label on a workflow's pods, naming the workflow.
 pub(crate) const WORKFLOW_LABEL: &str = "workflows.argoproj.io/workflow";
 /// Argo's annotation on a pod, naming the node (job attempt) it runs.

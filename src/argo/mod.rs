@@ -10,6 +10,8 @@ pub mod manifest;
 pub(crate) mod pods;
 pub mod render;
 pub(crate) mod resubmit;
+pub(crate) mod retry;
+pub mod status_size;
 pub(crate) mod supervisor;
 pub(crate) mod tracker;
 pub mod types;

@@ -203,8 +203,14 @@ fn workflow_spec(dag: &Dag, env: &Environment) -> WorkflowSpec {
         ..Template::default()
     });
     let mut nodes = Vec::with_capacity(dag.tasks.len());
-    let order = dag.topological_order();
-    let mut position = vec![0; dag.tasks.len()];
+    // Tasks `--from`/`--only`/`retry` left out are not rendered; what waits for one counts
+    // it as done, so the edge goes too.
+    let order: Vec<usize> = dag
+        .topological_order()
+        .into_iter()
+        .filter(|&i| dag.tasks[i].runs())
+        .collect();
+    let mut position = vec![usize::MAX; dag.tasks.len()];
     for (p, &i) in order.iter().enumerate() {
         position[i] = p;
     }
@@ -235,7 +241,12 @@ fn workflow_spec(dag: &Dag, env: &Environment) -> WorkflowSpec {
                 with_items: sweep_items(task, &keys),
                 ..DagTask::default()
             },
-            depends: task.depends.iter().map(|&d| position[d]).collect(),
+            depends: task
+                .depends
+                .iter()
+                .map(|&d| position[d])
+                .filter(|&p| p != usize::MAX)
+                .collect(),
         });
     }
     let tasks = nest(nodes, &mut templates);
@@ -533,7 +544,9 @@ fn sweep_items(task: &Task, keys: &[String]) -> Vec<BTreeMap<String, String>> {
         return Vec::new();
     }
     task.points()
-        .map(|point| {
+        .enumerate()
+        .filter(|(k, _)| task.runs_point(*k))
+        .map(|(_, point)| {
             point
                 .iter()
                 .enumerate()

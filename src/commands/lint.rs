@@ -5,11 +5,18 @@
 
 use crate::argo;
 use crate::error::Error;
+use crate::pipeline::selection::Pick;
 use crate::printer::Printer;
 use crate::settings::{Input, Settings};
 
-pub(super) fn lint(settings: &Settings, input: &Input, printer: &mut Printer) -> Result<(), Error> {
-    let loaded = super::load(input, &settings.cwd)?;
+pub(super) fn lint(
+    settings: &Settings,
+    input: &Input,
+    pick: Option<&Pick>,
+    printer: &mut Printer,
+) -> Result<(), Error> {
+    let mut loaded = super::load(input, &settings.cwd)?;
+    let chosen = super::choose(&mut loaded, pick)?;
     let dag = &loaded.dag;
     let too_big_for_argo = match argo::check(dag, &loaded.working_dir.display().to_string()) {
         Ok(()) => None,
@@ -28,6 +35,9 @@ pub(super) fn lint(settings: &Settings, input: &Input, printer: &mut Printer) ->
         dag.job_count(),
         dag.tasks.len(),
     ));
+    if let Some(chosen) = chosen {
+        printer.data(&format!("{chosen}\n"));
+    }
     if let Some(e) = too_big_for_argo {
         printer.warning(
             &format!("fine for local runs, but too big for Argo: {e}"),

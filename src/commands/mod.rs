@@ -16,6 +16,7 @@ mod history;
 mod lint;
 mod list;
 mod logs;
+mod retry;
 mod run;
 
 use std::future::Future;
@@ -24,6 +25,7 @@ use std::path::{Path, PathBuf};
 use crate::argo::view::Shutdown;
 use crate::environment::discover::{ProgramLookup, WORKFLOW_FILE_CAP, read_capped};
 use crate::error::Error;
+use crate::pipeline::selection::Pick;
 use crate::pipeline::{Dag, one_liner, programs, workflow_file};
 use crate::printer::Printer;
 use crate::settings::{Input, Settings, Verb};
@@ -32,7 +34,7 @@ use crate::settings::{Input, Settings, Verb};
 pub(crate) fn dispatch(settings: &Settings, printer: &mut Printer) -> Result<u8, Error> {
     match &settings.verb {
         Verb::Run(run) => run::run(settings, run, printer),
-        Verb::Lint(input) => lint::lint(settings, input, printer).map(|()| 0),
+        Verb::Lint(input, pick) => lint::lint(settings, input, pick.as_ref(), printer).map(|()| 0),
         Verb::Graph(input, format) => graph::graph(settings, input, *format, printer).map(|()| 0),
         Verb::Config { generate } => {
             config::config(settings, generate.as_ref(), printer).map(|()| 0)
@@ -45,6 +47,7 @@ pub(crate) fn dispatch(settings: &Settings, printer: &mut Printer) -> Result<u8,
         Verb::Stop(run) => control::shutdown(run, Shutdown::Stop, printer).map(|()| 0),
         Verb::Terminate(run) => control::shutdown(run, Shutdown::Terminate, printer).map(|()| 0),
         Verb::Resubmit(resubmit) => control::resubmit(resubmit, &settings.cwd, printer),
+        Verb::Retry(retry) => retry::retry(settings, retry, printer),
         Verb::Doctor { target, output } => doctor::doctor(settings, target, output, printer),
         Verb::Completions(shell) => {
             about::completions(*shell, printer);
@@ -93,6 +96,41 @@ pub(crate) fn load(input: &Input, cwd: &Path) -> Result<LoadedPipeline, Error> {
     // After the build, so that a job named by a data file is found by its task's name.
     programs::check(&dag, &ProgramLookup::from_process(&working_dir))?;
     Ok(LoadedPipeline { dag, working_dir })
+}
+
+/// `--from`/`--only`: only the jobs they name run; the rest are left out. Returns what to tell
+/// the user: which jobs run.
+pub(crate) fn choose(
+    loaded: &mut LoadedPipeline,
+    pick: Option<&Pick>,
+) -> Result<Option<String>, Error> {
+    let Some(pick) = pick else {
+        return Ok(None);
+    };
+    let graph = loaded.dag.job_graph();
+    let chosen = graph.pick(pick)?;
+    loaded.dag.select(&chosen);
+    let names: Vec<String> = chosen.iter().map(|&i| graph.jobs[i].clone()).collect();
+    Ok(Some(chosen_note(
+        &pick.describe(),
+        &names,
+        graph.jobs.len(),
+    )))
+}
+
+/// `--from train: 4 of 6 jobs run: train-0-1, train-0-01, train-0-001, eval`.
+pub(crate) fn chosen_note(why: &str, names: &[String], total: usize) -> String {
+    const NAMED: usize = 10;
+    let mut list = names
+        .iter()
+        .take(NAMED)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > NAMED {
+        list.push_str(&format!(" and {} more", names.len() - NAMED));
+    }
+    format!("{why}: {} of {total} jobs run: {list}", names.len())
 }
 
 fn absolute_parent(path: &Path, cwd: &Path) -> PathBuf {

@@ -4,7 +4,7 @@
 
 mod argo;
 mod drift;
-mod local;
+pub(super) mod local;
 
 use std::path::Path;
 
@@ -28,7 +28,10 @@ pub(super) fn run(
     printer: &mut Printer,
 ) -> Result<u8, Error> {
     printer.quiet = run.quiet;
-    let loaded = load(&run.input, &settings.cwd)?;
+    let mut loaded = load(&run.input, &settings.cwd)?;
+    if let Some(chosen) = super::choose(&mut loaded, run.pick.as_ref())? {
+        printer.note(&chosen);
+    }
     match &run.backend {
         RunBackend::Local(local) if run.dry_run => {
             local::plan(local, &loaded, &run.output, printer)

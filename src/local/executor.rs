@@ -162,6 +162,7 @@ pub(crate) async fn execute(
             log: log_dir.join(format!("{}.log", job.name)),
         })
         .collect();
+    settle_left_out(plan, &mut scheduler, &mut results, &events);
     let mut running: JoinSet<JobResult> = JoinSet::new();
     let mut task_of: HashMap<tokio::task::Id, usize> = HashMap::new();
     let mut stop = Stop::default();
@@ -211,7 +212,12 @@ pub(crate) async fn execute(
     }
     let status = if stop.cancelled {
         RunStatus::Cancelled
-    } else if results.iter().all(|r| r.phase == JobPhase::Succeeded) {
+    } else if results
+        .iter()
+        .zip(&plan.jobs)
+        .filter(|(_, job)| job.left_out.is_none())
+        .all(|(r, _)| r.phase == JobPhase::Succeeded)
+    {
         RunStatus::Succeeded
     } else {
         RunStatus::Failed
@@ -223,6 +229,37 @@ pub(crate) async fn execute(
         jobs: results,
         duration,
     })
+}
+
+/// Jobs this run leaves out (`--from`, `--only`, `retry`) are done before anything starts:
+/// recorded as the plan says, and what waits for them may start.
+fn settle_left_out(
+    plan: &Plan,
+    scheduler: &mut Scheduler,
+    results: &mut [JobResult],
+    events: &mpsc::UnboundedSender<RunEvent>,
+) {
+    for (index, job) in plan.jobs.iter().enumerate() {
+        let Some(left_out) = &job.left_out else {
+            continue;
+        };
+        scheduler.settle(index);
+        let result = &mut results[index];
+        result.phase = left_out.phase;
+        result.reason = Some(left_out.reason.clone());
+        if let Some(log) = &left_out.log {
+            result.log.clone_from(log);
+        }
+        let _ = events.send(RunEvent::JobFinished {
+            job: result.name.clone(),
+            phase: result.phase,
+            attempts: 0,
+            exit: None,
+            reason: result.reason.clone(),
+            duration: Duration::ZERO,
+            log: left_out.log.clone(),
+        });
+    }
 }
 
 /// The last `lines` lines of a log file (invalid UTF-8 replaced), reading only its end: a

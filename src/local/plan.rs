@@ -1,8 +1,10 @@
 //! The plan of a local run, pure: the job list built from a `Dag` (names, exact argv, the same
 //! words Argo runs, environment, retries, timeout) and the job-level dependency graph.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::events::JobPhase;
 use crate::pipeline::{Dag, Source};
 
 /// Most jobs at once: `requested` (`-p`), else the CPUs, capped by the workflow's
@@ -42,6 +44,19 @@ pub(crate) struct PlannedJob {
     pub retries: u32,
     /// Per attempt, like Argo's `activeDeadlineSeconds` on the pod.
     pub timeout: Option<Duration>,
+    /// Not run this time (`--from`, `--only`, `retry`): how it is recorded instead. What waits
+    /// for it counts it as done.
+    pub left_out: Option<LeftOut>,
+}
+
+/// A job a run leaves out, and what its record says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LeftOut {
+    /// Succeeded (a retry keeps an earlier success) or Skipped (not chosen).
+    pub phase: JobPhase,
+    pub reason: String,
+    /// Its log from the earlier run, when there is one.
+    pub log: Option<PathBuf>,
 }
 
 impl Plan {
@@ -63,7 +78,13 @@ impl Plan {
                     .flat_map(|&t| of_task[t].iter().copied())
                     .collect();
                 depends.sort_unstable();
+                let left_out = (!task.runs_point(job.point)).then(|| LeftOut {
+                    phase: JobPhase::Skipped,
+                    reason: "not chosen to run".to_owned(),
+                    log: None,
+                });
                 PlannedJob {
+                    left_out,
                     argv: task.argv(&job.values),
                     name: job.name,
                     task: task.name.clone(),
@@ -84,6 +105,17 @@ impl Plan {
     /// The job-level dependency lists, as the scheduler takes them.
     pub(crate) fn dependencies(&self) -> Vec<Vec<usize>> {
         self.jobs.iter().map(|j| j.depends.clone()).collect()
+    }
+
+    /// Says why the jobs left out were not chosen (`--from train`).
+    pub(crate) fn left_out_because(&mut self, why: &str) {
+        for job in &mut self.jobs {
+            if let Some(left_out) = &mut job.left_out
+                && left_out.phase == JobPhase::Skipped
+            {
+                left_out.reason = format!("not chosen to run ({why})");
+            }
+        }
     }
 
     pub(crate) fn job_names(&self) -> Vec<String> {

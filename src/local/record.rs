@@ -22,8 +22,10 @@ use crate::time;
 pub(crate) const DEFAULT_RUNS_DIR: &str = ".jupyterflow/runs";
 /// The record's file name inside the run folder.
 pub(crate) const RECORD_FILE: &str = "run.json";
-/// Bumped on incompatible changes, so an old reader can refuse instead of misreading.
-const FORMAT_VERSION: u32 = 1;
+/// Bumped on changes, so an old reader can refuse instead of misreading. 2: each job keeps
+/// what `retry` needs to run it again (dependencies, env, retries, timeout), and a run may be
+/// the retry of another.
+pub(crate) const FORMAT_VERSION: u32 = 2;
 
 /// Why a record could not be read, written or deleted.
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +105,9 @@ pub(crate) struct RunRecord {
     /// live pid with another start time is not our run.
     #[serde(default)]
     pub pid_started: Option<u64>,
+    /// The run this one retried (`jupyterflow retry`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_of: Option<String>,
     pub jobs: Vec<JobRecord>,
     /// Which backend ran it. Records from before cluster runs kept one read as `local`.
     #[serde(default)]
@@ -158,6 +163,17 @@ pub(crate) struct JobRecord {
     pub exit: Option<Exit>,
     pub reason: Option<String>,
     pub log: PathBuf,
+    /// The jobs it waits for, by name (version 2).
+    #[serde(default)]
+    pub depends: Vec<String>,
+    /// Its own environment variables, added to the run's (version 2).
+    #[serde(default)]
+    pub env: Vec<(String, String)>,
+    #[serde(default)]
+    pub retries: u32,
+    /// Per attempt, in seconds.
+    #[serde(default)]
+    pub timeout_seconds: Option<u64>,
     /// A cluster job: its pod and node (from its supervisor's record).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub argo: Option<ArgoJobInfo>,
@@ -165,7 +181,13 @@ pub(crate) struct JobRecord {
 
 impl RunRecord {
     /// A fresh record: status Running, every job Pending, logs under `log_dir`.
-    pub(crate) fn new(id: String, plan: &Plan, workdir: PathBuf, log_dir: &Path) -> Self {
+    pub(crate) fn new(
+        id: String,
+        plan: &Plan,
+        workdir: PathBuf,
+        log_dir: &Path,
+        retry_of: Option<&str>,
+    ) -> Self {
         RunRecord {
             version: FORMAT_VERSION,
             id,
@@ -177,10 +199,19 @@ impl RunRecord {
             finished: None,
             pid: std::process::id(),
             pid_started: process_start_time(std::process::id()),
+            retry_of: retry_of.map(str::to_owned),
             jobs: plan
                 .jobs
                 .iter()
                 .map(|job| JobRecord {
+                    depends: job
+                        .depends
+                        .iter()
+                        .map(|&d| plan.jobs[d].name.clone())
+                        .collect(),
+                    env: job.env.clone(),
+                    retries: job.retries,
+                    timeout_seconds: job.timeout.map(|t| t.as_secs()),
                     name: job.name.clone(),
                     task: job.task.clone(),
                     argv: job.argv.clone(),
@@ -222,6 +253,7 @@ impl RunRecord {
             finished: None,
             pid: std::process::id(),
             pid_started: None,
+            retry_of: None,
             jobs: jobs
                 .into_iter()
                 .map(|(name, task, argv)| JobRecord {
@@ -236,10 +268,50 @@ impl RunRecord {
                     exit: None,
                     reason: None,
                     argo: None,
+                    depends: Vec::new(),
+                    env: Vec::new(),
+                    retries: 0,
+                    timeout_seconds: None,
                 })
                 .collect(),
             backend: Backend::Argo,
             argo: Some(ArgoRunInfo { namespace }),
+        }
+    }
+
+    /// The plan this run ran, from what version 2 records keep: to run parts of it again
+    /// (`retry`). Jobs keep their names, argv, env, dependencies, retries and timeouts.
+    pub(crate) fn plan(&self) -> Plan {
+        let index: std::collections::HashMap<&str, usize> = self
+            .jobs
+            .iter()
+            .enumerate()
+            .map(|(i, j)| (j.name.as_str(), i))
+            .collect();
+        Plan {
+            name: self.name.clone(),
+            source: match &self.source {
+                RecordSource::CommandLine(text) => Source::CommandLine(text.clone()),
+                RecordSource::File(path) => Source::File(path.clone()),
+            },
+            jobs: self
+                .jobs
+                .iter()
+                .map(|job| super::PlannedJob {
+                    name: job.name.clone(),
+                    task: job.task.clone(),
+                    argv: job.argv.clone(),
+                    env: job.env.clone(),
+                    depends: job
+                        .depends
+                        .iter()
+                        .filter_map(|d| index.get(d.as_str()).copied())
+                        .collect(),
+                    retries: job.retries,
+                    timeout: job.timeout_seconds.map(std::time::Duration::from_secs),
+                    left_out: None,
+                })
+                .collect(),
         }
     }
 

@@ -160,6 +160,7 @@ pub(crate) fn record_without_run_json(dir: &Path, name: &str) -> RunRecord {
         finished: None,
         pid: 0,
         pid_started: None,
+        retry_of: None,
         jobs: Vec::new(),
         backend: Backend::Argo,
         argo: None,
@@ -208,6 +209,10 @@ pub(crate) fn merge(record: &mut RunRecord, files: Vec<JobFile>, dir: &Path) {
                 reason,
                 log,
                 argo: info,
+                depends: Vec::new(),
+                env: Vec::new(),
+                retries: 0,
+                timeout_seconds: None,
             });
         }
     }
@@ -315,6 +320,7 @@ mod tests {
             finished: None,
             pid: 0,
             pid_started: None,
+            retry_of: None,
             jobs: jobs
                 .iter()
                 .map(|name| JobRecord {
@@ -329,6 +335,10 @@ mod tests {
                     reason: None,
                     log: PathBuf::from("/v/logs").join(format!("{name}.log")),
                     argo: None,
+                    depends: Vec::new(),
+                    env: Vec::new(),
+                    retries: 0,
+                    timeout_seconds: None,
                 })
                 .collect(),
             backend: Backend::Argo,

@@ -57,6 +57,7 @@ pub(crate) fn create_run(
     plan: &Plan,
     workdir: &Path,
     runs_dir: &Path,
+    retry_of: Option<&str>,
 ) -> Result<NewRun, LocalError> {
     std::fs::create_dir_all(runs_dir).map_err(|source| LocalError::RunDir {
         path: runs_dir.to_owned(),
@@ -76,7 +77,13 @@ pub(crate) fn create_run(
             Err(source) => return Err(LocalError::RunDir { path: dir, source }),
         }
     };
-    let record = RunRecord::new(id.clone(), plan, workdir.to_owned(), &dir.join("logs"));
+    let record = RunRecord::new(
+        id.clone(),
+        plan,
+        workdir.to_owned(),
+        &dir.join("logs"),
+        retry_of,
+    );
     if let Err(e) = record.save(&dir) {
         let _ = std::fs::remove_dir_all(&dir);
         return Err(e.into());
@@ -210,11 +217,18 @@ impl RecordKeeper {
                 attempts,
                 exit,
                 reason,
+                log,
                 ..
             } => {
                 let Some(record) = self.job_mut(job) else {
                     return false;
                 };
+                // A job a retry kept points at the earlier run's log.
+                if *attempts == 0
+                    && let Some(log) = log
+                {
+                    record.log.clone_from(log);
+                }
                 record.phase = *phase;
                 record.attempts = *attempts;
                 record.exit = *exit;

@@ -81,6 +81,14 @@ impl Scheduler {
         self.phase.iter().all(|p| p.is_terminal())
     }
 
+    /// Marks a job the run leaves out (`--from`, `--only`, `retry`) as done before anything
+    /// starts: it never runs, and what waits for it may start.
+    pub(crate) fn settle(&mut self, job: usize) {
+        if self.phase[job] == JobPhase::Pending {
+            self.phase[job] = JobPhase::Succeeded;
+        }
+    }
+
     /// Jobs that may start now, in written order, up to the free parallelism; they are marked
     /// Running, so the caller must start each and later `finish` it.
     pub(crate) fn start_ready(&mut self) -> Vec<usize> {

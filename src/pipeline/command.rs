@@ -6,11 +6,16 @@ mod quote;
 mod tokenize;
 
 pub use quote::quote;
-pub(crate) use quote::{bare_chars, quote_program};
+pub(crate) use quote::{bare_chars, quote_program, quoted_len, quoted_program_len};
 use tokenize::is_brace_key;
 pub use tokenize::parse;
 
 use super::Axis;
+
+/// The longest text one argument may have on Linux: `MAX_ARG_STRLEN`, 32 pages of 4 KiB,
+/// counts the terminating NUL. A job's command reaches it as one argument (`/bin/sh -c
+/// <text>`, on Argo and locally), so a longer one cannot start (`E2BIG`).
+pub const MAX_ARGUMENT_BYTES: usize = 128 * 1024 - 1;
 
 /// How a command is run. `Exec`: split into argv and started directly. `Shell`: handed to
 /// `/bin/sh -c` as written.
@@ -161,6 +166,33 @@ impl CommandTemplate {
                     Segment::Param(n) => param(*n),
                 })
                 .collect(),
+        }
+    }
+
+    /// `shell_text(…).len()` without building it; `param` gives each placeholder's length.
+    pub fn shell_text_len(&self, param: &dyn Fn(usize) -> usize) -> usize {
+        match self {
+            CommandTemplate::Exec(words) => {
+                let mut len = "exec".len();
+                for (i, Word(segments)) in words.iter().enumerate() {
+                    len += 1;
+                    for segment in segments {
+                        len += match segment {
+                            Segment::Text(t) if i == 0 => quoted_program_len(t),
+                            Segment::Text(t) => quoted_len(t),
+                            Segment::Param(n) => param(*n),
+                        };
+                    }
+                }
+                len
+            }
+            CommandTemplate::Shell(segments) => segments
+                .iter()
+                .map(|s| match s {
+                    Segment::Text(t) => t.len(),
+                    Segment::Param(n) => param(*n),
+                })
+                .sum(),
         }
     }
 

@@ -1,14 +1,15 @@
 //! `Pipeline` as written → `Dag` as checked. The only place a `Dag` is built, so every later
 //! stage (renderers, the local executor, the graph) can trust names, references and order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use super::error::{PipelineError, PipelineErrorKind as Kind, PipelineErrors};
 use super::names::{derive_name, dns_label, numbered, truncate, unique};
+use super::selection::JobGraph;
 use super::{
     Axis, CommandTemplate, JobRef, Pipeline, Pos, ResourceSpec, Segment, Source, TolerationSpec,
-    Word, WorkflowOptions, cron, quantity,
+    Word, WorkflowOptions, command, cron, quantity,
 };
 
 /// A validated pipeline: unique DNS-safe task names, resolved acyclic dependencies.
@@ -43,12 +44,18 @@ pub struct Task {
     pub timeout: Option<Duration>,
     /// Where the job was written, for checks made after the build (see `programs`).
     pub pos: Option<Pos>,
+    /// The sweep points that run (indices in `points()` order, sorted), when `--from`,
+    /// `--only` or `retry` chose some (`Dag::select`); `None` runs them all, an empty list
+    /// none (a task without sweep has the one point 0).
+    pub only: Option<Vec<usize>>,
 }
 
 /// One runnable job: a task at one sweep point.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
     pub task: usize,
+    /// The sweep point's index in the task's `points()` order (0 without a sweep).
+    pub point: usize,
     pub name: String,
     /// The sweep values, one per axis of the task.
     pub values: Vec<String>,
@@ -58,7 +65,7 @@ pub struct Job {
 /// by `Dag::build` before anything is expanded. Why 100,000: the local engine runs that many
 /// (a process and a log file each, a few hundred bytes of memory per job), and it is already
 /// past what Argo can hold, whose limit is the 1 MiB workflow (~30 bytes a sweep point, ~140 a
-/// task: `argo::manifest` refuses what does not fit). Beyond it, counts stop meaning jobs a
+/// task, and ~160 of status per job once run: `argo::manifest` refuses what does not fit). Beyond it, counts stop meaning jobs a
 /// person asked for and start meaning a typo in a sweep (`{0..9}` ten times is 10^10).
 pub const MAX_JOBS: u64 = 100_000;
 
@@ -91,6 +98,18 @@ impl Task {
         })
     }
 
+    /// Whether any of this task's jobs run.
+    pub fn runs(&self) -> bool {
+        self.only.as_ref().is_none_or(|points| !points.is_empty())
+    }
+
+    /// Whether the job at sweep point `point` runs.
+    pub fn runs_point(&self, point: usize) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|points| points.binary_search(&point).is_ok())
+    }
+
     /// The argv of the job at `values` (see `CommandTemplate::argv`).
     pub fn argv(&self, values: &[String]) -> Vec<String> {
         let refs: Vec<&str> = values.iter().map(String::as_str).collect();
@@ -102,6 +121,62 @@ impl Dag {
     /// Checks `pipeline` and builds the DAG, or returns every problem found.
     pub fn build(pipeline: Pipeline) -> Result<Dag, PipelineErrors> {
         Builder::new(&pipeline).build(pipeline)
+    }
+
+    /// Its jobs and their dependencies, for choosing which run (`selection`): a job of task B
+    /// waits for every job of every task B waits for, as Argo and the local engine run them.
+    pub fn job_graph(&self) -> JobGraph {
+        let jobs = self.jobs();
+        let mut of_task: Vec<Vec<usize>> = vec![Vec::new(); self.tasks.len()];
+        for (index, job) in jobs.iter().enumerate() {
+            of_task[job.task].push(index);
+        }
+        JobGraph {
+            depends: jobs
+                .iter()
+                .map(|job| {
+                    self.tasks[job.task]
+                        .depends
+                        .iter()
+                        .flat_map(|&t| of_task[t].iter().copied())
+                        .collect()
+                })
+                .collect(),
+            tasks: jobs
+                .iter()
+                .map(|job| self.tasks[job.task].name.clone())
+                .collect(),
+            jobs: jobs.into_iter().map(|job| job.name).collect(),
+        }
+    }
+
+    /// Runs only the jobs `chosen` (indices in `jobs()` order): every other job is left out,
+    /// and what waits for one counts it as done. Names stay as they were.
+    pub fn select(&mut self, chosen: &BTreeSet<usize>) {
+        let jobs = self.jobs();
+        for task in &mut self.tasks {
+            task.only = Some(Vec::new());
+        }
+        for (index, job) in jobs.iter().enumerate() {
+            if chosen.contains(&index)
+                && let Some(points) = &mut self.tasks[job.task].only
+            {
+                points.push(job.point);
+            }
+        }
+        for task in &mut self.tasks {
+            if task.only.as_ref().map(Vec::len) == Some(task.job_count()) {
+                task.only = None;
+            }
+        }
+    }
+
+    /// The jobs that run, by name, in `jobs()` order.
+    pub fn chosen_jobs(&self) -> Vec<Job> {
+        self.jobs()
+            .into_iter()
+            .filter(|job| self.tasks[job.task].runs_point(job.point))
+            .collect()
     }
 
     /// All jobs, sweep points expanded, task by task. Names are unique across the DAG.
@@ -117,12 +192,13 @@ impl Dag {
             if task.axes.is_empty() {
                 jobs.push(Job {
                     task: index,
+                    point: 0,
                     name: task.name.clone(),
                     values: Vec::new(),
                 });
                 continue;
             }
-            for point in task.points() {
+            for (k, point) in task.points().enumerate() {
                 let values: Vec<String> = point
                     .iter()
                     .zip(&task.axes)
@@ -136,6 +212,7 @@ impl Dag {
                 let name = unique(truncate(name), &mut used);
                 jobs.push(Job {
                     task: index,
+                    point: k,
                     name,
                     values,
                 });
@@ -283,6 +360,7 @@ impl Builder {
                 retries: job.retries.or(options.retries),
                 timeout: job.timeout.or(options.timeout),
                 pos: job.pos,
+                only: None,
             });
         }
         if !self.errors.is_empty() {
@@ -517,6 +595,32 @@ impl Builder {
                     },
                 );
             }
+        }
+        // What reaches the job as one argument: the `sh -c` text with each sweep axis at its
+        // longest value (quoted as the shell needs it).
+        let longest: Vec<usize> = job
+            .axes
+            .iter()
+            .map(|a| {
+                a.values
+                    .iter()
+                    .map(|v| command::quoted_len(v))
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let bytes = job
+            .command
+            .shell_text_len(&|n| longest.get(n).copied().unwrap_or(0));
+        if bytes > command::MAX_ARGUMENT_BYTES {
+            self.error(
+                pos,
+                Kind::CommandTooLong {
+                    job: name.to_owned(),
+                    bytes,
+                    sweep: !job.axes.is_empty(),
+                },
+            );
         }
         let used = used_params(&job.command);
         for (n, axis) in job.axes.iter().enumerate() {

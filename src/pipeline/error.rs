@@ -103,6 +103,20 @@ pub enum PipelineErrorKind {
         program: String,
         one_liner: bool,
     },
+    /// A job's command is longer than Linux takes in one argument: it reaches the job as the
+    /// one argument of `/bin/sh -c`, on Argo and locally. `sweep`: measured at the longest
+    /// value of each sweep axis.
+    #[error(
+        "job `{job}`: the command is {} bytes{}, over the {} bytes Linux takes in one argument (MAX_ARG_STRLEN, 128 KiB)",
+        thousands(*bytes as u64),
+        if *sweep { " with its longest sweep values" } else { "" },
+        thousands(super::command::MAX_ARGUMENT_BYTES as u64)
+    )]
+    CommandTooLong {
+        job: String,
+        bytes: usize,
+        sweep: bool,
+    },
     /// A task (`job: Some`) or the whole pipeline expands past `dag::MAX_JOBS`. `count` is
     /// `None` past `u64::MAX`; `sizes` are the task's sweep lengths.
     #[error("{}", too_many_jobs(job.as_deref(), *count, sizes))]
@@ -268,6 +282,10 @@ impl PipelineErrorKind {
                 "sweep fewer values, or split the pipeline: {} jobs is the cap, as many as the local engine runs well and more than an Argo workflow holds (1 MiB, ~30 bytes a sweep point)",
                 thousands(super::dag::MAX_JOBS)
             )),
+            K::CommandTooLong { .. } => Some(
+                "a job's command reaches it as one argument of `/bin/sh -c`, on Argo and locally: put the long data in a file on the shared volume (the working directory is shared with the jobs) and pass its path, e.g. `python train.py --params params.json`"
+                    .into(),
+            ),
             K::UnusedMatrixKey { key, .. } => Some(format!(
                 "put {{{key}}} in the command where the value goes, or remove the key"
             )),

@@ -10,6 +10,7 @@ pub(crate) mod names;
 pub mod one_liner;
 pub(crate) mod programs;
 pub(crate) mod quantity;
+pub mod selection;
 pub mod spec;
 #[cfg(test)]
 pub(crate) mod testing;

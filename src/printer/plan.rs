@@ -21,16 +21,26 @@ pub(crate) fn plan(
     format: &OutputFormat,
 ) -> Result<String, OutputError> {
     let names: Vec<&str> = plan.jobs.iter().map(|j| j.name.as_str()).collect();
+    // Jobs `--from`/`--only` left out do not run, and what waits for one does not wait.
+    let runs = |i: usize| plan.jobs[i].left_out.is_none();
+    let waits_for = |j: &crate::local::PlannedJob| -> Vec<&str> {
+        j.depends
+            .iter()
+            .filter(|&&d| runs(d))
+            .map(|&d| names[d])
+            .collect()
+    };
+    let running: Vec<usize> = (0..plan.jobs.len()).filter(|&i| runs(i)).collect();
     if let OutputFormat::Json | OutputFormat::Yaml | OutputFormat::JsonPath(_) = format {
         let value = json!({
             "name": plan.name,
             "workingDir": working_dir,
             "parallelism": parallelism,
-            "jobs": plan.jobs.iter().map(|j| json!({
+            "jobs": running.iter().map(|&i| &plan.jobs[i]).map(|j| json!({
                 "name": j.name,
                 "argv": j.argv,
                 "env": j.env.iter().map(|(k, v)| json!({"name": k, "value": v})).collect::<Vec<_>>(),
-                "depends": j.depends.iter().map(|&d| names[d]).collect::<Vec<_>>(),
+                "depends": waits_for(j),
                 "retries": j.retries,
                 "timeoutSeconds": j.timeout.map(|t| t.as_secs()),
             })).collect::<Vec<_>>(),
@@ -38,17 +48,20 @@ pub(crate) fn plan(
         return Ok(format::structured(&value, format)?.unwrap_or_default());
     }
     if *format == OutputFormat::Name {
-        return Ok(plan.jobs.iter().map(|j| j.name.clone() + "\n").collect());
+        return Ok(running
+            .iter()
+            .map(|&i| plan.jobs[i].name.clone() + "\n")
+            .collect());
     }
     let levels = job_levels(dag, plan);
     // By stage, and as written within one.
-    let mut order: Vec<usize> = (0..plan.jobs.len()).collect();
+    let mut order = running.clone();
     order.sort_by_key(|&i| levels[i]);
     let rows: Vec<Vec<String>> = order
         .into_iter()
         .map(|i| (i, &plan.jobs[i]))
         .map(|(i, j)| {
-            let deps: Vec<&str> = j.depends.iter().map(|&d| names[d]).collect();
+            let deps = waits_for(j);
             vec![
                 (levels[i] + 1).to_string(),
                 j.name.clone(),
@@ -66,9 +79,15 @@ pub(crate) fn plan(
         })
         .collect();
     let mut text = table::render(&["STAGE", "JOB", "COMMAND", "AFTER"], &rows);
+    let left_out = plan.jobs.len() - running.len();
     text.push_str(&format!(
-        "{}, at most {parallelism} at once, in {}\n",
-        super::run_view::jobs_count(plan.jobs.len()),
+        "{}{}, at most {parallelism} at once, in {}\n",
+        super::run_view::jobs_count(running.len()),
+        if left_out > 0 {
+            format!(" ({left_out} left out)")
+        } else {
+            String::new()
+        },
         working_dir.display()
     ));
     Ok(text)

@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 
 use super::config_file::{Backend, ConfigFile, DriftPolicy};
 use super::{
-    ArgoRun, DeleteSettings, Filter, Generate, GetSettings, Input, JobSupervisor, ListSettings,
-    LocalRun, LogsSettings, ResubmitSettings, RunBackend, RunRef, RunSettings, Runs, Session, Vars,
-    Verb,
+    ArgoRun, DeleteSettings, Filter, Generate, GetSettings, Input, JobSupervisor, ListSettings, LocalRun,
+    LogsSettings, ResubmitSettings, RetrySettings, RunBackend, RunRef, RunSettings, Runs, Session,
+    Vars, Verb,
 };
 use crate::argo::RenderOptions;
 use crate::cli::{self, ClusterArgs, Command, HistoryArgs, InputArgs};
@@ -24,6 +24,7 @@ use crate::error::Error;
 use crate::local::record::DEFAULT_RUNS_DIR;
 use crate::local::{DEFAULT_KILL_GRACE, FailurePolicy};
 use crate::pipeline::CommandMode;
+use crate::pipeline::selection::Pick;
 use crate::printer::format::OutputFormat;
 use crate::printer::graph::GraphFormat;
 use crate::time;
@@ -76,7 +77,7 @@ impl<'a> Context<'a> {
     pub(super) fn verb(&self, command: Command) -> Result<Verb, Error> {
         Ok(match command {
             Command::Run(args) => Verb::Run(Box::new(self.run(args)?)),
-            Command::Lint(args) => Verb::Lint(input(args)),
+            Command::Lint(args) => Verb::Lint(input(args.input), pick(args.pick)),
             Command::Graph(args) => {
                 let format = match args.format {
                     cli::GraphFormat::Ascii => GraphFormat::Ascii,
@@ -157,6 +158,16 @@ impl<'a> Context<'a> {
             Command::Version => Verb::Version,
             // `Settings::resolve` takes it before any config is read; the same job here.
             Command::ExecJob(args) => Verb::ExecJob(super::exec_job(args, self.cwd)),
+            Command::Retry(args) => Verb::Retry(Box::new(RetrySettings {
+                output: output_or(args.output.as_deref(), OutputFormat::Name, MANIFEST_FORMATS)?,
+                runs: self.runs(&args.history)?,
+                local: self.local_run(None, args.parallelism, args.keep_going)?,
+                run: args.run,
+                pick: pick(args.pick),
+                watch: args.watch,
+                quiet: args.quiet,
+                stream_output: !args.quiet && !args.no_log,
+            })),
             Command::Resubmit(args) => Verb::Resubmit(ResubmitSettings {
                 output: output_or(args.output.as_deref(), OutputFormat::Name, MANIFEST_FORMATS)?,
                 runs: self.runs(&args.history)?,
@@ -214,23 +225,7 @@ impl<'a> Context<'a> {
             Chosen::Local(reason) => {
                 // Checked now, so a typo does not wait for a cluster run to matter.
                 Self::request_timeout(&args.cluster)?;
-                RunBackend::Local(LocalRun {
-                    reason,
-                    runs_dir: self.runs_dir()?,
-                    parallelism: args.parallelism.map(|p| p as usize),
-                    policy: if args.keep_going {
-                        FailurePolicy::KeepGoing
-                    } else {
-                        FailurePolicy::FailFast
-                    },
-                    // Checked when the config was read.
-                    kill_grace: self
-                        .config
-                        .kill_grace_period
-                        .as_deref()
-                        .and_then(|grace| time::parse_duration(grace).ok())
-                        .unwrap_or(DEFAULT_KILL_GRACE),
-                })
+                RunBackend::Local(self.local_run(reason, args.parallelism, args.keep_going)?)
             }
         };
         // The format before anything runs, so a typo costs nothing: a manifest (or, for a
@@ -247,12 +242,39 @@ impl<'a> Context<'a> {
         };
         Ok(RunSettings {
             input: input(args.input),
+            pick: pick(args.pick),
             dry_run: args.dry_run,
             output,
             quiet: args.quiet,
             verbose: args.verbose,
             stream_output: !args.quiet && !args.no_log,
             backend,
+        })
+    }
+
+    /// How a local run runs: its runs folder, `-p`, `--keep-going`, the kill grace.
+    fn local_run(
+        &self,
+        reason: Option<String>,
+        parallelism: Option<u32>,
+        keep_going: bool,
+    ) -> Result<LocalRun, Error> {
+        Ok(LocalRun {
+            reason,
+            runs_dir: self.runs_dir()?,
+            parallelism: parallelism.map(|p| p as usize),
+            policy: if keep_going {
+                FailurePolicy::KeepGoing
+            } else {
+                FailurePolicy::FailFast
+            },
+            // Checked when the config was read.
+            kill_grace: self
+                .config
+                .kill_grace_period
+                .as_deref()
+                .and_then(|grace| time::parse_duration(grace).ok())
+                .unwrap_or(DEFAULT_KILL_GRACE),
         })
     }
 
@@ -415,6 +437,14 @@ enum Chosen {
     Argo,
     /// Why, when it is worth saying.
     Local(Option<String>),
+}
+
+fn pick(args: cli::PickArgs) -> Option<Pick> {
+    match (args.from, args.only) {
+        (Some(from), _) => Some(Pick::From(from)),
+        (None, only) if !only.is_empty() => Some(Pick::Only(only)),
+        _ => None,
+    }
 }
 
 fn input(args: InputArgs) -> Input {

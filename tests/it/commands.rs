@@ -112,6 +112,7 @@ fn help_of_every_verb() {
         "stop",
         "terminate",
         "resubmit",
+        "retry",
         "delete",
         "completions",
         "doctor",

@@ -15,6 +15,8 @@ mod fake_api;
 mod first_use;
 mod gpus;
 mod helpers;
+mod limits;
 mod local;
+mod retry;
 mod schema;
 mod supervisor;

@@ -195,7 +195,13 @@ fn bytes_per_job_stay_small() {
         "{} per point",
         (bytes - base) / 10_000
     );
-    Manifest::Workflow(Box::new(w))
+    // Its spec fits, but not the status of 10,000 jobs; 4,000 points fit with theirs.
+    let err = Manifest::Workflow(Box::new(w))
+        .check_limits()
+        .expect_err("too large once run");
+    assert!(matches!(err, RenderError::TooLargeToRun(_)), "{err}");
+    let sweep = format!("python train.py --seed {{{}}}", values[..4_000].join(","));
+    Manifest::Workflow(Box::new(workflow(&chain(&[sweep]))))
         .check_limits()
         .expect("fits");
 }
@@ -548,4 +554,54 @@ fn without_gpus_no_template_gets_gpu_tolerations() {
         Manifest::Cron(_) => panic!("a Workflow"),
     };
     assert!(template(&w, SHARED_TEMPLATE).tolerations.is_empty());
+}
+
+/// Issue 11: a chain of 5,000 fits as submitted (~0.75 MiB) but not once Argo records the
+/// status of its nodes. The message says how many fit, and that many do.
+#[test]
+fn a_workflow_that_outgrows_argo_once_run_is_refused_with_what_fits() {
+    let texts: Vec<String> = (0..5_000).map(|i| format!("python step.py {i}")).collect();
+    let dag = chain(&texts);
+    let manifest = render(&dag, &env(), &RenderOptions::default()).expect("renders");
+    assert!(serde_json::to_vec(&manifest).expect("json").len() < MAX_MANIFEST_BYTES);
+    let err = manifest.check_limits().expect_err("too large once run");
+    let RenderError::TooLargeToRun(size) = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(
+        (size.jobs, size.nodes, size.limits.tasks),
+        (5_000, 5_026, 5_000)
+    );
+    assert!(err.is_argo_capacity());
+    let text = err.to_string();
+    assert!(
+        text.starts_with("the Workflow would grow to about "),
+        "{text}"
+    );
+    assert!(text.contains("status of its 5,026 nodes"), "{text}");
+    assert!(
+        text.contains("jobs fit in one workflow (this pipeline has 5,000)"),
+        "{text}"
+    );
+    let hint = err.hint();
+    assert!(
+        hint.contains("a sweep (`matrix` or {a,b} braces), ~30 bytes of spec a point"),
+        "{hint}"
+    );
+    assert!(
+        hint.contains("split the pipeline into workflows of at most"),
+        "{hint}"
+    );
+    // The count it gives is true: that many jobs fit, status and all.
+    let fit = size.jobs_that_fit();
+    assert!((2_000..5_000).contains(&fit), "{fit}");
+    render_checked(&chain(&texts[..fit]), &env(), &RenderOptions::default()).expect("fits");
+    // A schedule's runs grow the same way.
+    let mut scheduled = dag;
+    scheduled.options.schedule = Some("0 3 * * *".into());
+    let err = render_checked(&scheduled, &env(), &RenderOptions::default()).expect_err("cron");
+    assert!(
+        err.to_string().starts_with("the CronWorkflow would grow"),
+        "{err}"
+    );
 }

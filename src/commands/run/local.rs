@@ -27,6 +27,7 @@ pub(super) fn plan(
     placement_note(loaded, printer);
     let parallelism = local::parallelism(local.parallelism, loaded.dag.options.parallelism);
     let plan = Plan::from_dag(&loaded.dag);
+    // The plan shows only the jobs that run; a note already said which were chosen.
     printer.data(&plan::plan(
         &loaded.dag,
         &plan,
@@ -74,35 +75,81 @@ pub(super) fn run(
     loaded: &LoadedPipeline,
     printer: &mut Printer,
 ) -> Result<u8, Error> {
-    let plan = Plan::from_dag(&loaded.dag);
-    // The run folder first: one that cannot be made is bad input, and nothing was said yet.
-    let new_run = local::create_run(&plan, &loaded.working_dir, &local.runs_dir)?;
-    if let Some(reason) = &local.reason {
-        printer.status(&format!("backend: local ({reason})"));
+    let mut plan = Plan::from_dag(&loaded.dag);
+    if let Some(pick) = &run.pick {
+        plan.left_out_because(&pick.describe());
     }
-    schedule_note(loaded, printer);
-    placement_note(loaded, printer);
-    let mode = ViewMode::choose(run.quiet);
-    let options = ExecOptions {
-        parallelism: local::parallelism(local.parallelism, loaded.dag.options.parallelism),
-        policy: local.policy,
+    let how = How {
+        quiet: run.quiet,
         stream_output: run.stream_output,
+        output: &run.output,
+        parallelism: loaded.dag.options.parallelism,
+        workdir: &loaded.working_dir,
+        retry_of: None,
+    };
+    run_plan(
+        settings,
+        &how,
+        local,
+        &plan,
+        &mut |printer| {
+            if let Some(reason) = &local.reason {
+                printer.status(&format!("backend: local ({reason})"));
+            }
+            schedule_note(loaded, printer);
+            placement_note(loaded, printer);
+        },
+        printer,
+    )
+}
+
+/// How a local run is shown and paced.
+pub(in crate::commands) struct How<'a> {
+    pub quiet: bool,
+    pub stream_output: bool,
+    pub output: &'a format::OutputFormat,
+    /// The workflow's `parallelism` cap.
+    pub parallelism: Option<u32>,
+    /// Where the jobs run.
+    pub workdir: &'a std::path::Path,
+    /// The run this one retries.
+    pub retry_of: Option<&'a str>,
+}
+
+/// Runs `plan` in `how.workdir` as a new local run (a retry of `how.retry_of`, when given): the run
+/// folder first (one that cannot be made is bad input, and nothing was said yet), then `say`'s
+/// notes, then the jobs with the live view.
+pub(in crate::commands) fn run_plan(
+    settings: &Settings,
+    how: &How<'_>,
+    local: &LocalRun,
+    plan: &Plan,
+    say: &mut dyn FnMut(&mut Printer),
+    printer: &mut Printer,
+) -> Result<u8, Error> {
+    let new_run = local::create_run(plan, how.workdir, &local.runs_dir, how.retry_of)?;
+    say(printer);
+    let mode = ViewMode::choose(how.quiet);
+    let options = ExecOptions {
+        parallelism: local::parallelism(local.parallelism, how.parallelism),
+        policy: local.policy,
+        stream_output: how.stream_output,
         kill_grace: local.kill_grace,
-        ..ExecOptions::new(loaded.working_dir.clone())
+        ..ExecOptions::new(how.workdir.to_path_buf())
     };
     let mut view = RunView::new(mode, settings.cwd.clone());
     let (result, signal) = super::super::block_on(async {
         let (cancel, which) = cancel_on_signals().map_err(Error::Signals)?;
         let (events, shown) = mpsc::unbounded_channel();
         let (result, ()) = tokio::join!(
-            run_local(new_run, &plan, &options, events, cancel),
+            run_local(new_run, plan, &options, events, cancel),
             view.show_all(printer, shown),
         );
         let signal = *which.borrow();
         Ok((result, signal))
     })?;
     let finished = result?;
-    match format::structured(&finished.record, &run.output)? {
+    match format::structured(&finished.record, how.output)? {
         Some(text) => printer.data(&text),
         None => printer.data(&format!("{}\n", finished.id)),
     }

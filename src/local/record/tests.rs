@@ -14,7 +14,13 @@ use crate::local::{ExecOptions, run_local};
 
 fn record(id: &str, started: &str) -> RunRecord {
     let p = plan(&[("a", "echo a", &[]), ("b", "echo b", &["a"])]);
-    let mut r = RunRecord::new(id.to_owned(), &p, "/work".into(), Path::new("/runs/x/logs"));
+    let mut r = RunRecord::new(
+        id.to_owned(),
+        &p,
+        "/work".into(),
+        Path::new("/runs/x/logs"),
+        None,
+    );
     r.started = started.to_owned();
     r
 }
@@ -183,7 +189,8 @@ async fn the_record_is_valid_json_throughout_a_run() {
         }
         checked
     });
-    let new_run = crate::local::create_run(&p, &options.workdir, runs.path()).expect("run folder");
+    let new_run =
+        crate::local::create_run(&p, &options.workdir, runs.path(), None).expect("run folder");
     let run = run_local(new_run, &p, &options, tx, cancel)
         .await
         .expect("run completes");
@@ -216,7 +223,7 @@ fn log_paths_are_stored_relative_so_a_moved_or_copied_folder_keeps_its_logs() {
     let dir = runs.path().join("r-1");
     fs::create_dir_all(&dir).expect("run folder");
     let p = plan(&[("a", "echo a", &[])]);
-    let r = RunRecord::new("r-1".into(), &p, "/work".into(), &dir.join("logs"));
+    let r = RunRecord::new("r-1".into(), &p, "/work".into(), &dir.join("logs"), None);
     r.save(&dir).expect("saved");
     let json: serde_json::Value =
         serde_json::from_slice(&fs::read(dir.join(RECORD_FILE)).expect("read")).expect("json");

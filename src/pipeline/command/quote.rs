@@ -5,16 +5,42 @@
 /// Quotes `s` for a POSIX shell so that it stays one word with exactly these bytes.
 /// Safe words are left bare for readability.
 pub fn quote(s: &str) -> String {
-    let safe = !s.is_empty()
-        && s.chars().all(|c| {
-            c.is_ascii_alphanumeric()
-                || matches!(c, '_' | '-' | '.' | '/' | ',' | ':' | '@' | '%' | '+' | '=')
-        });
-    if safe {
+    if is_safe(s) {
         s.to_owned()
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
     }
+}
+
+/// `quote(s).len()`, without building it.
+pub(crate) fn quoted_len(s: &str) -> usize {
+    if is_safe(s) {
+        s.len()
+    } else {
+        quoted_always_len(s)
+    }
+}
+
+/// `quote_program(s).len()`, without building it.
+pub(crate) fn quoted_program_len(s: &str) -> usize {
+    if s.contains('=') {
+        quoted_always_len(s)
+    } else {
+        quoted_len(s)
+    }
+}
+
+/// The length of `'s'` with each `'` written as `'\''`.
+fn quoted_always_len(s: &str) -> usize {
+    s.len() + 2 + 3 * s.bytes().filter(|&b| b == b'\'').count()
+}
+
+fn is_safe(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(c, '_' | '-' | '.' | '/' | ',' | ':' | '@' | '%' | '+' | '=')
+        })
 }
 
 /// Quotes a command's first word: like [`quote`], but a word holding `=` is quoted too so

@@ -692,4 +692,37 @@ proptest! {
         let auto = parse(&joined, None, placeholders).map(|p| p.template.mode()).ok();
         prop_assert_eq!(auto, Some(CommandMode::Exec), "joined: {:?}", joined);
     }
+
+    /// The length the argument check measures is the length of the text a job's shell gets.
+    #[test]
+    fn shell_text_len_is_the_length_of_shell_text(
+        argv in prop::collection::vec(arg(), 1..6),
+        values in prop::collection::vec(arg(), 1..3),
+    ) {
+        let words: Vec<Word> = argv
+            .iter()
+            .enumerate()
+            .map(|(i, a)| match i % 3 {
+                // Every third word carries a placeholder glued to text.
+                2 => Word(vec![Segment::Text(a.clone()), Segment::Param(i % values.len())]),
+                _ => Word(vec![Segment::Text(a.clone())]),
+            })
+            .collect();
+        let shell: Vec<Segment> = argv
+            .iter()
+            .enumerate()
+            .flat_map(|(i, a)| [Segment::Text(a.clone()), Segment::Param(i % values.len())])
+            .collect();
+        let value = |n: usize| quote(&values[n]);
+        for command in [CommandTemplate::Exec(words), CommandTemplate::Shell(shell)] {
+            prop_assert_eq!(
+                command.shell_text_len(&|n| quoted_len(&values[n])),
+                command.shell_text(&value).len()
+            );
+        }
+        for a in &argv {
+            prop_assert_eq!(quoted_len(a), quote(a).len());
+            prop_assert_eq!(quoted_program_len(a), quote_program(a).len());
+        }
+    }
 }

@@ -505,3 +505,46 @@ fn name_collisions_speak_of_the_names_written() {
         "`a_b` (at 2:3) and `a-b` both become the job name `a-b`"
     );
 }
+
+/// Issue 11: a command reaches its job as one argument (`sh -c`), which Linux caps at
+/// 131,071 bytes and a NUL. `echo ` + the data is the text of an exec-mode job: `exec echo …`.
+#[test]
+fn a_command_longer_than_one_argument_is_refused_where_it_is_written() {
+    let fits = |len: usize| format!("echo {}", "a".repeat(len));
+    // `exec echo ` is 10 bytes: the longest that fits, and one more.
+    let at_cap = command::MAX_ARGUMENT_BYTES - 10;
+    assert!(Dag::build(pipeline(vec![named("big", &fits(at_cap), &[])], vec![])).is_ok());
+    let err = Dag::build(pipeline(vec![named("big", &fits(at_cap + 1), &[])], vec![]))
+        .expect_err("too long");
+    assert_eq!(err.0.len(), 1);
+    assert_eq!(err.0[0].pos, Some(Pos { line: 1, column: 1 }));
+    assert_eq!(
+        err.0[0].kind,
+        Kind::CommandTooLong {
+            job: "big".into(),
+            bytes: 131_072,
+            sweep: false
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "workflow.yaml:1:1: job `big`: the command is 131,072 bytes, over the 131,071 bytes Linux takes in one argument (MAX_ARG_STRLEN, 128 KiB)\n  hint: a job's command reaches it as one argument of `/bin/sh -c`, on Argo and locally: put the long data in a file on the shared volume (the working directory is shared with the jobs) and pass its path, e.g. `python train.py --params params.json`"
+    );
+    // A sweep is measured at its longest value, quoted as the shell gets it: the short
+    // template is not what runs.
+    let long = "x y".repeat(44_000);
+    let sweep = job(&format!("python train.py --tag {{a,'{long}'}}"));
+    assert_eq!(
+        errors(pipeline(vec![sweep], vec![])),
+        [Kind::CommandTooLong {
+            job: "train".into(),
+            bytes: "exec python train.py --tag ''".len() + long.len(),
+            sweep: true
+        }]
+    );
+    let short = job(&format!(
+        "python train.py --tag {{a,'{}'}}",
+        &long[..100_000]
+    ));
+    assert!(Dag::build(pipeline(vec![short], vec![])).is_ok());
+}
