@@ -305,6 +305,9 @@ pub(crate) struct ListArgs {
     /// Scheduled pipelines (CronWorkflows) instead of runs
     #[arg(long, conflicts_with_all = ["running", "completed"])]
     pub cron: bool,
+    /// Only cluster runs (default in a notebook: cluster runs and this directory's local runs)
+    #[arg(long, conflicts_with = "local")]
+    pub argo: bool,
     /// Output format: wide, name, json or yaml (default: a table)
     #[arg(short = 'o', long = "output", value_name = "FORMAT")]
     pub output: Option<String>,

@@ -19,6 +19,7 @@ use crate::environment::discover::ProcessEnv;
 use crate::environment::drift::DriftPolicy;
 use crate::error::Error;
 use crate::local::FailurePolicy;
+use crate::local::record::Backend as RecordBackend;
 use crate::pipeline::CommandMode;
 use crate::pipeline::selection::Pick;
 use crate::printer::format::OutputFormat;
@@ -179,6 +180,10 @@ pub(crate) struct Session {
     pub all: bool,
     /// `-v`: report API retries.
     pub verbose: bool,
+    /// This directory's run folders (`.jupyterflow/runs`), where the job supervisors of
+    /// cluster runs submitted from here keep logs and records: read when the pods or the
+    /// Workflow are gone.
+    pub run_folders: PathBuf,
 }
 
 /// `list --running` / `--completed`.
@@ -201,6 +206,11 @@ impl Filter {
 
 pub(crate) struct ListSettings {
     pub runs: Runs,
+    /// `--local` / `--argo`: runs of that backend only. Without either, cluster runs and this
+    /// directory's local runs are listed together.
+    pub only: Option<RecordBackend>,
+    /// Where this directory's local runs are kept (listed beside cluster runs).
+    pub local_runs_dir: PathBuf,
     pub filter: Filter,
     pub cron: bool,
     pub output: OutputFormat,

@@ -18,6 +18,7 @@ mod list;
 mod logs;
 mod retry;
 mod run;
+mod volume;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};

@@ -12,16 +12,16 @@ use std::path::{Path, PathBuf};
 
 use super::config_file::{Backend, ConfigFile, DriftPolicy};
 use super::{
-    ArgoRun, DeleteSettings, Filter, Generate, GetSettings, Input, JobSupervisor, ListSettings, LocalRun,
-    LogsSettings, ResubmitSettings, RetrySettings, RunBackend, RunRef, RunSettings, Runs, Session,
-    Vars, Verb,
+    ArgoRun, DeleteSettings, Filter, Generate, GetSettings, Input, JobSupervisor, ListSettings,
+    LocalRun, LogsSettings, ResubmitSettings, RetrySettings, RunBackend, RunRef, RunSettings, Runs,
+    Session, Vars, Verb,
 };
 use crate::argo::RenderOptions;
 use crate::cli::{self, ClusterArgs, Command, HistoryArgs, InputArgs};
 use crate::cluster::Target;
 use crate::environment::discover::ProcessEnv;
 use crate::error::Error;
-use crate::local::record::DEFAULT_RUNS_DIR;
+use crate::local::record::{Backend as RecordBackend, DEFAULT_RUNS_DIR};
 use crate::local::{DEFAULT_KILL_GRACE, FailurePolicy};
 use crate::pipeline::CommandMode;
 use crate::pipeline::selection::Pick;
@@ -96,14 +96,36 @@ impl<'a> Context<'a> {
                 }),
             },
             Command::List(args) => {
-                let runs = self.runs(&args.history)?;
+                let runs = if args.argo {
+                    if !self.process.has_cluster() {
+                        return Err(Error::usage(
+                            format!(
+                                "--argo is for a cluster, and none is configured here: no service-account token at {}, no $KUBECONFIG, no ~/.kube/config",
+                                self.process.service_account_dir.display()
+                            ),
+                            "drop --argo to list this machine's runs, or set KUBECONFIG to reach a cluster",
+                        ));
+                    }
+                    self.cluster_runs(&args.history)?
+                } else {
+                    self.runs(&args.history)?
+                };
                 if args.cron && matches!(runs, Runs::Local { .. }) {
                     return Err(Error::usage(
                         "--cron lists scheduled pipelines (CronWorkflows), which live on the cluster, and no cluster is in use here",
                         "run it inside the notebook pod, or pass -n/--context; local runs have no schedules",
                     ));
                 }
+                let only = if args.history.local {
+                    Some(RecordBackend::Local)
+                } else if args.argo {
+                    Some(RecordBackend::Argo)
+                } else {
+                    None
+                };
                 Verb::List(ListSettings {
+                    only,
+                    local_runs_dir: self.runs_dir()?,
                     filter: if args.running {
                         Filter::Running
                     } else if args.completed {
@@ -349,17 +371,23 @@ impl<'a> Context<'a> {
             }
         };
         Ok(if cluster {
-            Runs::Argo(Box::new(Session {
-                target: self.target(&history.cluster, None)?,
-                all: history.all,
-                verbose: history.verbose,
-            }))
+            self.cluster_runs(history)?
         } else {
             Self::request_timeout(&history.cluster)?;
             Runs::Local {
                 runs_dir: self.runs_dir()?,
             }
         })
+    }
+
+    /// Cluster runs, reached as `history` says (`--argo`, or chosen by [`Self::runs`]).
+    fn cluster_runs(&self, history: &HistoryArgs) -> Result<Runs, Error> {
+        Ok(Runs::Argo(Box::new(Session {
+            target: self.target(&history.cluster, None)?,
+            all: history.all,
+            verbose: history.verbose,
+            run_folders: self.cwd.join(DEFAULT_RUNS_DIR),
+        })))
     }
 
     /// Where local runs are kept: `log_dir` from the config (`~` and `$HOME` expanded;
