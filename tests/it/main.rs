@@ -7,6 +7,7 @@ mod cluster_helpers;
 mod cluster_platform;
 mod cluster_runs;
 mod cluster_submit;
+mod cluster_volume;
 mod commands;
 mod confinement;
 mod dry_run;
