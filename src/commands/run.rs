@@ -88,7 +88,9 @@ pub(super) fn run(
             };
             confinement::confine(&mut env, &pod, Policies::NotAsked);
             check_gpus(&loaded.dag, &mut env, &placement, argo, true)?;
-            job_supervisor(&mut env, argo, Supervising::PodFile);
+            if let Some(warning) = job_supervisor(&mut env, argo, Supervising::PodFile) {
+                printer.warning(&warning, None);
+            }
             let manifest = render_checked(&loaded.dag, &env, &argo.render)?.as_submitted();
             for note in &env.notes {
                 printer.note(note);
@@ -157,17 +159,21 @@ pub(super) enum Supervising {
 /// Makes job containers start `jupyterflow exec-job` (which keeps their logs on the shared
 /// volume) from a binary job pods can run, or leaves them running their command directly and
 /// says why (see `environment::supervisor`). Never fails a submission: whatever goes wrong
-/// here only costs the volume's copy of the logs, with a note.
-pub(super) fn job_supervisor(env: &mut Environment, argo: &ArgoRun, mode: Supervising) {
+/// here only costs the volume's copy of the logs. Returns the warning to print when jobs fall
+/// back to running their command directly for any reason but the config's choice.
+pub(super) fn job_supervisor(
+    env: &mut Environment,
+    argo: &ArgoRun,
+    mode: Supervising,
+) -> Option<String> {
     let settings = &argo.job_supervisor;
     let arch = std::env::consts::ARCH;
     let binary = match binary::this_binary(settings.exe.as_deref()) {
         Ok(binary) => binary,
         Err(e) => {
-            env.notes.push(format!(
+            return Some(format!(
                 "cannot find this jupyterflow binary ({e}): jobs run their command directly, and their logs stay in their pods only"
             ));
-            return;
         }
     };
     let mount = (mode != Supervising::PodFile)
@@ -189,9 +195,10 @@ pub(super) fn job_supervisor(env: &mut Environment, argo: &ArgoRun, mode: Superv
     } else {
         supervisor::choose(env, &binary, &on, arch)
     };
-    let off = |env: &mut Environment, why: String| env.notes.push(why);
     match choice {
-        Choice::Off(why) => off(env, why),
+        // The config's own choice needs no warning.
+        Choice::Off(why) if !settings.enabled => env.notes.push(why),
+        Choice::Off(why) => return Some(why),
         Choice::InPlace { path, arch } => {
             if mode != Supervising::Submit {
                 env.notes.push(format!(
@@ -205,14 +212,10 @@ pub(super) fn job_supervisor(env: &mut Environment, argo: &ArgoRun, mode: Superv
             let target = match binary::copy_path(&binary.path, &dir) {
                 Ok(target) => target,
                 Err(e) => {
-                    off(
-                        env,
-                        format!(
-                            "cannot read this jupyterflow binary {} ({e}): jobs run their command directly, and their logs stay in their pods only",
-                            binary.path.display()
-                        ),
-                    );
-                    return;
+                    return Some(format!(
+                        "cannot read this jupyterflow binary {} ({e}): jobs run their command directly, and their logs stay in their pods only",
+                        binary.path.display()
+                    ));
                 }
             };
             let pinned = arch
@@ -236,15 +239,15 @@ pub(super) fn job_supervisor(env: &mut Environment, argo: &ArgoRun, mode: Superv
                     )),
                     Ok(false) => {}
                     Err(e) => {
-                        off(env, format!(
+                        return Some(format!(
                             "cannot copy this jupyterflow to {} ({e}): jobs run their command directly, and their logs stay in their pods only",
                             target.display()
                         ));
-                        return;
                     }
                 },
             }
             supervisor::apply(env, &target, arch.as_deref());
         }
     }
+    None
 }

@@ -87,9 +87,10 @@ fn logs_get_and_list_read_the_shared_volume_once_pods_and_workflow_are_gone() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let name = submitted_name(&out.stdout);
     let folder = nb.workdir.join(".jupyterflow/runs").join(&name);
-    let record: Value =
-        serde_json::from_slice(&std::fs::read(folder.join("run.json")).expect("run.json at submit"))
-            .expect("JSON");
+    let record: Value = serde_json::from_slice(
+        &std::fs::read(folder.join("run.json")).expect("run.json at submit"),
+    )
+    .expect("JSON");
     assert_eq!(record["backend"], "argo");
     let copies: Vec<_> = std::fs::read_dir(nb.workdir.join(".jupyterflow/bin"))
         .expect("the binary copied at submit")
@@ -146,7 +147,11 @@ fn logs_get_and_list_read_the_shared_volume_once_pods_and_workflow_are_gone() {
         "{}",
         out.stderr
     );
-    assert!(out.stdout.contains("Status:     Succeeded"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("Status:     Succeeded"),
+        "{}",
+        out.stdout
+    );
     for task in [first, second] {
         assert!(
             out.stdout
@@ -158,7 +163,10 @@ fn logs_get_and_list_read_the_shared_volume_once_pods_and_workflow_are_gone() {
     }
     let out = run(nb.in_pod().args(["get", &name, "-o", "json"]));
     let shown: Value = serde_json::from_str(&out.stdout).expect("JSON");
-    assert_eq!(shown["jobs"][0]["argo"]["pod"], format!("{name}-{first}-1234"));
+    assert_eq!(
+        shown["jobs"][0]["argo"]["pod"],
+        format!("{name}-{first}-1234")
+    );
     assert_eq!(shown["jobs"][0]["argo"]["node"], "gke-pool-1-abcd");
 
     // A name neither the cluster nor the volume knows is still an error.
@@ -166,7 +174,9 @@ fn logs_get_and_list_read_the_shared_volume_once_pods_and_workflow_are_gone() {
     assert_ne!(out.code, 0, "{}", out.stdout);
 
     // list: this directory's local runs beside the cluster's, each with its backend.
-    let local = run(nb.in_pod().args(["run", "--local", "-c", "/bin/echo three"]));
+    let local = run(nb
+        .in_pod()
+        .args(["run", "--local", "-c", "/bin/echo three"]));
     assert_eq!(local.code, 0, "{}", local.stderr);
     let backend_of = |stdout: &str, run: &str| -> Option<String> {
         stdout
@@ -193,8 +203,79 @@ fn logs_get_and_list_read_the_shared_volume_once_pods_and_workflow_are_gone() {
     );
     let argo_only = run(nb.in_pod().args(["list", "--argo"]));
     assert_eq!(argo_only.stdout.lines().count(), 2, "{}", argo_only.stdout);
-    assert!(!argo_only.stdout.contains(" local "), "{}", argo_only.stdout);
+    assert!(
+        !argo_only.stdout.contains(" local "),
+        "{}",
+        argo_only.stdout
+    );
     let local_only = run(nb.in_pod().args(["list", "--local"]));
-    assert_eq!(local_only.stdout.lines().count(), 2, "{}", local_only.stdout);
+    assert_eq!(
+        local_only.stdout.lines().count(),
+        2,
+        "{}",
+        local_only.stdout
+    );
     assert!(!local_only.stdout.contains(&name), "{}", local_only.stdout);
+}
+
+/// A mount table where the working directory is its own mount, with these options.
+fn mountinfo(dir: &Path, workdir: &Path, options: &str) -> std::path::PathBuf {
+    let path = dir.join("mountinfo");
+    std::fs::write(
+        &path,
+        format!(
+            "27 1 8:1 / / rw,relatime - ext4 /dev/sda1 rw\n\
+             40 27 0:50 / {} {options},relatime - nfs 10.0.0.2:/home rw\n",
+            workdir.display()
+        ),
+    )
+    .expect("write mountinfo");
+    path
+}
+
+#[test]
+fn a_noexec_or_read_only_volume_falls_back_to_plain_jobs_with_a_warning() {
+    let nb = Notebook::start(Volume::Nfs);
+    let tables = tempfile::tempdir().expect("temp dir");
+    for (options, says) in [
+        ("rw,noexec", "is mounted noexec"),
+        ("ro", "is mounted read-only"),
+    ] {
+        let table = mountinfo(tables.path(), &nb.workdir, options);
+        let out = run(nb.in_pod().env("JUPYTERFLOW_MOUNTINFO_FILE", &table).args([
+            "run",
+            "--dry-run",
+            "-c",
+            "echo one",
+        ]));
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(out.stderr.contains("warning: "), "{}", out.stderr);
+        assert!(out.stderr.contains(says), "{}", out.stderr);
+        assert!(!out.stdout.contains("exec-job"), "{}", out.stdout);
+        assert!(!out.stdout.contains("kubernetes.io/arch"), "{}", out.stdout);
+    }
+    // On a plain volume a dry run says where a submission would copy the binary, and copies
+    // nothing.
+    let out = run(nb.in_pod().args(["run", "--dry-run", "-c", "echo one"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("exec-job"), "{}", out.stdout);
+    assert!(out.stderr.contains("a submission copies"), "{}", out.stderr);
+    assert!(!nb.workdir.join(".jupyterflow/bin").exists());
+    // The config turns it off, with a note and no warning.
+    let config = nb.home.path().join("off.yaml");
+    std::fs::write(&config, "job_supervisor: false\n").expect("write config");
+    let out = run(nb.in_pod().env("JUPYTERFLOW_CONFIG_FILE", &config).args([
+        "run",
+        "--dry-run",
+        "-c",
+        "echo one",
+    ]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stdout.contains("exec-job"), "{}", out.stdout);
+    assert!(
+        out.stderr.contains("note: job_supervisor: false"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("warning"), "{}", out.stderr);
 }

@@ -219,7 +219,14 @@ async fn submit_from_pod(
     } else {
         Supervising::Submit
     };
-    job_supervisor(&mut env, argo, supervising);
+    if let Some(warning) = job_supervisor(&mut env, argo, supervising) {
+        printer.warning(
+            &warning,
+            Some(
+                "set job_supervisor: false in the config to run jobs directly without this warning",
+            ),
+        );
+    }
     let render = render_options(cluster, settings, argo, loaded, &mut env).await;
     let manifest = render_checked(&loaded.dag, &env, &render)?;
     for note in &env.notes {

@@ -374,7 +374,10 @@ impl FakeApi {
             .filter_map(|p| p["metadata"]["name"].as_str().map(str::to_owned))
             .collect();
         for name in names {
-            state.store.delete(Res::Pods, ns, &name).expect("listed pod");
+            state
+                .store
+                .delete(Res::Pods, ns, &name)
+                .expect("listed pod");
         }
     }
 
