@@ -293,6 +293,10 @@ pub(crate) struct ResubmitArgs {
 }
 
 #[derive(Debug, Args)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "command-line switches are bools"
+)]
 pub(crate) struct ListArgs {
     #[command(flatten)]
     pub history: HistoryArgs,

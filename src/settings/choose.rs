@@ -95,49 +95,7 @@ impl<'a> Context<'a> {
                     force: args.force,
                 }),
             },
-            Command::List(args) => {
-                let runs = if args.argo {
-                    if !self.process.has_cluster() {
-                        return Err(Error::usage(
-                            format!(
-                                "--argo is for a cluster, and none is configured here: no service-account token at {}, no $KUBECONFIG, no ~/.kube/config",
-                                self.process.service_account_dir.display()
-                            ),
-                            "drop --argo to list this machine's runs, or set KUBECONFIG to reach a cluster",
-                        ));
-                    }
-                    self.cluster_runs(&args.history)?
-                } else {
-                    self.runs(&args.history)?
-                };
-                if args.cron && matches!(runs, Runs::Local { .. }) {
-                    return Err(Error::usage(
-                        "--cron lists scheduled pipelines (CronWorkflows), which live on the cluster, and no cluster is in use here",
-                        "run it inside the notebook pod, or pass -n/--context; local runs have no schedules",
-                    ));
-                }
-                let only = if args.history.local {
-                    Some(RecordBackend::Local)
-                } else if args.argo {
-                    Some(RecordBackend::Argo)
-                } else {
-                    None
-                };
-                Verb::List(ListSettings {
-                    only,
-                    local_runs_dir: self.runs_dir()?,
-                    filter: if args.running {
-                        Filter::Running
-                    } else if args.completed {
-                        Filter::Completed
-                    } else {
-                        Filter::All
-                    },
-                    cron: args.cron,
-                    output: output_or(args.output.as_deref(), OutputFormat::Table, LIST_FORMATS)?,
-                    runs,
-                })
-            }
+            Command::List(args) => Verb::List(self.list(&args)?),
             Command::Get(args) => Verb::Get(GetSettings {
                 output: output_or(args.output.as_deref(), OutputFormat::Table, GET_FORMATS)?,
                 runs: self.runs(&args.history)?,
@@ -377,6 +335,51 @@ impl<'a> Context<'a> {
             Runs::Local {
                 runs_dir: self.runs_dir()?,
             }
+        })
+    }
+
+    /// `list`: the runs it reads and how it filters and shows them.
+    fn list(&self, args: &cli::ListArgs) -> Result<ListSettings, Error> {
+        let runs = if args.argo {
+            if !self.process.has_cluster() {
+                return Err(Error::usage(
+                    format!(
+                        "--argo is for a cluster, and none is configured here: no service-account token at {}, no $KUBECONFIG, no ~/.kube/config",
+                        self.process.service_account_dir.display()
+                    ),
+                    "drop --argo to list this machine's runs, or set KUBECONFIG to reach a cluster",
+                ));
+            }
+            self.cluster_runs(&args.history)?
+        } else {
+            self.runs(&args.history)?
+        };
+        if args.cron && matches!(runs, Runs::Local { .. }) {
+            return Err(Error::usage(
+                "--cron lists scheduled pipelines (CronWorkflows), which live on the cluster, and no cluster is in use here",
+                "run it inside the notebook pod, or pass -n/--context; local runs have no schedules",
+            ));
+        }
+        let only = if args.history.local {
+            Some(RecordBackend::Local)
+        } else if args.argo {
+            Some(RecordBackend::Argo)
+        } else {
+            None
+        };
+        Ok(ListSettings {
+            only,
+            local_runs_dir: self.runs_dir()?,
+            filter: if args.running {
+                Filter::Running
+            } else if args.completed {
+                Filter::Completed
+            } else {
+                Filter::All
+            },
+            cron: args.cron,
+            output: output_or(args.output.as_deref(), OutputFormat::Table, LIST_FORMATS)?,
+            runs,
         })
     }
 

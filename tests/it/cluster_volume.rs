@@ -173,6 +173,12 @@ fn logs_get_and_list_read_the_shared_volume_once_pods_and_workflow_are_gone() {
     let out = run(nb.in_pod().args(["get", "never-was"]));
     assert_ne!(out.code, 0, "{}", out.stdout);
 
+    list_shows_both_backends(&nb, &name);
+}
+
+/// `list`: this directory's local runs beside the cluster's (`name`, whose Workflow is gone),
+/// each with its backend; `--argo` and `--local` keep one.
+fn list_shows_both_backends(nb: &Notebook, name: &str) {
     // list: this directory's local runs beside the cluster's, each with its backend.
     let local = run(nb
         .in_pod()
@@ -188,7 +194,7 @@ fn logs_get_and_list_read_the_shared_volume_once_pods_and_workflow_are_gone() {
     assert_eq!(list.code, 0, "{}", list.stderr);
     assert!(list.stdout.starts_with("NAME"), "{}", list.stdout);
     assert_eq!(
-        backend_of(&list.stdout, &name).as_deref(),
+        backend_of(&list.stdout, name).as_deref(),
         Some("argo"),
         "{}",
         list.stdout
@@ -215,7 +221,7 @@ fn logs_get_and_list_read_the_shared_volume_once_pods_and_workflow_are_gone() {
         "{}",
         local_only.stdout
     );
-    assert!(!local_only.stdout.contains(&name), "{}", local_only.stdout);
+    assert!(!local_only.stdout.contains(name), "{}", local_only.stdout);
 }
 
 /// A mount table where the working directory is its own mount, with these options.
