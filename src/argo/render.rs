@@ -504,12 +504,14 @@ pub(crate) struct ArgoJob {
     pub argv: Vec<String>,
 }
 
-/// Every job of `dag` once rendered, in written order, sweep points expanded. A point's name is
-/// Argo's: the task, then `(index:key:value,…)` with the item's `key:value` strings sorted (as
-/// the controller sorts them), values exactly as the `withItems` item holds them.
+/// Every job of `dag` once rendered, in written order, sweep points expanded; jobs left out
+/// (`--from`, `--only`) are not rendered, so not here either. A point's name is Argo's: the
+/// task, then `(index:key:value,…)` (the index among the rendered points) with the item's
+/// `key:value` strings sorted (as the controller sorts them), values exactly as the
+/// `withItems` item holds them.
 pub(crate) fn argo_jobs(dag: &Dag) -> Vec<ArgoJob> {
     let mut jobs = Vec::with_capacity(dag.tasks.len());
-    for task in &dag.tasks {
+    for task in dag.tasks.iter().filter(|t| t.runs()) {
         let shell = |text: String| vec!["/bin/sh".to_owned(), "-c".to_owned(), text];
         if task.axes.is_empty() {
             jobs.push(ArgoJob {
