@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::pipeline::ParamSet;
+
 /// Run a notebook's code as a pipeline: on Kubernetes with Argo Workflows, in the notebook's own
 /// image, volumes and working directory — or locally, as processes.
 #[derive(Debug, Parser)]
@@ -170,6 +172,14 @@ pub(crate) struct InputArgs {
     /// Run every command with /bin/sh -c (default: only commands that use shell syntax)
     #[arg(long)]
     pub shell: bool,
+    /// Give the workflow file's param NAME this value for this run (repeatable): `--set lr=0.01`
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
+    pub sets: Vec<ParamSet>,
+}
+
+/// `--set NAME=VALUE`, refused by clap (with the usage line) when it is not that shape.
+fn parse_set(text: &str) -> Result<ParamSet, String> {
+    ParamSet::parse(text).map_err(|bad| format!("{bad}; {}", bad.hint()))
 }
 
 #[derive(Debug, Args)]

@@ -99,6 +99,8 @@ pub(crate) enum Error {
     #[error(transparent)]
     UnknownJob(#[from] crate::pipeline::selection::UnknownJob),
     #[error(transparent)]
+    UnknownParam(#[from] crate::pipeline::params::UnknownParam),
+    #[error(transparent)]
     Refused(#[from] Refusal),
     #[error(transparent)]
     Cluster(Box<crate::cluster::ClusterError>),
@@ -166,6 +168,7 @@ impl Error {
             Error::Wheels(e) => Some(e.hint()),
             Error::Gpu(e) => Some(e.hint()),
             Error::UnknownJob(e) => Some(e.hint()),
+            Error::UnknownParam(e) => Some(e.hint()),
             Error::Refused(e) => Some(e.hint.clone()),
             // These messages already say how to fix them.
             Error::Supervise(_)

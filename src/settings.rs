@@ -20,8 +20,8 @@ use crate::environment::drift::DriftPolicy;
 use crate::error::Error;
 use crate::local::FailurePolicy;
 use crate::local::record::Backend as RecordBackend;
-use crate::pipeline::CommandMode;
 use crate::pipeline::selection::Pick;
+use crate::pipeline::{CommandMode, ParamSet};
 use crate::printer::format::OutputFormat;
 use crate::printer::graph::GraphFormat;
 use config_file::ConfigFile;
@@ -64,18 +64,21 @@ pub(crate) enum Verb {
     ExecJob(crate::local::supervisor::JobSpec),
 }
 
+/// The pipeline: where it comes from, how its commands run, and the params `--set` gives.
+pub(crate) struct Input {
+    pub source: InputSource,
+    /// `--shell`: every command under `/bin/sh -c`.
+    pub mode: Option<CommandMode>,
+    /// `--set NAME=VALUE`, in the order given.
+    pub sets: Vec<ParamSet>,
+}
+
 /// Where the pipeline comes from.
-pub(crate) enum Input {
+pub(crate) enum InputSource {
     /// `-c TEXT`
-    OneLiner {
-        text: String,
-        mode: Option<CommandMode>,
-    },
+    OneLiner(String),
     /// `-f FILE`
-    File {
-        path: PathBuf,
-        mode: Option<CommandMode>,
-    },
+    File(PathBuf),
 }
 
 /// `config --generate-config`: where to write, and whether to overwrite.

@@ -12,6 +12,8 @@ pub(crate) const NOTEBOOK_LABEL: &str = "jupyterflow.io/notebook";
 pub(crate) const USER_LABEL: &str = "jupyterflow.io/user";
 /// The `-c` text or workflow file a run was made from.
 pub(crate) const SOURCE_ANNOTATION: &str = "jupyterflow.io/source";
+/// The workflow's params (`params:` after `--set`), a JSON object in the file's order, for `get`.
+pub(crate) const PARAMS_ANNOTATION: &str = "jupyterflow.io/params";
 /// The random id of one `jupyterflow run`: how a retried create recognises its own object.
 pub(crate) const SUBMISSION_LABEL: &str = "jupyterflow.io/submission-id";
 /// On a `retry`'s Workflow: the run it retries.

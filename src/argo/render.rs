@@ -15,8 +15,8 @@ use k8s_openapi::api::core::v1::{Container, EnvVar, Toleration};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::labels::{
-    CONTROLLER_INSTANCE_LABEL, MANAGED_BY, NOTEBOOK_LABEL, SOURCE_ANNOTATION, USER_LABEL,
-    is_label_key, is_label_value, label_value,
+    CONTROLLER_INSTANCE_LABEL, MANAGED_BY, NOTEBOOK_LABEL, PARAMS_ANNOTATION, SOURCE_ANNOTATION,
+    USER_LABEL, is_label_key, is_label_value, label_value,
 };
 use super::manifest::{MAX_DAG_TASKS, Manifest, PART_PREFIX, RenderError, SHARED_TEMPLATE};
 use super::supervisor;
@@ -29,7 +29,9 @@ use crate::environment::Environment;
 use crate::environment::gpu::{task_gpus, tolerations_for};
 use crate::environment::resources::{gpus, job_resources};
 use crate::pipeline::names::dns_label;
-use crate::pipeline::{CommandTemplate, Dag, Segment, Source, Task, TolerationSpec};
+use crate::pipeline::{
+    CommandTemplate, Dag, Param, ParamMap, Segment, Source, Task, TolerationSpec,
+};
 
 const ENTRYPOINT: &str = "main";
 
@@ -132,7 +134,7 @@ pub fn render(
         generate_name: Some(format!("{base_name}-")),
         namespace: env.namespace.clone(),
         labels: Some(labels.clone()),
-        annotations: Some(BTreeMap::from([(SOURCE_ANNOTATION.to_owned(), source)])),
+        annotations: Some(annotations(source, &dag.options.params)),
         ..ObjectMeta::default()
     };
     let spec = workflow_spec(dag, env);
@@ -642,6 +644,17 @@ fn item_key(text: &str) -> String {
 /// doubled to reach the container unchanged.
 pub fn escape_kubernetes(text: &str) -> String {
     text.replace('$', "$$")
+}
+
+/// The source, and the params when there are any: `get` shows both.
+fn annotations(source: String, params: &[Param]) -> BTreeMap<String, String> {
+    let mut annotations = BTreeMap::from([(SOURCE_ANNOTATION.to_owned(), source)]);
+    if !params.is_empty() {
+        let json = serde_json::to_string(&ParamMap::of(params))
+            .expect("a map of strings always serialises");
+        annotations.insert(PARAMS_ANNOTATION.to_owned(), json);
+    }
+    annotations
 }
 
 #[cfg(test)]

@@ -10,8 +10,9 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{Map, Value};
 
-use super::labels::{CRON_WORKFLOW_LABEL, SOURCE_ANNOTATION};
+use super::labels::{CRON_WORKFLOW_LABEL, PARAMS_ANNOTATION, SOURCE_ANNOTATION};
 use crate::events::{Exit, JobPhase, RunStatus};
+use crate::pipeline::ParamMap;
 use crate::time;
 
 /// `spec.shutdown`, set by `argo stop` (exit handlers still run) or `argo terminate`.
@@ -68,6 +69,8 @@ pub(crate) struct WorkflowView {
     pub cron_workflow: Option<String>,
     /// The `-c` text or workflow file it was made from.
     pub source: Option<String>,
+    /// The params it ran with (`params:` after `--set`).
+    pub params: ParamMap,
     /// Jobs the controller has created nodes for, by start time then name, unstarted last.
     pub jobs: Vec<JobView>,
     /// The tasks the spec runs (nested `part-*` DAGs followed), in written order.
@@ -186,6 +189,10 @@ impl WorkflowView {
             suspend: object.pointer("/spec/suspend").and_then(Value::as_bool) == Some(true),
             cron_workflow: labels.get(CRON_WORKFLOW_LABEL).cloned(),
             source: annotations.get(SOURCE_ANNOTATION).cloned(),
+            params: annotations
+                .get(PARAMS_ANNOTATION)
+                .and_then(|json| serde_json::from_str(json).ok())
+                .unwrap_or_default(),
             jobs: nodes::jobs(nodes, &templates, shutdown.is_some()),
             tasks,
             nodes_offloaded: offloaded,

@@ -5,6 +5,7 @@
 
 use crate::argo;
 use crate::error::Error;
+use crate::pipeline::ParamMap;
 use crate::pipeline::selection::Pick;
 use crate::printer::Printer;
 use crate::settings::{Input, Settings};
@@ -35,6 +36,10 @@ pub(super) fn lint(
         dag.job_count(),
         dag.tasks.len(),
     ));
+    if !dag.options.params.is_empty() {
+        let params = ParamMap::of(&dag.options.params);
+        printer.data(&format!("params: {params}\n"));
+    }
     if let Some(chosen) = chosen {
         printer.data(&format!("{chosen}\n"));
     }

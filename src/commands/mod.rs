@@ -29,7 +29,7 @@ use crate::error::Error;
 use crate::pipeline::selection::Pick;
 use crate::pipeline::{Dag, one_liner, programs, workflow_file};
 use crate::printer::Printer;
-use crate::settings::{Input, Settings, Verb};
+use crate::settings::{Input, InputSource, Settings, Verb};
 
 /// Runs the verb; returns the exit code (errors are printed by the caller).
 pub(crate) fn dispatch(settings: &Settings, printer: &mut Printer) -> Result<u8, Error> {
@@ -82,17 +82,18 @@ pub(crate) struct LoadedPipeline {
 
 /// Reads and validates the pipeline named by `-c`/`-f`.
 pub(crate) fn load(input: &Input, cwd: &Path) -> Result<LoadedPipeline, Error> {
-    let (pipeline, working_dir) = match input {
-        Input::OneLiner { text, mode } => (one_liner::parse(text, *mode)?, cwd.to_path_buf()),
-        Input::File { path, mode } => {
+    let (mut pipeline, working_dir) = match &input.source {
+        InputSource::OneLiner(text) => (one_liner::parse(text, input.mode)?, cwd.to_path_buf()),
+        InputSource::File(path) => {
             let text = read_capped(path, WORKFLOW_FILE_CAP).map_err(|source| Error::ReadInput {
                 path: path.clone(),
                 source,
             })?;
             let dir = absolute_parent(path, cwd);
-            (workflow_file::parse(&text, path, *mode)?, dir)
+            (workflow_file::parse(&text, path, input.mode)?, dir)
         }
     };
+    pipeline.set_params(&input.sets)?;
     let dag = Dag::build(pipeline)?;
     // After the build, so that a job named by a data file is found by its task's name.
     programs::check(&dag, &ProgramLookup::from_process(&working_dir))?;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::events::JobPhase;
-use crate::pipeline::{Dag, Source};
+use crate::pipeline::{Dag, ParamMap, Source};
 
 /// Most jobs at once: `requested` (`-p`), else the CPUs, capped by the workflow's
 /// `parallelism`.
@@ -24,6 +24,8 @@ pub(crate) struct Plan {
     /// The workflow name (DNS-safe), used as the run id prefix.
     pub name: String,
     pub source: Source,
+    /// The params its commands were filled with (recorded in `run.json`, shown by `get`).
+    pub params: ParamMap,
     /// Jobs in written order (task by task, sweep points row-major), as `Dag::jobs`.
     pub jobs: Vec<PlannedJob>,
 }
@@ -98,6 +100,7 @@ impl Plan {
         Plan {
             name: dag.name.clone().unwrap_or_else(|| "run".to_owned()),
             source: dag.source.clone(),
+            params: ParamMap::of(&dag.options.params),
             jobs: planned,
         }
     }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::Plan;
 use super::run_folder;
 use crate::events::{Exit, JobPhase, RunStatus};
-use crate::pipeline::Source;
+use crate::pipeline::{ParamMap, Source};
 use crate::time;
 
 /// Where local runs are kept, relative to the working directory, unless the config's `log_dir`
@@ -108,6 +108,9 @@ pub(crate) struct RunRecord {
     /// The run this one retried (`jupyterflow retry`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_of: Option<String>,
+    /// The params the run's commands were filled with (`params:` after `--set`).
+    #[serde(default, skip_serializing_if = "ParamMap::is_empty")]
+    pub params: ParamMap,
     pub jobs: Vec<JobRecord>,
     /// Which backend ran it. Records from before cluster runs kept one read as `local`.
     #[serde(default)]
@@ -200,6 +203,7 @@ impl RunRecord {
             pid: std::process::id(),
             pid_started: process_start_time(std::process::id()),
             retry_of: retry_of.map(str::to_owned),
+            params: plan.params.clone(),
             jobs: plan
                 .jobs
                 .iter()
@@ -254,6 +258,7 @@ impl RunRecord {
             pid: std::process::id(),
             pid_started: None,
             retry_of: None,
+            params: ParamMap::default(),
             jobs: jobs
                 .into_iter()
                 .map(|(name, task, argv)| JobRecord {
@@ -290,6 +295,7 @@ impl RunRecord {
             .collect();
         Plan {
             name: self.name.clone(),
+            params: self.params.clone(),
             source: match &self.source {
                 RecordSource::CommandLine(text) => Source::CommandLine(text.clone()),
                 RecordSource::File(path) => Source::File(path.clone()),

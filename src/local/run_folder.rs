@@ -161,6 +161,7 @@ pub(crate) fn record_without_run_json(dir: &Path, name: &str) -> RunRecord {
         pid: 0,
         pid_started: None,
         retry_of: None,
+        params: crate::pipeline::ParamMap::default(),
         jobs: Vec::new(),
         backend: Backend::Argo,
         argo: None,
@@ -321,6 +322,7 @@ mod tests {
             pid: 0,
             pid_started: None,
             retry_of: None,
+            params: crate::pipeline::ParamMap::default(),
             jobs: jobs
                 .iter()
                 .map(|name| JobRecord {

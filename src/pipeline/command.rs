@@ -8,9 +8,10 @@ mod tokenize;
 pub use quote::quote;
 pub(crate) use quote::{bare_chars, quote_program, quoted_len, quoted_program_len};
 use tokenize::is_brace_key;
+pub(crate) use tokenize::is_placeholder_name;
 pub use tokenize::parse;
 
-use super::Axis;
+use super::{Axis, Param};
 
 /// The longest text one argument may have on Linux: `MAX_ARG_STRLEN`, 32 pages of 4 KiB,
 /// counts the terminating NUL. A job's command reaches it as one argument (`/bin/sh -c
@@ -34,11 +35,23 @@ impl CommandMode {
     }
 }
 
-/// A piece of a command: text taken literally, or the value of sweep axis `n` of the job.
+/// A piece of a command: text taken literally, the value of sweep axis `n` of the job, or a
+/// workflow param.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Segment {
     Text(String),
     Param(usize),
+    /// A workflow param (`params:`): a constant, never a sweep axis, so job names and Argo's
+    /// `withItems` never see it. Boxed: a `Segment` stays as small as its text.
+    Const(Box<Const>),
+}
+
+/// A workflow param where a command uses it: its name (for plans and job names, which show
+/// `{lr}`) and its value (filled in as one word, quoted for the shell like a sweep value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Const {
+    pub name: String,
+    pub value: String,
 }
 
 /// One argv entry of an exec-mode command, possibly built from several segments
@@ -55,13 +68,16 @@ pub enum CommandTemplate {
     Shell(Vec<Segment>),
 }
 
-/// Which `{…}` forms are sweep placeholders.
+/// Which `{…}` forms are placeholders.
 #[derive(Debug, Clone, Copy)]
 pub struct Placeholders<'a> {
     /// Unquoted `{a,b,c}` creates a new axis (the `-c` brace sweep).
     pub braces: bool,
     /// `{key}` refers to the matrix axis with that key, quoted or not.
     pub keys: &'a [Axis],
+    /// `{name}` refers to the workflow param with that name, quoted or not (a matrix key of
+    /// the same name is refused by the caller; here the key wins).
+    pub params: &'a [Param],
 }
 
 /// Why a command could not be tokenised. `offset` is a byte offset into the command text.
@@ -96,9 +112,9 @@ pub struct Parsed {
     /// Why the command runs in a shell, when it was detected rather than forced
     /// (e.g. "`|`"). `None` for exec mode or a forced shell.
     pub shell_reason: Option<String>,
-    /// Unquoted `{name}` words that name no matrix key, in order, when there are matrix keys
-    /// (`Placeholders::keys`): almost surely a misspelt placeholder, which the caller reports.
-    /// Kept as literal text in the template.
+    /// Unquoted `{name}` words that name no matrix key or param, in order, when there are
+    /// any (`Placeholders::keys`, `Placeholders::params`): almost surely a misspelt
+    /// placeholder, which the caller reports. Kept as literal text in the template.
     pub unknown_keys: Vec<String>,
 }
 
@@ -122,6 +138,7 @@ impl CommandTemplate {
                         .map(|s| match s {
                             Segment::Text(t) => t.as_str(),
                             Segment::Param(n) => values.get(*n).copied().unwrap_or(""),
+                            Segment::Const(c) => c.value.as_str(),
                         })
                         .collect()
                 })
@@ -134,6 +151,7 @@ impl CommandTemplate {
                     .map(|s| match s {
                         Segment::Text(t) => t.clone(),
                         Segment::Param(n) => quote(values.get(*n).copied().unwrap_or("")),
+                        Segment::Const(c) => quote(&c.value),
                     })
                     .collect(),
             ],
@@ -154,6 +172,8 @@ impl CommandTemplate {
                             Segment::Text(t) if i == 0 => out.push_str(&quote_program(t)),
                             Segment::Text(t) => out.push_str(&quote(t)),
                             Segment::Param(n) => out.push_str(&param(*n)),
+                            Segment::Const(c) if i == 0 => out.push_str(&quote_program(&c.value)),
+                            Segment::Const(c) => out.push_str(&quote(&c.value)),
                         }
                     }
                 }
@@ -164,6 +184,7 @@ impl CommandTemplate {
                 .map(|s| match s {
                     Segment::Text(t) => t.clone(),
                     Segment::Param(n) => param(*n),
+                    Segment::Const(c) => quote(&c.value),
                 })
                 .collect(),
         }
@@ -181,6 +202,8 @@ impl CommandTemplate {
                             Segment::Text(t) if i == 0 => quoted_program_len(t),
                             Segment::Text(t) => quoted_len(t),
                             Segment::Param(n) => param(*n),
+                            Segment::Const(c) if i == 0 => quoted_program_len(&c.value),
+                            Segment::Const(c) => quoted_len(&c.value),
                         };
                     }
                 }
@@ -191,6 +214,7 @@ impl CommandTemplate {
                 .map(|s| match s {
                     Segment::Text(t) => t.len(),
                     Segment::Param(n) => param(*n),
+                    Segment::Const(c) => quoted_len(&c.value),
                 })
                 .sum(),
         }
@@ -215,6 +239,7 @@ impl CommandTemplate {
                         .map(|s| match s {
                             Segment::Text(t) => quote(t),
                             Segment::Param(n) => format!("{{{}}}", key(*n)),
+                            Segment::Const(c) => format!("{{{}}}", c.name),
                         })
                         .collect();
                     w
@@ -226,8 +251,26 @@ impl CommandTemplate {
                 .map(|s| match s {
                     Segment::Text(t) => t.clone(),
                     Segment::Param(n) => format!("{{{}}}", key(*n)),
+                    Segment::Const(c) => format!("{{{}}}", c.name),
                 })
                 .collect(),
+        }
+    }
+
+    /// Gives every param this command uses its value in `params` (after `--set`).
+    pub fn fill_params(&mut self, params: &[Param]) {
+        let fill = |segment: &mut Segment| {
+            if let Segment::Const(c) = segment
+                && let Some(param) = params.iter().find(|p| p.name == c.name)
+            {
+                c.value.clone_from(&param.value);
+            }
+        };
+        match self {
+            CommandTemplate::Exec(words) => {
+                words.iter_mut().flat_map(|w| w.0.iter_mut()).for_each(fill);
+            }
+            CommandTemplate::Shell(segments) => segments.iter_mut().for_each(fill),
         }
     }
 }

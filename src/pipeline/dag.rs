@@ -9,7 +9,7 @@ use super::names::{derive_name, dns_label, numbered, truncate, unique};
 use super::selection::JobGraph;
 use super::{
     Axis, CommandTemplate, JobRef, Pipeline, Pos, ResourceSpec, Segment, Source, TolerationSpec,
-    Word, WorkflowOptions, command, cron, quantity,
+    Word, WorkflowOptions, command, cron, params, quantity,
 };
 
 /// A validated pipeline: unique DNS-safe task names, resolved acyclic dependencies.
@@ -345,7 +345,13 @@ impl Builder {
         self.check_options(&pipeline.options);
         let options = pipeline.options;
         let mut tasks = Vec::with_capacity(pipeline.jobs.len());
-        for ((job, name), depends) in pipeline.jobs.into_iter().zip(names).zip(depends) {
+        for ((mut job, name), depends) in pipeline.jobs.into_iter().zip(names).zip(depends) {
+            // Params take their values (after `--set`) once names are made: a param never
+            // changes a job's name.
+            job.command.fill_params(&options.params);
+            for (_, value) in &mut job.env {
+                *value = params::substitute(value, &options.params);
+            }
             self.check_job(&name, &job);
             tasks.push(Task {
                 name,
@@ -694,7 +700,7 @@ fn used_params(command: &CommandTemplate) -> Vec<usize> {
         .into_iter()
         .filter_map(|s| match s {
             Segment::Param(n) => Some(*n),
-            Segment::Text(_) => None,
+            Segment::Text(_) | Segment::Const(_) => None,
         })
         .collect()
 }

@@ -87,13 +87,36 @@ pub enum PipelineErrorKind {
     EmptyMatrixAxis { job: String, key: String },
     #[error("job `{job}`: matrix key `{key}` is not used in the command")]
     UnusedMatrixKey { job: String, key: String },
-    /// `{name}` in a matrix job's command where `name` is no matrix key.
-    #[error("job `{job}`: `{{{name}}}` in the command names no matrix key")]
+    /// `{name}` in a command where `name` is no matrix key of the job and no param of the
+    /// workflow (reported when there are any).
+    #[error(
+        "job `{job}`: `{{{name}}}` in the command names no {}",
+        match (keys.is_empty(), params.is_empty()) {
+            (false, false) => "matrix key or param",
+            (true, false) => "param",
+            _ => "matrix key",
+        }
+    )]
     UnknownMatrixKey {
         job: String,
         name: String,
         suggestion: Option<String>,
         keys: Vec<String>,
+        params: Vec<String>,
+    },
+    /// A `params:` name no `{…}` placeholder could spell.
+    #[error("param name `{name}` cannot be used as `{{{name}}}` in a command")]
+    InvalidParamName { name: String },
+    /// A matrix key named like a param: `{key}` would mean either. `param_pos`: where the
+    /// param is declared.
+    #[error(
+        "job `{job}`: matrix key `{key}` has the name of a param{}, so `{{{key}}}` would mean either",
+        at(*param_pos, " (declared at ")
+    )]
+    MatrixKeyIsParam {
+        job: String,
+        key: String,
+        param_pos: Option<Pos>,
     },
     /// The job's program is plainly a data file (see `programs`). `one_liner`: it came from
     /// `-c`, where a `>>` meant as a redirection is the likely cause.
@@ -128,11 +151,45 @@ pub enum PipelineErrorKind {
 }
 
 fn name_collision(first: &str, first_pos: Option<Pos>, second: &str, name: &str) -> String {
-    let at = match first_pos {
-        Some(Pos { line, column }) if line > 0 => format!(" (at {line}:{column})"),
-        _ => String::new(),
-    };
+    let at = at(first_pos, " (at ");
     format!("`{first}`{at} and `{second}` both become the job name `{name}`")
+}
+
+/// What a bare `{name}` could have meant, and how to keep it literal.
+fn unknown_placeholder_hint(
+    name: &str,
+    suggestion: Option<&str>,
+    keys: &[String],
+    params: &[String],
+) -> String {
+    let braced = |names: &[String]| -> String {
+        names
+            .iter()
+            .map(|k| format!("{{{k}}}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let guess = suggestion.map_or_else(String::new, |s| format!("did you mean `{{{s}}}`? "));
+    let known = match (keys.is_empty(), params.is_empty()) {
+        (false, false) => format!(
+            "the matrix keys are {}, the params {}",
+            braced(keys),
+            braced(params)
+        ),
+        (true, false) => format!("the params are {}", braced(params)),
+        _ => format!("the matrix keys are {}", braced(keys)),
+    };
+    format!(
+        "{guess}{known}; to pass `{{{name}}}` literally, quote it (`'{{{name}}}'`) or escape the brace (`\\{{{name}}}`)"
+    )
+}
+
+/// ` (at 3:5)`-style text for a position, when there is one; `open` is the text before it.
+fn at(pos: Option<Pos>, open: &str) -> String {
+    match pos {
+        Some(Pos { line, column }) if line > 0 => format!("{open}{line}:{column})"),
+        _ => String::new(),
+    }
 }
 
 fn wrong_type(path: &str, expected: &str, found: &str) -> String {
@@ -268,16 +325,17 @@ impl PipelineErrorKind {
                 name,
                 suggestion,
                 keys,
+                params,
                 ..
-            } => {
-                let keys: Vec<String> = keys.iter().map(|k| format!("{{{k}}}")).collect();
-                let guess =
-                    suggestion.as_ref().map_or_else(String::new, |s| format!("did you mean `{{{s}}}`? "));
-                Some(format!(
-                    "{guess}the matrix keys are {}; to pass `{{{name}}}` literally, quote it (`'{{{name}}}'`) or escape the brace (`\\{{{name}}}`)",
-                    keys.join(", ")
-                ))
-            }
+            } => Some(unknown_placeholder_hint(name, suggestion.as_deref(), keys, params)),
+            K::InvalidParamName { .. } => Some(
+                "a param name is letters, digits, `_`, `-` and `.`, starting with a letter or `_`, like `lr` or `batch_size`"
+                    .into(),
+            ),
+            K::MatrixKeyIsParam { .. } => Some(
+                "rename the matrix key or the param: a param is one value for the whole pipeline, a matrix key sweeps this job"
+                    .into(),
+            ),
             K::TooManyJobs { .. } => Some(format!(
                 "sweep fewer values, or split the pipeline: {} jobs is the cap, as many as the local engine runs well and more than an Argo workflow holds (1 MiB, ~30 bytes a sweep point)",
                 thousands(super::dag::MAX_JOBS)

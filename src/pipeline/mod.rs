@@ -8,6 +8,7 @@ pub mod dag;
 pub mod error;
 pub(crate) mod names;
 pub mod one_liner;
+pub mod params;
 pub(crate) mod programs;
 pub(crate) mod quantity;
 pub mod selection;
@@ -18,6 +19,7 @@ pub mod workflow_file;
 
 pub use command::{CommandMode, CommandTemplate, Segment, Word};
 pub use dag::{Dag, Job, Task};
+pub use params::{Param, ParamMap, ParamSet};
 pub use spec::{
     Axis, ConcurrencyPolicy, EdgeSpec, JobRef, JobSpec, Pipeline, Pos, ResourceSpec, Source,
     TolerationSpec, WorkflowOptions,

@@ -21,7 +21,7 @@ pub(crate) fn derive_name(command: &CommandTemplate) -> String {
             .iter()
             .filter_map(|s| match s {
                 Segment::Text(t) => Some(t.as_str()),
-                Segment::Param(_) => None,
+                Segment::Param(_) | Segment::Const(_) => None,
             })
             .collect::<String>()
             .split_whitespace()
@@ -57,7 +57,7 @@ fn word_text(word: &Word) -> String {
         .iter()
         .map(|s| match s {
             Segment::Text(t) => t.as_str(),
-            Segment::Param(_) => "",
+            Segment::Param(_) | Segment::Const(_) => "",
         })
         .collect()
 }

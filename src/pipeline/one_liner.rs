@@ -425,6 +425,7 @@ impl<'a> Parser<'a> {
         let placeholders = Placeholders {
             braces: true,
             keys: &[],
+            params: &[],
         };
         match command::parse(cmd, self.mode, placeholders) {
             Ok(parsed) => {

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::Param;
 use super::command::CommandTemplate;
 
 /// Where a pipeline came from: shown in errors and kept as an annotation on the workflow.
@@ -168,6 +169,8 @@ pub struct WorkflowOptions {
     pub timezone_pos: Option<Pos>,
     pub concurrency_policy: Option<ConcurrencyPolicy>,
     pub labels: BTreeMap<String, String>,
+    /// `params:` in the order written, with `--set` applied (`Pipeline::set_params`).
+    pub params: Vec<Param>,
 }
 
 /// A pipeline as written, from `-c` or workflow.yaml. Not yet checked: see `dag::Dag::build`.

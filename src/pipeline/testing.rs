@@ -12,6 +12,7 @@ pub(crate) fn job(text: &str) -> JobSpec {
         Placeholders {
             braces: true,
             keys: &[],
+            params: &[],
         },
     )
     .expect("valid command");

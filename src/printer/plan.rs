@@ -90,6 +90,9 @@ pub(crate) fn plan(
         },
         working_dir.display()
     ));
+    if !plan.params.is_empty() {
+        text.push_str(&format!("params: {}\n", plan.params));
+    }
     Ok(text)
 }
 

@@ -172,6 +172,9 @@ pub(crate) fn local_details(name: &str, run: &RunRecord, now: SystemTime) -> Str
                 .map_or_else(dash, table::duration),
         ),
     ];
+    if !run.params.is_empty() {
+        fields.insert(3, ("Params", run.params.to_string()));
+    }
     if run.id != name {
         // A copied run folder: its record still names the original.
         fields.push(("Copied from", run.id.clone()));

@@ -78,6 +78,9 @@ pub(crate) fn get_text(view: &WorkflowView, now: SystemTime) -> String {
     }
     fields.push(("Status", view.status_text()));
     fields.push(("Source", view.source.clone().unwrap_or_else(dash)));
+    if !view.params.is_empty() {
+        fields.push(("Params", view.params.to_string()));
+    }
     if let Some(cron) = &view.cron_workflow {
         fields.push(("Cron", cron.clone()));
     }

@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 
 use super::config_file::{Backend, ConfigFile, DriftPolicy};
 use super::{
-    ArgoRun, DeleteSettings, Filter, Generate, GetSettings, Input, JobSupervisor, ListSettings,
-    LocalRun, LogsSettings, ResubmitSettings, RetrySettings, RunBackend, RunRef, RunSettings, Runs,
-    Session, Vars, Verb,
+    ArgoRun, DeleteSettings, Filter, Generate, GetSettings, Input, InputSource, JobSupervisor,
+    ListSettings, LocalRun, LogsSettings, ResubmitSettings, RetrySettings, RunBackend, RunRef,
+    RunSettings, Runs, Session, Vars, Verb,
 };
 use crate::argo::RenderOptions;
 use crate::cli::{self, ClusterArgs, Command, HistoryArgs, InputArgs};
@@ -479,14 +479,15 @@ fn pick(args: cli::PickArgs) -> Option<Pick> {
 }
 
 fn input(args: InputArgs) -> Input {
-    let mode = args.shell.then_some(CommandMode::Shell);
-    match (args.input.command, args.input.file) {
-        (Some(text), _) => Input::OneLiner { text, mode },
+    let source = match (args.input.command, args.input.file) {
+        (Some(text), _) => InputSource::OneLiner(text),
         // clap requires exactly one of -c and -f.
-        (None, path) => Input::File {
-            path: path.unwrap_or_default(),
-            mode,
-        },
+        (None, path) => InputSource::File(path.unwrap_or_default()),
+    };
+    Input {
+        source,
+        mode: args.shell.then_some(CommandMode::Shell),
+        sets: args.sets,
     }
 }
 

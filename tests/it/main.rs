@@ -18,6 +18,7 @@ mod gpus;
 mod helpers;
 mod limits;
 mod local;
+mod params;
 mod retry;
 mod schema;
 mod supervisor;

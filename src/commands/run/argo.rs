@@ -21,6 +21,7 @@ use crate::environment::drift::DriftPolicy;
 use crate::environment::workdir::{self, Placement};
 use crate::error::Error;
 use crate::local::record::{DEFAULT_RUNS_DIR, RecordError, RunRecord};
+use crate::pipeline::ParamMap;
 use crate::printer::{Printer, format};
 use crate::settings::{ArgoRun, RunSettings, Settings};
 
@@ -287,7 +288,7 @@ fn write_run_json(
         .map(|j| (j.name, j.task, j.argv))
         .collect();
     let base = name.rsplit_once('-').map_or(name, |(base, _)| base);
-    RunRecord::argo(
+    let mut record = RunRecord::argo(
         name.to_owned(),
         base.to_owned(),
         &loaded.dag.source,
@@ -295,6 +296,7 @@ fn write_run_json(
         Some(namespace.to_owned()),
         jobs,
         &dir,
-    )
-    .save(&dir)
+    );
+    record.params = ParamMap::of(&loaded.dag.options.params);
+    record.save(&dir)
 }

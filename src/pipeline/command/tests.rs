@@ -6,10 +6,12 @@ use proptest::prelude::*;
 const PLAIN: Placeholders<'static> = Placeholders {
     braces: false,
     keys: &[],
+    params: &[],
 };
 const BRACES: Placeholders<'static> = Placeholders {
     braces: true,
     keys: &[],
+    params: &[],
 };
 
 fn text(s: &str) -> Segment {
@@ -349,6 +351,7 @@ fn dollar_brace_is_shell_expansion_not_a_sweep_or_key() {
         Placeholders {
             braces: true,
             keys: &keys,
+            params: &[],
         },
     ] {
         let input = "echo ${HOME} ${a,b}";
@@ -385,6 +388,7 @@ fn matrix_keys_become_params() {
     let with_keys = Placeholders {
         braces: false,
         keys: &keys,
+        params: &[],
     };
     let cases: &[(&str, Vec<Word>)] = &[
         (
@@ -455,6 +459,7 @@ fn brace_sweep_params_come_after_matrix_keys() {
         Placeholders {
             braces: true,
             keys: &keys,
+            params: &[],
         },
     );
     assert_eq!(parsed.new_axes, [axis("p1", &["a", "b"])]);
@@ -515,6 +520,7 @@ fn display_shows_placeholders() {
         Placeholders {
             braces: true,
             keys: &keys,
+            params: &[],
         },
     );
     let mut axes = keys.to_vec();
@@ -604,6 +610,7 @@ fn shell_argv_fills_params_with_exact_bytes() {
     let with_keys = Placeholders {
         braces: true,
         keys: &keys,
+        params: &[],
     };
     // (command, what it prints for value v)
     let cases: &[(&str, Expected)] = &[
@@ -683,7 +690,11 @@ proptest! {
             .map(|(i, a)| if i == 0 { quote_program(a) } else { quote(a) })
             .collect::<Vec<_>>()
             .join(" ");
-        let placeholders = Placeholders { braces, keys: &[] };
+        let placeholders = Placeholders {
+            braces,
+            keys: &[],
+            params: &[],
+        };
         let parsed = parse(&joined, Some(CommandMode::Exec), placeholders);
         prop_assert_eq!(parsed.as_ref().map(|p| p.new_axes.len()).ok(), Some(0));
         let back = parsed.map(|p| p.template.argv(&[])).ok();

@@ -1,10 +1,11 @@
 //! Tokenising one command the way a POSIX shell splits words: quotes, escapes, sweep braces
-//! `{a,b}` and matrix `{key}` placeholders, and detection of shell syntax (`|`, `&&`, `>`,
-//! `$VAR`, globs…) that makes the command run under `/bin/sh -c`. Pure.
+//! `{a,b}`, matrix `{key}` and param `{name}` placeholders, and detection of shell syntax
+//! (`|`, `&&`, `>`, `$VAR`, globs…) that makes the command run under `/bin/sh -c`. Pure.
 
 use super::{
-    Axis, CommandError, CommandMode, CommandTemplate, Parsed, Placeholders, Segment, Word,
+    Axis, CommandError, CommandMode, CommandTemplate, Const, Parsed, Placeholders, Segment, Word,
 };
+use crate::pipeline::Param;
 
 /// Tokenises `text`. `mode`: `None` detects shell syntax (`|`, `&&`, `;`, `>`, `$VAR`, globs…)
 /// and picks shell mode for it; `Some` forces the mode.
@@ -78,10 +79,25 @@ fn push_text(segments: &mut Vec<Segment>, s: &str) {
 
 /// Appends a placeholder, dropping an empty text segment left by `''` before it.
 fn push_param(segments: &mut Vec<Segment>, n: usize) {
+    push_placeholder(segments, Segment::Param(n));
+}
+
+/// Appends a workflow param, like `push_param`.
+fn push_const(segments: &mut Vec<Segment>, param: &Param) {
+    push_placeholder(
+        segments,
+        Segment::Const(Box::new(Const {
+            name: param.name.clone(),
+            value: param.value.clone(),
+        })),
+    );
+}
+
+fn push_placeholder(segments: &mut Vec<Segment>, placeholder: Segment) {
     if matches!(segments.last(), Some(Segment::Text(t)) if t.is_empty()) {
         segments.pop();
     }
-    segments.push(Segment::Param(n));
+    segments.push(placeholder);
 }
 
 impl<'a> Tokenizer<'a> {
@@ -231,28 +247,30 @@ impl<'a> Tokenizer<'a> {
         }
     }
 
-    /// Quoted text keeps its quotes in the shell-mode template, but matrix keys inside it
-    /// must still become placeholders there. `quote` is the quote character of the text.
+    /// Quoted text keeps its quotes in the shell-mode template, but matrix keys and params
+    /// inside it must still become placeholders there. `quote` is the quote character of the
+    /// text.
     fn raw_quoted(&mut self, from: usize, to: usize, quote: char) {
-        if self.placeholders.keys.is_empty() {
+        if self.placeholders.keys.is_empty() && self.placeholders.params.is_empty() {
             self.raw(from, to);
             return;
         }
         let (a, b) = (self.offset(from), self.offset(to));
         let s = self.text[a..b].to_owned();
-        let keys = self.placeholders.keys;
-        split_keys(&s, keys, &mut self.shell, Some(quote));
+        let placeholders = self.placeholders;
+        split_keys(&s, placeholders, &mut self.shell, Some(quote));
     }
 
-    /// Adds literal text to the current word, turning `{key}` matrix references into params.
+    /// Adds literal text to the current word, turning `{key}` matrix references and `{name}`
+    /// params into placeholders.
     fn literal_with_keys(&mut self, literal: &str) {
-        let keys = self.placeholders.keys;
+        let placeholders = self.placeholders;
         let word = self.word();
         if literal.is_empty() {
             push_text(word, "");
             return;
         }
-        split_keys(literal, keys, word, None);
+        split_keys(literal, placeholders, word, None);
     }
 
     fn double_quoted(&mut self) -> Result<(), CommandError> {
@@ -325,7 +343,7 @@ impl<'a> Tokenizer<'a> {
             self.raw(start, self.i);
             return Ok(());
         }
-        // A matrix key reference: `{name}` exactly.
+        // A matrix key or param reference: `{name}` exactly.
         if let Some(close) = self.find(self.i + 1, |c| c == '}') {
             let inner: String = self.chars[self.i + 1..close].iter().map(|p| p.1).collect();
             if let Some(n) = self.placeholders.keys.iter().position(|a| a.key == inner) {
@@ -334,9 +352,16 @@ impl<'a> Tokenizer<'a> {
                 self.i = close + 1;
                 return Ok(());
             }
-            // Among matrix keys, a bare `{name}` that names none is a misspelt one, not text
-            // (quoted or escaped, it stays text: that is how to write it literally).
-            if !self.placeholders.keys.is_empty() && is_placeholder_name(&inner) {
+            if let Some(param) = self.placeholders.params.iter().find(|p| p.name == inner) {
+                push_const(self.word(), param);
+                push_const(&mut self.shell, param);
+                self.i = close + 1;
+                return Ok(());
+            }
+            // Among matrix keys or params, a bare `{name}` that names none is a misspelt one,
+            // not text (quoted or escaped, it stays text: that is how to write it literally).
+            let named = !self.placeholders.keys.is_empty() || !self.placeholders.params.is_empty();
+            if named && is_placeholder_name(&inner) {
                 self.unknown_keys.push(inner);
             }
         }
@@ -458,9 +483,9 @@ fn is_name(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// Whether `{s}` reads as a placeholder: a name like a matrix key (`lr`, `batch_size`,
-/// `model.depth`), not `{}` or shell text.
-fn is_placeholder_name(s: &str) -> bool {
+/// Whether `{s}` reads as a placeholder: a name like a matrix key or param (`lr`,
+/// `batch_size`, `model.depth`), not `{}` or shell text.
+pub(crate) fn is_placeholder_name(s: &str) -> bool {
     let mut chars = s.chars();
     chars
         .next()
@@ -474,17 +499,25 @@ pub(super) fn is_brace_key(key: &str) -> bool {
         .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// Splits `s` at `{key}` references to matrix axes, appending to `out`.
+/// Splits `s` at `{key}` references to matrix axes and `{name}` references to params,
+/// appending to `out`.
 ///
-/// `quote`: `s` is raw shell text inside that quote character. Params are filled with
+/// `quote`: `s` is raw shell text inside that quote character. Placeholders are filled with
 /// shell-quoted values, which only work outside quotes, so the quote is closed before each
-/// param and reopened after it (`'--a={k}'` → `'--a='` + value + `''`).
-fn split_keys(s: &str, keys: &[Axis], out: &mut Vec<Segment>, quote: Option<char>) {
+/// placeholder and reopened after it (`'--a={k}'` → `'--a='` + value + `''`).
+fn split_keys(
+    s: &str,
+    placeholders: Placeholders<'_>,
+    out: &mut Vec<Segment>,
+    quote: Option<char>,
+) {
     let mut rest = s;
     'outer: while let Some(open) = rest.find('{') {
         if let Some(close) = rest[open..].find('}') {
             let inner = &rest[open + 1..open + close];
-            if let Some(n) = keys.iter().position(|a| a.key == inner) {
+            let key = placeholders.keys.iter().position(|a| a.key == inner);
+            let param = placeholders.params.iter().find(|p| p.name == inner);
+            if key.is_some() || param.is_some() {
                 let before = &rest[..open];
                 push_text(out, before);
                 if let Some(q) = quote {
@@ -496,7 +529,11 @@ fn split_keys(s: &str, keys: &[Axis], out: &mut Vec<Segment>, quote: Option<char
                     }
                     push_text(out, &q.to_string());
                 }
-                push_param(out, n);
+                match (key, param) {
+                    (Some(n), _) => push_param(out, n),
+                    (None, Some(param)) => push_const(out, param),
+                    (None, None) => {}
+                }
                 if let Some(q) = quote {
                     push_text(out, &q.to_string());
                 }

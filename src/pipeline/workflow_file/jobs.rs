@@ -8,11 +8,11 @@ use super::raw::{
     JobMap, ListNode, MapNode, Node, RawResources, RawToleration, Scalar, Shape, Skip, pos_of,
 };
 use super::{Converter, dags, expect};
-use crate::pipeline::command::{self, CommandError, Placeholders, Segment, Word};
+use crate::pipeline::command::{self, CommandError, Const, Placeholders, Segment, Word};
 use crate::pipeline::error::{PipelineErrorKind as Kind, suggest};
 use crate::pipeline::names::{is_label_key, is_label_value};
 use crate::pipeline::{
-    Axis, CommandMode, CommandTemplate, JobRef, JobSpec, Pos, ResourceSpec, TolerationSpec,
+    Axis, CommandMode, CommandTemplate, JobRef, JobSpec, Param, Pos, ResourceSpec, TolerationSpec,
 };
 
 /// The effects a taint (and so a toleration) may have.
@@ -67,18 +67,24 @@ impl Converter<'_> {
         let placeholders = Placeholders {
             braces: true,
             keys: &axes,
+            params: &self.params,
         };
         match command::parse(text, mode, placeholders) {
             Ok(parsed) => {
                 for name in parsed.unknown_keys {
                     let keys: Vec<String> = axes.iter().map(|a| a.key.clone()).collect();
+                    let params: Vec<String> = self.params.iter().map(|p| p.name.clone()).collect();
                     self.error(
                         Some(pos),
                         Kind::UnknownMatrixKey {
                             job: label.to_owned(),
-                            suggestion: suggest(&name, keys.iter().map(String::as_str)),
+                            suggestion: suggest(
+                                &name,
+                                keys.iter().chain(&params).map(String::as_str),
+                            ),
                             name,
                             keys,
+                            params,
                         },
                     );
                 }
@@ -114,7 +120,7 @@ impl Converter<'_> {
             .setting(map.name, &format_args!("{path}.name"), expect::TEXT)
             .map(|t| t.value);
         let label = name.clone().unwrap_or_else(|| index_label.to_owned());
-        let axes = self.matrix(map.matrix, path);
+        let axes = self.matrix(map.matrix, path, &label);
         let job_mode_pos = map.cmd_mode.as_ref().map(pos_of);
         let job_mode = self.cmd_mode(&format_args!("{path}.cmd_mode"), map.cmd_mode);
         let mode = self.mode_override.or(job_mode).or(file_mode);
@@ -322,15 +328,24 @@ impl Converter<'_> {
     }
 
     /// `matrix:` as axes in the order written; `key:` with nothing is an axis without values,
-    /// for `dag` to report.
+    /// for `dag` to report. A key named like a param is refused: `{key}` would mean both.
     fn matrix(
         &mut self,
         matrix: Option<super::raw::MapNode<Option<ListNode<Node>>>>,
         path: &str,
+        label: &str,
     ) -> Vec<Axis> {
         let entries = self.entries(matrix, &format_args!("{path}.matrix"), expect::MATRIX);
         let mut axes = Vec::with_capacity(entries.len());
         for (key, values) in entries {
+            if let Some(param) = self.params.iter().find(|p| p.name == key.value) {
+                let kind = Kind::MatrixKeyIsParam {
+                    job: label.to_owned(),
+                    key: key.value.clone(),
+                    param_pos: param.pos,
+                };
+                self.error(Some(pos_of(&key)), kind);
+            }
             let axis_path = format_args!("{path}.matrix.{}", key.value);
             let items = self.list(values, &axis_path, expect::AXIS);
             let values = items
@@ -474,8 +489,8 @@ impl Converter<'_> {
         }
     }
 
-    /// A list command: one argv word per item, exactly; only `{key}` matrix references are
-    /// replaced (no quoting rules, no brace sweeps, no shell detection).
+    /// A list command: one argv word per item, exactly; only `{key}` matrix references and
+    /// `{name}` params are replaced (no quoting rules, no brace sweeps, no shell detection).
     fn argv(
         &mut self,
         items: &[String],
@@ -494,7 +509,7 @@ impl Converter<'_> {
         }
         let words = items
             .iter()
-            .map(|item| Word(split_keys(item, &axes)))
+            .map(|item| Word(split_keys(item, &axes, &self.params)))
             .collect();
         let text = items
             .iter()
@@ -516,26 +531,35 @@ fn is_env_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
-/// Splits one argv item at `{key}` references to matrix axes. (`command` does the same inside
-/// its tokenizer, privately; an exact argv item needs only this part of it.)
-fn split_keys(item: &str, axes: &[Axis]) -> Vec<Segment> {
+/// Splits one argv item at `{key}` references to matrix axes and `{name}` references to
+/// params. (`command` does the same inside its tokenizer, privately; an exact argv item needs
+/// only this part of it.)
+fn split_keys(item: &str, axes: &[Axis], params: &[Param]) -> Vec<Segment> {
     let mut segments = Vec::new();
     let mut literal = String::new();
     let mut rest = item;
     while let Some(open) = rest.find('{') {
         let after = &rest[open + 1..];
-        let param = after.find('}').and_then(|close| {
+        let placeholder = after.find('}').and_then(|close| {
             let key = &after[..close];
-            axes.iter()
-                .position(|a| a.key == key)
-                .map(|n| (n, &after[close + 1..]))
+            let remainder = &after[close + 1..];
+            if let Some(n) = axes.iter().position(|a| a.key == key) {
+                return Some((Segment::Param(n), remainder));
+            }
+            params.iter().find(|p| p.name == key).map(|p| {
+                let value = Const {
+                    name: p.name.clone(),
+                    value: p.value.clone(),
+                };
+                (Segment::Const(Box::new(value)), remainder)
+            })
         });
-        if let Some((n, remainder)) = param {
+        if let Some((segment, remainder)) = placeholder {
             literal.push_str(&rest[..open]);
             if !literal.is_empty() {
                 segments.push(Segment::Text(std::mem::take(&mut literal)));
             }
-            segments.push(Segment::Param(n));
+            segments.push(segment);
             rest = remainder;
         } else {
             literal.push_str(&rest[..=open]);

@@ -15,8 +15,11 @@ mod tests;
 use std::fmt::Display;
 use std::path::Path;
 
+use super::command::is_placeholder_name;
 use super::error::{PipelineError, PipelineErrorKind as Kind, PipelineErrors, suggest, thousands};
-use super::{CommandMode, ConcurrencyPolicy, EdgeSpec, Pipeline, Pos, Source, WorkflowOptions};
+use super::{
+    CommandMode, ConcurrencyPolicy, EdgeSpec, Param, Pipeline, Pos, Source, WorkflowOptions,
+};
 use raw::{
     Entries, Found, ListNode, Located, MapNode, Node, RawWorkflow, Scalar, Shape, Skip, UnknownKey,
     pos_of,
@@ -36,6 +39,8 @@ mod expect {
     pub(super) const ZONE: &str = "a time zone name like Europe/Paris";
     pub(super) const POLICY: &str = "`Allow`, `Forbid` or `Replace`";
     pub(super) const LABELS: &str = "a mapping of key: value";
+    pub(super) const PARAMS: &str = "a mapping of name: value";
+    pub(super) const PARAM_VALUE: &str = "a value (a string or a number)";
     pub(super) const JOBS: &str = "a list of jobs (command strings or mappings with `command`)";
     pub(super) const JOB: &str = "a command string or a mapping with `command`";
     pub(super) const DAGS: &str = "a list of entries like `1 >> 2`";
@@ -73,6 +78,7 @@ pub fn parse(
         text,
         source: path.display().to_string(),
         mode_override,
+        params: Vec::new(),
         errors: Vec::new(),
     };
     // `Option` so that an empty (or comment-only) file reads as "no jobs", not a YAML error.
@@ -120,6 +126,8 @@ struct Converter<'a> {
     text: &'a str,
     source: String,
     mode_override: Option<CommandMode>,
+    /// `params:`, read before the jobs, whose commands use them.
+    params: Vec<Param>,
     errors: Vec<PipelineError>,
 }
 
@@ -364,6 +372,7 @@ impl Converter<'_> {
             }
         }
         let timezone = self.setting(raw.timezone, &"timezone", expect::ZONE);
+        self.params = self.params(raw.params);
         let options = WorkflowOptions {
             retries: self.count(&"retries", raw.retries),
             timeout: self.timeout(&"timeout", raw.timeout),
@@ -384,6 +393,10 @@ impl Converter<'_> {
             .enumerate()
             .filter_map(|(i, node)| self.job(i + 1, node, file_mode))
             .collect();
+        let options = WorkflowOptions {
+            params: std::mem::take(&mut self.params),
+            ..options
+        };
         let mut edges = Vec::new();
         let entries = self.list(raw.dags, &"dags", expect::DAGS);
         for (k, entry) in entries.into_iter().enumerate() {
@@ -407,6 +420,33 @@ impl Converter<'_> {
             edges,
             options,
         }
+    }
+
+    /// `params:` name → value, values as written (`0.10` stays `0.10`). A name must read as a
+    /// placeholder (`lr`, `batch_size`), or no command could use it.
+    fn params(&mut self, node: Option<MapNode<Node>>) -> Vec<Param> {
+        let mut params = Vec::new();
+        for (key, value) in self.entries(node, &"params", expect::PARAMS) {
+            let path = format_args!("params.{}", key.value);
+            let Some(value) = self.required(value, &path, expect::PARAM_VALUE) else {
+                continue;
+            };
+            if !is_placeholder_name(&key.value) {
+                self.error(
+                    Some(pos_of(&key)),
+                    Kind::InvalidParamName {
+                        name: key.value.clone(),
+                    },
+                );
+                continue;
+            }
+            params.push(Param {
+                pos: Some(pos_of(&key)),
+                name: key.value,
+                value: value.value,
+            });
+        }
+        params
     }
 
     /// The options that need checking here (the rest are copied as they are).

@@ -40,6 +40,7 @@ pub(super) const WORKFLOW_KEYS: &[&str] = &[
     "timeout",
     "ttl",
     "labels",
+    "params",
 ];
 
 /// Keys of a job written as a mapping.
@@ -310,6 +311,7 @@ pub(super) struct RawWorkflow {
     pub timeout: Option<Node>,
     pub ttl: Option<Node>,
     pub labels: Option<MapNode<Node>>,
+    pub params: Option<MapNode<Node>>,
     pub unknown: Vec<UnknownKey>,
 }
 
@@ -331,6 +333,7 @@ impl<'de> FromMapping<'de> for RawWorkflow {
                 "timeout" => wf.timeout = map.next_value()?,
                 "ttl" => wf.ttl = map.next_value()?,
                 "labels" => wf.labels = map.next_value()?,
+                "params" => wf.params = map.next_value()?,
                 _ => {
                     wf.unknown
                         .push(unknown(&key, "workflow.yaml", WORKFLOW_KEYS));

@@ -372,11 +372,13 @@ fn placeholders_that_name_no_matrix_key() {
                 suggestion,
                 keys,
                 job,
+                params,
             } => {
                 assert_eq!(
                     (job.as_str(), keys.as_slice()),
                     ("t", &["lr".to_owned()][..])
                 );
+                assert!(params.is_empty());
                 assert_eq!(e.pos, pos(2, 3));
                 (name.as_str(), suggestion.as_deref())
             }
@@ -504,6 +506,7 @@ labels: {team: ml, cost: 1}
         timezone_pos: pos(5, 11),
         concurrency_policy: Some(ConcurrencyPolicy::Forbid),
         labels: BTreeMap::from([("team".into(), "ml".into()), ("cost".into(), "1".into())]),
+        params: Vec::new(),
     };
     assert_eq!(p.options, expected);
 }
@@ -955,5 +958,135 @@ fn bad_node_selectors_and_tolerations_are_reported_where_written() {
     assert_eq!(
         unknown.kind.hint().as_deref(),
         Some("did you mean `effect`?")
+    );
+}
+
+// --- params ---------------------------------------------------------------------------
+
+#[test]
+fn params_fill_commands_in_every_form_and_env_values() {
+    let p = parse_ok(
+        "params: {lr: 0.10, data: 's3://b/x y', tag: v1}
+jobs:
+- name: train
+  command: python train.py --lr {lr} --data={data}
+  env: {RUN_TAG: '{tag}-{lr}', HOMEISH: '${HOME}/{nope}'}
+- name: shell
+  command: echo '{tag}' | tee \\{tag}.txt
+- name: exact
+  command: [python, -c, 'print({lr})', '{data}']
+",
+    );
+    let names: Vec<(&str, &str)> = p
+        .options
+        .params
+        .iter()
+        .map(|p| (p.name.as_str(), p.value.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [("lr", "0.10"), ("data", "s3://b/x y"), ("tag", "v1")]
+    );
+    assert_eq!(p.options.params[0].pos, pos(1, 10));
+    let dag = crate::pipeline::Dag::build(p).unwrap_or_else(|e| panic!("{e}"));
+    let argv = |i: usize| dag.tasks[i].argv(&[]);
+    assert_eq!(
+        argv(0),
+        ["python", "train.py", "--lr", "0.10", "--data=s3://b/x y"]
+    );
+    assert_eq!(
+        argv(1),
+        ["/bin/sh", "-c", r"echo ''v1'' | tee \{tag}.txt"],
+        "quoted params are filled (the quote closed around the value, as for matrix keys), \
+         escaped ones left to the shell, which drops the backslash"
+    );
+    assert_eq!(argv(2), ["python", "-c", "print(0.10)", "s3://b/x y"]);
+    let env: BTreeMap<&str, &str> = dag.tasks[0]
+        .env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(env["RUN_TAG"], "v1-0.10");
+    assert_eq!(env["HOMEISH"], "${HOME}/{nope}");
+    assert_eq!(dag.tasks[0].name, "train", "a param never renames a job");
+}
+
+#[test]
+fn set_changes_what_commands_get() {
+    let mut p = parse_ok("params: {lr: 0.1}\njobs: ['python train.py --lr {lr}']\n");
+    p.set_params(&[crate::pipeline::ParamSet::parse("lr=0.01").expect("shape")])
+        .expect("declared");
+    let dag = crate::pipeline::Dag::build(p).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        dag.tasks[0].argv(&[]),
+        ["python", "train.py", "--lr", "0.01"]
+    );
+    assert_eq!(
+        dag.tasks[0].name, "train",
+        "named by its script, not by the value"
+    );
+}
+
+#[test]
+fn bad_params_are_reported_where_they_are() {
+    let errors = parse_err(
+        "params: {lr: 0.1, 'bad name': 1, empty: , list: [1]}
+jobs:
+- name: t
+  command: echo {lrr} {x}
+  matrix: {lr: [1, 2], x: [3]}
+",
+    );
+    let kinds: Vec<String> = errors
+        .iter()
+        .map(|e| format!("{}@{:?}", e.kind, e.pos.map(|p| (p.line, p.column))))
+        .collect();
+    assert!(
+        kinds
+            .iter()
+            .any(|k| k.starts_with("param name `bad name` cannot be used")),
+        "{kinds:#?}"
+    );
+    assert!(
+        kinds.iter().any(|k| k.contains("params.empty")),
+        "{kinds:#?}"
+    );
+    assert!(
+        kinds.iter().any(|k| k.contains("params.list")),
+        "{kinds:#?}"
+    );
+    assert!(
+        kinds.iter().any(|k| k
+            .starts_with("job `t`: matrix key `lr` has the name of a param (declared at 1:10)")),
+        "{kinds:#?}"
+    );
+}
+
+#[test]
+fn a_misspelt_param_gets_a_did_you_mean() {
+    let errors = parse_err("params: {epochs: 3}\njobs: ['python train.py --epochs {epoch}']\n");
+    match &errors[0].kind {
+        PipelineErrorKind::UnknownMatrixKey {
+            name,
+            suggestion,
+            params,
+            keys,
+            ..
+        } => {
+            assert_eq!(name, "epoch");
+            assert_eq!(suggestion.as_deref(), Some("epochs"));
+            assert_eq!(params, &["epochs".to_owned()]);
+            assert!(keys.is_empty());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        errors[0].kind.to_string(),
+        "job `1`: `{epoch}` in the command names no param"
+    );
+    let hint = errors[0].kind.hint().expect("a hint");
+    assert!(
+        hint.starts_with("did you mean `{epochs}`? the params are {epochs}"),
+        "{hint}"
     );
 }

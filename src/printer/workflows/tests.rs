@@ -81,3 +81,19 @@ fn local_and_argo_lists_share_one_header() {
     assert_eq!(columns(&argo), columns(&local));
     assert_eq!(columns(&argo).len(), 8);
 }
+
+/// The params a Workflow ran with come from its annotation, in the file's order.
+#[test]
+fn get_shows_the_params_a_run_had() {
+    let mut object = fixture("succeeded.json");
+    object["metadata"]["annotations"]["jupyterflow.io/params"] =
+        serde_json::json!(r#"{"lr":"0.01","data":"s3://b/x"}"#);
+    let text = get_text(&WorkflowView::from_json(&object), now());
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("Params:"))
+        .unwrap_or_else(|| panic!("no Params line in\n{text}"));
+    assert!(line.ends_with(" lr=0.01, data=s3://b/x"), "{line}");
+    let plain = get_text(&view("succeeded"), now());
+    assert!(!plain.contains("Params:"), "{plain}");
+}
