@@ -6,6 +6,7 @@
 //! as soon as they are read, unchanged, before they are cut into lines for the log.
 
 use std::io;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use tokio::fs::File;
@@ -271,4 +272,29 @@ fn send_progress(sink: &OutputSink, line: String) {
         job: sink.job.clone(),
         line,
     });
+}
+
+/// Opens attempt `attempt`'s log at `path`: the first attempt starts a fresh file; later ones
+/// append under the line `--- jupyterflow: attempt N<marker> ---`, so every attempt's output
+/// stays readable in one file. Plain blocking I/O: opening a file is quick, and the file may
+/// be handed to a child as is.
+pub(crate) fn open_attempt_log(
+    path: &Path,
+    attempt: u32,
+    marker: &str,
+) -> io::Result<std::fs::File> {
+    use std::io::Write as _;
+    if attempt <= 1 {
+        return std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path);
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)?;
+    file.write_all(format!("--- jupyterflow: attempt {attempt}{marker} ---\n").as_bytes())?;
+    Ok(file)
 }

@@ -182,6 +182,29 @@ pub(crate) struct JobRecord {
     pub argo: Option<ArgoJobInfo>,
 }
 
+impl JobRecord {
+    /// A job that has not started, writing its log to `log`; nothing else known about it.
+    pub(crate) fn pending(name: String, task: String, argv: Vec<String>, log: PathBuf) -> Self {
+        JobRecord {
+            name,
+            task,
+            argv,
+            phase: JobPhase::Pending,
+            attempts: 0,
+            started: None,
+            finished: None,
+            exit: None,
+            reason: None,
+            log,
+            argo: None,
+            depends: Vec::new(),
+            env: Vec::new(),
+            retries: 0,
+            timeout_seconds: None,
+        }
+    }
+}
+
 impl RunRecord {
     /// A fresh record: status Running, every job Pending, logs under `log_dir`.
     pub(crate) fn new(
@@ -216,17 +239,12 @@ impl RunRecord {
                     env: job.env.clone(),
                     retries: job.retries,
                     timeout_seconds: job.timeout.map(|t| t.as_secs()),
-                    name: job.name.clone(),
-                    task: job.task.clone(),
-                    argv: job.argv.clone(),
-                    phase: JobPhase::Pending,
-                    attempts: 0,
-                    started: None,
-                    finished: None,
-                    exit: None,
-                    reason: None,
-                    log: log_dir.join(format!("{}.log", job.name)),
-                    argo: None,
+                    ..JobRecord::pending(
+                        job.name.clone(),
+                        job.task.clone(),
+                        job.argv.clone(),
+                        log_dir.join(format!("{}.log", job.name)),
+                    )
                 })
                 .collect(),
             backend: Backend::Local,
@@ -261,22 +279,9 @@ impl RunRecord {
             params: ParamMap::default(),
             jobs: jobs
                 .into_iter()
-                .map(|(name, task, argv)| JobRecord {
-                    log: dir.join(run_folder::log_path(&name)),
-                    name,
-                    task,
-                    argv,
-                    phase: JobPhase::Pending,
-                    attempts: 0,
-                    started: None,
-                    finished: None,
-                    exit: None,
-                    reason: None,
-                    argo: None,
-                    depends: Vec::new(),
-                    env: Vec::new(),
-                    retries: 0,
-                    timeout_seconds: None,
+                .map(|(name, task, argv)| {
+                    let log = dir.join(run_folder::log_path(&name));
+                    JobRecord::pending(name, task, argv, log)
                 })
                 .collect(),
             backend: Backend::Argo,

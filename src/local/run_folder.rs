@@ -199,21 +199,14 @@ pub(crate) fn merge(record: &mut RunRecord, files: Vec<JobFile>, dir: &Path) {
             job.argo = info;
         } else {
             record.jobs.push(JobRecord {
-                name: file.job,
-                task: file.task,
-                argv: Vec::new(),
                 phase,
                 attempts: file.attempt,
                 started: Some(file.started),
                 finished: file.finished,
                 exit: file.exit,
                 reason,
-                log,
                 argo: info,
-                depends: Vec::new(),
-                env: Vec::new(),
-                retries: 0,
-                timeout_seconds: None,
+                ..JobRecord::pending(file.job, file.task, Vec::new(), log)
             });
         }
     }
@@ -325,22 +318,13 @@ mod tests {
             params: crate::pipeline::ParamMap::default(),
             jobs: jobs
                 .iter()
-                .map(|name| JobRecord {
-                    name: (*name).into(),
-                    task: (*name).into(),
-                    argv: vec!["/bin/sh".into(), "-c".into(), format!("exec {name}")],
-                    phase: JobPhase::Pending,
-                    attempts: 0,
-                    started: None,
-                    finished: None,
-                    exit: None,
-                    reason: None,
-                    log: PathBuf::from("/v/logs").join(format!("{name}.log")),
-                    argo: None,
-                    depends: Vec::new(),
-                    env: Vec::new(),
-                    retries: 0,
-                    timeout_seconds: None,
+                .map(|name| {
+                    JobRecord::pending(
+                        (*name).into(),
+                        (*name).into(),
+                        vec!["/bin/sh".into(), "-c".into(), format!("exec {name}")],
+                        PathBuf::from("/v/logs").join(format!("{name}.log")),
+                    )
                 })
                 .collect(),
             backend: Backend::Argo,

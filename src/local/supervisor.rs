@@ -184,27 +184,14 @@ fn forward_signals() -> io::Result<mpsc::UnboundedReceiver<Signal>> {
     Ok(rx)
 }
 
-/// The first attempt starts a fresh log; a retry appends under a marker line naming its pod,
-/// so every attempt's output stays readable in one file (as a local run's log keeps them).
+/// The job's log: a retry appends to it under a marker line naming its pod, as a local run's
+/// log keeps every attempt.
 fn open_log(path: &Path, attempt: u32, pod: Option<&str>) -> io::Result<std::fs::File> {
-    use std::io::Write as _;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    if attempt <= 1 {
-        return std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(path);
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)?;
     let pod = pod.map(|p| format!(" (pod {p})")).unwrap_or_default();
-    file.write_all(format!("--- jupyterflow: attempt {attempt}{pod} ---\n").as_bytes())?;
-    Ok(file)
+    super::log_pump::open_attempt_log(path, attempt, &pod)
 }
 
 /// The exit status a supervisor ends with: the child's code, or 128 + N for signal N, as a

@@ -99,25 +99,10 @@ fn conclude(job: &PlannedJob, ending: std::io::Result<Ending>) -> Attempt {
     }
 }
 
-/// The first attempt starts a fresh log; later ones append under a marker line, so the output
-/// of failed attempts stays readable (Argo keeps each attempt's pod log too). Plain blocking
-/// I/O: opening a file is quick, and the file may be handed to the child as is.
+/// The job's log; later attempts append under a marker line, so the output of failed attempts
+/// stays readable (Argo keeps each attempt's pod log too).
 fn open_log(path: &Path, attempt: u32, max_attempts: u32) -> std::io::Result<std::fs::File> {
-    if attempt <= 1 {
-        return std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(path);
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)?;
-    file.write_all(
-        format!("--- jupyterflow: attempt {attempt} of {max_attempts} ---\n").as_bytes(),
-    )?;
-    Ok(file)
+    crate::local::log_pump::open_attempt_log(path, attempt, &format!(" of {max_attempts}"))
 }
 
 /// `90s` for whole seconds (the usual case), else milliseconds.
