@@ -7,7 +7,8 @@
 //! - Throughput: a 100 MB log (`cat` of a 100 MB file of text lines) through the supervisor,
 //!   whose stdout goes to /dev/null as a pod's does to the runtime, against the same `cat`
 //!   with its stdout on /dev/null. The supervisor also writes the 100 MB to the job's log in
-//!   the run folder. Target: no measurable loss.
+//!   the run folder. Target: no measurable loss. Then against `cat | tee FILE > /dev/null`,
+//!   which does the same work (one more pipe, one copy into a file) with two plain tools.
 //!
 //! Prints the medians and the median of the per-round ratios. Run: `cargo bench --bench
 //! supervisor [-- ROUNDS]` (default 31 start rounds; a fifth of that, at least 5, for 100 MB).
@@ -97,6 +98,27 @@ fn main() {
         rate(sup)
     );
     println!("  ratio median {ratios:.2} (target: no measurable loss)");
+    // The same work done by two plain tools: one more pipe and a copy into a file.
+    let teed = format!(
+        "{script} | tee '{}' > /dev/null",
+        workdir.join("tee.log").display()
+    );
+    let (tee, sup, ratios) = alternate(
+        big,
+        || time(&mut direct(&teed), &workdir),
+        || time(&mut supervised(&script), &workdir),
+    );
+    println!(
+        "  cat | tee FILE > /dev/null:   median {} ({})",
+        ms(tee),
+        rate(tee)
+    );
+    println!(
+        "  through the supervisor + log: median {} ({})",
+        ms(sup),
+        rate(sup)
+    );
+    println!("  ratio median {ratios:.2} against cat | tee");
 }
 
 /// Runs `a` and `b` alternately `rounds` times: their medians and the median of b/a per round.
