@@ -40,7 +40,7 @@ pub(crate) enum Command {
     /// Show a run and each of its jobs
     Get(GetArgs),
     /// Follow a cluster run live until it ends
-    Watch(RunRefArgs),
+    Watch(WatchArgs),
     /// Print a run's job logs, each line prefixed with the job name
     Logs(LogsArgs),
     /// Stop a cluster run: no new jobs start, running ones finish (exit handlers run)
@@ -66,6 +66,16 @@ pub(crate) enum Command {
     /// volume too (what job pods run; not for users)
     #[command(hide = true)]
     ExecJob(ExecJobArgs),
+    /// Write the IPython extension (`%load_ext jupyterflow`) into DIR, where the wheel did not:
+    /// `jupyterflow ipython-extension "$(python3 -m site --user-site)"`
+    IpythonExtension(IpythonExtensionArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IpythonExtensionArgs {
+    /// A folder on the notebook kernel's Python path (its user site-packages, for one)
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
 }
 
 /// `exec-job --workflow NAME -- COMMAND…`: the job's identity comes from the downward-API
@@ -107,7 +117,8 @@ pub(crate) struct Input {
     /// `{0.1,0.01}` sweeps a value
     #[arg(short = 'c', long = "command", value_name = "PIPELINE")]
     pub command: Option<String>,
-    /// A workflow.yaml: jobs, dependencies, sweeps, schedule
+    /// A workflow.yaml: jobs, dependencies, sweeps, schedule (`-f -` reads it from stdin; its
+    /// jobs then run in the current directory)
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub file: Option<PathBuf>,
 }
@@ -223,7 +234,8 @@ pub(crate) struct RunArgs {
     /// `drift`, else warn]
     #[arg(long, value_name = "POLICY", value_parser = ["warn", "refuse", "replay", "ignore"])]
     pub drift: Option<String>,
-    /// Output format: yaml, json, name, or jsonpath=EXPR (`{.metadata.name}` or `metadata.name`)
+    /// Output format: yaml, json, name, events (as --events), or jsonpath=EXPR
+    /// (`{.metadata.name}` or `metadata.name`)
     #[arg(short = 'o', long = "output", value_name = "FORMAT")]
     pub output: Option<String>,
     /// Run the jobs on this machine, as processes (the default where no cluster is configured)
@@ -247,6 +259,10 @@ pub(crate) struct RunArgs {
     /// Print only the run's name, and what failed: no output, progress or summary
     #[arg(short = 'q', long, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Write the run's events to stdout as JSON lines (docs/events.md), and nothing else there;
+    /// a cluster run without --watch writes one `run_submitted` line. Also `-o events`
+    #[arg(long, conflicts_with_all = ["output", "dry_run", "quiet"])]
+    pub events: bool,
 }
 
 /// Which cluster and namespace: the notebook pod's service account, else the kubeconfig.
@@ -286,6 +302,15 @@ pub(crate) struct RunRefArgs {
     pub history: HistoryArgs,
     /// The run (`@latest` for the newest from this notebook)
     pub run: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WatchArgs {
+    #[command(flatten)]
+    pub run: RunRefArgs,
+    /// Write the run's events to stdout as JSON lines (docs/events.md) instead of the live view
+    #[arg(long)]
+    pub events: bool,
 }
 
 #[derive(Debug, Args)]
@@ -349,6 +374,9 @@ pub(crate) struct LogsArgs {
     /// Keep printing new lines until the run ends
     #[arg(short = 'f', long)]
     pub follow: bool,
+    /// Write each line as a `job_output` event, a JSON line (docs/events.md)
+    #[arg(long)]
+    pub events: bool,
 }
 
 #[derive(Debug, Args)]

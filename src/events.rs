@@ -114,6 +114,8 @@ impl fmt::Display for Exit {
 pub(crate) enum Stream {
     Stdout,
     Stderr,
+    /// Both pipes in one, as the source keeps them: a pod's log, a job's log file.
+    Merged,
 }
 
 /// How many of a failed job's last lines of output the summary shows.

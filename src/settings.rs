@@ -48,7 +48,11 @@ pub(crate) enum Verb {
     Get(GetSettings),
     Logs(LogsSettings),
     Delete(DeleteSettings),
-    Watch(RunRef),
+    /// `watch`; `events`: JSON lines instead of the live view.
+    Watch {
+        run: RunRef,
+        events: bool,
+    },
     Stop(RunRef),
     Terminate(RunRef),
     Resubmit(ResubmitSettings),
@@ -62,6 +66,8 @@ pub(crate) enum Verb {
     Version,
     /// `exec-job`: one cluster job under its supervisor.
     ExecJob(crate::local::supervisor::JobSpec),
+    /// `ipython-extension DIR`: the Python package goes to `DIR/jupyterflow`.
+    IpythonExtension(PathBuf),
 }
 
 /// The pipeline: where it comes from, how its commands run, and the params `--set` gives.
@@ -79,6 +85,8 @@ pub(crate) enum InputSource {
     OneLiner(String),
     /// `-f FILE`
     File(PathBuf),
+    /// `-f -`: a workflow.yaml on stdin, whose jobs run in the current directory.
+    Stdin,
 }
 
 /// `config --generate-config`: where to write, and whether to overwrite.
@@ -103,6 +111,8 @@ pub(crate) struct RunSettings {
     pub verbose: bool,
     /// The jobs' output shown as it comes (not with `-q` or `--no-log`).
     pub stream_output: bool,
+    /// `--events`: the run's events as JSON lines on stdout instead of the view.
+    pub events: bool,
     pub backend: RunBackend,
 }
 
@@ -230,6 +240,8 @@ pub(crate) struct LogsSettings {
     pub run: String,
     pub job: Option<String>,
     pub follow: bool,
+    /// `--events`: each line as a `job_output` JSON line.
+    pub events: bool,
 }
 
 pub(crate) struct DeleteSettings {
@@ -319,7 +331,8 @@ impl Settings {
             })
             | Command::Completions(_)
             | Command::Man
-            | Command::Version => (None, ConfigFile::default()),
+            | Command::Version
+            | Command::IpythonExtension(_) => (None, ConfigFile::default()),
             _ => match config_file::load(vars.config_file.as_deref(), vars.home.as_deref())? {
                 Some((path, config)) => (Some(path), config),
                 None => (None, ConfigFile::default()),

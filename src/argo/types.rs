@@ -38,6 +38,15 @@ impl ArgoKind {
     pub fn resource_name(self, name: &str) -> String {
         format!("{}.argoproj.io/{name}", self.kind().to_ascii_lowercase())
     }
+
+    /// The object's page in the Argo UI at `base` (the config's `argo_ui_url`).
+    pub fn ui_link(self, base: &str, namespace: &str, name: &str) -> String {
+        let path = match self {
+            ArgoKind::Workflow => "workflows",
+            ArgoKind::CronWorkflow => "cron-workflows",
+        };
+        format!("{}/{path}/{namespace}/{name}", base.trim_end_matches('/'))
+    }
 }
 
 /// Which CronWorkflow field carries the schedule: Argo ≥ 3.6 (and the v4 schema) read

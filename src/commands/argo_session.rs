@@ -18,8 +18,8 @@ use crate::cluster::logs::{self, LogPiece, Selection};
 use crate::cluster::{Cluster, ClusterError, connect, follow as following};
 use crate::error::{self, Error};
 use crate::events::{RunEvent, Stream};
-use crate::printer::Printer;
 use crate::printer::run_view::{RunView, ViewMode};
+use crate::printer::{Printer, events};
 use crate::settings::Session;
 
 /// Runs one cluster command with a connection; prints retry notes with `-v`.
@@ -87,8 +87,12 @@ pub(super) async fn resolve(cluster: &mut Cluster, name: &str) -> Result<String,
 }
 
 /// How a followed run is shown.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Shown {
+#[derive(Debug, Clone, Copy, Default)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent switches of how one run is shown"
+)]
+pub(super) struct Shown<'a> {
     /// Nothing but failures (`-q`).
     pub quiet: bool,
     /// Retries and re-watches as notes (`-v`).
@@ -96,6 +100,24 @@ pub(super) struct Shown {
     /// The job pods' output as it comes, `job | line`, as a local run shows it (`run --watch`
     /// without `--no-log`).
     pub output: bool,
+    /// `--events`: JSON lines on stdout instead of the view.
+    pub events: bool,
+    /// The config's `argo_ui_url`, for the run's link in the event stream.
+    pub argo_ui_url: Option<&'a str>,
+}
+
+impl Shown<'_> {
+    /// The view of run `name` in `namespace`.
+    fn view(&self, name: &str, namespace: &str, cwd: &Path) -> RunView {
+        if self.events {
+            let ui = self
+                .argo_ui_url
+                .map(|base| ArgoKind::Workflow.ui_link(base, namespace, name));
+            RunView::events(events::Context::argo(cwd, namespace, ui))
+        } else {
+            RunView::new(ViewMode::choose(self.quiet), cwd.to_path_buf())
+        }
+    }
 }
 
 /// After the workflow ends, how long its pods' last output may take to arrive.
@@ -108,7 +130,7 @@ pub(super) async fn follow(
     cluster: &mut Cluster,
     name: &str,
     initial: Value,
-    shown: Shown,
+    shown: Shown<'_>,
     cwd: &Path,
     printer: &mut Printer,
 ) -> Result<u8, Error> {
@@ -116,10 +138,7 @@ pub(super) async fn follow(
     let mut interrupt = signal(SignalKind::interrupt()).map_err(Error::Signals)?;
     // The run's events and its output arrive on two streams into one view: each closure
     // borrows it only while it handles one piece (never across an await).
-    let screen = RefCell::new((
-        RunView::new(ViewMode::choose(shown.quiet), cwd.to_path_buf()),
-        printer,
-    ));
+    let screen = RefCell::new((shown.view(name, cluster.namespace(), cwd), printer));
     // The summary waits for the last output when output is shown.
     let held_end: RefCell<Option<RunEvent>> = RefCell::new(None);
     // The output has a connection of its own (the same credentials), so the two streams
@@ -163,10 +182,11 @@ pub(super) async fn follow(
     } else {
         events.await?
     };
-    let (_, printer) = screen.into_inner();
+    let (view, printer) = screen.into_inner();
     Ok(match followed {
         Followed::Finished(status) => error::exit_for_run(status),
         Followed::Detached => {
+            view.detached(printer, name);
             printer.note(&format!(
                 "detached: {name} goes on running in the cluster; \
                  re-attach with `jupyterflow watch {name}`"
@@ -228,7 +248,7 @@ fn show_output(view: &mut RunView, printer: &mut Printer, piece: LogPiece, verbo
                     printer,
                     &RunEvent::JobOutput {
                         job: job.clone(),
-                        stream: Stream::Stdout,
+                        stream: Stream::Merged,
                         line: line.to_owned(),
                     },
                 );

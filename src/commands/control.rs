@@ -12,10 +12,16 @@ use crate::argo::view::{Shutdown, WorkflowView};
 use crate::cluster::submit;
 use crate::error::Error;
 use crate::printer::{Printer, format};
-use crate::settings::{ResubmitSettings, RunRef, Runs};
+use crate::settings::{ResubmitSettings, RunRef, Runs, Settings};
 
-/// `watch`: follows a run until it ends. Returns 0 if it succeeded, 1 if not, 130 detached.
-pub(super) fn watch(run: &RunRef, cwd: &Path, printer: &mut Printer) -> Result<u8, Error> {
+/// `watch`: follows a run until it ends (with `events`, as JSON lines). Returns 0 if it
+/// succeeded, 1 if not, 130 detached.
+pub(super) fn watch(
+    settings: &Settings,
+    run: &RunRef,
+    events: bool,
+    printer: &mut Printer,
+) -> Result<u8, Error> {
     let Runs::Argo(session) = &run.runs else {
         return Err(cluster_only("watch"));
     };
@@ -23,11 +29,12 @@ pub(super) fn watch(run: &RunRef, cwd: &Path, printer: &mut Printer) -> Result<u
         let name = resolve(cluster, &run.run).await?;
         let object = cluster.get(ArgoKind::Workflow, &name).await?;
         let shown = Shown {
-            quiet: false,
             verbose: session.verbose,
-            output: false,
+            events,
+            argo_ui_url: settings.config.argo_ui_url.as_deref(),
+            ..Shown::default()
         };
-        follow(cluster, &name, object, shown, cwd, printer).await
+        follow(cluster, &name, object, shown, &settings.cwd, printer).await
     })
 }
 
@@ -84,9 +91,8 @@ pub(super) fn resubmit(
         }
         if resubmit.watch {
             let shown = Shown {
-                quiet: false,
                 verbose: session.verbose,
-                output: false,
+                ..Shown::default()
             };
             let followed =
                 follow(cluster, &created.name, created.object, shown, cwd, printer).await;

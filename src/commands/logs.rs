@@ -1,8 +1,10 @@
 //! `jupyterflow logs RUN [JOB] [-f]`: job output, every line prefixed with its job; with `-f`,
-//! new output until the run ends (exit 1 when it failed). A cluster run whose pods or Workflow
-//! are gone is read from its run folder on the shared volume.
+//! new output until the run ends (exit 1 when it failed). With `--events`, each line is a
+//! `job_output` JSON line instead. A cluster run whose pods or Workflow are gone is read from
+//! its run folder on the shared volume.
 
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use super::argo_session::{resolve, with_cluster};
 use super::history::{find_local, readable};
@@ -12,20 +14,21 @@ use crate::argo::view::WorkflowView;
 use crate::cluster::ClusterError;
 use crate::cluster::logs::{self, LogPiece, Selection};
 use crate::error::{self, Error};
-use crate::events::RunStatus;
+use crate::events::{RunEvent, RunStatus, Stream};
 use crate::local::record::RunRecord;
 use crate::local::tail::{self, TailPiece};
-use crate::printer::{Printer, prefix_bytes, prefix_lines};
+use crate::printer::{Printer, events, prefix_bytes, prefix_lines};
 use crate::settings::{LogsSettings, Runs, Session};
 
 /// Returns the exit code: 0; 1 when following a run that failed or when output was lost.
-pub(super) fn logs(logs: &LogsSettings, printer: &mut Printer) -> Result<u8, Error> {
+pub(super) fn logs(logs: &LogsSettings, cwd: &Path, printer: &mut Printer) -> Result<u8, Error> {
     match &logs.runs {
         Runs::Local { runs_dir } => {
             let (name, dir, run) = readable(find_local(runs_dir, &logs.run)?)?;
-            run_folder(logs, &name, &dir, run, logs.follow, printer)
+            let events = events::Writer::new(events::Context::local(cwd));
+            run_folder(logs, &name, &dir, run, logs.follow, events, printer)
         }
-        Runs::Argo(session) => cluster(logs, session, printer),
+        Runs::Argo(session) => cluster(logs, session, cwd, printer),
     }
 }
 
@@ -36,6 +39,7 @@ fn run_folder(
     dir: &Path,
     run: RunRecord,
     follow: bool,
+    mut events: events::Writer,
     printer: &mut Printer,
 ) -> Result<u8, Error> {
     let jobs: Vec<(String, PathBuf)> = run
@@ -60,6 +64,9 @@ fn run_folder(
     }
     let mut missing = 0;
     let status = tail::tail(dir, run, &jobs, follow, |piece| match piece {
+        TailPiece::Output { job, bytes } if logs.events => {
+            output_events(printer, &mut events, &job, &String::from_utf8_lossy(&bytes));
+        }
         TailPiece::Output { job, bytes } => printer.data_bytes(&prefix_bytes(&job, &bytes)),
         TailPiece::Missing { job, path } => {
             missing += 1;
@@ -85,22 +92,30 @@ fn from_volume(
     session: &Session,
     name: &str,
     gone: Gone,
+    events: events::Writer,
     printer: &mut Printer,
 ) -> Result<Option<u8>, Error> {
     let Some((dir, run)) = volume::find(&session.run_folders, name, gone)? else {
         return Ok(None);
     };
     printer.status(gone.source_line());
-    run_folder(logs, name, &dir, run, false, printer).map(Some)
+    run_folder(logs, name, &dir, run, false, events, printer).map(Some)
 }
 
-fn cluster(logs: &LogsSettings, session: &Session, printer: &mut Printer) -> Result<u8, Error> {
+fn cluster(
+    logs: &LogsSettings,
+    session: &Session,
+    cwd: &Path,
+    printer: &mut Printer,
+) -> Result<u8, Error> {
     with_cluster(session, printer, async |cluster, printer| {
         let name = resolve(cluster, &logs.run).await?;
         let object = match cluster.get(ArgoKind::Workflow, &name).await {
             Ok(object) => object,
             Err(e @ ClusterError::NotFound { .. }) => {
-                return from_volume(logs, session, &name, Gone::Workflow, printer)?
+                let events =
+                    events::Writer::new(events::Context::argo(cwd, cluster.namespace(), None));
+                return from_volume(logs, session, &name, Gone::Workflow, events, printer)?
                     .ok_or_else(|| e.into());
             }
             Err(e) => return Err(e.into()),
@@ -121,7 +136,11 @@ fn cluster(logs: &LogsSettings, session: &Session, printer: &mut Printer) -> Res
         }
         let selection = Selection(logs.job.as_deref());
         let verbose = session.verbose;
+        let mut events = events::Writer::new(events::Context::argo(cwd, cluster.namespace(), None));
         let show = |piece: LogPiece| match piece {
+            LogPiece::Output { job, text } if logs.events => {
+                output_events(printer, &mut events, &job, &text);
+            }
             LogPiece::Output { job, text } => printer.data(&prefix_lines(&job, &text)),
             LogPiece::Lost(note) => printer.note(&note),
             LogPiece::NoPodsYet(status) => printer.status(&status),
@@ -139,7 +158,9 @@ fn cluster(logs: &LogsSettings, session: &Session, printer: &mut Printer) -> Res
         let unreadable = match logs::read(cluster, &name, &view, selection, show).await {
             Ok(unreadable) => unreadable,
             Err(e @ ClusterError::PodsGone { .. }) => {
-                return from_volume(logs, session, &name, Gone::Pods, printer)?
+                let events =
+                    events::Writer::new(events::Context::argo(cwd, cluster.namespace(), None));
+                return from_volume(logs, session, &name, Gone::Pods, events, printer)?
                     .ok_or_else(|| e.into());
             }
             Err(e) => return Err(e.into()),
@@ -150,4 +171,16 @@ fn cluster(logs: &LogsSettings, session: &Session, printer: &mut Printer) -> Res
             error::EXIT_FAILED
         })
     })
+}
+
+/// `--events`: each line of `text` as a `job_output` JSON line. A log keeps both pipes in one.
+fn output_events(printer: &mut Printer, events: &mut events::Writer, job: &str, text: &str) {
+    for line in text.lines() {
+        let event = RunEvent::JobOutput {
+            job: job.to_owned(),
+            stream: Stream::Merged,
+            line: line.to_owned(),
+        };
+        printer.data(&events.line(&event, SystemTime::now()));
+    }
 }

@@ -13,6 +13,7 @@ mod exec_job;
 mod get;
 mod graph;
 mod history;
+mod ipython_extension;
 mod lint;
 mod list;
 mod logs;
@@ -24,7 +25,9 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 
 use crate::argo::view::Shutdown;
-use crate::environment::discover::{ProgramLookup, WORKFLOW_FILE_CAP, read_capped};
+use crate::environment::discover::{
+    ProgramLookup, WORKFLOW_FILE_CAP, read_capped, read_capped_stdin,
+};
 use crate::error::Error;
 use crate::pipeline::selection::Pick;
 use crate::pipeline::{Dag, one_liner, programs, workflow_file};
@@ -42,9 +45,9 @@ pub(crate) fn dispatch(settings: &Settings, printer: &mut Printer) -> Result<u8,
         }
         Verb::List(list) => list::list(list, printer).map(|()| 0),
         Verb::Get(get) => get::get(get, printer).map(|()| 0),
-        Verb::Logs(logs) => logs::logs(logs, printer),
+        Verb::Logs(logs) => logs::logs(logs, &settings.cwd, printer),
         Verb::Delete(delete) => delete::delete(delete, printer).map(|()| 0),
-        Verb::Watch(run) => control::watch(run, &settings.cwd, printer),
+        Verb::Watch { run, events } => control::watch(settings, run, *events, printer),
         Verb::Stop(run) => control::shutdown(run, Shutdown::Stop, printer).map(|()| 0),
         Verb::Terminate(run) => control::shutdown(run, Shutdown::Terminate, printer).map(|()| 0),
         Verb::Resubmit(resubmit) => control::resubmit(resubmit, &settings.cwd, printer),
@@ -55,6 +58,7 @@ pub(crate) fn dispatch(settings: &Settings, printer: &mut Printer) -> Result<u8,
             Ok(0)
         }
         Verb::Man => about::man(printer).map(|()| 0),
+        Verb::IpythonExtension(dir) => ipython_extension::install(dir, printer).map(|()| 0),
         Verb::Version => {
             about::version(printer);
             Ok(0)
@@ -72,6 +76,9 @@ fn block_on<T>(future: impl Future<Output = Result<T, Error>>) -> Result<T, Erro
         .map_err(Error::Runtime)?
         .block_on(future)
 }
+
+/// How messages name a workflow read from stdin (`-f -`).
+const STDIN_NAME: &str = "<stdin>";
 
 /// A pipeline read from `-c` or `-f`, with the directory its jobs start in.
 pub(crate) struct LoadedPipeline {
@@ -91,6 +98,17 @@ pub(crate) fn load(input: &Input, cwd: &Path) -> Result<LoadedPipeline, Error> {
             })?;
             let dir = absolute_parent(path, cwd);
             (workflow_file::parse(&text, path, input.mode)?, dir)
+        }
+        InputSource::Stdin => {
+            let path = Path::new(STDIN_NAME);
+            let text = read_capped_stdin(WORKFLOW_FILE_CAP).map_err(|source| Error::ReadInput {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            (
+                workflow_file::parse(&text, path, input.mode)?,
+                cwd.to_path_buf(),
+            )
         }
     };
     pipeline.set_params(&input.sets)?;

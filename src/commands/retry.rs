@@ -97,6 +97,7 @@ fn retry_local(
     let how = How {
         quiet: retry.quiet,
         stream_output: retry.stream_output,
+        events: false,
         output: &retry.output,
         parallelism: None,
         workdir: &record.workdir,
@@ -156,6 +157,7 @@ fn retry_argo(
             quiet: retry.quiet,
             verbose: session.verbose,
             output: retry.stream_output,
+            ..Shown::default()
         };
         let followed = follow(
             cluster,

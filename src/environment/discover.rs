@@ -110,12 +110,22 @@ pub(crate) const CONFIG_FILE_CAP: ReadCap = ReadCap {
 /// cap. The other errors are the file system's, as `std::fs::read_to_string` gives them. A
 /// FIFO nobody writes to blocks, as it would for `cat`.
 pub(crate) fn read_capped(path: &Path, cap: ReadCap) -> io::Result<String> {
-    use std::io::Read as _;
     let file = std::fs::File::open(path)?;
+    let expected = file.metadata().map_or(0, |m| m.len());
+    read_capped_from(file, expected, cap)
+}
+
+/// Reads this process's stdin (`-f -`) up to `cap`, as `read_capped` reads a file.
+pub(crate) fn read_capped_stdin(cap: ReadCap) -> io::Result<String> {
+    read_capped_from(io::stdin().lock(), 0, cap)
+}
+
+/// Reads `reader` (`expected` bytes long, when known) up to `cap`.
+fn read_capped_from(reader: impl io::Read, expected: u64, cap: ReadCap) -> io::Result<String> {
     let limit = cap.bytes.saturating_add(1);
-    let expected = file.metadata().map_or(0, |m| m.len()).min(limit);
+    let expected = expected.min(limit);
     let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
-    file.take(limit).read_to_end(&mut bytes)?;
+    reader.take(limit).read_to_end(&mut bytes)?;
     if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > cap.bytes {
         return Err(io::Error::new(
             io::ErrorKind::FileTooLarge,

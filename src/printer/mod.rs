@@ -136,6 +136,7 @@ impl Printer {
 }
 
 pub(crate) mod checks;
+pub(crate) mod events;
 pub(crate) mod format;
 pub(crate) mod graph;
 pub(crate) mod jsonpath;

@@ -2,7 +2,8 @@
 //! it comes (`job | line`, on stdout), a live view on a terminal (an overall bar and one line
 //! per running job), plain timestamped lines elsewhere (notebook cells, CI, pipes: no control
 //! characters), and at the end a summary with why each failed job failed. With `-q` only the
-//! failures are said.
+//! failures are said. With `--events` it shows nothing itself: each event goes to stdout as a
+//! JSON line (`printer::events`), and notes stay on stderr.
 
 mod live;
 mod summary;
@@ -14,6 +15,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
 
 use super::Printer;
+use super::events;
 use super::table;
 use crate::events::{Exit, JobPhase, RunEvent, RunStatus};
 use crate::time;
@@ -63,6 +65,8 @@ pub(crate) struct RunView {
     cwd: PathBuf,
     /// The clock of plain lines is the user's.
     zone: jiff::tz::TimeZone,
+    /// `--events`: every event as a JSON line on stdout, and nothing else.
+    events: Option<events::Writer>,
 }
 
 impl RunView {
@@ -77,6 +81,23 @@ impl RunView {
             tails: Vec::new(),
             cwd,
             zone: time::local_zone(),
+            events: None,
+        }
+    }
+
+    /// The `--events` view: each event as a JSON line on stdout (docs/events.md).
+    pub(crate) fn events(context: events::Context) -> Self {
+        let writer = events::Writer::new(context);
+        let mut view = RunView::new(ViewMode::Quiet, writer.cwd().to_path_buf());
+        view.events = Some(writer);
+        view
+    }
+
+    /// Following a cluster run ended before the run did (Ctrl-C); the caller says so on
+    /// stderr. The event stream says it too, as its last line.
+    pub(crate) fn detached(&self, printer: &mut Printer, run: &str) {
+        if self.events.is_some() {
+            printer.data(&events::detached(run, SystemTime::now()));
         }
     }
 
@@ -102,6 +123,10 @@ impl RunView {
     /// Something the user should act on while the run waits, above the live view; `-q` keeps
     /// it off, as it does every note.
     pub(crate) fn warn(&self, printer: &mut Printer, text: &str) {
+        if self.events.is_some() {
+            printer.note(text);
+            return;
+        }
         match (&self.live, self.mode) {
             (_, ViewMode::Quiet) => {}
             (Some(live), _) => live.println(&format!("note: {text}")),
@@ -136,6 +161,10 @@ impl RunView {
     }
 
     pub(crate) fn handle(&mut self, printer: &mut Printer, event: &RunEvent) {
+        if let Some(writer) = &mut self.events {
+            printer.data(&writer.line(event, SystemTime::now()));
+            return;
+        }
         if let RunEvent::JobStarted { job, .. }
         | RunEvent::JobRetrying { job, .. }
         | RunEvent::JobFinished { job, .. } = event

@@ -101,12 +101,7 @@ impl<'a> Context<'a> {
                 runs: self.runs(&args.history)?,
                 run: args.run,
             }),
-            Command::Logs(args) => Verb::Logs(LogsSettings {
-                runs: self.runs(&args.history)?,
-                run: args.run,
-                job: args.job,
-                follow: args.follow,
-            }),
+            Command::Logs(args) => Verb::Logs(self.logs(args)?),
             Command::Delete(args) => Verb::Delete(DeleteSettings {
                 older_than: args
                     .older_than
@@ -126,7 +121,10 @@ impl<'a> Context<'a> {
                 cron: args.cron,
                 force: args.force,
             }),
-            Command::Watch(args) => Verb::Watch(self.run_ref(args)?),
+            Command::Watch(args) => Verb::Watch {
+                run: self.run_ref(args.run)?,
+                events: args.events,
+            },
             Command::Stop(args) => Verb::Stop(self.run_ref(args)?),
             Command::Terminate(args) => Verb::Terminate(self.run_ref(args)?),
             Command::Doctor(args) => Verb::Doctor {
@@ -138,6 +136,7 @@ impl<'a> Context<'a> {
             Command::Version => Verb::Version,
             // `Settings::resolve` takes it before any config is read; the same job here.
             Command::ExecJob(args) => Verb::ExecJob(super::exec_job(args, self.cwd)),
+            Command::IpythonExtension(args) => Verb::IpythonExtension(self.cwd.join(args.dir)),
             Command::Retry(args) => Verb::Retry(Box::new(RetrySettings {
                 output: output_or(args.output.as_deref(), OutputFormat::Name, MANIFEST_FORMATS)?,
                 runs: self.runs(&args.history)?,
@@ -154,6 +153,16 @@ impl<'a> Context<'a> {
                 run: args.run,
                 watch: args.watch,
             }),
+        })
+    }
+
+    fn logs(&self, args: cli::LogsArgs) -> Result<LogsSettings, Error> {
+        Ok(LogsSettings {
+            runs: self.runs(&args.history)?,
+            run: args.run,
+            job: args.job,
+            follow: args.follow,
+            events: args.events,
         })
     }
 
@@ -211,7 +220,10 @@ impl<'a> Context<'a> {
         // The format before anything runs, so a typo costs nothing: a manifest (or, for a
         // local dry run, the plan, best read as a table unless a format is asked for), or the
         // run's name.
+        // `-o events` is `--events` (a run's events, not its record), for a run that runs.
+        let events = args.events || (!args.dry_run && args.output.as_deref() == Some("events"));
         let output = match (&backend, args.dry_run, &args.output) {
+            (_, false, Some(_)) if events => OutputFormat::Name,
             (RunBackend::Local(_), true, None) => OutputFormat::Table,
             (RunBackend::Local(_), true, Some(text)) => {
                 OutputFormat::parse_for(text, PLAN_FORMATS)?
@@ -228,6 +240,7 @@ impl<'a> Context<'a> {
             quiet: args.quiet,
             verbose: args.verbose,
             stream_output: !args.quiet && !args.no_log,
+            events,
             backend,
         })
     }
@@ -481,6 +494,7 @@ fn pick(args: cli::PickArgs) -> Option<Pick> {
 fn input(args: InputArgs) -> Input {
     let source = match (args.input.command, args.input.file) {
         (Some(text), _) => InputSource::OneLiner(text),
+        (None, Some(path)) if path.as_os_str() == "-" => InputSource::Stdin,
         // clap requires exactly one of -c and -f.
         (None, path) => InputSource::File(path.unwrap_or_default()),
     };

@@ -189,6 +189,15 @@ pub(crate) fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
     }
 }
 
+/// Waits for the first Workflow to be submitted; its name.
+pub(crate) fn first_workflow_name(api: &FakeApi) -> String {
+    wait_until("the submission", || !api.workflows(NAMESPACE).is_empty());
+    api.workflows(NAMESPACE)[0]["metadata"]["name"]
+        .as_str()
+        .expect("name")
+        .to_owned()
+}
+
 /// How many requests so far had `part` in their path or query (`watch=true`, `/log`).
 pub(crate) fn requests_with(api: &FakeApi, part: &str) -> usize {
     api.requests()

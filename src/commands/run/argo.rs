@@ -5,6 +5,7 @@
 //! access mode must be read).
 
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use k8s_openapi::api::core::v1::Pod;
 
@@ -22,7 +23,7 @@ use crate::environment::workdir::{self, Placement};
 use crate::error::Error;
 use crate::local::record::{DEFAULT_RUNS_DIR, RecordError, RunRecord};
 use crate::pipeline::ParamMap;
-use crate::printer::{Printer, format};
+use crate::printer::{Printer, events, format};
 use crate::settings::{ArgoRun, RunSettings, Settings};
 
 use super::super::argo_session::{Shown, after_submit, follow, report};
@@ -54,17 +55,27 @@ pub(super) fn run(submission: &Submission<'_>, printer: &mut Printer) -> Result<
         let Some(submitted) = result? else {
             return Ok(0); // a dry run
         };
-        if let Some(url) = &argo.argo_ui_url {
-            let path = match submitted.kind {
-                ArgoKind::Workflow => "workflows",
-                ArgoKind::CronWorkflow => "cron-workflows",
-            };
-            printer.note(&format!(
-                "{}/{path}/{}/{}",
-                url.trim_end_matches('/'),
-                cluster.namespace(),
-                submitted.name
+        let ui = argo.argo_ui_url.as_deref().map(|base| {
+            submitted
+                .kind
+                .ui_link(base, cluster.namespace(), &submitted.name)
+        });
+        if run.events {
+            let context = events::Context::argo(&settings.cwd, cluster.namespace(), ui.clone());
+            printer.data(&events::Writer::new(context).submitted(
+                &submitted.name,
+                submitted.kind.kind(),
+                SystemTime::now(),
             ));
+        } else {
+            let text = match format::structured(&submitted.object, &run.output)? {
+                Some(text) => text,
+                None => format!("{}\n", submitted.kind.resource_name(&submitted.name)),
+            };
+            printer.data(&text);
+        }
+        if let Some(ui) = &ui {
+            printer.note(ui);
         }
         if !argo.watch {
             return Ok(0);
@@ -77,6 +88,8 @@ pub(super) fn run(submission: &Submission<'_>, printer: &mut Printer) -> Result<
             quiet: run.quiet,
             verbose: run.verbose,
             output: run.stream_output,
+            events: run.events,
+            argo_ui_url: argo.argo_ui_url.as_deref(),
         };
         let followed = follow(
             &mut cluster,
@@ -241,11 +254,6 @@ async fn submit_from_pod(
     if env.supervisor.is_some() && submitted.kind == ArgoKind::Workflow {
         start_run_folder(&submitted.name, cluster.namespace(), loaded, &env, printer);
     }
-    let text = match format::structured(&submitted.object, &run.output)? {
-        Some(text) => text,
-        None => format!("{}\n", submitted.kind.resource_name(&submitted.name)),
-    };
-    printer.data(&text);
     Ok(Some(submitted))
 }
 

@@ -8,7 +8,7 @@ use crate::error::{self, Error};
 use crate::events::RunStatus;
 use crate::local::{self, ExecOptions, Plan, cancel_on_signals, run_local};
 use crate::printer::run_view::{RunView, ViewMode};
-use crate::printer::{Printer, format, plan};
+use crate::printer::{Printer, events, format, plan};
 use crate::settings::{LocalRun, RunSettings, Settings};
 
 /// `--dry-run --local`: what would run, in what order, without running it.
@@ -82,6 +82,7 @@ pub(super) fn run(
     let how = How {
         quiet: run.quiet,
         stream_output: run.stream_output,
+        events: run.events,
         output: &run.output,
         parallelism: loaded.dag.options.parallelism,
         workdir: &loaded.working_dir,
@@ -107,6 +108,8 @@ pub(super) fn run(
 pub(in crate::commands) struct How<'a> {
     pub quiet: bool,
     pub stream_output: bool,
+    /// `--events`: JSON lines on stdout instead of the view, and no run name after them.
+    pub events: bool,
     pub output: &'a format::OutputFormat,
     /// The workflow's `parallelism` cap.
     pub parallelism: Option<u32>,
@@ -137,7 +140,11 @@ pub(in crate::commands) fn run_plan(
         kill_grace: local.kill_grace,
         ..ExecOptions::new(how.workdir.to_path_buf())
     };
-    let mut view = RunView::new(mode, settings.cwd.clone());
+    let mut view = if how.events {
+        RunView::events(events::Context::local(&settings.cwd))
+    } else {
+        RunView::new(mode, settings.cwd.clone())
+    };
     let (result, signal) = super::super::block_on(async {
         let (cancel, which) = cancel_on_signals().map_err(Error::Signals)?;
         let (events, shown) = mpsc::unbounded_channel();
@@ -149,7 +156,9 @@ pub(in crate::commands) fn run_plan(
         Ok((result, signal))
     })?;
     let finished = result?;
+    // With --events the stream already named the run (`run_started`).
     match format::structured(&finished.record, how.output)? {
+        _ if how.events => {}
         Some(text) => printer.data(&text),
         None => printer.data(&format!("{}\n", finished.id)),
     }
