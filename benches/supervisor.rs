@@ -8,7 +8,8 @@
 //!   whose stdout goes to /dev/null as a pod's does to the runtime, against the same `cat`
 //!   with its stdout on /dev/null. The supervisor also writes the 100 MB to the job's log in
 //!   the run folder. Target: no measurable loss. Then against `cat | tee FILE > /dev/null`,
-//!   which does the same work (one more pipe, one copy into a file) with two plain tools.
+//!   which does the same work (one more pipe, one copy into a file) with two plain tools; and
+//!   the pass-through alone (no run folder can be made) against `cat | cat > /dev/null`.
 //!
 //! Prints the medians and the median of the per-round ratios. Run: `cargo bench --bench
 //! supervisor [-- ROUNDS]` (default 31 start rounds; a fifth of that, at least 5, for 100 MB).
@@ -76,6 +77,18 @@ fn main() {
         ratios
     );
 
+    throughput(rounds, &workdir, &supervised, &direct, &log);
+}
+
+/// The 100 MiB log: through the supervisor against `cat` alone, `cat | tee`, and (without a
+/// log) `cat | cat`.
+fn throughput(
+    rounds: usize,
+    workdir: &Path,
+    supervised: &dyn Fn(&str) -> Command,
+    direct: &dyn Fn(&str) -> Command,
+    log: &Path,
+) {
     let input = workdir.join("log.txt");
     write_log(&input);
     let script = format!("cat '{}'", input.display());
@@ -83,10 +96,10 @@ fn main() {
     println!("throughput: a 100 MB log, {big} rounds each, alternating");
     let (bare, sup, ratios) = alternate(
         big,
-        || time(&mut direct(&script), &workdir),
-        || time(&mut supervised(&script), &workdir),
+        || time(&mut direct(&script), workdir),
+        || time(&mut supervised(&script), workdir),
     );
-    assert_eq!(fs::metadata(&log).unwrap().len(), LOG_BYTES as u64);
+    assert_eq!(fs::metadata(log).unwrap().len(), LOG_BYTES as u64);
     println!(
         "  cat > /dev/null:              median {} ({})",
         ms(bare),
@@ -105,8 +118,8 @@ fn main() {
     );
     let (tee, sup, ratios) = alternate(
         big,
-        || time(&mut direct(&teed), &workdir),
-        || time(&mut supervised(&script), &workdir),
+        || time(&mut direct(&teed), workdir),
+        || time(&mut supervised(&script), workdir),
     );
     println!(
         "  cat | tee FILE > /dev/null:   median {} ({})",
@@ -119,6 +132,28 @@ fn main() {
         rate(sup)
     );
     println!("  ratio median {ratios:.2} against cat | tee");
+    // The pass-through alone: a working directory where no run folder can be made (its
+    // `.jupyterflow` is a file), against the same extra pipe hop by `cat`.
+    let nolog = workdir.join("nolog");
+    fs::create_dir(&nolog).unwrap();
+    fs::write(nolog.join(".jupyterflow"), "").unwrap();
+    let piped = format!("{script} | cat > /dev/null");
+    let (hop, sup, ratios) = alternate(
+        big,
+        || time(&mut direct(&piped), workdir),
+        || time(&mut supervised(&script), &nolog),
+    );
+    println!(
+        "  cat | cat > /dev/null:        median {} ({})",
+        ms(hop),
+        rate(hop)
+    );
+    println!(
+        "  through the supervisor, no log: median {} ({})",
+        ms(sup),
+        rate(sup)
+    );
+    println!("  ratio median {ratios:.2} against cat | cat");
 }
 
 /// Runs `a` and `b` alternately `rounds` times: their medians and the median of b/a per round.

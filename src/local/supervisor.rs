@@ -13,14 +13,14 @@
 //! the volume has no copy.
 
 use std::io;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use tokio::fs::File;
 use tokio::sync::mpsc;
 
-use super::log_pump::{LogPump, Tee};
+use super::log_pump::{Direct, LogPump, Tee};
 use super::process;
 use super::record::DEFAULT_RUNS_DIR;
 use super::run_folder;
@@ -32,6 +32,8 @@ use crate::time;
 /// How long to keep reading the pipes after the child's group is gone, in case a process that
 /// left the group (`setsid`) still holds them. Then the supervisor ends regardless.
 const DRAIN: Duration = Duration::from_secs(2);
+/// The job's pipes are made this big (the unprivileged maximum by default).
+const PIPE_SIZE: i32 = 1024 * 1024;
 
 /// One job, as the container's command line and its downward-API variables describe it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,7 +119,7 @@ pub(crate) async fn supervise(
     );
     let log = dir.join(&record.log);
     let file = match open_log(&log, attempt, spec.pod.as_deref()) {
-        Ok(file) => Some(File::from_std(file)),
+        Ok(file) => Some(Box::new(Direct(file)) as Tee),
         Err(e) => {
             notes.push(format!(
                 "cannot write the log {}: {e}; this job's output is in its pod log only",
@@ -133,6 +135,17 @@ pub(crate) async fn supervise(
             source,
         }
     })?;
+    for pipe in [
+        spawned.stdout.as_ref().map(AsFd::as_fd),
+        spawned.stderr.as_ref().map(AsFd::as_fd),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        // Bigger pipes: a chatty job is read in fewer, larger pieces (fewer wake-ups of both
+        // processes). Best effort: the kernel caps it (fs.pipe-max-size), and 64 KiB works.
+        let _ = nix::fcntl::fcntl(pipe, nix::fcntl::FcntlArg::F_SETPIPE_SZ(PIPE_SIZE));
+    }
     let recorded = match run_folder::write_job_file(&dir, &record) {
         Ok(()) => true,
         Err(e) => {
