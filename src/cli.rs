@@ -62,6 +62,10 @@ pub(crate) enum Command {
     Man,
     /// Print jupyterflow's version
     Version,
+    /// Run one cluster job's command as its container would, keeping its output on the shared
+    /// volume too (what job pods run; not for users)
+    #[command(hide = true)]
+    ExecJob(ExecJobArgs),
     /// Write the IPython extension (`%load_ext jupyterflow`) into DIR, where the wheel did not:
     /// `jupyterflow ipython-extension "$(python3 -m site --user-site)"`
     IpythonExtension(IpythonExtensionArgs),
@@ -72,6 +76,18 @@ pub(crate) struct IpythonExtensionArgs {
     /// A folder on the notebook kernel's Python path (its user site-packages, for one)
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
+}
+
+/// `exec-job --workflow NAME -- COMMAND…`: the job's identity comes from the downward-API
+/// variables the job template sets (`argo::supervisor`).
+#[derive(Debug, Args)]
+pub(crate) struct ExecJobArgs {
+    /// The workflow (Argo substitutes `{{workflow.name}}`): names the run folder
+    #[arg(long, value_name = "NAME")]
+    pub workflow: String,
+    /// The job's command, exactly as the container ran it before: `/bin/sh -c SCRIPT`
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -312,6 +328,10 @@ pub(crate) struct ResubmitArgs {
 }
 
 #[derive(Debug, Args)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "command-line switches are bools"
+)]
 pub(crate) struct ListArgs {
     #[command(flatten)]
     pub history: HistoryArgs,
@@ -324,6 +344,9 @@ pub(crate) struct ListArgs {
     /// Scheduled pipelines (CronWorkflows) instead of runs
     #[arg(long, conflicts_with_all = ["running", "completed"])]
     pub cron: bool,
+    /// Only cluster runs (default in a notebook: cluster runs and this directory's local runs)
+    #[arg(long, conflicts_with = "local")]
+    pub argo: bool,
     /// Output format: wide, name, json or yaml (default: a table)
     #[arg(short = 'o', long = "output", value_name = "FORMAT")]
     pub output: Option<String>,

@@ -20,7 +20,7 @@ use crate::settings::config_file::{ConfigError, LoadError};
 // usage (nothing was started or submitted); 3 the cluster refused or could not be reached
 // (nothing submitted or changed); 4 a submission may have happened but could not be confirmed
 // or followed (check with `get`); 128 + N interrupted by signal N (129 SIGHUP, 130 SIGINT,
-// 143 SIGTERM).
+// 143 SIGTERM). The hidden `exec-job` exits as its job did, or 127 when it cannot run it.
 
 /// A run failed (locally, or followed on the cluster).
 pub(crate) const EXIT_FAILED: u8 = 1;
@@ -33,6 +33,9 @@ pub(crate) const EXIT_CLUSTER: u8 = 3;
 pub(crate) const EXIT_UNKNOWN: u8 = 4;
 /// Ctrl-C: a local run was cancelled, or following a cluster run was detached (it goes on).
 pub(crate) const EXIT_DETACHED: u8 = 128 + 2;
+/// `exec-job` (a job's supervisor) could not start the job's command: what a shell answers for
+/// a command it cannot run. Otherwise a supervisor exits as its job did.
+pub(crate) const EXIT_CANNOT_RUN: u8 = 127;
 
 /// A finished run's exit code: 0 if it succeeded, else 1.
 pub(crate) fn exit_for_run(status: RunStatus) -> u8 {
@@ -107,6 +110,9 @@ pub(crate) enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// `exec-job` could not run the job at all.
+    #[error(transparent)]
+    Supervise(#[from] crate::local::supervisor::SuperviseError),
 }
 
 impl From<crate::cluster::ClusterError> for Error {
@@ -130,6 +136,7 @@ impl Error {
             Error::Write { .. } | Error::Local(_) | Error::Runtime(_) | Error::Signals(_) => {
                 EXIT_FAILED
             }
+            Error::Supervise(_) => EXIT_CANNOT_RUN,
             Error::Cluster(e) => match e.outcome() {
                 Outcome::Unchanged => EXIT_CLUSTER,
                 Outcome::Unknown => EXIT_UNKNOWN,
@@ -164,7 +171,8 @@ impl Error {
             Error::UnknownParam(e) => Some(e.hint()),
             Error::Refused(e) => Some(e.hint.clone()),
             // These messages already say how to fix them.
-            Error::Write { .. }
+            Error::Supervise(_)
+            | Error::Write { .. }
             | Error::Local(_)
             | Error::Record(_)
             | Error::Runtime(_)

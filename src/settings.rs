@@ -19,6 +19,7 @@ use crate::environment::discover::ProcessEnv;
 use crate::environment::drift::DriftPolicy;
 use crate::error::Error;
 use crate::local::FailurePolicy;
+use crate::local::record::Backend as RecordBackend;
 use crate::pipeline::selection::Pick;
 use crate::pipeline::{CommandMode, ParamSet};
 use crate::printer::format::OutputFormat;
@@ -63,6 +64,8 @@ pub(crate) enum Verb {
     Completions(clap_complete::Shell),
     Man,
     Version,
+    /// `exec-job`: one cluster job under its supervisor.
+    ExecJob(crate::local::supervisor::JobSpec),
     /// `ipython-extension DIR`: the Python package goes to `DIR/jupyterflow`.
     IpythonExtension(PathBuf),
 }
@@ -149,6 +152,18 @@ pub(crate) struct ArgoRun {
     pub watch: bool,
     pub render: RenderOptions,
     pub argo_ui_url: Option<String>,
+    pub job_supervisor: JobSupervisor,
+}
+
+/// The job supervisor (`exec-job`, which keeps each job's log on the shared volume).
+pub(crate) struct JobSupervisor {
+    /// The config's `job_supervisor` (default true).
+    pub enabled: bool,
+    /// `$JUPYTERFLOW_EXE`: the binary to give job pods instead of this one (tests).
+    pub exe: Option<PathBuf>,
+    /// `$JUPYTERFLOW_MOUNTINFO_FILE`, else `/proc/self/mountinfo`: how the working directory
+    /// is mounted here.
+    pub mountinfo: PathBuf,
 }
 
 pub(crate) struct LocalRun {
@@ -178,6 +193,10 @@ pub(crate) struct Session {
     pub all: bool,
     /// `-v`: report API retries.
     pub verbose: bool,
+    /// This directory's run folders (`.jupyterflow/runs`), where the job supervisors of
+    /// cluster runs submitted from here keep logs and records: read when the pods or the
+    /// Workflow are gone.
+    pub run_folders: PathBuf,
 }
 
 /// `list --running` / `--completed`.
@@ -200,6 +219,11 @@ impl Filter {
 
 pub(crate) struct ListSettings {
     pub runs: Runs,
+    /// `--local` / `--argo`: runs of that backend only. Without either, cluster runs and this
+    /// directory's local runs are listed together.
+    pub only: Option<RecordBackend>,
+    /// Where this directory's local runs are kept (listed beside cluster runs).
+    pub local_runs_dir: PathBuf,
     pub filter: Filter,
     pub cron: bool,
     pub output: OutputFormat,
@@ -261,6 +285,8 @@ struct Vars {
     home: Option<String>,
     namespace: Option<String>,
     backend: Option<String>,
+    exe: Option<String>,
+    mountinfo: Option<String>,
 }
 
 impl Vars {
@@ -271,6 +297,8 @@ impl Vars {
             home: var("HOME"),
             namespace: var("JUPYTERFLOW_NAMESPACE"),
             backend: var("JUPYTERFLOW_BACKEND"),
+            exe: var("JUPYTERFLOW_EXE"),
+            mountinfo: var("JUPYTERFLOW_MOUNTINFO_FILE"),
         }
     }
 }
@@ -283,6 +311,16 @@ impl Settings {
             path: PathBuf::from("."),
             source,
         })?;
+        // A job's supervisor reads no config file and checks no variable: nothing the
+        // notebook's user set may keep a job from running as it would without it.
+        if let Command::ExecJob(args) = command {
+            return Ok(Settings {
+                config_path: None,
+                config: ConfigFile::default(),
+                verb: Verb::ExecJob(exec_job(args, &cwd)),
+                cwd,
+            });
+        }
         let process = ProcessEnv::from_process();
         // Writing a fresh template must work even when the file in place is broken.
         let (config_path, config) = match &command {
@@ -307,5 +345,20 @@ impl Settings {
             cwd,
             verb,
         })
+    }
+}
+
+/// The job `exec-job` supervises: its command line, and which node, pod and Kubernetes node
+/// it is, from the variables the job template sets through the downward API.
+fn exec_job(args: cli::ExecJobArgs, cwd: &std::path::Path) -> crate::local::supervisor::JobSpec {
+    use crate::argo::supervisor::{HOST_VAR, NODE_VAR, POD_VAR};
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    crate::local::supervisor::JobSpec {
+        workflow: args.workflow,
+        argv: args.command,
+        workdir: cwd.to_path_buf(),
+        node_name: var(NODE_VAR),
+        pod: var(POD_VAR),
+        host: var(HOST_VAR),
     }
 }

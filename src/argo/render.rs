@@ -19,6 +19,7 @@ use super::labels::{
     USER_LABEL, is_label_key, is_label_value, label_value,
 };
 use super::manifest::{MAX_DAG_TASKS, Manifest, PART_PREFIX, RenderError, SHARED_TEMPLATE};
+use super::supervisor;
 use super::types::CronScheduleField;
 use super::types::{
     API_VERSION, Arguments, Backoff, CronWorkflow, CronWorkflowSpec, DagTask, DagTemplate, Inputs,
@@ -61,6 +62,10 @@ pub fn check(dag: &Dag, working_dir: &str) -> Result<(), RenderError> {
     let stand_in = Environment {
         image: "image".into(),
         working_dir: working_dir.to_owned(),
+        // Counted in the size limits, as a submission would usually render it.
+        supervisor: Some(format!(
+            "{working_dir}/.jupyterflow/bin/jupyterflow-0.0.0-0123456789abcdef"
+        )),
         ..Environment::default()
     };
     render_checked(dag, &stand_in, &RenderOptions::default()).map(|_| ())
@@ -392,13 +397,27 @@ fn base_container(env: &Environment) -> Container {
         ),
         None => "{{inputs.parameters.cmd}}".to_owned(),
     };
+    // With the supervisor, the container runs `jupyterflow exec-job … -- /bin/sh -c SCRIPT`:
+    // the same argv as before, as its child, plus the variables saying which pod this is.
+    let (command, vars) = match &env.supervisor {
+        Some(binary) => {
+            let mut vars = env.env.clone();
+            vars.retain(|v| !supervisor::VARS.contains(&v.name.as_str()));
+            vars.extend(supervisor::env());
+            (supervisor::command(binary, script), vars)
+        }
+        None => (
+            vec!["/bin/sh".to_owned(), "-c".to_owned(), script],
+            env.env.clone(),
+        ),
+    };
     Container {
         name: "main".to_owned(),
         image: Some(env.image.clone()),
         image_pull_policy: env.image_pull_policy.clone(),
-        command: Some(vec!["/bin/sh".to_owned(), "-c".to_owned(), script]),
+        command: Some(command),
         working_dir: Some(env.working_dir.clone()),
-        env: (!env.env.is_empty()).then(|| env.env.clone()),
+        env: (!vars.is_empty()).then_some(vars),
         env_from: (!env.env_from.is_empty()).then(|| env.env_from.clone()),
         resources: env.resources.clone(),
         volume_mounts: (!env.volume_mounts.is_empty()).then(|| env.volume_mounts.clone()),
@@ -489,6 +508,53 @@ fn retry_strategy(limit: u32) -> RetryStrategy {
             factor: "2".to_owned(),
         }),
     }
+}
+
+/// A job a rendered workflow will have, as Argo names it (the node's display name, which
+/// `get` and `logs` show): for the run record `run` writes on the shared volume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ArgoJob {
+    /// `prep`, or `train(0:lr:0.1)` for a sweep point.
+    pub name: String,
+    pub task: String,
+    /// What its container's shell runs: `/bin/sh -c TEXT`, sweep values filled in.
+    pub argv: Vec<String>,
+}
+
+/// Every job of `dag` once rendered, in written order, sweep points expanded; jobs left out
+/// (`--from`, `--only`) are not rendered, so not here either. A point's name is Argo's: the
+/// task, then `(index:key:value,…)` (the index among the rendered points) with the item's
+/// `key:value` strings sorted (as the controller sorts them), values exactly as the
+/// `withItems` item holds them.
+pub(crate) fn argo_jobs(dag: &Dag) -> Vec<ArgoJob> {
+    let mut jobs = Vec::with_capacity(dag.tasks.len());
+    for task in dag.tasks.iter().filter(|t| t.runs()) {
+        let shell = |text: String| vec!["/bin/sh".to_owned(), "-c".to_owned(), text];
+        if task.axes.is_empty() {
+            jobs.push(ArgoJob {
+                name: task.name.clone(),
+                task: task.name.clone(),
+                argv: shell(task.command.shell_text(&|_| String::new())),
+            });
+            continue;
+        }
+        let keys = item_keys(task);
+        for (index, item) in sweep_items(task, &keys).into_iter().enumerate() {
+            let mut values: Vec<String> = item.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+            values.sort();
+            let text = task.command.shell_text(&|n| {
+                item.get(&keys[n])
+                    .map(|v| v.replace("$$", "$"))
+                    .unwrap_or_default()
+            });
+            jobs.push(ArgoJob {
+                name: format!("{}({index}:{})", task.name, values.join(",")),
+                task: task.name.clone(),
+                argv: shell(text),
+            });
+        }
+    }
+    jobs
 }
 
 /// One item per sweep point, values shell-quoted as the `sh -c` text needs them.

@@ -23,6 +23,7 @@ struct Effective<'a> {
     namespace: &'a str,
     log_dir: &'a str,
     kill_grace_period: String,
+    job_supervisor: bool,
     spec: &'a ConfigSpec,
 }
 
@@ -76,6 +77,7 @@ pub(super) fn config(
             .kill_grace_period
             .clone()
             .unwrap_or_else(|| format!("{}s", DEFAULT_KILL_GRACE.as_secs())),
+        job_supervisor: config.job_supervisor.unwrap_or(true),
         spec: &config.spec,
     };
     let mut value = serde_json::to_value(&effective).map_err(|e| OutputError::Serialize {

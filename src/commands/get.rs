@@ -1,14 +1,18 @@
-//! `jupyterflow get RUN`: a run and each of its jobs, from the run record or the Workflow.
+//! `jupyterflow get RUN`: a run and each of its jobs, from the run record or the Workflow; a
+//! cluster run whose Workflow is gone, from its run folder on the shared volume.
 
+use std::path::Path;
 use std::time::SystemTime;
 
 use super::argo_session::{resolve, with_cluster};
 use super::history::{find_local, readable};
+use super::volume::{self, Gone};
 use crate::argo::view::WorkflowView;
 use crate::argo::{ArgoKind, notebooks};
+use crate::cluster::ClusterError;
 use crate::environment::discover::notebooks::cell_failures;
 use crate::error::Error;
-use crate::local::record::failed_notebooks;
+use crate::local::record::{RunRecord, failed_notebooks};
 use crate::printer::format::{self, OutputFormat};
 use crate::printer::{Printer, runs, workflows};
 use crate::settings::{GetSettings, Runs};
@@ -17,22 +21,23 @@ pub(super) fn get(get: &GetSettings, printer: &mut Printer) -> Result<(), Error>
     match &get.runs {
         Runs::Local { runs_dir } => {
             let (name, dir, run) = readable(find_local(runs_dir, &get.run)?)?;
-            let text = match &get.output {
-                OutputFormat::Name => format!("{name}\n"),
-                OutputFormat::Table | OutputFormat::Wide => {
-                    let failures =
-                        cell_failures(failed_notebooks(&dir, &run), runs::TRACEBACK_LINES);
-                    runs::local_details(&name, &run, SystemTime::now())
-                        + &runs::notebook_failures(&failures)
-                }
-                structured => format::structured(&run, structured)?.unwrap_or_default(),
-            };
-            printer.data(&text);
-            Ok(())
+            show_record(&name, &dir, &run, &get.output, printer)
         }
         Runs::Argo(session) => with_cluster(session, printer, async |cluster, printer| {
             let name = resolve(cluster, &get.run).await?;
-            let object = cluster.get(ArgoKind::Workflow, &name).await?;
+            let object = match cluster.get(ArgoKind::Workflow, &name).await {
+                Ok(object) => object,
+                Err(e @ ClusterError::NotFound { .. }) => {
+                    let Some((dir, run)) =
+                        volume::find(&session.run_folders, &name, Gone::Workflow)?
+                    else {
+                        return Err(e.into());
+                    };
+                    printer.status(Gone::Workflow.source_line());
+                    return show_record(&name, &dir, &run, &get.output, printer);
+                }
+                Err(e) => return Err(e.into()),
+            };
             let text = match &get.output {
                 OutputFormat::Name => format!("{}\n", ArgoKind::Workflow.resource_name(&name)),
                 OutputFormat::Table | OutputFormat::Wide => {
@@ -51,4 +56,25 @@ pub(super) fn get(get: &GetSettings, printer: &mut Printer) -> Result<(), Error>
             Ok(())
         }),
     }
+}
+
+/// A run record (a local run's, or a cluster run's from the volume) as `-o` asks; a table
+/// ends with each failed notebook step's cell, read from the run folder `dir`.
+fn show_record(
+    name: &str,
+    dir: &Path,
+    run: &RunRecord,
+    output: &OutputFormat,
+    printer: &mut Printer,
+) -> Result<(), Error> {
+    let text = match output {
+        OutputFormat::Name => format!("{name}\n"),
+        OutputFormat::Table | OutputFormat::Wide => {
+            let failures = cell_failures(failed_notebooks(dir, run), runs::TRACEBACK_LINES);
+            runs::local_details(name, run, SystemTime::now()) + &runs::notebook_failures(&failures)
+        }
+        structured => format::structured(run, structured)?.unwrap_or_default(),
+    };
+    printer.data(&text);
+    Ok(())
 }

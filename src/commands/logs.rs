@@ -1,17 +1,21 @@
 //! `jupyterflow logs RUN [JOB] [-f]`: job output, every line prefixed with its job; with `-f`,
 //! new output until the run ends (exit 1 when it failed). With `--events`, each line is a
-//! `job_output` JSON line instead.
+//! `job_output` JSON line instead. A cluster run whose pods or Workflow are gone is read from
+//! its run folder on the shared volume.
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::argo_session::{resolve, with_cluster};
 use super::history::{find_local, readable};
+use super::volume::{self, Gone};
 use crate::argo::ArgoKind;
 use crate::argo::view::WorkflowView;
+use crate::cluster::ClusterError;
 use crate::cluster::logs::{self, LogPiece, Selection};
 use crate::error::{self, Error};
 use crate::events::{RunEvent, RunStatus, Stream};
+use crate::local::record::RunRecord;
 use crate::local::tail::{self, TailPiece};
 use crate::printer::{Printer, events, prefix_bytes, prefix_lines};
 use crate::settings::{LogsSettings, Runs, Session};
@@ -21,51 +25,81 @@ pub(super) fn logs(logs: &LogsSettings, cwd: &Path, printer: &mut Printer) -> Re
     match &logs.runs {
         Runs::Local { runs_dir } => {
             let (name, dir, run) = readable(find_local(runs_dir, &logs.run)?)?;
-            let jobs: Vec<(String, PathBuf)> = run
-                .jobs
-                .iter()
-                .filter(|j| {
-                    logs.job
-                        .as_ref()
-                        .is_none_or(|n| &j.name == n || &j.task == n)
-                })
-                .map(|j| (j.name.clone(), j.log.clone()))
-                .collect();
-            if jobs.is_empty() {
-                let names: Vec<&str> = run.jobs.iter().map(|j| j.name.as_str()).collect();
-                return Err(Error::usage(
-                    format!(
-                        "run {name} has no job named `{}`",
-                        logs.job.as_deref().unwrap_or("")
-                    ),
-                    format!("its jobs are: {}", names.join(", ")),
-                ));
-            }
-            let mut missing = 0;
-            let mut events = events::Writer::new(events::Context::local(cwd));
-            let status = tail::tail(&dir, run, &jobs, logs.follow, |piece| match piece {
-                TailPiece::Output { job, bytes } if logs.events => {
-                    output_events(printer, &mut events, &job, &String::from_utf8_lossy(&bytes));
-                }
-                TailPiece::Output { job, bytes } => printer.data_bytes(&prefix_bytes(&job, &bytes)),
-                TailPiece::Missing { job, path } => {
-                    missing += 1;
-                    printer.note(&format!(
-                        "{job}: its log {} is missing (deleted, or the run folder was moved without it)",
-                        path.display()
-                    ));
-                }
-            })?;
-            Ok(match (logs.follow, status) {
-                _ if missing > 0 => error::EXIT_FAILED,
-                (true, RunStatus::Failed | RunStatus::Cancelled | RunStatus::Interrupted) => {
-                    error::EXIT_FAILED
-                }
-                _ => 0,
-            })
+            let events = events::Writer::new(events::Context::local(cwd));
+            run_folder(logs, &name, &dir, run, logs.follow, events, printer)
         }
         Runs::Argo(session) => cluster(logs, session, cwd, printer),
     }
+}
+
+/// The logs kept in a run folder: a local run's, or a cluster run's on the shared volume.
+fn run_folder(
+    logs: &LogsSettings,
+    name: &str,
+    dir: &Path,
+    run: RunRecord,
+    follow: bool,
+    mut events: events::Writer,
+    printer: &mut Printer,
+) -> Result<u8, Error> {
+    let jobs: Vec<(String, PathBuf)> = run
+        .jobs
+        .iter()
+        .filter(|j| {
+            logs.job
+                .as_ref()
+                .is_none_or(|n| &j.name == n || &j.task == n)
+        })
+        .map(|j| (j.name.clone(), j.log.clone()))
+        .collect();
+    if jobs.is_empty() {
+        let names: Vec<&str> = run.jobs.iter().map(|j| j.name.as_str()).collect();
+        return Err(Error::usage(
+            format!(
+                "run {name} has no job named `{}`",
+                logs.job.as_deref().unwrap_or("")
+            ),
+            format!("its jobs are: {}", names.join(", ")),
+        ));
+    }
+    let mut missing = 0;
+    let status = tail::tail(dir, run, &jobs, follow, |piece| match piece {
+        TailPiece::Output { job, bytes } if logs.events => {
+            output_events(printer, &mut events, &job, &String::from_utf8_lossy(&bytes));
+        }
+        TailPiece::Output { job, bytes } => printer.data_bytes(&prefix_bytes(&job, &bytes)),
+        TailPiece::Missing { job, path } => {
+            missing += 1;
+            printer.note(&format!(
+                "{job}: its log {} is missing (deleted, or the run folder was moved without it)",
+                path.display()
+            ));
+        }
+    })?;
+    Ok(match (follow, status) {
+        _ if missing > 0 => error::EXIT_FAILED,
+        (true, RunStatus::Failed | RunStatus::Cancelled | RunStatus::Interrupted) => {
+            error::EXIT_FAILED
+        }
+        _ => 0,
+    })
+}
+
+/// A cluster run's logs from its run folder on the shared volume, when it has one, saying so
+/// first. Nothing there is still being written (the run is over), so nothing is followed.
+fn from_volume(
+    logs: &LogsSettings,
+    session: &Session,
+    name: &str,
+    gone: Gone,
+    events: events::Writer,
+    printer: &mut Printer,
+) -> Result<Option<u8>, Error> {
+    let Some((dir, run)) = volume::find(&session.run_folders, name, gone)? else {
+        return Ok(None);
+    };
+    printer.status(gone.source_line());
+    run_folder(logs, name, &dir, run, false, events, printer).map(Some)
 }
 
 fn cluster(
@@ -76,7 +110,16 @@ fn cluster(
 ) -> Result<u8, Error> {
     with_cluster(session, printer, async |cluster, printer| {
         let name = resolve(cluster, &logs.run).await?;
-        let object = cluster.get(ArgoKind::Workflow, &name).await?;
+        let object = match cluster.get(ArgoKind::Workflow, &name).await {
+            Ok(object) => object,
+            Err(e @ ClusterError::NotFound { .. }) => {
+                let events =
+                    events::Writer::new(events::Context::argo(cwd, cluster.namespace(), None));
+                return from_volume(logs, session, &name, Gone::Workflow, events, printer)?
+                    .ok_or_else(|| e.into());
+            }
+            Err(e) => return Err(e.into()),
+        };
         let view = WorkflowView::from_json(&object);
         if let Some(job) = &logs.job {
             let started = view.jobs.iter().any(|j| &j.name == job || &j.task == job);
@@ -112,7 +155,16 @@ fn cluster(
                 error::EXIT_FAILED
             });
         }
-        let unreadable = logs::read(cluster, &name, &view, selection, show).await?;
+        let unreadable = match logs::read(cluster, &name, &view, selection, show).await {
+            Ok(unreadable) => unreadable,
+            Err(e @ ClusterError::PodsGone { .. }) => {
+                let events =
+                    events::Writer::new(events::Context::argo(cwd, cluster.namespace(), None));
+                return from_volume(logs, session, &name, Gone::Pods, events, printer)?
+                    .ok_or_else(|| e.into());
+            }
+            Err(e) => return Err(e.into()),
+        };
         Ok(if unreadable == 0 {
             0
         } else {

@@ -9,6 +9,7 @@ mod config;
 mod control;
 mod delete;
 mod doctor;
+mod exec_job;
 mod get;
 mod graph;
 mod history;
@@ -18,6 +19,7 @@ mod list;
 mod logs;
 mod retry;
 mod run;
+mod volume;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -62,6 +64,7 @@ pub(crate) fn dispatch(settings: &Settings, printer: &mut Printer) -> Result<u8,
             about::version(printer);
             Ok(0)
         }
+        Verb::ExecJob(job) => exec_job::exec_job(job, printer),
     }
 }
 

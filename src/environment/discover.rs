@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::core::v1::Pod;
 
+pub(crate) mod binary;
 pub(crate) mod notebooks;
 pub mod wheels;
 

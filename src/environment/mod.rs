@@ -1,6 +1,7 @@
 //! The environment every job runs in: taken from the notebook's own pod, adjusted by the user's
 //! config file and the current process (working directory, PATH, HOME, NB_USER).
-//! `pod`, `overrides`, `workdir`, `resources` and `gpu` are pure; `discover` does the reading.
+//! `pod`, `overrides`, `workdir`, `resources`, `gpu` and `supervisor` are pure; `discover` does
+//! the reading (and the one write: the copy of this binary job pods run).
 
 pub mod discover;
 pub mod drift;
@@ -9,6 +10,7 @@ pub(crate) mod overrides;
 pub mod packages;
 pub mod pod;
 pub(crate) mod resources;
+pub(crate) mod supervisor;
 pub(crate) mod workdir;
 
 use std::collections::BTreeMap;
@@ -69,6 +71,9 @@ pub struct Environment {
     pub container_started: Option<SystemTime>,
     /// Shell lines every job runs before its command (`drift: replay`'s installs).
     pub setup: Option<String>,
+    /// The `jupyterflow` binary every job container starts as its supervisor (`exec-job`),
+    /// as job pods see it; `None`: jobs run their `/bin/sh -c` script directly.
+    pub supervisor: Option<String>,
     /// Things the user should know about how the environment was built (printed on stderr by
     /// `--dry-run`): the pinned digest, variables left out, config applied.
     pub notes: Vec<String>,

@@ -186,6 +186,8 @@ pub fn from_pod(
         node_name: spec.node_name.clone(),
         container_started: container_started(pod, &container.name),
         setup: None,
+        // Decided later, from where this jupyterflow binary lives (`supervisor`).
+        supervisor: None,
         notes,
     })
 }

@@ -83,17 +83,21 @@ fn die_with_this_process(command: &mut Command) {
     }
 }
 
-/// Starts `argv` in `workdir` with the current environment plus `env`, in a new process group,
-/// stdin from /dev/null, both output pipes captured for the caller to read.
+/// Starts `argv` in `workdir` with the current environment plus `env`, minus `env_remove`, in a
+/// new process group, stdin from /dev/null, both output pipes captured for the caller to read.
 pub(crate) fn spawn(
     argv: &[String],
     env: &[(String, String)],
+    env_remove: &[&str],
     workdir: &Path,
 ) -> io::Result<Spawned> {
     let Some((program, arguments)) = argv.split_first() else {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty command"));
     };
     let mut command = Command::new(program);
+    for name in env_remove {
+        command.env_remove(name);
+    }
     command
         .args(arguments)
         .envs(env.iter().map(|(k, v)| (k, v)))
@@ -147,6 +151,25 @@ pub(crate) async fn wait(
         }
     };
     Ok(ending)
+}
+
+/// Waits for the leader to exit while passing each signal `forward` yields on to its whole
+/// group (a supervisor hands on what its container is sent, and sends nothing of its own: the
+/// kubelet escalates). Then, as after any normal exit, what is left of the group is SIGKILLed
+/// at once, so no leftover holds the pipes open.
+pub(crate) async fn wait_forwarding(
+    spawned: &mut Spawned,
+    forward: &mut tokio::sync::mpsc::UnboundedReceiver<Signal>,
+) -> io::Result<Exit> {
+    let status = loop {
+        tokio::select! {
+            status = spawned.child.wait() => break status?,
+            Some(signal) = forward.recv() => kill_group(spawned.pgid, signal),
+        }
+    };
+    kill_group(spawned.pgid, Signal::SIGKILL);
+    group_gone(spawned.pgid, KILL_SETTLE).await;
+    Ok(to_exit(status))
 }
 
 /// Resolves once `cancel` has gone as far as `level`; never, if its sender is gone first.

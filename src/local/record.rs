@@ -12,6 +12,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use super::Plan;
+use super::run_folder;
 use crate::events::{Exit, JobPhase, RunStatus};
 use crate::pipeline::{ParamMap, Source};
 use crate::time;
@@ -125,6 +126,45 @@ pub(crate) struct RunRecord {
     #[serde(default, skip_serializing_if = "ParamMap::is_empty")]
     pub params: ParamMap,
     pub jobs: Vec<JobRecord>,
+    /// Which backend ran it. Records from before cluster runs kept one read as `local`.
+    #[serde(default)]
+    pub backend: Backend,
+    /// A cluster run: where its Workflow was submitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub argo: Option<ArgoRunInfo>,
+}
+
+/// Which backend ran a run: this machine, or Argo Workflows (whose run folder on the shared
+/// volume `run` writes when it submits, and each job's supervisor fills in).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Backend {
+    #[default]
+    Local,
+    Argo,
+}
+
+impl Backend {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Backend::Local => "local",
+            Backend::Argo => "argo",
+        }
+    }
+}
+
+/// Where a cluster run's Workflow was submitted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ArgoRunInfo {
+    pub namespace: Option<String>,
+}
+
+/// A cluster job's last attempt: the pod that ran it and the node it ran on, as its supervisor
+/// recorded them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ArgoJobInfo {
+    pub pod: Option<String>,
+    pub node: Option<String>,
 }
 
 /// One job of a run.
@@ -155,6 +195,33 @@ pub(crate) struct JobRecord {
     /// `notebooks/<name>.ipynb` in the run folder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notebook: Option<String>,
+    /// A cluster job: its pod and node (from its supervisor's record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub argo: Option<ArgoJobInfo>,
+}
+
+impl JobRecord {
+    /// A job that has not started, writing its log to `log`; nothing else known about it.
+    pub(crate) fn pending(name: String, task: String, argv: Vec<String>, log: PathBuf) -> Self {
+        JobRecord {
+            name,
+            task,
+            argv,
+            phase: JobPhase::Pending,
+            attempts: 0,
+            started: None,
+            finished: None,
+            exit: None,
+            reason: None,
+            log,
+            argo: None,
+            notebook: None,
+            depends: Vec::new(),
+            env: Vec::new(),
+            retries: 0,
+            timeout_seconds: None,
+        }
+    }
 }
 
 impl RunRecord {
@@ -191,19 +258,54 @@ impl RunRecord {
                     env: job.env.clone(),
                     retries: job.retries,
                     timeout_seconds: job.timeout.map(|t| t.as_secs()),
-                    name: job.name.clone(),
-                    task: job.task.clone(),
-                    argv: job.argv.clone(),
                     notebook: job.notebook.clone(),
-                    phase: JobPhase::Pending,
-                    attempts: 0,
-                    started: None,
-                    finished: None,
-                    exit: None,
-                    reason: None,
-                    log: log_dir.join(format!("{}.log", job.name)),
+                    ..JobRecord::pending(
+                        job.name.clone(),
+                        job.task.clone(),
+                        job.argv.clone(),
+                        log_dir.join(format!("{}.log", job.name)),
+                    )
                 })
                 .collect(),
+            backend: Backend::Local,
+            argo: None,
+        }
+    }
+
+    /// The record `run` writes in a cluster run's folder when it submits the Workflow `id`:
+    /// status Running, every job Pending with its log where its supervisor will write it.
+    /// Supervisors never rewrite it; readers merge their job records in (`run_folder`).
+    pub(crate) fn argo(
+        id: String,
+        name: String,
+        source: &Source,
+        workdir: PathBuf,
+        namespace: Option<String>,
+        jobs: Vec<(String, String, Vec<String>)>,
+        dir: &Path,
+    ) -> Self {
+        RunRecord {
+            version: FORMAT_VERSION,
+            id,
+            name,
+            source: RecordSource::from(source),
+            workdir,
+            status: RunStatus::Running,
+            started: time::format(SystemTime::now()),
+            finished: None,
+            pid: std::process::id(),
+            pid_started: None,
+            retry_of: None,
+            params: ParamMap::default(),
+            jobs: jobs
+                .into_iter()
+                .map(|(name, task, argv)| {
+                    let log = dir.join(run_folder::log_path(&name));
+                    JobRecord::pending(name, task, argv, log)
+                })
+                .collect(),
+            backend: Backend::Argo,
+            argo: Some(ArgoRunInfo { namespace }),
         }
     }
 
@@ -330,10 +432,21 @@ fn overwrite_in_place(path: &Path, json: &[u8]) -> std::io::Result<()> {
 /// relative, whose folder moved, is pointed at `dir/logs` too).
 pub(crate) fn load(dir: &Path) -> Result<RunRecord, RecordError> {
     let path = dir.join(RECORD_FILE);
-    let text = fs::read(&path).map_err(|source| RecordError::Read {
-        path: path.clone(),
-        source,
-    })?;
+    let text = match fs::read(&path) {
+        Ok(text) => text,
+        // A schedule's cluster run: its supervisors wrote job records, nobody a run.json.
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NotFound
+                && dir.join(run_folder::JOBS_DIR).is_dir() =>
+        {
+            let name = dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            return Ok(run_folder::record_without_run_json(dir, &name));
+        }
+        Err(source) => return Err(RecordError::Read { path, source }),
+    };
     let mut record: RunRecord =
         serde_json::from_slice(&text).map_err(|source| RecordError::Parse { path, source })?;
     for job in &mut record.jobs {
@@ -344,6 +457,11 @@ pub(crate) fn load(dir: &Path) -> Result<RunRecord, RecordError> {
         {
             job.log = dir.join("logs").join(file);
         }
+    }
+    if record.backend == Backend::Argo {
+        // Its jobs ran in pods: what they recorded, not a process here, says how it goes.
+        run_folder::merge(&mut record, run_folder::read_job_files(dir), dir);
+        return Ok(record);
     }
     if record.status == RunStatus::Running && !process_alive(record.pid, record.pid_started) {
         record.status = RunStatus::Interrupted;
@@ -365,7 +483,8 @@ pub(crate) struct StoredRun {
     pub(crate) record: Result<RunRecord, RecordError>,
 }
 
-/// Every run folder under `runs_dir` that holds a `run.json`, newest first, unreadable ones
+/// Every run folder under `runs_dir` that holds a `run.json` (or a cluster run's job
+/// records), newest first, unreadable ones
 /// last. Other folders and files are left out (a run being created, or foreign files). No
 /// `runs_dir` means no runs.
 pub(crate) fn list(runs_dir: &Path) -> Result<Vec<StoredRun>, RecordError> {
@@ -382,7 +501,7 @@ pub(crate) fn list(runs_dir: &Path) -> Result<Vec<StoredRun>, RecordError> {
     let mut runs: Vec<StoredRun> = entries
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .filter(|e| e.path().join(RECORD_FILE).exists())
+        .filter(|e| run_folder::is_run_folder(&e.path()))
         .map(|e| StoredRun {
             name: e.file_name().to_string_lossy().into_owned(),
             record: load(&e.path()),

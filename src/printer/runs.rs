@@ -6,13 +6,15 @@ use std::time::{Duration, SystemTime};
 
 use super::table;
 use crate::events::{Exit, JobPhase, RunStatus};
-use crate::local::record::{RunRecord, StoredRun};
+use crate::local::record::{Backend, RunRecord, StoredRun};
 use crate::time;
 
 /// One line of `list`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RunRow {
     pub name: String,
+    /// `argo` or `local`.
+    pub backend: &'static str,
     pub status: String,
     /// Jobs done (terminal) and jobs in all.
     pub done: usize,
@@ -37,9 +39,10 @@ pub(crate) struct JobRow {
     pub reason: Option<String>,
 }
 
-/// NAME, STATUS, PROGRESS, AGE, DURATION; wide adds MESSAGE and SOURCE.
+/// NAME, BACKEND, STATUS, PROGRESS, AGE, DURATION; wide adds MESSAGE and SOURCE. Rows are
+/// shown as given.
 pub(crate) fn run_list(rows: &[RunRow], wide: bool) -> String {
-    let mut header = vec!["NAME", "STATUS", "PROGRESS", "AGE", "DURATION"];
+    let mut header = vec!["NAME", "BACKEND", "STATUS", "PROGRESS", "AGE", "DURATION"];
     if wide {
         header.extend(["MESSAGE", "SOURCE"]);
     }
@@ -48,6 +51,7 @@ pub(crate) fn run_list(rows: &[RunRow], wide: bool) -> String {
         .map(|r| {
             let mut row = vec![
                 r.name.clone(),
+                r.backend.to_owned(),
                 r.status.clone(),
                 format!("{}/{}", r.done, r.total),
                 r.age.map_or_else(dash, table::age),
@@ -113,29 +117,15 @@ pub(crate) fn failure_summary(
     })
 }
 
-/// The `list` table of local runs: each by its folder's name; one whose record cannot be read
-/// is listed as Damaged, with why.
-pub(crate) fn local_list(runs: &[StoredRun], wide: bool, now: SystemTime) -> String {
-    let rows: Vec<RunRow> = runs
-        .iter()
+/// The `list` rows of run folders (local runs, and cluster runs their supervisors recorded):
+/// each by its folder's name; one whose record cannot be read is listed as Damaged, with why.
+pub(crate) fn stored_rows(runs: &[StoredRun], now: SystemTime) -> Vec<RunRow> {
+    runs.iter()
         .map(|stored| match &stored.record {
-            Ok(r) => RunRow {
-                name: stored.name.clone(),
-                status: r.status.as_str().to_owned(),
-                // Like Argo's progress: jobs that succeeded, of all.
-                done: r
-                    .jobs
-                    .iter()
-                    .filter(|j| j.phase == JobPhase::Succeeded)
-                    .count(),
-                total: r.jobs.len(),
-                age: since(&r.started, now),
-                duration: between(Some(&r.started), r.finished.as_deref(), now),
-                message: local_message(r),
-                source: Some(r.source.text()),
-            },
+            Ok(r) => record_row(&stored.name, r, now),
             Err(e) => RunRow {
                 name: stored.name.clone(),
+                backend: Backend::Local.as_str(),
                 status: "Damaged".to_owned(),
                 done: 0,
                 total: 0,
@@ -145,8 +135,27 @@ pub(crate) fn local_list(runs: &[StoredRun], wide: bool, now: SystemTime) -> Str
                 source: None,
             },
         })
-        .collect();
-    run_list(&rows, wide)
+        .collect()
+}
+
+/// The `list` row of a run record named `name`.
+pub(crate) fn record_row(name: &str, r: &RunRecord, now: SystemTime) -> RunRow {
+    RunRow {
+        name: name.to_owned(),
+        backend: r.backend.as_str(),
+        status: r.status.as_str().to_owned(),
+        // Like Argo's progress: jobs that succeeded, of all.
+        done: r
+            .jobs
+            .iter()
+            .filter(|j| j.phase == JobPhase::Succeeded)
+            .count(),
+        total: r.jobs.len(),
+        age: since(&r.started, now),
+        duration: between(Some(&r.started), r.finished.as_deref(), now),
+        message: local_message(r),
+        source: Some(r.source.text()),
+    }
 }
 
 /// How many lines of a failed notebook cell's traceback `get` shows.
@@ -253,6 +262,7 @@ mod tests {
     fn wide_adds_message_and_source_and_blanks_read_as_dashes() {
         let row = RunRow {
             name: "a".into(),
+            backend: "local",
             status: "Running".into(),
             done: 1,
             total: 3,
@@ -263,10 +273,12 @@ mod tests {
         };
         assert_eq!(
             run_list(std::slice::from_ref(&row), false),
-            "NAME  STATUS   PROGRESS  AGE  DURATION\na     Running  1/3       1m   -\n"
+            "NAME  BACKEND  STATUS   PROGRESS  AGE  DURATION\na     local    Running  1/3       1m   -\n"
         );
         let wide = run_list(&[row], true);
-        assert!(wide.starts_with("NAME  STATUS   PROGRESS  AGE  DURATION  MESSAGE  SOURCE\n"));
+        assert!(
+            wide.starts_with("NAME  BACKEND  STATUS   PROGRESS  AGE  DURATION  MESSAGE  SOURCE\n")
+        );
         assert!(wide.ends_with("-         -        x >> y\n"), "{wide}");
     }
 

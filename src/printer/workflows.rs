@@ -11,16 +11,18 @@ use super::table;
 use crate::argo::ArgoKind;
 use crate::argo::view::{CronView, WorkflowView};
 use crate::events::JobPhase;
+use crate::local::record::Backend;
 use crate::time;
 
-/// NAME, STATUS, PROGRESS, AGE, DURATION; wide adds MESSAGE and SOURCE.
-pub(crate) fn list_table(views: &[WorkflowView], wide: bool, now: SystemTime) -> String {
-    let rows: Vec<RunRow> = views
+/// The `list` rows of Workflows.
+pub(crate) fn list_rows(views: &[WorkflowView], now: SystemTime) -> Vec<RunRow> {
+    views
         .iter()
         .map(|v| {
             let (done, total) = v.progress();
             RunRow {
                 name: v.name.clone(),
+                backend: Backend::Argo.as_str(),
                 status: v.status_text(),
                 done,
                 total,
@@ -30,8 +32,7 @@ pub(crate) fn list_table(views: &[WorkflowView], wide: bool, now: SystemTime) ->
                 source: v.source.clone(),
             }
         })
-        .collect();
-    runs::run_list(&rows, wide)
+        .collect()
 }
 
 /// `-o name`: one `kind.argoproj.io/NAME` line per object.

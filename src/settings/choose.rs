@@ -12,16 +12,16 @@ use std::path::{Path, PathBuf};
 
 use super::config_file::{Backend, ConfigFile, DriftPolicy};
 use super::{
-    ArgoRun, DeleteSettings, Filter, Generate, GetSettings, Input, InputSource, ListSettings,
-    LocalRun, LogsSettings, ResubmitSettings, RetrySettings, RunBackend, RunRef, RunSettings, Runs,
-    Session, Vars, Verb,
+    ArgoRun, DeleteSettings, Filter, Generate, GetSettings, Input, InputSource, JobSupervisor,
+    ListSettings, LocalRun, LogsSettings, ResubmitSettings, RetrySettings, RunBackend, RunRef,
+    RunSettings, Runs, Session, Vars, Verb,
 };
 use crate::argo::RenderOptions;
 use crate::cli::{self, ClusterArgs, Command, HistoryArgs, InputArgs};
 use crate::cluster::Target;
 use crate::environment::discover::ProcessEnv;
 use crate::error::Error;
-use crate::local::record::DEFAULT_RUNS_DIR;
+use crate::local::record::{Backend as RecordBackend, DEFAULT_RUNS_DIR};
 use crate::local::{DEFAULT_KILL_GRACE, FailurePolicy};
 use crate::pipeline::CommandMode;
 use crate::pipeline::selection::Pick;
@@ -95,27 +95,7 @@ impl<'a> Context<'a> {
                     force: args.force,
                 }),
             },
-            Command::List(args) => {
-                let runs = self.runs(&args.history)?;
-                if args.cron && matches!(runs, Runs::Local { .. }) {
-                    return Err(Error::usage(
-                        "--cron lists scheduled pipelines (CronWorkflows), which live on the cluster, and no cluster is in use here",
-                        "run it inside the notebook pod, or pass -n/--context; local runs have no schedules",
-                    ));
-                }
-                Verb::List(ListSettings {
-                    filter: if args.running {
-                        Filter::Running
-                    } else if args.completed {
-                        Filter::Completed
-                    } else {
-                        Filter::All
-                    },
-                    cron: args.cron,
-                    output: output_or(args.output.as_deref(), OutputFormat::Table, LIST_FORMATS)?,
-                    runs,
-                })
-            }
+            Command::List(args) => Verb::List(self.list(&args)?),
             Command::Get(args) => Verb::Get(GetSettings {
                 output: output_or(args.output.as_deref(), OutputFormat::Table, GET_FORMATS)?,
                 runs: self.runs(&args.history)?,
@@ -154,6 +134,8 @@ impl<'a> Context<'a> {
             Command::Completions(args) => Verb::Completions(args.shell),
             Command::Man => Verb::Man,
             Command::Version => Verb::Version,
+            // `Settings::resolve` takes it before any config is read; the same job here.
+            Command::ExecJob(args) => Verb::ExecJob(super::exec_job(args, self.cwd)),
             Command::IpythonExtension(args) => Verb::IpythonExtension(self.cwd.join(args.dir)),
             Command::Retry(args) => Verb::Retry(Box::new(RetrySettings {
                 output: output_or(args.output.as_deref(), OutputFormat::Name, MANIFEST_FORMATS)?,
@@ -208,6 +190,16 @@ impl<'a> Context<'a> {
                 instance_id: self.config.argo_instance_id.clone(),
             },
             argo_ui_url: self.config.argo_ui_url.clone(),
+            job_supervisor: JobSupervisor {
+                enabled: self.config.job_supervisor.unwrap_or(true),
+                exe: self.vars.exe.as_ref().map(PathBuf::from),
+                mountinfo: PathBuf::from(
+                    self.vars
+                        .mountinfo
+                        .as_deref()
+                        .unwrap_or("/proc/self/mountinfo"),
+                ),
+            },
         };
         let backend = match self.run_backend(&args)? {
             Chosen::PodFile(path) => RunBackend::PodFile {
@@ -350,17 +342,68 @@ impl<'a> Context<'a> {
             }
         };
         Ok(if cluster {
-            Runs::Argo(Box::new(Session {
-                target: self.target(&history.cluster, None)?,
-                all: history.all,
-                verbose: history.verbose,
-            }))
+            self.cluster_runs(history)?
         } else {
             Self::request_timeout(&history.cluster)?;
             Runs::Local {
                 runs_dir: self.runs_dir()?,
             }
         })
+    }
+
+    /// `list`: the runs it reads and how it filters and shows them.
+    fn list(&self, args: &cli::ListArgs) -> Result<ListSettings, Error> {
+        let runs = if args.argo {
+            if !self.process.has_cluster() {
+                return Err(Error::usage(
+                    format!(
+                        "--argo is for a cluster, and none is configured here: no service-account token at {}, no $KUBECONFIG, no ~/.kube/config",
+                        self.process.service_account_dir.display()
+                    ),
+                    "drop --argo to list this machine's runs, or set KUBECONFIG to reach a cluster",
+                ));
+            }
+            self.cluster_runs(&args.history)?
+        } else {
+            self.runs(&args.history)?
+        };
+        if args.cron && matches!(runs, Runs::Local { .. }) {
+            return Err(Error::usage(
+                "--cron lists scheduled pipelines (CronWorkflows), which live on the cluster, and no cluster is in use here",
+                "run it inside the notebook pod, or pass -n/--context; local runs have no schedules",
+            ));
+        }
+        let only = if args.history.local {
+            Some(RecordBackend::Local)
+        } else if args.argo {
+            Some(RecordBackend::Argo)
+        } else {
+            None
+        };
+        Ok(ListSettings {
+            only,
+            local_runs_dir: self.runs_dir()?,
+            filter: if args.running {
+                Filter::Running
+            } else if args.completed {
+                Filter::Completed
+            } else {
+                Filter::All
+            },
+            cron: args.cron,
+            output: output_or(args.output.as_deref(), OutputFormat::Table, LIST_FORMATS)?,
+            runs,
+        })
+    }
+
+    /// Cluster runs, reached as `history` says (`--argo`, or chosen by [`Self::runs`]).
+    fn cluster_runs(&self, history: &HistoryArgs) -> Result<Runs, Error> {
+        Ok(Runs::Argo(Box::new(Session {
+            target: self.target(&history.cluster, None)?,
+            all: history.all,
+            verbose: history.verbose,
+            run_folders: self.cwd.join(DEFAULT_RUNS_DIR),
+        })))
     }
 
     /// Where local runs are kept: `log_dir` from the config (`~` and `$HOME` expanded;

@@ -38,6 +38,9 @@ pub(crate) struct ConfigFile {
     pub log_dir: Option<String>,
     /// How long a cancelled local job gets between SIGTERM and SIGKILL (`10s`, `1m30s`).
     pub kill_grace_period: Option<String>,
+    /// Whether cluster jobs run under `jupyterflow exec-job`, which keeps their logs on the
+    /// shared volume (default true).
+    pub job_supervisor: Option<bool>,
     /// Tolerations added to every job that asks for a GPU (GPU node pools are usually tainted
     /// `nvidia.com/gpu:NoSchedule`), unless it has the same one already.
     #[serde(default, deserialize_with = "null_as_default")]
@@ -531,6 +534,12 @@ spec:
 
 # Time a cancelled local job gets between SIGTERM and SIGKILL.
 # kill_grace_period: 10s
+
+# Cluster jobs run under `jupyterflow exec-job`, which passes their output on unchanged and
+# keeps a copy (and each job's exit) in .jupyterflow/runs/<run> on the shared volume, so
+# `logs` and `get` still work once Argo has removed the pods or the Workflow. `false` runs
+# each job's command directly, as before; its logs then live in its pod only.
+# job_supervisor: true
 
 # Tolerations added to every job that asks for a GPU, unless it has the same one already
 # (jobs inherit the notebook's GPUs; `gpu: 0` in a job's resources drops them). GPU node

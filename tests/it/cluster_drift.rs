@@ -64,8 +64,11 @@ fn submitted_command(nb: &Notebook) -> String {
         .find(|t| t["name"] == "job")
         .expect("the shared job template")
         .clone();
-    template["container"]["command"][2]
-        .as_str()
+    // The script `/bin/sh -c` runs: the command's last word, with or without the supervisor.
+    template["container"]["command"]
+        .as_array()
+        .and_then(|command| command.last())
+        .and_then(serde_json::Value::as_str)
         .expect("script")
         .to_owned()
 }

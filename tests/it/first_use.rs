@@ -145,7 +145,11 @@ fn a_damaged_record_is_listed_and_can_be_deleted() {
     std::fs::create_dir_all(&runs).expect("folder");
     std::fs::write(runs.join("run.json"), "{garbage").expect("write");
     let list = run(jupyterflow(home.path()).args(["list"]));
-    assert!(list.stdout.contains("broken  Damaged"), "{}", list.stdout);
+    assert!(
+        list.stdout.contains("broken  local    Damaged"),
+        "{}",
+        list.stdout
+    );
     let get = run(jupyterflow(home.path()).args(["get", "broken"]));
     assert_eq!(get.code, 2);
     assert!(

@@ -22,12 +22,19 @@ pub(crate) fn workflow(name: &str) -> PathBuf {
 }
 
 /// The environment every test gives the binary besides PATH and HOME, so nothing depends on
-/// the machine the suite runs on: UTC, and an account database without `jovyan` (a Jupyter
-/// image has one; the uid fallback is tested on its own).
-pub(crate) fn hermetic_env() -> [(&'static str, PathBuf); 2] {
+/// the machine the suite runs on: UTC, an account database without `jovyan` (a Jupyter image
+/// has one; the uid fallback is tested on its own), a mount table where every path is on a
+/// plain read-write file system (the machine's /tmp may be noexec), and a small stand-in for
+/// the binary job pods run, so a copy's name (its content's hash) is the same on every build.
+pub(crate) fn hermetic_env() -> [(&'static str, PathBuf); 4] {
     [
         ("TZ", PathBuf::from("UTC")),
         ("JUPYTERFLOW_PASSWD_FILE", fixture("passwd-no-jovyan")),
+        (
+            "JUPYTERFLOW_MOUNTINFO_FILE",
+            fixture("supervisor/mountinfo"),
+        ),
+        ("JUPYTERFLOW_EXE", fixture("supervisor/jupyterflow")),
     ]
 }
 
@@ -67,6 +74,21 @@ pub(crate) fn scrub(text: &str, home: &Path) -> String {
         .replace(&*root.to_string_lossy(), "[ROOT]")
         .replace(&*home_canon.to_string_lossy(), "[HOME]")
         .replace(&*home.to_string_lossy(), "[HOME]")
+        // Job pods are pinned to the CPU of the machine that renders them.
+        .replace(
+            &format!("kubernetes.io/arch: {}", arch()),
+            "kubernetes.io/arch: [ARCH]",
+        )
+        .replace(&format!("to {} nodes", arch()), "to [ARCH] nodes")
+}
+
+/// This machine's CPU as Kubernetes names it (`kubernetes.io/arch`).
+pub(crate) fn arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    }
 }
 
 pub(crate) fn temp_home() -> tempfile::TempDir {

@@ -605,3 +605,32 @@ fn a_workflow_that_outgrows_argo_once_run_is_refused_with_what_fits() {
         "{err}"
     );
 }
+
+/// The jobs `run` records for a cluster run are those rendered, named as Argo names them:
+/// left-out tasks are not there, and a sweep's kept points are numbered among themselves.
+#[test]
+fn the_recorded_jobs_are_the_rendered_ones() {
+    let mut dag = chain(&[
+        "python prep.py".into(),
+        "python train.py --lr {0.1,0.01,0.001}".into(),
+        "python eval.py".into(),
+    ]);
+    let names = |dag: &Dag| -> Vec<String> { argo_jobs(dag).into_iter().map(|j| j.name).collect() };
+    assert_eq!(
+        names(&dag),
+        [
+            "prep",
+            "train(0:lr:0.1)",
+            "train(1:lr:0.01)",
+            "train(2:lr:0.001)",
+            "eval"
+        ]
+    );
+    // The second point and eval, as `retry` or `--only` choose them (job indexes in written
+    // order: prep 0, the points 1-3, eval 4).
+    dag.select(&[2, 4].into_iter().collect());
+    assert_eq!(names(&dag), ["train(0:lr:0.01)", "eval"]);
+    let rendered = serde_json::to_string(&workflow(&dag)).expect("JSON");
+    assert!(rendered.contains(r#""lr":"0.01""#), "{rendered}");
+    assert!(!rendered.contains("prep.py"), "{rendered}");
+}

@@ -4,10 +4,14 @@
 //! with `--watch`, follow it. On the happy path that is three requests (four when a claim's
 //! access mode must be read).
 
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use super::{LoadedPipeline, check_gpus, drift, environment};
+use k8s_openapi::api::core::v1::Pod;
+
+use super::{LoadedPipeline, Supervising, check_gpus, drift, environment, job_supervisor};
 use crate::argo::confinement::{self, Policies};
+use crate::argo::render::argo_jobs;
 use crate::argo::{ArgoKind, RenderOptions, render_checked};
 use crate::cluster::cron_field::{self, Answer};
 use crate::cluster::own_pod::{self, Found};
@@ -17,6 +21,8 @@ use crate::environment::Environment;
 use crate::environment::drift::DriftPolicy;
 use crate::environment::workdir::{self, Placement};
 use crate::error::Error;
+use crate::local::record::{DEFAULT_RUNS_DIR, RecordError, RunRecord};
+use crate::pipeline::ParamMap;
 use crate::printer::{Printer, events, format};
 use crate::settings::{ArgoRun, RunSettings, Settings};
 
@@ -124,19 +130,9 @@ async fn render_options(
     render
 }
 
-/// Reads the pod, renders, and submits (or, with `--dry-run`, prints): `None` for a dry run.
-async fn submit_from_pod(
-    cluster: &mut Cluster,
-    submission: &Submission<'_>,
-    printer: &mut Printer,
-) -> Result<Option<Submitted>, Error> {
-    let Submission {
-        settings,
-        run,
-        target,
-        argo,
-        loaded,
-    } = *submission;
+/// The notebook's own pod: `--pod`, else `$HOSTNAME`, which may be a cut name: then this
+/// container's IP finds it.
+async fn notebook_pod(cluster: &mut Cluster, target: &Target) -> Result<Pod, Error> {
     let pod_name = cluster
         .conn
         .own_pod
@@ -154,25 +150,39 @@ async fn submit_from_pod(
     } else {
         None
     };
-    let pod = match own_pod::find(cluster, &pod_name, ip.as_deref()).await {
-        Ok((pod, Found::ByName)) => pod,
+    match own_pod::find(cluster, &pod_name, ip.as_deref()).await {
+        Ok((pod, Found::ByName)) => Ok(pod),
         Ok((pod, Found::ByIp { ip, name })) => {
             cluster.notes.push(format!(
                 "no pod is named `{pod_name}` ($HOSTNAME); pod `{name}` has this container's IP {ip}, so it is the notebook"
             ));
-            pod
+            Ok(pod)
         }
-        Err(ClusterError::NotFound { .. }) => {
-            return Err(ClusterError::OwnPodNotFound {
-                name: pod_name,
-                namespace: cluster.namespace().to_owned(),
-                // Without --pod, the name came from $HOSTNAME.
-                in_pod: target.pod.is_none(),
-            }
-            .into());
+        Err(ClusterError::NotFound { .. }) => Err(ClusterError::OwnPodNotFound {
+            name: pod_name,
+            namespace: cluster.namespace().to_owned(),
+            // Without --pod, the name came from $HOSTNAME.
+            in_pod: target.pod.is_none(),
         }
-        Err(e) => return Err(e.into()),
-    };
+        .into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Reads the pod, renders, and submits (or, with `--dry-run`, prints): `None` for a dry run.
+async fn submit_from_pod(
+    cluster: &mut Cluster,
+    submission: &Submission<'_>,
+    printer: &mut Printer,
+) -> Result<Option<Submitted>, Error> {
+    let Submission {
+        settings,
+        run,
+        target,
+        argo,
+        loaded,
+    } = *submission;
+    let pod = notebook_pod(cluster, target).await?;
     // Names the service account in the RoleBinding a later 403 prints.
     cluster.conn.learn_service_account(&pod);
     let mut env = environment(settings, argo, loaded, &pod)?;
@@ -218,6 +228,19 @@ async fn submit_from_pod(
             "drift: packages installed after the notebook started are looked for only when run inside the notebook (no --pod)".to_owned(),
         );
     }
+    let supervising = if run.dry_run {
+        Supervising::DryRun
+    } else {
+        Supervising::Submit
+    };
+    if let Some(warning) = job_supervisor(&mut env, argo, supervising) {
+        printer.warning(
+            &warning,
+            Some(
+                "set job_supervisor: false in the config to run jobs directly without this warning",
+            ),
+        );
+    }
     let render = render_options(cluster, settings, argo, loaded, &mut env).await;
     let manifest = render_checked(&loaded.dag, &env, &render)?;
     for note in &env.notes {
@@ -227,5 +250,61 @@ async fn submit_from_pod(
         printer.data(&format::manifest(&manifest.as_submitted(), &run.output)?);
         return Ok(None);
     }
-    Ok(Some(submit::submit(cluster, &manifest).await?))
+    let submitted = submit::submit(cluster, &manifest).await?;
+    if env.supervisor.is_some() && submitted.kind == ArgoKind::Workflow {
+        start_run_folder(&submitted.name, cluster.namespace(), loaded, &env, printer);
+    }
+    Ok(Some(submitted))
+}
+
+/// Writes `run.json` in the run folder `<workdir>/.jupyterflow/runs/<name>` of a submitted
+/// Workflow: backend `argo`, status Running, every job (named as Argo names it) Pending. The
+/// job supervisors fill the folder in. The run is submitted whatever happens here: a failure
+/// is a warning.
+fn start_run_folder(
+    name: &str,
+    namespace: &str,
+    loaded: &LoadedPipeline,
+    env: &Environment,
+    printer: &mut Printer,
+) {
+    if let Err(e) = write_run_json(name, namespace, loaded, env) {
+        printer.warning(
+            &format!(
+                "{e}; once its Workflow is gone, `jupyterflow get {name}` shows only the jobs that started"
+            ),
+            None,
+        );
+    }
+}
+
+fn write_run_json(
+    name: &str,
+    namespace: &str,
+    loaded: &LoadedPipeline,
+    env: &Environment,
+) -> Result<(), RecordError> {
+    let dir = Path::new(&env.working_dir)
+        .join(DEFAULT_RUNS_DIR)
+        .join(name);
+    std::fs::create_dir_all(&dir).map_err(|source| RecordError::Write {
+        path: dir.clone(),
+        source,
+    })?;
+    let jobs = argo_jobs(&loaded.dag)
+        .into_iter()
+        .map(|j| (j.name, j.task, j.argv))
+        .collect();
+    let base = name.rsplit_once('-').map_or(name, |(base, _)| base);
+    let mut record = RunRecord::argo(
+        name.to_owned(),
+        base.to_owned(),
+        &loaded.dag.source,
+        PathBuf::from(&env.working_dir),
+        Some(namespace.to_owned()),
+        jobs,
+        &dir,
+    );
+    record.params = ParamMap::of(&loaded.dag.options.params);
+    record.save(&dir)
 }

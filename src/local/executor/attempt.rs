@@ -37,7 +37,7 @@ pub(super) async fn run(
     // The output comes through pipes and is pumped into the log, so a log that cannot be
     // written (a full disk) is seen, and fails the job instead of losing its output silently.
     let env = job_env(job, context);
-    let mut spawned = match process::spawn(&job.argv, &env, &context.options.workdir) {
+    let mut spawned = match process::spawn(&job.argv, &env, &[], &context.options.workdir) {
         Ok(spawned) => spawned,
         Err(e) => {
             let program = job.argv.first().map_or("", String::as_str);
@@ -132,25 +132,10 @@ fn conclude(job: &PlannedJob, ending: std::io::Result<Ending>) -> Attempt {
     }
 }
 
-/// The first attempt starts a fresh log; later ones append under a marker line, so the output
-/// of failed attempts stays readable (Argo keeps each attempt's pod log too). Plain blocking
-/// I/O: opening a file is quick, and the file may be handed to the child as is.
+/// The job's log; later attempts append under a marker line, so the output of failed attempts
+/// stays readable (Argo keeps each attempt's pod log too).
 fn open_log(path: &Path, attempt: u32, max_attempts: u32) -> std::io::Result<std::fs::File> {
-    if attempt <= 1 {
-        return std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(path);
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)?;
-    file.write_all(
-        format!("--- jupyterflow: attempt {attempt} of {max_attempts} ---\n").as_bytes(),
-    )?;
-    Ok(file)
+    crate::local::log_pump::open_attempt_log(path, attempt, &format!(" of {max_attempts}"))
 }
 
 /// `90s` for whole seconds (the usual case), else milliseconds.

@@ -267,7 +267,10 @@ mod tests {
         assert_eq!(problem("train.ipynb -p lr {1,2}"), None);
         assert_eq!(problem("python a.py --lr {1,2}"), None);
         let mixed = problem("{a.ipynb,b.py} -p lr 1").expect("refused");
-        assert!(mixed.message.contains("notebooks at some points"), "{mixed:?}");
+        assert!(
+            mixed.message.contains("notebooks at some points"),
+            "{mixed:?}"
+        );
         let flag = problem("train.ipynb {-p,-q} lr 1").expect("refused");
         assert_eq!(flag.message, "`-q` is not an option of a notebook step");
         let shell = problem("train.ipynb -p lr 1 | tee log").expect("refused");

@@ -28,8 +28,8 @@ fn view(name: &str) -> WorkflowView {
 #[test]
 fn list_tables() {
     let views: Vec<WorkflowView> = WORKFLOWS.iter().map(|n| view(n)).collect();
-    insta::assert_snapshot!("list", list_table(&views, false, now()));
-    insta::assert_snapshot!("list-wide", list_table(&views, true, now()));
+    insta::assert_snapshot!("list", runs::run_list(&list_rows(&views, now()), false));
+    insta::assert_snapshot!("list-wide", runs::run_list(&list_rows(&views, now()), true));
 }
 
 #[test]
@@ -67,7 +67,7 @@ fn offloaded_jobs_are_explained_not_invented() {
 
 #[test]
 fn local_and_argo_lists_share_one_header() {
-    let argo = list_table(&[view("succeeded")], true, now());
+    let argo = runs::run_list(&list_rows(&[view("succeeded")], now()), true);
     let local = runs::run_list(&[], true);
     let columns = |text: &str| -> Vec<String> {
         let header = text.lines().next().unwrap_or_default();
@@ -79,7 +79,7 @@ fn local_and_argo_lists_share_one_header() {
             .collect()
     };
     assert_eq!(columns(&argo), columns(&local));
-    assert_eq!(columns(&argo).len(), 7);
+    assert_eq!(columns(&argo).len(), 8);
 }
 
 /// The params a Workflow ran with come from its annotation, in the file's order.

@@ -371,6 +371,7 @@ fn template_uncommented_sets_every_key() {
     assert!(config.namespace.is_some());
     assert!(config.log_dir.is_some());
     assert!(config.kill_grace_period.is_some());
+    assert_eq!(config.job_supervisor, Some(true));
     assert_eq!(
         config.gpu_tolerations,
         vec![Toleration {

@@ -362,6 +362,25 @@ impl FakeApi {
         self.state().store.objects(Res::Pods, ns)
     }
 
+    /// What Argo's pod GC (or a node scale-down) does: removes every pod of workflow
+    /// `workflow`, their logs with them. Watchers see DELETED.
+    pub(crate) fn remove_pods(&self, ns: &str, workflow: &str) {
+        let mut state = self.state();
+        let names: Vec<String> = state
+            .store
+            .objects(Res::Pods, ns)
+            .iter()
+            .filter(|p| p["metadata"]["labels"]["workflows.argoproj.io/workflow"] == workflow)
+            .filter_map(|p| p["metadata"]["name"].as_str().map(str::to_owned))
+            .collect();
+        for name in names {
+            state
+                .store
+                .delete(Res::Pods, ns, &name)
+                .expect("listed pod");
+        }
+    }
+
     /// What the Argo controller does: merge-patches `status` (RFC 7386) into the Workflow,
     /// bumps its resourceVersion and emits MODIFIED. Panics when the Workflow is missing.
     pub(crate) fn patch_workflow_status(&self, ns: &str, name: &str, status: Value) {
