@@ -11,6 +11,7 @@ use super::labels::NOTEBOOKS_ANNOTATION;
 use super::manifest::SHARED_TEMPLATE;
 use super::view::{JobView, WorkflowView};
 use crate::events::JobPhase;
+use crate::pipeline::notebook::prepare::notebook_job_of;
 
 /// (job, executed notebook) of each failed notebook step of `object`, in the view's order.
 pub(crate) fn failed_notebooks(object: &Value, view: &WorkflowView) -> Vec<(String, PathBuf)> {
@@ -47,21 +48,9 @@ pub(crate) fn failed_notebooks(object: &Value, view: &WorkflowView) -> Vec<(Stri
 }
 
 /// The job's name as jupyterflow gives it: the task's, or for a sweep point the `job` of its
-/// item (`train(0:job:train-0-1,lr:0.1,notebook:…)`).
+/// item.
 fn job_name(job: &JobView) -> String {
-    let Some((_, items)) = job.name.split_once('(') else {
-        return job.task.clone();
-    };
-    items
-        .trim_end_matches(')')
-        .split(',')
-        .map(|part| {
-            part.split_once(':')
-                .filter(|(index, _)| index.bytes().all(|b| b.is_ascii_digit()))
-                .map_or(part, |(_, rest)| rest)
-        })
-        .find_map(|part| part.strip_prefix("job:"))
-        .map_or_else(|| job.task.clone(), str::to_owned)
+    notebook_job_of(&job.name).map_or_else(|| job.task.clone(), str::to_owned)
 }
 
 #[cfg(test)]

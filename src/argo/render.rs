@@ -527,26 +527,27 @@ pub(crate) struct ArgoJob {
 /// `key:value` strings sorted (as the controller sorts them), values exactly as the
 /// `withItems` item holds them.
 pub(crate) fn argo_jobs(dag: &Dag) -> Vec<ArgoJob> {
+    let job_names = notebook::job_names(dag);
     let mut jobs = Vec::with_capacity(dag.tasks.len());
-    for task in dag.tasks.iter().filter(|t| t.runs()) {
+    for (i, task) in dag.tasks.iter().enumerate().filter(|(_, t)| t.runs()) {
         let shell = |text: String| vec!["/bin/sh".to_owned(), "-c".to_owned(), text];
+        // The same `cmd` and items the manifest holds (a notebook step's included).
+        let (cmd, items) = task_arguments(task, &job_names[i]);
         if task.axes.is_empty() {
             jobs.push(ArgoJob {
                 name: task.name.clone(),
                 task: task.name.clone(),
-                argv: shell(task.command.shell_text(&|_| String::new())),
+                argv: shell(cmd),
             });
             continue;
         }
-        let keys = item_keys(task);
-        for (index, item) in sweep_items(task, &keys).into_iter().enumerate() {
+        for (index, item) in items.into_iter().enumerate() {
             let mut values: Vec<String> = item.iter().map(|(k, v)| format!("{k}:{v}")).collect();
             values.sort();
-            let text = task.command.shell_text(&|n| {
-                item.get(&keys[n])
-                    .map(|v| v.replace("$$", "$"))
-                    .unwrap_or_default()
-            });
+            let mut text = cmd.clone();
+            for (key, value) in &item {
+                text = text.replace(&format!("{{{{item.{key}}}}}"), &value.replace("$$", "$"));
+            }
             jobs.push(ArgoJob {
                 name: format!("{}({index}:{})", task.name, values.join(",")),
                 task: task.name.clone(),

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::Plan;
 use super::run_folder;
 use crate::events::{Exit, JobPhase, RunStatus};
+use crate::pipeline::notebook::prepare::notebook_job_of;
 use crate::pipeline::{ParamMap, Source};
 use crate::time;
 
@@ -37,7 +38,11 @@ pub(crate) fn failed_notebooks(run_dir: &Path, run: &RunRecord) -> Vec<(String, 
     run.jobs
         .iter()
         .filter(|j| j.phase == JobPhase::Failed && j.notebook.is_some())
-        .map(|j| (j.name.clone(), executed_notebook(run_dir, &j.name)))
+        .map(|j| {
+            // A cluster run's record names a sweep point as Argo's node does.
+            let job = notebook_job_of(&j.name).unwrap_or(&j.name);
+            (job.to_owned(), executed_notebook(run_dir, job))
+        })
         .collect()
 }
 

@@ -306,5 +306,15 @@ fn write_run_json(
         &dir,
     );
     record.params = ParamMap::of(&loaded.dag.options.params);
+    // `get` finds a failed notebook step's executed copy by it, also once the Workflow is gone.
+    for job in &mut record.jobs {
+        job.notebook = loaded
+            .dag
+            .tasks
+            .iter()
+            .find(|t| t.name == job.task)
+            .and_then(|t| t.notebook.as_ref())
+            .map(|n| n.notebook.clone());
+    }
     record.save(&dir)
 }

@@ -145,6 +145,21 @@ pub fn prepare(
         .collect())
 }
 
+/// The job a notebook sweep point's Argo node runs, from its name: the `job` of its item
+/// (`train(0:job:train-0-1,lr:0.1,notebook:…)` → `train-0-1`); `None` for other names.
+pub fn notebook_job_of(node: &str) -> Option<&str> {
+    let (_, items) = node.split_once('(')?;
+    items
+        .trim_end_matches(')')
+        .split(',')
+        .map(|part| {
+            part.split_once(':')
+                .filter(|(index, _)| index.bytes().all(|b| b.is_ascii_digit()))
+                .map_or(part, |(_, rest)| rest)
+        })
+        .find_map(|part| part.strip_prefix("job:"))
+}
+
 /// The first `HASH_DIGITS` hex digits of the SHA-256 of `text`.
 fn content_hash(text: &str) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
@@ -233,6 +248,16 @@ mod tests {
         assert!(e.hint().contains("working directory"));
         let e = prepare(&mut broken, &mut |_| Ok("{".to_owned())).expect_err("refused");
         assert!(matches!(e, PrepareError::Notebook { .. }), "{e}");
+    }
+
+    #[test]
+    fn a_sweep_points_job_is_read_from_its_node_name() {
+        assert_eq!(
+            notebook_job_of("train(0:job:train-0-1,lr:0.1,notebook:ab)"),
+            Some("train-0-1")
+        );
+        assert_eq!(notebook_job_of("train(1:lr:0.1)"), None);
+        assert_eq!(notebook_job_of("prep"), None);
     }
 
     #[test]
