@@ -59,6 +59,29 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn a_notebook_sweeps_recorded_jobs_are_named_as_argo_names_its_nodes() {
+        let mut dag = crate::pipeline::testing::dag("train.ipynb -p lr {1,2}");
+        let notebook = r#"{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 4}"#;
+        crate::pipeline::notebook::prepare(&mut dag, &mut |_| Ok(notebook.to_owned()))
+            .expect("prepared");
+        let jobs = crate::argo::render::argo_jobs(&dag);
+        let names: Vec<Option<&str>> = jobs.iter().map(|j| notebook_job_of(&j.name)).collect();
+        assert_eq!(names, [Some("train-1"), Some("train-2")], "{jobs:?}");
+        assert!(
+            jobs[0]
+                .name
+                .starts_with("train(0:job:train-1,lr:1,notebook:"),
+            "{jobs:?}"
+        );
+        assert!(jobs[1].argv[2].starts_with("exec python3 .jupyterflow/notebooks/run-notebook-"));
+        assert!(
+            jobs[1].argv[2].ends_with(".ipynb train-2"),
+            "{:?}",
+            jobs[1].argv
+        );
+    }
+
+    #[test]
     fn failed_notebook_jobs_and_their_executed_copies() {
         let object = json!({
             "metadata": {"name": "wf-x", "annotations": {NOTEBOOKS_ANNOTATION: "train=train.ipynb,prep=prep.ipynb"}},
