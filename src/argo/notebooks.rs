@@ -68,12 +68,10 @@ mod tests {
         let names: Vec<Option<&str>> = jobs.iter().map(|j| notebook_job_of(&j.name)).collect();
         assert_eq!(names, [Some("train-1"), Some("train-2")], "{jobs:?}");
         assert!(
-            jobs[0]
-                .name
-                .starts_with("train(0:job:train-1,lr:1,notebook:"),
+            jobs[0].name.starts_with("train(0:job:train-1,lr:1,nb:"),
             "{jobs:?}"
         );
-        assert!(jobs[1].argv[2].starts_with("exec python3 .jupyterflow/notebooks/run-notebook-"));
+        assert!(jobs[1].argv[2].starts_with("exec python3 .jupyterflow/notebooks/nbrun-"));
         assert!(
             jobs[1].argv[2].ends_with(".ipynb train-2"),
             "{:?}",

@@ -72,7 +72,7 @@ pub(super) fn task_arguments(
         return (format!("exec {PYTHON} {driver} {injected} {job}"), items);
     }
     let taken = |key: &str| items.first().is_some_and(|item| item.contains_key(key));
-    let mut notebook_key = "notebook".to_owned();
+    let mut notebook_key = "nb".to_owned();
     while taken(&notebook_key) {
         notebook_key.insert(0, '_');
     }

@@ -92,9 +92,10 @@ pub fn prepare(
     dag: &mut Dag,
     read: &mut dyn FnMut(&str) -> Result<String, String>,
 ) -> Result<Vec<NotebookFile>, PrepareError> {
+    // 32 bits tell the driver's versions apart; short, because every task's `cmd` names it.
     let driver = format!(
-        "{NOTEBOOKS_DIR}/run-notebook-{}.py",
-        content_hash(DRIVER_SOURCE)
+        "{NOTEBOOKS_DIR}/nbrun-{}.py",
+        &content_hash(DRIVER_SOURCE)[..8]
     );
     let mut files: BTreeMap<String, String> = BTreeMap::new();
     let mut texts: HashMap<String, String> = HashMap::new();

@@ -1,6 +1,6 @@
 """Runs one notebook step of a jupyterflow pipeline (written next to the notebooks by jupyterflow).
 
-Usage: python3 run-notebook-<hash>.py NOTEBOOK JOB
+Usage: python3 nbrun-<hash>.py NOTEBOOK JOB
 
 NOTEBOOK is the notebook with its parameters already injected; the executed copy, with outputs,
 is saved as $JUPYTERFLOW_RUN_DIR/notebooks/JOB.ipynb, also when a cell fails or the job is
@@ -24,7 +24,7 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 def main():
     if len(sys.argv) != 3:
-        sys.exit("usage: run-notebook NOTEBOOK JOB")
+        sys.exit("usage: nbrun NOTEBOOK JOB")
     source, job = sys.argv[1], sys.argv[2]
     run_dir = os.environ.get("JUPYTERFLOW_RUN_DIR")
     if not run_dir:
