@@ -6,8 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
-use crate::local::record::{self, Backend, RunRecord};
+use crate::local::record::{self, Backend, DEFAULT_RUNS_DIR, RecordError, RunRecord};
 use crate::local::run_folder;
+use crate::pipeline::{ParamMap, Source};
 
 /// What is gone from the cluster, so the volume stands in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,4 +61,52 @@ pub(super) fn find(
         run_folder::workflow_gone(&mut run);
     }
     Ok(Some((dir, run)))
+}
+
+/// What a submitted Workflow's `run.json` says: written by `run` and by `retry`.
+pub(super) struct Started<'a> {
+    /// The Workflow's name: its run folder's.
+    pub name: &'a str,
+    pub namespace: &'a str,
+    /// The working directory its jobs run in (their supervisors write under it).
+    pub workdir: &'a Path,
+    pub source: &'a Source,
+    /// Each job as Argo names it, with its task and argv.
+    pub jobs: Vec<(String, String, Vec<String>)>,
+    pub params: ParamMap,
+    /// The run a `retry` continues.
+    pub retry_of: Option<&'a str>,
+}
+
+/// Writes `run.json` in the run folder `<workdir>/.jupyterflow/runs/<name>` of a submitted
+/// Workflow: backend `argo`, status Running, every job Pending. The job supervisors fill the
+/// folder in.
+pub(super) fn start(started: Started<'_>) -> Result<(), RecordError> {
+    let Started {
+        name,
+        namespace,
+        workdir,
+        source,
+        jobs,
+        params,
+        retry_of,
+    } = started;
+    let dir = workdir.join(DEFAULT_RUNS_DIR).join(name);
+    std::fs::create_dir_all(&dir).map_err(|source| RecordError::Write {
+        path: dir.clone(),
+        source,
+    })?;
+    let base = name.rsplit_once('-').map_or(name, |(base, _)| base);
+    let mut record = RunRecord::argo(
+        name.to_owned(),
+        base.to_owned(),
+        source,
+        workdir.to_path_buf(),
+        Some(namespace.to_owned()),
+        jobs,
+        &dir,
+    );
+    record.params = params;
+    record.retry_of = retry_of.map(str::to_owned);
+    record.save(&dir)
 }

@@ -313,3 +313,98 @@ fn a_cluster_retry_reruns_the_failed_sweep_point_and_what_follows() {
         running.stderr
     );
 }
+
+/// A pipeline with params and a matrix sweep whose second point fails.
+const SWEEP_WITH_PARAMS: &str = "params:
+  epochs: 3
+jobs:
+- name: prep
+  command: python prep.py
+- name: train
+  command: python train.py --epochs {epochs} --lr {lr}
+  matrix:
+    lr: [0.1, 0.01, 0.001]
+- name: eval
+  command: python eval.py
+dags:
+- prep >> train >> eval
+";
+
+/// A cluster retry writes its own `run.json` at submit, as `run` does (backend argo, the old
+/// run named, its params, only the jobs it runs, named as Argo names them), so `get` and
+/// `list` show it from the volume once its Workflow is gone.
+#[test]
+fn a_cluster_retry_records_its_run_folder_at_submit() {
+    let nb = Notebook::start(Volume::Nfs);
+    std::fs::write(nb.workdir.join("workflow.yaml"), SWEEP_WITH_PARAMS).expect("write");
+    let out = run(nb
+        .in_pod()
+        .args(["run", "-f", "workflow.yaml", "--set", "epochs=5"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let name = crate::cluster_helpers::submitted_name(&out.stdout);
+    nb.api
+        .argo_run(NAMESPACE, &name)
+        .point_outcome("train", 1, JobOutcome::Failed(1))
+        .run_to_end();
+    let retried = run(nb.in_pod().args(["retry", &name]));
+    assert_eq!(retried.code, 0, "{}", retried.stderr);
+    assert!(!retried.stderr.contains("warning"), "{}", retried.stderr);
+    let new = crate::cluster_helpers::submitted_name(&retried.stdout);
+    let folder = nb.workdir.join(".jupyterflow/runs").join(&new);
+    let record: Value = serde_json::from_slice(
+        &std::fs::read(folder.join("run.json")).expect("the retry's run.json at submit"),
+    )
+    .expect("JSON");
+    assert_eq!(record["backend"], "argo");
+    assert_eq!(record["retry_of"], name.as_str());
+    assert_eq!(record["params"]["epochs"], "5");
+    assert_eq!(record["argo"]["namespace"], NAMESPACE);
+    let jobs: Vec<(&str, &str)> = record["jobs"]
+        .as_array()
+        .expect("jobs")
+        .iter()
+        .map(|j| {
+            (
+                j["name"].as_str().expect("name"),
+                j["argv"][2].as_str().expect("the script"),
+            )
+        })
+        .collect();
+    // The one point left is point 0 of the retry's sweep, with the old point's command.
+    assert_eq!(
+        jobs,
+        [
+            (
+                "train(0:lr:0.01)",
+                "exec python train.py --epochs 5 --lr 0.01"
+            ),
+            ("eval", "exec python eval.py")
+        ]
+    );
+
+    // Both Workflows gone: the retry is read from the volume, naming what it retried.
+    nb.api.argo_run(NAMESPACE, &new).run_to_end();
+    for workflow in [&name, &new] {
+        let deleted = run(nb.in_pod().args(["delete", workflow]));
+        assert_eq!(deleted.code, 0, "{}", deleted.stderr);
+    }
+    let got = run(nb.in_pod().args(["get", &new, "-o", "json"]));
+    assert_eq!(got.code, 0, "{}", got.stderr);
+    assert!(
+        got.stderr.contains("the Workflow is gone from the cluster"),
+        "{}",
+        got.stderr
+    );
+    let shown: Value = serde_json::from_str(&got.stdout).expect("JSON");
+    assert_eq!(shown["retry_of"], name.as_str());
+    assert_eq!(shown["jobs"].as_array().map(Vec::len), Some(2));
+    let list = run(nb.in_pod().args(["list", "--argo"]));
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    assert!(
+        list.stdout
+            .lines()
+            .any(|l| l.starts_with(new.as_str()) && l.contains("argo")),
+        "{}",
+        list.stdout
+    );
+}
