@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use super::argo_session::{resolve, with_cluster};
+use super::argo_session::{resolve_or_volume, with_cluster};
 use super::history::{find_local, readable};
 use super::volume::{self, Gone};
 use crate::argo::ArgoKind;
@@ -109,7 +109,7 @@ fn cluster(
     printer: &mut Printer,
 ) -> Result<u8, Error> {
     with_cluster(session, printer, async |cluster, printer| {
-        let name = resolve(cluster, &logs.run).await?;
+        let name = resolve_or_volume(cluster, session, &logs.run, printer).await?;
         let object = match cluster.get(ArgoKind::Workflow, &name).await {
             Ok(object) => object,
             Err(e @ ClusterError::NotFound { .. }) => {

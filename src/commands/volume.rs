@@ -63,6 +63,20 @@ pub(super) fn find(
     Ok(Some((dir, run)))
 }
 
+/// The newest cluster run folder under `run_folders` (what `@latest` names once no Workflow is
+/// left on the cluster), if any.
+pub(super) fn newest(run_folders: &Path) -> Option<String> {
+    record::list(run_folders)
+        .ok()?
+        .into_iter()
+        .find(|run| {
+            run.record
+                .as_ref()
+                .is_ok_and(|record| record.backend == Backend::Argo)
+        })
+        .map(|run| run.name)
+}
+
 /// What a submitted Workflow's `run.json` says: written by `run` and by `retry`.
 pub(super) struct Started<'a> {
     /// The Workflow's name: its run folder's.

@@ -169,6 +169,26 @@ fn logs_get_and_list_read_the_shared_volume_once_pods_and_workflow_are_gone() {
     );
     assert_eq!(shown["jobs"][0]["argo"]["node"], "gke-pool-1-abcd");
 
+    // `@latest`, with no Workflow left: the newest cluster run folder of this directory.
+    let out = run(nb.in_pod().args(["logs", "@latest", second]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "(@latest is {name}, the newest run folder on the shared volume: no Workflow of this notebook is left on the cluster)"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stdout, format!("{second} | two\n"));
+    let out = run(nb.in_pod().args(["get", "@latest", "-o", "name"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, format!("{name}\n"));
+    assert!(
+        out.stderr.contains("the Workflow is gone from the cluster"),
+        "{}",
+        out.stderr
+    );
+
     // A name neither the cluster nor the volume knows is still an error.
     let out = run(nb.in_pod().args(["get", "never-was"]));
     assert_ne!(out.code, 0, "{}", out.stdout);
@@ -284,4 +304,27 @@ fn a_noexec_or_read_only_volume_falls_back_to_plain_jobs_with_a_warning() {
         out.stderr
     );
     assert!(!out.stderr.contains("warning"), "{}", out.stderr);
+}
+
+/// `@latest` with no Workflow and no cluster run folder: an error that says how to start one.
+#[test]
+fn latest_with_no_run_anywhere_is_an_error() {
+    let nb = Notebook::start(Volume::Nfs);
+    // A local run's folder is not a cluster run.
+    let local = run(nb
+        .in_pod()
+        .args(["run", "--local", "-c", "/bin/echo three"]));
+    assert_eq!(local.code, 0, "{}", local.stderr);
+    for verb in ["get", "logs"] {
+        let out = run(nb.in_pod().args([verb, "@latest"]));
+        assert_eq!(out.code, 2, "{verb}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("there are no jupyterflow runs in namespace `jhub` from notebook"),
+            "{verb}: {}",
+            out.stderr
+        );
+        assert!(out.stderr.contains("hint: start one"), "{}", out.stderr);
+        assert!(out.stdout.is_empty(), "{}", out.stdout);
+    }
 }
