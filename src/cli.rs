@@ -395,7 +395,7 @@ pub(crate) struct DeleteArgs {
     /// Delete this scheduled pipeline (CronWorkflow); its past runs stay
     #[arg(long, value_name = "NAME")]
     pub cron: Vec<String>,
-    /// Delete named cluster runs even while they run (Argo kills their jobs); default: refuse
+    /// Delete named cluster runs even while they run (Argo kills their jobs); with --local, a cluster run's folder that still says Running; default: refuse
     #[arg(long)]
     pub force: bool,
 }

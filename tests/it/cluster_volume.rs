@@ -328,3 +328,38 @@ fn latest_with_no_run_anywhere_is_an_error() {
         assert!(out.stdout.is_empty(), "{}", out.stdout);
     }
 }
+
+/// `delete --local` on a cluster run's folder that still says Running: refused with what it is
+/// and how to go on (the cluster knows whether the Workflow still runs); `--force` removes it.
+#[test]
+fn delete_local_of_a_running_cluster_run_folder_says_what_it_is() {
+    let nb = Notebook::start(Volume::Nfs);
+    let out = run(nb.in_pod().args(["run", "-c", "echo one"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let name = submitted_name(&out.stdout);
+    let folder = nb.workdir.join(".jupyterflow/runs").join(&name);
+    let refused = run(nb.in_pod().args(["delete", "--local", &name]));
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains(&format!(
+            "run `{name}` is a cluster run (Workflow {name} in namespace `{NAMESPACE}`)"
+        )),
+        "{}",
+        refused.stderr
+    );
+    assert!(!refused.stderr.contains("pid"), "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains(&format!("jupyterflow delete --local --force {name}")),
+        "{}",
+        refused.stderr
+    );
+    assert!(folder.join("run.json").exists(), "nothing deleted");
+    let forced = run(nb.in_pod().args(["delete", "--local", "--force", &name]));
+    assert_eq!(forced.code, 0, "{}", forced.stderr);
+    assert_eq!(forced.stdout, format!("deleted {name}\n"));
+    assert!(!folder.exists());
+    // The Workflow itself is the cluster's business: still there.
+    assert_eq!(nb.workflows().len(), 1);
+}
