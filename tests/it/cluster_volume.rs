@@ -169,7 +169,17 @@ fn logs_get_and_list_read_the_shared_volume_once_pods_and_workflow_are_gone() {
     );
     assert_eq!(shown["jobs"][0]["argo"]["node"], "gke-pool-1-abcd");
 
-    // `@latest`, with no Workflow left: the newest cluster run folder of this directory.
+    latest_reads_the_volume(&nb, &name, second);
+
+    // A name neither the cluster nor the volume knows is still an error.
+    let out = run(nb.in_pod().args(["get", "never-was"]));
+    assert_ne!(out.code, 0, "{}", out.stdout);
+
+    list_shows_both_backends(&nb, &name);
+}
+
+/// `@latest`, with no Workflow left: the newest cluster run folder of this directory (`name`).
+fn latest_reads_the_volume(nb: &Notebook, name: &str, second: &str) {
     let out = run(nb.in_pod().args(["logs", "@latest", second]));
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
@@ -188,12 +198,6 @@ fn logs_get_and_list_read_the_shared_volume_once_pods_and_workflow_are_gone() {
         "{}",
         out.stderr
     );
-
-    // A name neither the cluster nor the volume knows is still an error.
-    let out = run(nb.in_pod().args(["get", "never-was"]));
-    assert_ne!(out.code, 0, "{}", out.stdout);
-
-    list_shows_both_backends(&nb, &name);
 }
 
 /// `list`: this directory's local runs beside the cluster's (`name`, whose Workflow is gone),
