@@ -315,8 +315,14 @@ fn a_cluster_retry_reruns_the_failed_sweep_point_and_what_follows() {
 
     // Flags of local runs are refused on the cluster, not ignored; nothing is submitted.
     for (flags, says) in [
-        (&["-p", "2"][..], "-p/--parallelism applies to retrying local runs"),
-        (&["--keep-going"][..], "--keep-going applies to retrying local runs"),
+        (
+            &["-p", "2"][..],
+            "-p/--parallelism applies to retrying local runs",
+        ),
+        (
+            &["--keep-going"][..],
+            "--keep-going applies to retrying local runs",
+        ),
     ] {
         let out = run(nb.in_pod().arg("retry").arg(&name).args(flags));
         assert_eq!(out.code, 2, "{}", out.stderr);

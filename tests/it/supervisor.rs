@@ -338,3 +338,33 @@ fn a_volume_it_cannot_write_only_costs_the_copy() {
         "{stderr}"
     );
 }
+
+/// A schedule's run leaves job records but no `run.json` (nobody submitted it from here):
+/// `list` shows it, and `get --local`/`delete --local` find it by that name too.
+#[test]
+fn a_run_folder_without_run_json_can_be_named() {
+    let home = temp_home();
+    let ran = run(&mut exec_job(
+        home.path(),
+        &format!("{WORKFLOW}.prep"),
+        "echo prepared",
+    ));
+    assert_eq!(ran.code, 0, "{}", String::from_utf8_lossy(&ran.stderr));
+    let cli =
+        |args: &[&str]| crate::helpers::run(crate::helpers::jupyterflow(home.path()).args(args));
+    // Outside a pod, `list` reads this directory's run folders.
+    let list = cli(&["list"]);
+    assert!(
+        list.stdout.contains(&format!("{WORKFLOW}  argo     Succeeded")),
+        "{}",
+        list.stdout
+    );
+    let got = cli(&["get", "--local", WORKFLOW, "-o", "json"]);
+    assert_eq!(got.code, 0, "{}", got.stderr);
+    let shown: Value = serde_json::from_str(&got.stdout).expect("JSON");
+    assert_eq!(shown["jobs"][0]["name"], "prep");
+    assert_eq!(shown["status"], "Succeeded");
+    let deleted = cli(&["delete", "--local", WORKFLOW]);
+    assert_eq!(deleted.code, 0, "{}", deleted.stderr);
+    assert!(!run_dir(home.path()).exists());
+}
