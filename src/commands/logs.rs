@@ -99,7 +99,14 @@ fn from_volume(
         return Ok(None);
     };
     printer.status(gone.source_line());
-    run_folder(logs, name, &dir, run, false, events, printer).map(Some)
+    let status = run.status;
+    let code = run_folder(logs, name, &dir, run, false, events, printer)?;
+    // With -f the exit says how the run ended, as when following its pods.
+    Ok(Some(if logs.follow && code == 0 {
+        error::exit_for_run(status)
+    } else {
+        code
+    }))
 }
 
 fn cluster(
@@ -148,7 +155,17 @@ fn cluster(
             LogPiece::Notes(_) => {}
         };
         if logs.follow {
-            let followed = logs::follow(cluster, &name, object, selection, show).await?;
+            let followed = match logs::follow(cluster, &name, object, selection, show).await {
+                Ok(followed) => followed,
+                // The run is over and Argo removed its pods: nothing left to follow.
+                Err(e @ ClusterError::PodsGone { .. }) => {
+                    let events =
+                        events::Writer::new(events::Context::argo(cwd, cluster.namespace(), None));
+                    return from_volume(logs, session, &name, Gone::Pods, events, printer)?
+                        .ok_or_else(|| e.into());
+                }
+                Err(e) => return Err(e.into()),
+            };
             return Ok(if followed.broken == 0 {
                 error::exit_for_run(followed.status)
             } else {

@@ -127,6 +127,10 @@ fn logs_get_and_list_read_the_shared_volume_once_pods_and_workflow_are_gone() {
     );
     let (first, second) = (&tasks[0].0, &tasks[1].0);
     assert_eq!(out.stdout, format!("{first} | one\n{second} | two\n"));
+    // -f too: the run is over, so there is nothing to wait for; the exit says how it ended.
+    let followed = run(nb.in_pod().args(["logs", "-f", &name]));
+    assert_eq!(followed.code, 0, "{}", followed.stderr);
+    assert_eq!((followed.stdout, followed.stderr), (out.stdout, out.stderr));
 
     // The Workflow deleted (or its TTL ran out): get and logs read the volume alone.
     let deleted = run(nb.in_pod().args(["delete", &name]));

@@ -355,7 +355,8 @@ fn a_run_folder_without_run_json_can_be_named() {
     // Outside a pod, `list` reads this directory's run folders.
     let list = cli(&["list"]);
     assert!(
-        list.stdout.contains(&format!("{WORKFLOW}  argo     Succeeded")),
+        list.stdout
+            .contains(&format!("{WORKFLOW}  argo     Succeeded")),
         "{}",
         list.stdout
     );
