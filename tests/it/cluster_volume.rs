@@ -346,6 +346,17 @@ fn delete_local_of_a_running_cluster_run_folder_says_what_it_is() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let name = submitted_name(&out.stdout);
     let folder = nb.workdir.join(".jupyterflow/runs").join(&name);
+    // Its Workflow is there: the folder is not listed as a run whose Workflow is gone, under
+    // any filter.
+    let running = run(nb.in_pod().args(["list", "--running", "-o", "name"]));
+    assert_eq!(
+        running.stdout,
+        format!("workflow.argoproj.io/{name}\n"),
+        "{}",
+        running.stderr
+    );
+    let completed = run(nb.in_pod().args(["list", "--completed"]));
+    assert!(!completed.stdout.contains(&name), "{}", completed.stdout);
     let refused = run(nb.in_pod().args(["delete", "--local", &name]));
     assert_eq!(refused.code, 2, "{}", refused.stderr);
     assert!(
