@@ -82,7 +82,7 @@ pub(super) async fn resolve_or_volume(
     if let Some(newest) = newest_workflow(cluster).await? {
         return Ok(newest);
     }
-    let Some(newest) = volume::newest(&session.run_folders) else {
+    let Some(newest) = volume::newest(&session.run_folders, cluster.namespace()) else {
         return Err(no_runs(cluster));
     };
     printer.status(&format!(

@@ -63,16 +63,21 @@ pub(super) fn find(
     Ok(Some((dir, run)))
 }
 
-/// The newest cluster run folder under `run_folders` (what `@latest` names once no Workflow is
-/// left on the cluster), if any.
-pub(super) fn newest(run_folders: &Path) -> Option<String> {
+/// The newest cluster run folder under `run_folders` of a run submitted to `namespace` (what
+/// `@latest` names once no Workflow is left on the cluster), if any.
+pub(super) fn newest(run_folders: &Path, namespace: &str) -> Option<String> {
     record::list(run_folders)
         .ok()?
         .into_iter()
         .find(|run| {
-            run.record
-                .as_ref()
-                .is_ok_and(|record| record.backend == Backend::Argo)
+            run.record.as_ref().is_ok_and(|record| {
+                record.backend == Backend::Argo
+                    && record
+                        .argo
+                        .as_ref()
+                        .and_then(|a| a.namespace.as_deref())
+                        .is_none_or(|n| n == namespace)
+            })
         })
         .map(|run| run.name)
 }

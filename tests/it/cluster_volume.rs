@@ -323,6 +323,25 @@ fn latest_with_no_run_anywhere_is_an_error() {
         .in_pod()
         .args(["run", "--local", "-c", "/bin/echo three"]));
     assert_eq!(local.code, 0, "{}", local.stderr);
+    // Nor is a cluster run of another namespace.
+    let elsewhere = nb.workdir.join(".jupyterflow/runs/etl-x1y2z");
+    std::fs::create_dir_all(&elsewhere).expect("mkdir");
+    let record = serde_json::json!({
+        "version": 2, "id": "etl-x1y2z", "name": "etl", "source": {"command_line": "echo"},
+        "workdir": nb.workdir, "status": "Succeeded", "started": "2026-12-01T10:00:00Z",
+        "finished": "2026-12-01T10:00:01Z", "pid": 1, "jobs": [], "backend": "argo",
+        "argo": {"namespace": "elsewhere"}
+    });
+    std::fs::write(elsewhere.join("run.json"), record.to_string()).expect("write run.json");
+    // (a record that reads: --local shows it)
+    let readable = run(nb.in_pod().args([
+        "get",
+        "--local",
+        "etl-x1y2z",
+        "-o",
+        "jsonpath={.argo.namespace}",
+    ]));
+    assert_eq!(readable.stdout.trim(), "elsewhere", "{}", readable.stderr);
     for verb in ["get", "logs"] {
         let out = run(nb.in_pod().args([verb, "@latest"]));
         assert_eq!(out.code, 2, "{verb}: {}", out.stderr);
