@@ -369,3 +369,35 @@ fn a_run_folder_without_run_json_can_be_named() {
     assert_eq!(deleted.code, 0, "{}", deleted.stderr);
     assert!(!run_dir(home.path()).exists());
 }
+
+/// A workflow name that is not one plain name would put the run folder outside
+/// `.jupyterflow/runs`: refused before anything runs or is written.
+#[test]
+fn a_workflow_name_that_leaves_the_runs_folder_is_refused() {
+    let home = temp_home();
+    for bad in ["../escape", "a/b", ".hidden", ""] {
+        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("jupyterflow"));
+        cmd.env_clear()
+            .envs(crate::helpers::hermetic_env())
+            .env("HOME", home.path())
+            .current_dir(home.path())
+            .args([
+                "exec-job",
+                "--workflow",
+                bad,
+                "--",
+                "/bin/sh",
+                "-c",
+                "touch ran",
+            ]);
+        let ran = run(&mut cmd);
+        assert_eq!(ran.code, 2, "{bad}");
+        let stderr = String::from_utf8_lossy(&ran.stderr);
+        assert!(
+            stderr.contains("cannot name a run folder"),
+            "{bad}: {stderr}"
+        );
+    }
+    assert!(!home.path().join("ran").exists());
+    assert!(!home.path().join(".jupyterflow").exists());
+}
