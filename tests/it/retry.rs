@@ -116,6 +116,14 @@ fn a_local_run_that_failed_at_job_3_of_5_is_retried_from_there() {
         retried["jobs"][0]["reason"],
         format!("succeeded in run {failed_id}; not run again")
     );
+    let table = run_in(home.path(), &["get", &retry_id]);
+    assert!(
+        table
+            .stdout
+            .contains(&format!("\nRetry of:   {failed_id}\n")),
+        "{}",
+        table.stdout
+    );
     // The kept job's log is the earlier run's.
     let logs = run_in(home.path(), &["logs", &retry_id, "a"]);
     assert_eq!(logs.code, 0, "{}", logs.stderr);
@@ -415,6 +423,16 @@ fn a_cluster_retry_records_its_run_folder_at_submit() {
     let shown: Value = serde_json::from_str(&got.stdout).expect("JSON");
     assert_eq!(shown["retry_of"], name.as_str());
     assert_eq!(shown["jobs"].as_array().map(Vec::len), Some(2));
+    // No job left a record (no supervisor ran here): the run ended with its Workflow.
+    let table = run(nb.in_pod().args(["get", &new]));
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    for line in [
+        format!("Retry of:   {name}"),
+        "Status:     Interrupted".to_owned(),
+        "Message:    it had not ended when its Workflow went".to_owned(),
+    ] {
+        assert!(table.stdout.contains(&line), "{line}\n{}", table.stdout);
+    }
     let list = run(nb.in_pod().args(["list", "--argo"]));
     assert_eq!(list.code, 0, "{}", list.stderr);
     assert!(
