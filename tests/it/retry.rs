@@ -407,6 +407,14 @@ fn a_cluster_retry_records_its_run_folder_at_submit() {
         ]
     );
 
+    // While its Workflow is there, `get` names the run it retries too.
+    let table = run(nb.in_pod().args(["get", &new]));
+    assert!(
+        table.stdout.contains(&format!("\nRetry of:   {name}\n")),
+        "{}",
+        table.stdout
+    );
+
     // Both Workflows gone: the retry is read from the volume, naming what it retried.
     nb.api.argo_run(NAMESPACE, &new).run_to_end();
     for workflow in [&name, &new] {
