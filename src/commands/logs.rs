@@ -85,28 +85,40 @@ fn run_folder(
     })
 }
 
-/// A cluster run's logs from its run folder on the shared volume, when it has one, saying so
-/// first. Nothing there is still being written (the run is over), so nothing is followed.
-fn from_volume(
-    logs: &LogsSettings,
-    session: &Session,
-    name: &str,
-    gone: Gone,
+/// Where a cluster run's run folder on the shared volume is read from, once its pods or its
+/// Workflow are gone.
+struct Volume<'a> {
+    session: &'a Session,
+    logs: &'a LogsSettings,
+    /// The run's name.
+    name: &'a str,
     events: events::Writer,
-    printer: &mut Printer,
-) -> Result<Option<u8>, Error> {
-    let Some((dir, run)) = volume::find(&session.run_folders, name, gone)? else {
-        return Ok(None);
-    };
-    printer.status(gone.source_line());
-    let status = run.status;
-    let code = run_folder(logs, name, &dir, run, false, events, printer)?;
-    // With -f the exit says how the run ended, as when following its pods.
-    Ok(Some(if logs.follow && code == 0 {
-        error::exit_for_run(status)
-    } else {
-        code
-    }))
+}
+
+impl Volume<'_> {
+    /// The run's logs from its run folder, saying so first, in place of `error` (what the
+    /// cluster said), which stands when there is no run folder. Nothing there is still being
+    /// written (the run is over), so nothing is followed.
+    fn instead_of(
+        self,
+        error: ClusterError,
+        gone: Gone,
+        printer: &mut Printer,
+    ) -> Result<u8, Error> {
+        let (logs, name) = (self.logs, self.name);
+        let Some((dir, run)) = volume::find(&self.session.run_folders, name, gone)? else {
+            return Err(error.into());
+        };
+        printer.status(gone.source_line());
+        let status = run.status;
+        let code = run_folder(logs, name, &dir, run, false, self.events, printer)?;
+        // With -f the exit says how the run ended, as when following its pods.
+        Ok(if logs.follow && code == 0 {
+            error::exit_for_run(status)
+        } else {
+            code
+        })
+    }
 }
 
 fn cluster(
@@ -117,13 +129,16 @@ fn cluster(
 ) -> Result<u8, Error> {
     with_cluster(session, printer, async |cluster, printer| {
         let name = resolve_or_volume(cluster, session, &logs.run, printer).await?;
+        let volume = Volume {
+            session,
+            logs,
+            name: &name,
+            events: events::Writer::new(events::Context::argo(cwd, cluster.namespace(), None)),
+        };
         let object = match cluster.get(ArgoKind::Workflow, &name).await {
             Ok(object) => object,
             Err(e @ ClusterError::NotFound { .. }) => {
-                let events =
-                    events::Writer::new(events::Context::argo(cwd, cluster.namespace(), None));
-                return from_volume(logs, session, &name, Gone::Workflow, events, printer)?
-                    .ok_or_else(|| e.into());
+                return volume.instead_of(e, Gone::Workflow, printer);
             }
             Err(e) => return Err(e.into()),
         };
@@ -159,10 +174,7 @@ fn cluster(
                 Ok(followed) => followed,
                 // The run is over and Argo removed its pods: nothing left to follow.
                 Err(e @ ClusterError::PodsGone { .. }) => {
-                    let events =
-                        events::Writer::new(events::Context::argo(cwd, cluster.namespace(), None));
-                    return from_volume(logs, session, &name, Gone::Pods, events, printer)?
-                        .ok_or_else(|| e.into());
+                    return volume.instead_of(e, Gone::Pods, printer);
                 }
                 Err(e) => return Err(e.into()),
             };
@@ -175,10 +187,7 @@ fn cluster(
         let unreadable = match logs::read(cluster, &name, &view, selection, show).await {
             Ok(unreadable) => unreadable,
             Err(e @ ClusterError::PodsGone { .. }) => {
-                let events =
-                    events::Writer::new(events::Context::argo(cwd, cluster.namespace(), None));
-                return from_volume(logs, session, &name, Gone::Pods, events, printer)?
-                    .ok_or_else(|| e.into());
+                return volume.instead_of(e, Gone::Pods, printer);
             }
             Err(e) => return Err(e.into()),
         };

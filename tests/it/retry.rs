@@ -257,29 +257,33 @@ fn from_and_only_shape_the_argo_workflow() {
     );
 }
 
+/// Submits `run ARGS` (a pipeline with a sweep `train`), plays it to its end with the second
+/// point of `train` failed, and retries it: the old run's name and the retry's output.
+fn fail_point_1_and_retry(nb: &Notebook, args: &[&str]) -> (String, crate::helpers::Output) {
+    let out = run(nb.in_pod().arg("run").args(args));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let name = crate::cluster_helpers::submitted_name(&out.stdout);
+    nb.api
+        .argo_run(NAMESPACE, &name)
+        .point_outcome("train", 1, JobOutcome::Failed(1))
+        .run_to_end();
+    let retried = run(nb.in_pod().args(["retry", &name]));
+    assert_eq!(retried.code, 0, "{}", retried.stderr);
+    (name, retried)
+}
+
 /// On the cluster: a run whose second sweep point failed; `retry` creates a Workflow (linked
 /// to the old one) with just that point and what follows it.
 #[test]
 fn a_cluster_retry_reruns_the_failed_sweep_point_and_what_follows() {
     let nb = Notebook::start(Volume::Nfs);
-    let out = run(nb.in_pod().args([
-        "run",
-        "-c",
-        "python prep.py >> python train.py --lr {0.1,0.01,0.001} >> python eval.py",
-    ]));
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let name = out
-        .stdout
-        .trim()
-        .trim_start_matches("workflow.argoproj.io/")
-        .to_owned();
-    nb.api
-        .argo_run(NAMESPACE, &name)
-        .point_outcome("train", 1, JobOutcome::Failed(1))
-        .run_to_end();
-
-    let retried = run(nb.in_pod().args(["retry", &name]));
-    assert_eq!(retried.code, 0, "{}", retried.stderr);
+    let (name, retried) = fail_point_1_and_retry(
+        &nb,
+        &[
+            "-c",
+            "python prep.py >> python train.py --lr {0.1,0.01,0.001} >> python eval.py",
+        ],
+    );
     assert!(
         retried.stderr.contains(&format!(
             "note: retry of {name}: 2 of 5 jobs run: train(1:lr:0.01), eval"
@@ -362,17 +366,8 @@ dags:
 fn a_cluster_retry_records_its_run_folder_at_submit() {
     let nb = Notebook::start(Volume::Nfs);
     std::fs::write(nb.workdir.join("workflow.yaml"), SWEEP_WITH_PARAMS).expect("write");
-    let out = run(nb
-        .in_pod()
-        .args(["run", "-f", "workflow.yaml", "--set", "epochs=5"]));
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let name = crate::cluster_helpers::submitted_name(&out.stdout);
-    nb.api
-        .argo_run(NAMESPACE, &name)
-        .point_outcome("train", 1, JobOutcome::Failed(1))
-        .run_to_end();
-    let retried = run(nb.in_pod().args(["retry", &name]));
-    assert_eq!(retried.code, 0, "{}", retried.stderr);
+    let (name, retried) =
+        fail_point_1_and_retry(&nb, &["-f", "workflow.yaml", "--set", "epochs=5"]);
     assert!(!retried.stderr.contains("warning"), "{}", retried.stderr);
     let new = crate::cluster_helpers::submitted_name(&retried.stdout);
     let folder = nb.workdir.join(".jupyterflow/runs").join(&new);
