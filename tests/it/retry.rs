@@ -341,6 +341,20 @@ fn a_cluster_retry_reruns_the_failed_sweep_point_and_what_follows() {
         assert!(out.stderr.contains(says), "{}", out.stderr);
     }
     assert_eq!(nb.api.workflows(NAMESPACE).len(), 2);
+
+    // `--only`: just that job, its edges to done tasks dropped.
+    let only = run(nb.in_pod().args(["retry", &name, "--only", "eval"]));
+    assert_eq!(only.code, 0, "{}", only.stderr);
+    let only_name = crate::cluster_helpers::submitted_name(&only.stdout);
+    let workflows = nb.api.workflows(NAMESPACE);
+    let tasks = workflows
+        .iter()
+        .find(|w| w["metadata"]["name"] == only_name.as_str())
+        .expect("the --only retry")["spec"]["templates"][0]["dag"]["tasks"]
+        .clone();
+    assert_eq!(tasks.as_array().map(Vec::len), Some(1), "{tasks}");
+    assert_eq!(tasks[0]["name"], "eval");
+    assert!(tasks[0].get("depends").is_none(), "{tasks}");
 }
 
 /// A pipeline with params and a matrix sweep whose second point fails.
@@ -444,5 +458,48 @@ fn a_cluster_retry_records_its_run_folder_at_submit() {
             .any(|l| l.starts_with(new.as_str()) && l.contains("argo")),
         "{}",
         list.stdout
+    );
+}
+
+/// `retry RUN --from JOB` and `--only JOB`: the chosen jobs run, whatever they did before; the
+/// rest is recorded as kept (succeeded before) or not chosen. A name the run lacks is refused.
+#[test]
+fn a_local_retry_takes_from_and_only() {
+    let home = temp_home();
+    std::fs::write(home.path().join("chain.yaml"), CHAIN).expect("write");
+    std::fs::write(home.path().join("fixed"), "").expect("no failure");
+    let first = run_in(home.path(), &["run", "-f", "chain.yaml"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let id = first.stdout.lines().last().expect("the run id").to_owned();
+    std::fs::remove_file(home.path().join("ran.txt")).expect("reset");
+
+    let from = run_in(home.path(), &["retry", &id, "--from", "d"]);
+    assert_eq!(from.code, 0, "{}", from.stderr);
+    assert_eq!(ran(home.path()), "d e ");
+    assert!(
+        from.stderr
+            .contains(&format!("note: retry of {id}: 2 of 5 jobs run: d, e")),
+        "{}",
+        from.stderr
+    );
+    std::fs::remove_file(home.path().join("ran.txt")).expect("reset");
+
+    let only = run_in(home.path(), &["retry", &id, "--only", "b,e"]);
+    assert_eq!(only.code, 0, "{}", only.stderr);
+    assert_eq!(ran(home.path()), "b e ");
+    let retry_id = only.stdout.lines().last().expect("the run id").to_owned();
+    let phases = phases(&get_json(home.path(), &retry_id));
+    assert_eq!(
+        phases.iter().map(|(_, _, n)| *n).collect::<Vec<_>>(),
+        [0, 1, 0, 0, 1],
+        "{phases:?}"
+    );
+
+    let typo = run_in(home.path(), &["retry", &id, "--only", "zz"]);
+    assert_eq!(typo.code, 2, "{}", typo.stderr);
+    assert!(
+        typo.stderr.contains("`zz` is not a job of this pipeline"),
+        "{}",
+        typo.stderr
     );
 }
