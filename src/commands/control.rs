@@ -6,6 +6,7 @@ use std::path::Path;
 use serde_json::json;
 
 use super::argo_session::{Shown, after_submit, cluster_only, follow, resolve, with_cluster};
+use super::volume;
 use crate::argo::ArgoKind;
 use crate::argo::resubmit::resubmission;
 use crate::argo::view::{Shutdown, WorkflowView};
@@ -82,6 +83,14 @@ pub(super) fn resubmit(
         let old = cluster.get(ArgoKind::Workflow, &name).await?;
         let created =
             submit::submit_object(cluster, ArgoKind::Workflow, &resubmission(&old)).await?;
+        volume::start_again(
+            &session.run_folders,
+            &name,
+            &created.name,
+            cluster.namespace(),
+            None,
+            printer,
+        );
         match format::structured(&created.object, &resubmit.output)? {
             Some(text) => printer.data(&text),
             None => printer.data(&format!(

@@ -10,7 +10,7 @@ use std::path::Path;
 use super::argo_session::{Shown, after_submit, follow, resolve, with_cluster};
 use super::history::{find_local, readable};
 use super::run::local::{How, run_plan};
-use super::volume::{self, Gone};
+use super::volume;
 use crate::argo::ArgoKind;
 use crate::argo::retry::{RecordedJob, WorkflowJobs};
 use crate::argo::view::WorkflowView;
@@ -144,13 +144,12 @@ fn retry_argo(
         printer.note(&note(&name, &jobs.graph, &chosen));
         let new = jobs.retry_workflow(&old, &chosen);
         let created = submit::submit_object(cluster, ArgoKind::Workflow, &new).await?;
-        start_run_folder(
-            session,
+        volume::start_again(
+            &session.run_folders,
             &name,
             &created.name,
             cluster.namespace(),
-            &jobs,
-            &chosen,
+            Some(&|recorded: &[RecordedJob]| jobs.retry_jobs(&chosen, recorded)),
             printer,
         );
         match format::structured(&created.object, &retry.output)? {
@@ -180,46 +179,6 @@ fn retry_argo(
         .await;
         after_submit(&created.name, followed)
     })
-}
-
-/// Writes the retry's `run.json` beside the old run's folder, as `run` does at submit, so its
-/// `get`, `logs` and `list` work from the volume once the Workflow is gone. Only when the old
-/// run has one: its jobs ran under their supervisor, and so will the retry's (same spec). The
-/// retry is submitted whatever happens here: a failure is a warning.
-fn start_run_folder(
-    session: &Session,
-    old: &str,
-    new: &str,
-    namespace: &str,
-    jobs: &WorkflowJobs,
-    chosen: &BTreeSet<usize>,
-    printer: &mut Printer,
-) {
-    let Ok(Some((_, record))) = volume::find(&session.run_folders, old, Gone::Pods) else {
-        return;
-    };
-    let recorded: Vec<RecordedJob> = record
-        .jobs
-        .iter()
-        .map(|j| (j.name.clone(), j.task.clone(), j.argv.clone()))
-        .collect();
-    let started = volume::Started {
-        name: new,
-        namespace,
-        workdir: &record.workdir,
-        source: &record.plan().source,
-        jobs: jobs.retry_jobs(chosen, &recorded),
-        params: record.params.clone(),
-        retry_of: Some(old),
-    };
-    if let Err(e) = volume::start(started) {
-        printer.warning(
-            &format!(
-                "{e}; once its Workflow is gone, `jupyterflow get {new}` shows only the jobs that started"
-            ),
-            None,
-        );
-    }
 }
 
 /// The jobs to run again: `--from`/`--only` when given, else what did not succeed and what

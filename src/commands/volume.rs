@@ -5,10 +5,12 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::argo::retry::RecordedJob;
 use crate::error::Error;
 use crate::local::record::{self, Backend, DEFAULT_RUNS_DIR, RecordError, RunRecord};
 use crate::local::run_folder;
 use crate::pipeline::{ParamMap, Source};
+use crate::printer::Printer;
 
 /// What is gone from the cluster, so the volume stands in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,4 +130,45 @@ pub(super) fn start(started: Started<'_>) -> Result<(), RecordError> {
     record.params = params;
     record.retry_of = retry_of.map(str::to_owned);
     record.save(&dir)
+}
+
+/// Writes the `run.json` of Workflow `new`, made from the spec of `old` (`retry`, `resubmit`),
+/// beside the old run's folder under `run_folders`, as `run` does at submit, so its `get`,
+/// `logs` and `list` work from the volume once the Workflow is gone. Only when the old run has
+/// one: its jobs ran under their supervisor, and so will the new one's (same spec). `retried`:
+/// for a retry, its jobs from the old ones (and `retry_of` is set); else the same jobs. The
+/// run was submitted whatever happens here: a failure is a warning.
+pub(super) fn start_again(
+    run_folders: &Path,
+    old: &str,
+    new: &str,
+    namespace: &str,
+    retried: Option<&dyn Fn(&[RecordedJob]) -> Vec<RecordedJob>>,
+    printer: &mut Printer,
+) {
+    let Ok(Some((_, record))) = find(run_folders, old, Gone::Pods) else {
+        return;
+    };
+    let recorded: Vec<RecordedJob> = record
+        .jobs
+        .iter()
+        .map(|j| (j.name.clone(), j.task.clone(), j.argv.clone()))
+        .collect();
+    let started = Started {
+        name: new,
+        namespace,
+        workdir: &record.workdir,
+        source: &record.plan().source,
+        jobs: retried.map_or_else(|| recorded.clone(), |f| f(&recorded)),
+        params: record.params.clone(),
+        retry_of: retried.map(|_| old),
+    };
+    if let Err(e) = start(started) {
+        printer.warning(
+            &format!(
+                "{e}; once its Workflow is gone, `jupyterflow get {new}` shows only the jobs that started"
+            ),
+            None,
+        );
+    }
 }

@@ -424,6 +424,25 @@ fn a_cluster_retry_records_its_run_folder_at_submit() {
         table.stdout
     );
 
+    // `resubmit` records its run folder too: every job again, and no retry_of.
+    let again = run(nb.in_pod().args(["resubmit", &name]));
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let again = crate::cluster_helpers::submitted_name(&again.stdout);
+    let record: Value = serde_json::from_slice(
+        &std::fs::read(
+            nb.workdir
+                .join(".jupyterflow/runs")
+                .join(&again)
+                .join("run.json"),
+        )
+        .expect("the resubmission's run.json"),
+    )
+    .expect("JSON");
+    assert!(record.get("retry_of").is_none(), "{record}");
+    assert_eq!(record["params"]["epochs"], "5");
+    assert_eq!(record["jobs"].as_array().map(Vec::len), Some(5), "{record}");
+    assert_eq!(record["jobs"][2]["name"], "train(1:lr:0.01)");
+
     // Both Workflows gone: the retry is read from the volume, naming what it retried.
     nb.api.argo_run(NAMESPACE, &new).run_to_end();
     for workflow in [&name, &new] {
