@@ -132,6 +132,9 @@ pub(super) fn start(started: Started<'_>) -> Result<(), RecordError> {
     record.save(&dir)
 }
 
+/// A retry's jobs, from the old run's recorded ones.
+pub(super) type Retried<'a> = dyn Fn(&[RecordedJob]) -> Vec<RecordedJob> + 'a;
+
 /// Writes the `run.json` of Workflow `new`, made from the spec of `old` (`retry`, `resubmit`),
 /// beside the old run's folder under `run_folders`, as `run` does at submit, so its `get`,
 /// `logs` and `list` work from the volume once the Workflow is gone. Only when the old run has
@@ -143,7 +146,7 @@ pub(super) fn start_again(
     old: &str,
     new: &str,
     namespace: &str,
-    retried: Option<&dyn Fn(&[RecordedJob]) -> Vec<RecordedJob>>,
+    retried: Option<&Retried<'_>>,
     printer: &mut Printer,
 ) {
     let Ok(Some((_, record))) = find(run_folders, old, Gone::Pods) else {
