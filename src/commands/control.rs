@@ -6,7 +6,7 @@ use std::path::Path;
 use serde_json::json;
 
 use super::argo_session::{Shown, after_submit, cluster_only, follow, resolve, with_cluster};
-use super::volume;
+use super::{job_binary, volume};
 use crate::argo::ArgoKind;
 use crate::argo::resubmit::resubmission;
 use crate::argo::view::{Shutdown, WorkflowView};
@@ -81,8 +81,9 @@ pub(super) fn resubmit(
     with_cluster(session, printer, async |cluster, printer| {
         let name = resolve(cluster, &resubmit.run).await?;
         let old = cluster.get(ArgoKind::Workflow, &name).await?;
-        let created =
-            submit::submit_object(cluster, ArgoKind::Workflow, &resubmission(&old)).await?;
+        let new = resubmission(&old);
+        job_binary::ensure(&new, resubmit.exe.as_deref(), printer)?;
+        let created = submit::submit_object(cluster, ArgoKind::Workflow, &new).await?;
         volume::start_again(
             &session.run_folders,
             &name,

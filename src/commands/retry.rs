@@ -10,7 +10,7 @@ use std::path::Path;
 use super::argo_session::{Shown, after_submit, follow, resolve, with_cluster};
 use super::history::{find_local, readable};
 use super::run::local::{How, run_plan};
-use super::volume;
+use super::{job_binary, volume};
 use crate::argo::ArgoKind;
 use crate::argo::retry::{RecordedJob, WorkflowJobs};
 use crate::argo::view::WorkflowView;
@@ -143,6 +143,7 @@ fn retry_argo(
         }
         printer.note(&note(&name, &jobs.graph, &chosen));
         let new = jobs.retry_workflow(&old, &chosen);
+        job_binary::ensure(&new, retry.exe.as_deref(), printer)?;
         let created = submit::submit_object(cluster, ArgoKind::Workflow, &new).await?;
         volume::start_again(
             &session.run_folders,

@@ -150,8 +150,10 @@ impl<'a> Context<'a> {
                 watch: args.watch,
                 quiet: args.quiet,
                 stream_output: !args.quiet && !args.no_log,
+                exe: self.vars.exe.as_ref().map(PathBuf::from),
             })),
             Command::Resubmit(args) => Verb::Resubmit(ResubmitSettings {
+                exe: self.vars.exe.as_ref().map(PathBuf::from),
                 output: output_or(args.output.as_deref(), OutputFormat::Name, MANIFEST_FORMATS)?,
                 runs: self.runs(&args.history)?,
                 run: args.run,

@@ -522,3 +522,67 @@ fn a_local_retry_takes_from_and_only() {
         typo.stderr
     );
 }
+
+/// The copy of jupyterflow an old run's jobs start is gone from the volume: `retry` and
+/// `resubmit` copy this binary there again when it is the same build, and refuse (creating
+/// nothing) when it is another one.
+#[test]
+fn retry_and_resubmit_restore_a_job_binary_that_is_gone() {
+    let nb = Notebook::start(Volume::Nfs);
+    let out = run(nb.in_pod().args(["run", "-c", "echo a >> echo b"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let name = crate::cluster_helpers::submitted_name(&out.stdout);
+    nb.api
+        .argo_run(NAMESPACE, &name)
+        .outcome("echo-2", JobOutcome::Failed(1))
+        .run_to_end();
+    let bin = nb.workdir.join(".jupyterflow/bin");
+    let copies = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(&bin)
+            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default()
+    };
+    let copy = copies().pop().expect("the copy made at submit");
+
+    for verb in ["retry", "resubmit"] {
+        std::fs::remove_dir_all(&bin).expect("remove the copies");
+        let again = run(nb.in_pod().args([verb, &name]));
+        assert_eq!(again.code, 0, "{verb}: {}", again.stderr);
+        assert!(
+            again.stderr.contains(&format!(
+                "note: the job binary {} was gone from the shared volume: copied this jupyterflow there again",
+                copy.display()
+            )),
+            "{verb}: {}",
+            again.stderr
+        );
+        assert_eq!(copies(), std::slice::from_ref(&copy), "{verb}");
+    }
+
+    // Another build cannot stand in for the copy: refused, nothing created.
+    std::fs::remove_dir_all(&bin).expect("remove the copies");
+    let other = nb.workdir.join("other-jupyterflow");
+    std::fs::write(&other, "#!/bin/sh\nexit 0\n").expect("write another build");
+    let before = nb.workflows().len();
+    for verb in ["retry", "resubmit"] {
+        let refused = run(nb
+            .in_pod()
+            .env("JUPYTERFLOW_EXE", &other)
+            .args([verb, &name]));
+        assert_eq!(refused.code, 2, "{verb}: {}", refused.stderr);
+        assert!(
+            refused
+                .stderr
+                .contains("is gone from the shared volume, and this jupyterflow is another build"),
+            "{verb}: {}",
+            refused.stderr
+        );
+        assert!(
+            refused.stderr.contains("hint: run the pipeline again"),
+            "{}",
+            refused.stderr
+        );
+    }
+    assert_eq!(nb.workflows().len(), before);
+    assert!(copies().is_empty());
+}
