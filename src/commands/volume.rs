@@ -1,7 +1,7 @@
 //! A cluster run as its run folder on the shared volume tells it: what `get` and `logs` show
 //! once Argo has removed the pods or the Workflow (pod GC, TTL, `kubectl delete`). The job
-//! supervisors (`exec-job`) keep each job's log and exit there; `run` wrote `run.json` when it
-//! submitted (see `local::run_folder`).
+//! supervisors (`exec-job`) keep each job's log and exit there; `run`, `retry` and `resubmit`
+//! write `run.json` when they submit (here; see `local::run_folder` for the layout).
 
 use std::path::{Path, PathBuf};
 
@@ -84,7 +84,7 @@ pub(super) fn newest(run_folders: &Path, namespace: &str) -> Option<String> {
         .map(|run| run.name)
 }
 
-/// What a submitted Workflow's `run.json` says: written by `run` and by `retry`.
+/// What a submitted Workflow's `run.json` says: written by `run`, `retry` and `resubmit`.
 pub(super) struct Started<'a> {
     /// The Workflow's name: its run folder's.
     pub name: &'a str,
@@ -93,7 +93,7 @@ pub(super) struct Started<'a> {
     pub workdir: &'a Path,
     pub source: &'a Source,
     /// Each job as Argo names it, with its task and argv.
-    pub jobs: Vec<(String, String, Vec<String>)>,
+    pub jobs: Vec<RecordedJob>,
     pub params: ParamMap,
     /// The run a `retry` continues.
     pub retry_of: Option<&'a str>,
