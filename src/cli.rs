@@ -83,11 +83,22 @@ pub(crate) struct IpythonExtensionArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ExecJobArgs {
     /// The workflow (Argo substitutes `{{workflow.name}}`): names the run folder
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = parse_folder_name)]
     pub workflow: String,
     /// The job's command, exactly as the container ran it before: `/bin/sh -c SCRIPT`
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<String>,
+}
+
+/// A run folder's name: one plain path component, so the run folder stays under
+/// `.jupyterflow/runs` (Argo's workflow names always are).
+fn parse_folder_name(text: &str) -> Result<String, String> {
+    if text.is_empty() || text.starts_with('.') || text.contains(['/', '\\', '\0']) {
+        return Err(format!(
+            "`{text}` cannot name a run folder: a workflow name has no `/` and does not start with `.`"
+        ));
+    }
+    Ok(text.to_owned())
 }
 
 #[derive(Debug, Args)]
@@ -395,7 +406,7 @@ pub(crate) struct DeleteArgs {
     /// Delete this scheduled pipeline (CronWorkflow); its past runs stay
     #[arg(long, value_name = "NAME")]
     pub cron: Vec<String>,
-    /// Delete named cluster runs even while they run (Argo kills their jobs); default: refuse
+    /// Delete named cluster runs even while they run (Argo kills their jobs); with --local, a cluster run's folder that still says Running; default: refuse
     #[arg(long)]
     pub force: bool,
 }

@@ -270,12 +270,16 @@ pub(crate) struct RetrySettings {
     pub output: OutputFormat,
     /// How a local retry runs (its runs folder, parallelism, failure policy).
     pub local: LocalRun,
+    /// `$JUPYTERFLOW_EXE`: the binary to copy again when the old run's copy is gone.
+    pub exe: Option<PathBuf>,
 }
 
 pub(crate) struct ResubmitSettings {
     pub runs: Runs,
     pub run: String,
     pub watch: bool,
+    /// `$JUPYTERFLOW_EXE`: the binary to copy again when the old run's copy is gone.
+    pub exe: Option<PathBuf>,
     pub output: OutputFormat,
 }
 

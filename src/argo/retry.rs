@@ -271,6 +271,46 @@ impl WorkflowJobs {
     }
 }
 
+/// A job as a cluster run's record names it: its name (as Argo names its node), task and argv.
+pub(crate) type RecordedJob = (String, String, Vec<String>);
+
+impl WorkflowJobs {
+    /// The jobs of the retry Workflow that runs `chosen`, for its run record, from `old` (the
+    /// old run's recorded jobs, in the order `run` wrote them: a sweep's points in order). A
+    /// sweep cut to its chosen points numbers them anew, as Argo will name them: the old
+    /// `train(1:lr:0.01)` is the retry's `train(0:lr:0.01)` when it is the only point left.
+    /// Jobs the old record lacks are left out (their supervisors add them as they start).
+    pub(crate) fn retry_jobs(
+        &self,
+        chosen: &BTreeSet<usize>,
+        old: &[RecordedJob],
+    ) -> Vec<RecordedJob> {
+        let mut next_point: BTreeMap<&str, usize> = BTreeMap::new();
+        chosen
+            .iter()
+            .filter_map(|&i| {
+                let (task, point) = &self.place[i];
+                let mut of_task = old.iter().filter(|(_, t, _)| t == task);
+                let Some(point) = point else {
+                    return of_task.next().cloned();
+                };
+                let (name, _, argv) = of_task.nth(*point)?;
+                let new_point = next_point.entry(task.as_str()).or_default();
+                let renamed = name
+                    .strip_prefix(task.as_str())
+                    .and_then(|rest| rest.strip_prefix('('))
+                    .and_then(|rest| rest.split_once(':'))
+                    .map_or_else(
+                        || name.clone(),
+                        |(_, values)| format!("{task}({new_point}:{values}"),
+                    );
+                *new_point += 1;
+                Some((renamed, task.clone(), argv.clone()))
+            })
+            .collect()
+    }
+}
+
 /// The spec's templates by name.
 fn templates_of(object: &Value) -> BTreeMap<String, &Value> {
     object["spec"]["templates"]

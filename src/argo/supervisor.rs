@@ -7,6 +7,9 @@
 //! All of it lives in the templates (the shared `job` template and jobs' own templates), never
 //! in a task: a task still costs only its name, dependencies and `cmd`.
 
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
 use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, ObjectFieldSelector};
 
 use super::labels::NODE_NAME_ANNOTATION;
@@ -41,6 +44,20 @@ pub(crate) fn command(binary: &str, script: String) -> Vec<String> {
         "-c".to_owned(),
         script,
     ]
+}
+
+/// The supervisor binaries the job containers of `workflow` (a Workflow's JSON) start, as
+/// paths (the kubelet's `$$` undone).
+pub(crate) fn binaries(workflow: &serde_json::Value) -> BTreeSet<PathBuf> {
+    workflow["spec"]["templates"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|template| template["container"]["command"].as_array())
+        .filter(|command| command.get(1).and_then(serde_json::Value::as_str) == Some(SUBCOMMAND))
+        .filter_map(|command| command.first().and_then(serde_json::Value::as_str))
+        .map(|path| PathBuf::from(path.replace("$$", "$")))
+        .collect()
 }
 
 /// The downward-API variables: which node and pod this is, and where it runs.

@@ -11,6 +11,7 @@ use serde_json::Value;
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::history::{self, RunSummary};
+use super::volume;
 use crate::argo::ArgoKind;
 use crate::argo::labels::{MANAGED_BY, NOTEBOOK_LABEL, label_value};
 use crate::cluster::follow::{Followed, Progress};
@@ -61,29 +62,61 @@ pub(super) async fn resolve(cluster: &mut Cluster, name: &str) -> Result<String,
     if name != history::LATEST {
         return Ok(name.to_owned());
     }
+    newest_workflow(cluster)
+        .await?
+        .ok_or_else(|| no_runs(cluster))
+}
+
+/// [`resolve`], for the verbs that read a run folder on the shared volume too (`get`, `logs`):
+/// with no Workflow of ours left on the cluster, `@latest` is the newest cluster run folder of
+/// this directory, and a status line says so.
+pub(super) async fn resolve_or_volume(
+    cluster: &mut Cluster,
+    session: &Session,
+    name: &str,
+    printer: &mut Printer,
+) -> Result<String, Error> {
+    if name != history::LATEST {
+        return Ok(name.to_owned());
+    }
+    if let Some(newest) = newest_workflow(cluster).await? {
+        return Ok(newest);
+    }
+    let Some(newest) = volume::newest(&session.run_folders, cluster.namespace()) else {
+        return Err(no_runs(cluster));
+    };
+    printer.status(&format!(
+        "({} is {newest}, the newest run folder on the shared volume: no Workflow of this notebook is left on the cluster)",
+        history::LATEST
+    ));
+    Ok(newest)
+}
+
+/// The newest jupyterflow Workflow of this notebook pod (of the namespace outside a pod).
+async fn newest_workflow(cluster: &mut Cluster) -> Result<Option<String>, Error> {
     let mut selector = format!("{MANAGED_BY}=jupyterflow");
     if let Some(pod) = &cluster.conn.own_pod {
         selector.push_str(&format!(",{NOTEBOOK_LABEL}={}", label_value(pod)));
     }
     let (items, _) = cluster.list(ArgoKind::Workflow, &selector).await?;
     let runs: Vec<RunSummary> = items.iter().map(RunSummary::from_workflow).collect();
-    history::newest(&runs)
-        .map(|run| run.name.clone())
-        .ok_or_else(|| {
-            Error::usage(
-                format!(
-                    "there are no jupyterflow runs in namespace `{}`{}",
-                    cluster.namespace(),
-                    cluster
-                        .conn
-                        .own_pod
-                        .as_ref()
-                        .map(|p| format!(" from notebook {p}"))
-                        .unwrap_or_default()
-                ),
-                "start one with jupyterflow run -c \"…\", or name a run (jupyterflow list --all)",
-            )
-        })
+    Ok(history::newest(&runs).map(|run| run.name.clone()))
+}
+
+fn no_runs(cluster: &Cluster) -> Error {
+    Error::usage(
+        format!(
+            "there are no jupyterflow runs in namespace `{}`{}",
+            cluster.namespace(),
+            cluster
+                .conn
+                .own_pod
+                .as_ref()
+                .map(|p| format!(" from notebook {p}"))
+                .unwrap_or_default()
+        ),
+        "start one with jupyterflow run -c \"…\", or name a run (jupyterflow list --all)",
+    )
 }
 
 /// How a followed run is shown.

@@ -3,16 +3,18 @@
 
 use std::path::Path;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::argo_session::{Shown, after_submit, cluster_only, follow, resolve, with_cluster};
+use super::{job_binary, volume};
 use crate::argo::ArgoKind;
 use crate::argo::resubmit::resubmission;
 use crate::argo::view::{Shutdown, WorkflowView};
-use crate::cluster::submit;
+use crate::cluster::Cluster;
+use crate::cluster::submit::{self, Submitted};
 use crate::error::Error;
 use crate::printer::{Printer, format};
-use crate::settings::{ResubmitSettings, RunRef, Runs, Settings};
+use crate::settings::{ResubmitSettings, RunRef, Runs, Session, Settings};
 
 /// `watch`: follows a run until it ends (with `events`, as JSON lines). Returns 0 if it
 /// succeeded, 1 if not, 130 detached.
@@ -68,6 +70,38 @@ pub(super) fn shutdown(run: &RunRef, how: Shutdown, printer: &mut Printer) -> Re
     })
 }
 
+/// What a new Workflow made from an old run's spec (`resubmit`, `retry`) is made from.
+pub(super) struct Again<'a> {
+    /// The old run's name.
+    pub old: &'a str,
+    /// `$JUPYTERFLOW_EXE`, the stand-in for this binary.
+    pub exe: Option<&'a Path>,
+    /// A retry: its jobs, from the old run's recorded ones.
+    pub retried: Option<&'a volume::Retried<'a>>,
+}
+
+/// Creates `new`, made from the spec of `again.old`: first the job binary the spec names is
+/// made sure of, then the Workflow is created, then its run folder begun.
+pub(super) async fn submit_again(
+    cluster: &mut Cluster,
+    session: &Session,
+    again: &Again<'_>,
+    new: &Value,
+    printer: &mut Printer,
+) -> Result<Submitted, Error> {
+    job_binary::ensure(new, again.exe, printer)?;
+    let created = submit::submit_object(cluster, ArgoKind::Workflow, new).await?;
+    volume::start_again(
+        &session.run_folders,
+        again.old,
+        &created.name,
+        cluster.namespace(),
+        again.retried,
+        printer,
+    );
+    Ok(created)
+}
+
 /// `resubmit`: a new run from an earlier run's spec.
 pub(super) fn resubmit(
     resubmit: &ResubmitSettings,
@@ -80,8 +114,12 @@ pub(super) fn resubmit(
     with_cluster(session, printer, async |cluster, printer| {
         let name = resolve(cluster, &resubmit.run).await?;
         let old = cluster.get(ArgoKind::Workflow, &name).await?;
-        let created =
-            submit::submit_object(cluster, ArgoKind::Workflow, &resubmission(&old)).await?;
+        let again = Again {
+            old: &name,
+            exe: resubmit.exe.as_deref(),
+            retried: None,
+        };
+        let created = submit_again(cluster, session, &again, &resubmission(&old), printer).await?;
         match format::structured(&created.object, &resubmit.output)? {
             Some(text) => printer.data(&text),
             None => printer.data(&format!(

@@ -10,7 +10,7 @@ use crate::argo::ArgoKind;
 use crate::argo::deletion::deletable;
 use crate::error::Error;
 use crate::events::RunStatus;
-use crate::local::record;
+use crate::local::record::{self, Backend, RunRecord};
 use crate::printer::Printer;
 use crate::settings::{DeleteSettings, Runs, Session};
 
@@ -33,11 +33,17 @@ pub(super) fn delete(delete: &DeleteSettings, printer: &mut Printer) -> Result<(
                 if let Ok(record) = &run.record
                     && record.status == RunStatus::Running
                 {
-                    return Err(record::RecordError::StillRunning {
-                        id: run.name,
-                        pid: record.pid,
+                    if record.backend == Backend::Argo {
+                        if !delete.force {
+                            return Err(cluster_run_running(&run.name, record));
+                        }
+                    } else {
+                        return Err(record::RecordError::StillRunning {
+                            id: run.name,
+                            pid: record.pid,
+                        }
+                        .into());
                     }
-                    .into());
                 }
                 ids.push(run.name);
             }
@@ -64,6 +70,26 @@ pub(super) fn delete(delete: &DeleteSettings, printer: &mut Printer) -> Result<(
         }
         Runs::Argo(session) => cluster(delete, session, printer),
     }
+}
+
+/// Why the run folder of a cluster run that still looks running is kept: only the cluster
+/// knows whether its Workflow is still going (its job pods write in this folder), and this
+/// command, with `--local`, does not ask it.
+fn cluster_run_running(name: &str, record: &RunRecord) -> Error {
+    let namespace = record
+        .argo
+        .as_ref()
+        .and_then(|argo| argo.namespace.as_deref())
+        .map(|ns| format!(" in namespace `{ns}`"))
+        .unwrap_or_default();
+    Error::usage(
+        format!(
+            "run `{name}` is a cluster run (Workflow {name}{namespace}), and its run folder on the shared volume says it is still running: its job pods may still be writing there"
+        ),
+        format!(
+            "in the notebook pod, `jupyterflow delete {name}` deletes its Workflow (`jupyterflow get {name}` shows how it goes); once the Workflow has ended or is gone, `jupyterflow delete --local --force {name}` removes the folder"
+        ),
+    )
 }
 
 fn cluster(delete: &DeleteSettings, session: &Session, printer: &mut Printer) -> Result<(), Error> {

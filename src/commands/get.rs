@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::SystemTime;
 
-use super::argo_session::{resolve, with_cluster};
+use super::argo_session::{resolve_or_volume, with_cluster};
 use super::history::{find_local, readable};
 use super::volume::{self, Gone};
 use crate::argo::view::WorkflowView;
@@ -24,7 +24,7 @@ pub(super) fn get(get: &GetSettings, printer: &mut Printer) -> Result<(), Error>
             show_record(&name, &dir, &run, &get.output, printer)
         }
         Runs::Argo(session) => with_cluster(session, printer, async |cluster, printer| {
-            let name = resolve(cluster, &get.run).await?;
+            let name = resolve_or_volume(cluster, session, &get.run, printer).await?;
             let object = match cluster.get(ArgoKind::Workflow, &name).await {
                 Ok(object) => object,
                 Err(e @ ClusterError::NotFound { .. }) => {

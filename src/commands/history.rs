@@ -12,6 +12,7 @@ use crate::argo::view::WorkflowView;
 use crate::error::Error;
 use crate::events::RunStatus;
 use crate::local::record::{self, RunRecord, StoredRun};
+use crate::local::run_folder;
 use crate::time;
 
 /// The name that means the newest run.
@@ -92,7 +93,9 @@ pub(super) fn find_local(runs_dir: &Path, name: &str) -> Result<StoredRun, Error
     }
     let plain = !name.is_empty() && !name.contains(['/', '\\']) && !name.starts_with('.');
     let dir = runs_dir.join(name);
-    if plain && dir.join(record::RECORD_FILE).exists() {
+    // A schedule's cluster run has job records but no `run.json`: `list` shows it, so it can
+    // be named too.
+    if plain && run_folder::is_run_folder(&dir) {
         return Ok(StoredRun {
             name: name.to_owned(),
             record: record::load(&dir),

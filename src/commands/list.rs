@@ -81,7 +81,7 @@ fn from_folders(
     list: &ListSettings,
     session: &Session,
     namespace: &str,
-    listed: &HashSet<String>,
+    on_cluster: &HashSet<String>,
 ) -> Result<Vec<RunRow>, Error> {
     let now = SystemTime::now();
     let mut rows = Vec::new();
@@ -93,7 +93,7 @@ fn from_folders(
             .as_ref()
             .and_then(|a| a.namespace.as_deref())
             .is_none_or(|n| n == namespace);
-        if run.backend != Backend::Argo || listed.contains(&stored.name) || !here {
+        if run.backend != Backend::Argo || on_cluster.contains(&stored.name) || !here {
             continue;
         }
         run_folder::workflow_gone(&mut run);
@@ -122,6 +122,12 @@ fn cluster(list: &ListSettings, session: &Session, printer: &mut Printer) -> Res
             ArgoKind::Workflow
         };
         let (mut items, _) = cluster.list(kind, &selector).await?;
+        // Every Workflow on the cluster, before the filter: a run folder whose Workflow is
+        // there but filtered out is not a run whose Workflow is gone.
+        let on_cluster: HashSet<String> = items
+            .iter()
+            .filter_map(|o| o["metadata"]["name"].as_str().map(str::to_owned))
+            .collect();
         if !list.cron {
             items.retain(|o| list.filter.keeps(!WorkflowView::from_json(o).is_finished()));
         }
@@ -150,8 +156,7 @@ fn cluster(list: &ListSettings, session: &Session, printer: &mut Printer) -> Res
             return Ok(());
         }
         let views: Vec<WorkflowView> = items.iter().map(WorkflowView::from_json).collect();
-        let listed: HashSet<String> = views.iter().map(|v| v.name.clone()).collect();
-        let others = from_folders(list, session, cluster.namespace(), &listed)?;
+        let others = from_folders(list, session, cluster.namespace(), &on_cluster)?;
         if list.output == OutputFormat::Name {
             let mut text = workflows::names(kind, &items);
             text.extend(others.iter().map(|r| r.name.clone() + "\n"));

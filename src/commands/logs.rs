@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use super::argo_session::{resolve, with_cluster};
+use super::argo_session::{resolve_or_volume, with_cluster};
 use super::history::{find_local, readable};
 use super::volume::{self, Gone};
 use crate::argo::ArgoKind;
@@ -85,21 +85,40 @@ fn run_folder(
     })
 }
 
-/// A cluster run's logs from its run folder on the shared volume, when it has one, saying so
-/// first. Nothing there is still being written (the run is over), so nothing is followed.
-fn from_volume(
-    logs: &LogsSettings,
-    session: &Session,
-    name: &str,
-    gone: Gone,
+/// Where a cluster run's run folder on the shared volume is read from, once its pods or its
+/// Workflow are gone.
+struct Volume<'a> {
+    session: &'a Session,
+    logs: &'a LogsSettings,
+    /// The run's name.
+    name: &'a str,
     events: events::Writer,
-    printer: &mut Printer,
-) -> Result<Option<u8>, Error> {
-    let Some((dir, run)) = volume::find(&session.run_folders, name, gone)? else {
-        return Ok(None);
-    };
-    printer.status(gone.source_line());
-    run_folder(logs, name, &dir, run, false, events, printer).map(Some)
+}
+
+impl Volume<'_> {
+    /// The run's logs from its run folder, saying so first, in place of `error` (what the
+    /// cluster said), which stands when there is no run folder. Nothing there is still being
+    /// written (the run is over), so nothing is followed.
+    fn instead_of(
+        self,
+        error: ClusterError,
+        gone: Gone,
+        printer: &mut Printer,
+    ) -> Result<u8, Error> {
+        let (logs, name) = (self.logs, self.name);
+        let Some((dir, run)) = volume::find(&self.session.run_folders, name, gone)? else {
+            return Err(error.into());
+        };
+        printer.status(gone.source_line());
+        let status = run.status;
+        let code = run_folder(logs, name, &dir, run, false, self.events, printer)?;
+        // With -f the exit says how the run ended, as when following its pods.
+        Ok(if logs.follow && code == 0 {
+            error::exit_for_run(status)
+        } else {
+            code
+        })
+    }
 }
 
 fn cluster(
@@ -109,14 +128,17 @@ fn cluster(
     printer: &mut Printer,
 ) -> Result<u8, Error> {
     with_cluster(session, printer, async |cluster, printer| {
-        let name = resolve(cluster, &logs.run).await?;
+        let name = resolve_or_volume(cluster, session, &logs.run, printer).await?;
+        let volume = Volume {
+            session,
+            logs,
+            name: &name,
+            events: events::Writer::new(events::Context::argo(cwd, cluster.namespace(), None)),
+        };
         let object = match cluster.get(ArgoKind::Workflow, &name).await {
             Ok(object) => object,
             Err(e @ ClusterError::NotFound { .. }) => {
-                let events =
-                    events::Writer::new(events::Context::argo(cwd, cluster.namespace(), None));
-                return from_volume(logs, session, &name, Gone::Workflow, events, printer)?
-                    .ok_or_else(|| e.into());
+                return volume.instead_of(e, Gone::Workflow, printer);
             }
             Err(e) => return Err(e.into()),
         };
@@ -148,7 +170,14 @@ fn cluster(
             LogPiece::Notes(_) => {}
         };
         if logs.follow {
-            let followed = logs::follow(cluster, &name, object, selection, show).await?;
+            let followed = match logs::follow(cluster, &name, object, selection, show).await {
+                Ok(followed) => followed,
+                // The run is over and Argo removed its pods: nothing left to follow.
+                Err(e @ ClusterError::PodsGone { .. }) => {
+                    return volume.instead_of(e, Gone::Pods, printer);
+                }
+                Err(e) => return Err(e.into()),
+            };
             return Ok(if followed.broken == 0 {
                 error::exit_for_run(followed.status)
             } else {
@@ -158,10 +187,7 @@ fn cluster(
         let unreadable = match logs::read(cluster, &name, &view, selection, show).await {
             Ok(unreadable) => unreadable,
             Err(e @ ClusterError::PodsGone { .. }) => {
-                let events =
-                    events::Writer::new(events::Context::argo(cwd, cluster.namespace(), None));
-                return from_volume(logs, session, &name, Gone::Pods, events, printer)?
-                    .ok_or_else(|| e.into());
+                return volume.instead_of(e, Gone::Pods, printer);
             }
             Err(e) => return Err(e.into()),
         };

@@ -14,6 +14,7 @@ mod get;
 mod graph;
 mod history;
 mod ipython_extension;
+mod job_binary;
 mod lint;
 mod list;
 mod logs;

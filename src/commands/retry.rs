@@ -8,12 +8,12 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::argo_session::{Shown, after_submit, follow, resolve, with_cluster};
+use super::control::{Again, submit_again};
 use super::history::{find_local, readable};
 use super::run::local::{How, run_plan};
 use crate::argo::ArgoKind;
-use crate::argo::retry::WorkflowJobs;
+use crate::argo::retry::{RecordedJob, WorkflowJobs};
 use crate::argo::view::WorkflowView;
-use crate::cluster::submit;
 use crate::error::Error;
 use crate::events::JobPhase;
 use crate::local::plan::LeftOut;
@@ -142,7 +142,13 @@ fn retry_argo(
         }
         printer.note(&note(&name, &jobs.graph, &chosen));
         let new = jobs.retry_workflow(&old, &chosen);
-        let created = submit::submit_object(cluster, ArgoKind::Workflow, &new).await?;
+        let retried = |recorded: &[RecordedJob]| jobs.retry_jobs(&chosen, recorded);
+        let again = Again {
+            old: &name,
+            exe: retry.exe.as_deref(),
+            retried: Some(&retried),
+        };
+        let created = submit_again(cluster, session, &again, &new, printer).await?;
         match format::structured(&created.object, &retry.output)? {
             Some(text) => printer.data(&text),
             None => printer.data(&format!(

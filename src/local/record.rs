@@ -526,7 +526,7 @@ pub(crate) fn list(runs_dir: &Path) -> Result<Vec<StoredRun>, RecordError> {
     Ok(runs)
 }
 
-/// Removes the run `id` (record and logs). Refuses a run that is still running.
+/// Removes the run `id` (record and logs). Refuses a local run that is still running.
 pub(crate) fn delete(runs_dir: &Path, id: &str) -> Result<(), RecordError> {
     let plain = !id.is_empty()
         && id != "."
@@ -548,7 +548,8 @@ pub(crate) fn delete(runs_dir: &Path, id: &str) -> Result<(), RecordError> {
         // A corrupt record should still be deletable: that is how users clean it up.
         Err(_) => return remove(&dir),
     };
-    if record.status == RunStatus::Running {
+    // A cluster run's folder: no process here runs it, so the caller decides (`delete`).
+    if record.status == RunStatus::Running && record.backend == Backend::Local {
         return Err(RecordError::StillRunning {
             id: id.to_owned(),
             pid: record.pid,

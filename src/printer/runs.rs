@@ -198,6 +198,9 @@ pub(crate) fn local_details(name: &str, run: &RunRecord, now: SystemTime) -> Str
     if !run.params.is_empty() {
         fields.insert(3, ("Params", run.params.to_string()));
     }
+    if let Some(old) = &run.retry_of {
+        fields.push(("Retry of", old.clone()));
+    }
     if run.id != name {
         // A copied run folder: its record still names the original.
         fields.push(("Copied from", run.id.clone()));
@@ -224,7 +227,13 @@ pub(crate) fn local_details(name: &str, run: &RunRecord, now: SystemTime) -> Str
 /// cancelled, or why an interrupted run stopped. Nothing to say about other runs.
 fn local_message(run: &RunRecord) -> Option<String> {
     if run.status == RunStatus::Interrupted {
-        return Some("the process running it is gone".to_owned());
+        return Some(
+            match run.backend {
+                Backend::Local => "the process running it is gone",
+                Backend::Argo => "it had not ended when its Workflow went",
+            }
+            .to_owned(),
+        );
     }
     failure_summary(
         run.jobs

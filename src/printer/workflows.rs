@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::table;
 use crate::argo::ArgoKind;
+use crate::argo::labels::RETRY_OF_LABEL;
 use crate::argo::view::{CronView, WorkflowView};
 use crate::events::JobPhase;
 use crate::local::record::Backend;
@@ -83,6 +84,9 @@ pub(crate) fn get_text(view: &WorkflowView, now: SystemTime) -> String {
     }
     if let Some(cron) = &view.cron_workflow {
         fields.push(("Cron", cron.clone()));
+    }
+    if let Some(old) = view.labels.get(RETRY_OF_LABEL) {
+        fields.push(("Retry of", old.clone()));
     }
     fields.push(("Started", view.started_at.map_or_else(dash, time::format)));
     fields.push((

@@ -139,15 +139,21 @@ impl<'a> Context<'a> {
             Command::IpythonExtension(args) => Verb::IpythonExtension(self.cwd.join(args.dir)),
             Command::Retry(args) => Verb::Retry(Box::new(RetrySettings {
                 output: output_or(args.output.as_deref(), OutputFormat::Name, MANIFEST_FORMATS)?,
-                runs: self.runs(&args.history)?,
+                runs: local_flags_only_locally(
+                    self.runs(&args.history)?,
+                    args.parallelism.is_some(),
+                    args.keep_going,
+                )?,
                 local: self.local_run(None, args.parallelism, args.keep_going)?,
                 run: args.run,
                 pick: pick(args.pick),
                 watch: args.watch,
                 quiet: args.quiet,
                 stream_output: !args.quiet && !args.no_log,
+                exe: self.vars.exe.as_ref().map(PathBuf::from),
             })),
             Command::Resubmit(args) => Verb::Resubmit(ResubmitSettings {
+                exe: self.vars.exe.as_ref().map(PathBuf::from),
                 output: output_or(args.output.as_deref(), OutputFormat::Name, MANIFEST_FORMATS)?,
                 runs: self.runs(&args.history)?,
                 run: args.run,
@@ -544,6 +550,31 @@ fn expand_home(path: &str, home: Option<&str>) -> Result<PathBuf, String> {
             None => Err("it starts with ~ (or $HOME), and HOME is not set".to_owned()),
         },
     }
+}
+
+/// `retry -p N` and `--keep-going` shape a local run; a cluster retry keeps its Workflow's spec
+/// (its `parallelism` and fail-fast DAG), so there they are refused rather than ignored.
+fn local_flags_only_locally(
+    runs: Runs,
+    parallelism: bool,
+    keep_going: bool,
+) -> Result<Runs, Error> {
+    if let Runs::Argo(_) = runs
+        && (parallelism || keep_going)
+    {
+        let flag = if parallelism {
+            "-p/--parallelism"
+        } else {
+            "--keep-going"
+        };
+        return Err(Error::usage(
+            format!(
+                "{flag} applies to retrying local runs; a cluster retry runs the old Workflow's spec, with its parallelism and failure policy"
+            ),
+            "leave it out, or retry a local run with --local",
+        ));
+    }
+    Ok(runs)
 }
 
 #[cfg(test)]

@@ -127,6 +127,10 @@ fn logs_get_and_list_read_the_shared_volume_once_pods_and_workflow_are_gone() {
     );
     let (first, second) = (&tasks[0].0, &tasks[1].0);
     assert_eq!(out.stdout, format!("{first} | one\n{second} | two\n"));
+    // -f too: the run is over, so there is nothing to wait for; the exit says how it ended.
+    let followed = run(nb.in_pod().args(["logs", "-f", &name]));
+    assert_eq!(followed.code, 0, "{}", followed.stderr);
+    assert_eq!((followed.stdout, followed.stderr), (out.stdout, out.stderr));
 
     // The Workflow deleted (or its TTL ran out): get and logs read the volume alone.
     let deleted = run(nb.in_pod().args(["delete", &name]));
@@ -169,11 +173,35 @@ fn logs_get_and_list_read_the_shared_volume_once_pods_and_workflow_are_gone() {
     );
     assert_eq!(shown["jobs"][0]["argo"]["node"], "gke-pool-1-abcd");
 
+    latest_reads_the_volume(&nb, &name, second);
+
     // A name neither the cluster nor the volume knows is still an error.
     let out = run(nb.in_pod().args(["get", "never-was"]));
     assert_ne!(out.code, 0, "{}", out.stdout);
 
     list_shows_both_backends(&nb, &name);
+}
+
+/// `@latest`, with no Workflow left: the newest cluster run folder of this directory (`name`).
+fn latest_reads_the_volume(nb: &Notebook, name: &str, second: &str) {
+    let out = run(nb.in_pod().args(["logs", "@latest", second]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "(@latest is {name}, the newest run folder on the shared volume: no Workflow of this notebook is left on the cluster)"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stdout, format!("{second} | two\n"));
+    let out = run(nb.in_pod().args(["get", "@latest", "-o", "name"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, format!("{name}\n"));
+    assert!(
+        out.stderr.contains("the Workflow is gone from the cluster"),
+        "{}",
+        out.stderr
+    );
 }
 
 /// `list`: this directory's local runs beside the cluster's (`name`, whose Workflow is gone),
@@ -284,4 +312,92 @@ fn a_noexec_or_read_only_volume_falls_back_to_plain_jobs_with_a_warning() {
         out.stderr
     );
     assert!(!out.stderr.contains("warning"), "{}", out.stderr);
+}
+
+/// `@latest` with no Workflow and no cluster run folder: an error that says how to start one.
+#[test]
+fn latest_with_no_run_anywhere_is_an_error() {
+    let nb = Notebook::start(Volume::Nfs);
+    // A local run's folder is not a cluster run.
+    let local = run(nb
+        .in_pod()
+        .args(["run", "--local", "-c", "/bin/echo three"]));
+    assert_eq!(local.code, 0, "{}", local.stderr);
+    // Nor is a cluster run of another namespace.
+    let elsewhere = nb.workdir.join(".jupyterflow/runs/etl-x1y2z");
+    std::fs::create_dir_all(&elsewhere).expect("mkdir");
+    let record = serde_json::json!({
+        "version": 2, "id": "etl-x1y2z", "name": "etl", "source": {"command_line": "echo"},
+        "workdir": nb.workdir, "status": "Succeeded", "started": "2026-12-01T10:00:00Z",
+        "finished": "2026-12-01T10:00:01Z", "pid": 1, "jobs": [], "backend": "argo",
+        "argo": {"namespace": "elsewhere"}
+    });
+    std::fs::write(elsewhere.join("run.json"), record.to_string()).expect("write run.json");
+    // (a record that reads: --local shows it)
+    let readable = run(nb.in_pod().args([
+        "get",
+        "--local",
+        "etl-x1y2z",
+        "-o",
+        "jsonpath={.argo.namespace}",
+    ]));
+    assert_eq!(readable.stdout.trim(), "elsewhere", "{}", readable.stderr);
+    for verb in ["get", "logs"] {
+        let out = run(nb.in_pod().args([verb, "@latest"]));
+        assert_eq!(out.code, 2, "{verb}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("there are no jupyterflow runs in namespace `jhub` from notebook"),
+            "{verb}: {}",
+            out.stderr
+        );
+        assert!(out.stderr.contains("hint: start one"), "{}", out.stderr);
+        assert!(out.stdout.is_empty(), "{}", out.stdout);
+    }
+}
+
+/// `delete --local` on a cluster run's folder that still says Running: refused with what it is
+/// and how to go on (the cluster knows whether the Workflow still runs); `--force` removes it.
+#[test]
+fn delete_local_of_a_running_cluster_run_folder_says_what_it_is() {
+    let nb = Notebook::start(Volume::Nfs);
+    let out = run(nb.in_pod().args(["run", "-c", "echo one"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let name = submitted_name(&out.stdout);
+    let folder = nb.workdir.join(".jupyterflow/runs").join(&name);
+    // Its Workflow is there: the folder is not listed as a run whose Workflow is gone, under
+    // any filter.
+    let running = run(nb.in_pod().args(["list", "--running", "-o", "name"]));
+    assert_eq!(
+        running.stdout,
+        format!("workflow.argoproj.io/{name}\n"),
+        "{}",
+        running.stderr
+    );
+    let completed = run(nb.in_pod().args(["list", "--completed"]));
+    assert!(!completed.stdout.contains(&name), "{}", completed.stdout);
+    let refused = run(nb.in_pod().args(["delete", "--local", &name]));
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains(&format!(
+            "run `{name}` is a cluster run (Workflow {name} in namespace `{NAMESPACE}`)"
+        )),
+        "{}",
+        refused.stderr
+    );
+    assert!(!refused.stderr.contains("pid"), "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains(&format!("jupyterflow delete --local --force {name}")),
+        "{}",
+        refused.stderr
+    );
+    assert!(folder.join("run.json").exists(), "nothing deleted");
+    let forced = run(nb.in_pod().args(["delete", "--local", "--force", &name]));
+    assert_eq!(forced.code, 0, "{}", forced.stderr);
+    assert_eq!(forced.stdout, format!("deleted {name}\n"));
+    assert!(!folder.exists());
+    // The Workflow itself is the cluster's business: still there.
+    assert_eq!(nb.workflows().len(), 1);
 }

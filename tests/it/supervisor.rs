@@ -338,3 +338,66 @@ fn a_volume_it_cannot_write_only_costs_the_copy() {
         "{stderr}"
     );
 }
+
+/// A schedule's run leaves job records but no `run.json` (nobody submitted it from here):
+/// `list` shows it, and `get --local`/`delete --local` find it by that name too.
+#[test]
+fn a_run_folder_without_run_json_can_be_named() {
+    let home = temp_home();
+    let ran = run(&mut exec_job(
+        home.path(),
+        &format!("{WORKFLOW}.prep"),
+        "echo prepared",
+    ));
+    assert_eq!(ran.code, 0, "{}", String::from_utf8_lossy(&ran.stderr));
+    let cli =
+        |args: &[&str]| crate::helpers::run(crate::helpers::jupyterflow(home.path()).args(args));
+    // Outside a pod, `list` reads this directory's run folders.
+    let list = cli(&["list"]);
+    assert!(
+        list.stdout
+            .contains(&format!("{WORKFLOW}  argo     Succeeded")),
+        "{}",
+        list.stdout
+    );
+    let got = cli(&["get", "--local", WORKFLOW, "-o", "json"]);
+    assert_eq!(got.code, 0, "{}", got.stderr);
+    let shown: Value = serde_json::from_str(&got.stdout).expect("JSON");
+    assert_eq!(shown["jobs"][0]["name"], "prep");
+    assert_eq!(shown["status"], "Succeeded");
+    let deleted = cli(&["delete", "--local", WORKFLOW]);
+    assert_eq!(deleted.code, 0, "{}", deleted.stderr);
+    assert!(!run_dir(home.path()).exists());
+}
+
+/// A workflow name that is not one plain name would put the run folder outside
+/// `.jupyterflow/runs`: refused before anything runs or is written.
+#[test]
+fn a_workflow_name_that_leaves_the_runs_folder_is_refused() {
+    let home = temp_home();
+    for bad in ["../escape", "a/b", ".hidden", ""] {
+        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("jupyterflow"));
+        cmd.env_clear()
+            .envs(crate::helpers::hermetic_env())
+            .env("HOME", home.path())
+            .current_dir(home.path())
+            .args([
+                "exec-job",
+                "--workflow",
+                bad,
+                "--",
+                "/bin/sh",
+                "-c",
+                "touch ran",
+            ]);
+        let ran = run(&mut cmd);
+        assert_eq!(ran.code, 2, "{bad}");
+        let stderr = String::from_utf8_lossy(&ran.stderr);
+        assert!(
+            stderr.contains("cannot name a run folder"),
+            "{bad}: {stderr}"
+        );
+    }
+    assert!(!home.path().join("ran").exists());
+    assert!(!home.path().join(".jupyterflow").exists());
+}

@@ -84,6 +84,43 @@ fn a_sweep_retries_only_its_unfinished_points() {
     assert_eq!(items, json!([old_items[2], old_items[3]]));
 }
 
+/// The retry's run record names each job as Argo will: the chosen points numbered anew.
+#[test]
+fn the_retry_record_renumbers_the_points_it_keeps() {
+    let (_, jobs) = jobs_of("sweep.json");
+    let chosen = jobs.graph.retry(&|i| jobs.succeeded[i]);
+    let job = |name: &str, task: &str| (name.to_owned(), task.to_owned(), vec![name.to_owned()]);
+    let old = [
+        job("prep", "prep"),
+        job("train(0:p0:0.1,p1:relu)", "train"),
+        job("train(1:p0:0.1,p1:tanh)", "train"),
+        job("train(2:p0:0.01,p1:relu)", "train"),
+        job("train(3:p0:0.01,p1:tanh)", "train"),
+        job("eval", "eval"),
+    ];
+    let new: Vec<(String, Vec<String>)> = jobs
+        .retry_jobs(&chosen, &old)
+        .into_iter()
+        .map(|(name, _, argv)| (name, argv))
+        .collect();
+    assert_eq!(
+        new,
+        [
+            (
+                "train(0:p0:0.01,p1:relu)".to_owned(),
+                vec!["train(2:p0:0.01,p1:relu)".to_owned()]
+            ),
+            (
+                "train(1:p0:0.01,p1:tanh)".to_owned(),
+                vec!["train(3:p0:0.01,p1:tanh)".to_owned()]
+            ),
+            ("eval".to_owned(), vec!["eval".to_owned()]),
+        ]
+    );
+    // A job the old record lacks is left out.
+    assert_eq!(jobs.retry_jobs(&chosen, &old[..3]).len(), 0);
+}
+
 /// Nested parts: a part with nothing left goes, with its task and template; edges into a kept
 /// part from a removed one go too.
 #[test]

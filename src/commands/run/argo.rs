@@ -4,7 +4,7 @@
 //! with `--watch`, follow it. On the happy path that is three requests (four when a claim's
 //! access mode must be read).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::SystemTime;
 
 use k8s_openapi::api::core::v1::Pod;
@@ -21,12 +21,13 @@ use crate::environment::Environment;
 use crate::environment::drift::DriftPolicy;
 use crate::environment::workdir::{self, Placement};
 use crate::error::Error;
-use crate::local::record::{DEFAULT_RUNS_DIR, RecordError, RunRecord};
+use crate::local::record::RecordError;
 use crate::pipeline::ParamMap;
 use crate::printer::{Printer, events, format};
 use crate::settings::{ArgoRun, RunSettings, Settings};
 
 use super::super::argo_session::{Shown, after_submit, follow, report};
+use super::super::volume;
 
 /// What one submission is made from.
 pub(super) struct Submission<'a> {
@@ -284,37 +285,22 @@ fn write_run_json(
     loaded: &LoadedPipeline,
     env: &Environment,
 ) -> Result<(), RecordError> {
-    let dir = Path::new(&env.working_dir)
-        .join(DEFAULT_RUNS_DIR)
-        .join(name);
-    std::fs::create_dir_all(&dir).map_err(|source| RecordError::Write {
-        path: dir.clone(),
-        source,
-    })?;
-    let jobs = argo_jobs(&loaded.dag)
-        .into_iter()
-        .map(|j| (j.name, j.task, j.argv))
-        .collect();
-    let base = name.rsplit_once('-').map_or(name, |(base, _)| base);
-    let mut record = RunRecord::argo(
-        name.to_owned(),
-        base.to_owned(),
-        &loaded.dag.source,
-        PathBuf::from(&env.working_dir),
-        Some(namespace.to_owned()),
-        jobs,
-        &dir,
-    );
-    record.params = ParamMap::of(&loaded.dag.options.params);
-    // `get` finds a failed notebook step's executed copy by it, also once the Workflow is gone.
-    for job in &mut record.jobs {
-        job.notebook = loaded
+    volume::start(volume::Started {
+        name,
+        namespace,
+        workdir: Path::new(&env.working_dir),
+        source: &loaded.dag.source,
+        jobs: argo_jobs(&loaded.dag)
+            .into_iter()
+            .map(|j| (j.name, j.task, j.argv))
+            .collect(),
+        params: ParamMap::of(&loaded.dag.options.params),
+        retry_of: None,
+        notebooks: loaded
             .dag
             .tasks
             .iter()
-            .find(|t| t.name == job.task)
-            .and_then(|t| t.notebook.as_ref())
-            .map(|n| n.notebook.clone());
-    }
-    record.save(&dir)
+            .filter_map(|t| Some((t.name.clone(), t.notebook.as_ref()?.notebook.clone())))
+            .collect(),
+    })
 }
