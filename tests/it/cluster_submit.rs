@@ -400,8 +400,16 @@ fn run_watch_survives_an_api_server_restart() {
     let out = run(nb
         .in_pod()
         .timeout(Duration::from_secs(90))
-        .args(["run", "--watch", "-c", "echo a"]));
-    controller.join().expect("controller thread");
+        .args(["run", "--watch", "-v", "-c", "echo a"]));
+    // Rarely, under heavy load, the controller thread has timed out waiting for the re-watch:
+    // show what jupyterflow said (with -v, each re-watch and retry) when that happens.
+    assert!(
+        controller.join().is_ok(),
+        "the simulated controller gave up; jupyterflow exited {} and said:\n{}\n{}",
+        out.code,
+        out.stdout,
+        out.stderr
+    );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stderr.contains("Succeeded"), "{}", out.stderr);
     assert_eq!(nb.workflows().len(), 1);
