@@ -217,6 +217,10 @@ pub(crate) struct RunArgs {
     /// Print what would be submitted instead of submitting it
     #[arg(long)]
     pub dry_run: bool,
+    /// Run notebook steps with papermill (which the image must have) or nbclient [default:
+    /// the workflow's `notebook_engine`, else nbclient]
+    #[arg(long, value_name = "ENGINE", value_parser = ["papermill", "nbclient"])]
+    pub notebook_engine: Option<String>,
     /// Take the notebook environment from this Pod (JSON or YAML) instead of the live pod
     #[arg(long, value_name = "FILE")]
     pub pod_file: Option<PathBuf>,

@@ -21,7 +21,7 @@ use crate::error::Error;
 use crate::local::FailurePolicy;
 use crate::local::record::Backend as RecordBackend;
 use crate::pipeline::selection::Pick;
-use crate::pipeline::{CommandMode, ParamSet};
+use crate::pipeline::{CommandMode, NotebookEngine, ParamSet};
 use crate::printer::format::OutputFormat;
 use crate::printer::graph::GraphFormat;
 use config_file::ConfigFile;
@@ -77,6 +77,8 @@ pub(crate) struct Input {
     pub mode: Option<CommandMode>,
     /// `--set NAME=VALUE`, in the order given.
     pub sets: Vec<ParamSet>,
+    /// `run --notebook-engine`, over the workflow's `notebook_engine`.
+    pub notebook_engine: Option<NotebookEngine>,
 }
 
 /// Where the pipeline comes from.

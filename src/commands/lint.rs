@@ -66,6 +66,9 @@ pub(super) fn lint(
         let params = ParamMap::of(&dag.options.params);
         printer.data(&format!("params: {params}\n"));
     }
+    if let Some(engine) = crate::printer::plan::notebook_engine(dag) {
+        printer.data(&engine);
+    }
     if let Some(chosen) = chosen {
         printer.data(&format!("{chosen}\n"));
     }

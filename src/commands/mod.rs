@@ -114,6 +114,9 @@ pub(crate) fn load(input: &Input, cwd: &Path) -> Result<LoadedPipeline, Error> {
         }
     };
     pipeline.set_params(&input.sets)?;
+    if let Some(engine) = input.notebook_engine {
+        pipeline.options.notebook_engine = engine;
+    }
     let dag = Dag::build(pipeline)?;
     // After the build, so that a job named by a data file is found by its task's name.
     programs::check(&dag, &ProgramLookup::from_process(&working_dir))?;

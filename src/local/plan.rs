@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::events::JobPhase;
-use crate::pipeline::{Dag, ParamMap, Source};
+use crate::pipeline::notebook::prepare::engine_env;
+use crate::pipeline::{Dag, ParamMap, Source, Task};
 
 /// Most jobs at once: `requested` (`-p`), else the CPUs, capped by the workflow's
 /// `parallelism`.
@@ -65,6 +66,16 @@ pub(crate) struct LeftOut {
     pub log: Option<PathBuf>,
 }
 
+/// The task's variables; a notebook step also learns its engine when it is papermill. In the
+/// plan, not added at run time like the run folder, so a retry keeps the engine.
+fn job_env(dag: &Dag, task: &Task) -> Vec<(String, String)> {
+    let mut env = task.env.clone();
+    if task.notebook.is_some() {
+        env.extend(engine_env(dag.options.notebook_engine));
+    }
+    env
+}
+
 impl Plan {
     /// Expands the DAG into jobs. A job of task B waits for every job of every task B waits
     /// for, which is how Argo treats a dependency on a task with `withItems`.
@@ -95,7 +106,7 @@ impl Plan {
                     notebook: task.notebook.as_ref().map(|n| n.notebook.clone()),
                     name: job.name,
                     task: task.name.clone(),
-                    env: task.env.clone(),
+                    env: job_env(dag, task),
                     depends,
                     retries: task.retries.unwrap_or(0),
                     timeout: task.timeout,

@@ -29,6 +29,9 @@ pub use value::{Param, ParamValue};
 pub const PARAMETERS_TAG: &str = "parameters";
 /// The tag of the cell holding the values given for a run.
 pub const INJECTED_TAG: &str = "injected-parameters";
+/// The tag of the markdown cells papermill adds to a notebook that failed (a banner on top and
+/// an anchor before the failing cell); they are left out of cell numbers.
+pub const PAPERMILL_ERROR_TAG: &str = "papermill-error-cell-tag";
 
 /// Why a text cannot be used as a notebook, or a parameter cannot be injected.
 /// Each message says what is wrong and how to fix it.
@@ -238,10 +241,12 @@ pub fn kernel_name(notebook: &str) -> Option<String> {
 ///
 /// Cells are numbered from 1 among all cells, markdown included, because that is the position
 /// a reader can count to in any viewer; `execution_count` is the `In [N]` label (what
-/// papermill's error names), which markdown cells and unexecuted cells do not have.
+/// papermill's error names), which markdown cells and unexecuted cells do not have. The cells
+/// papermill adds on failure are not counted, so the number is the same as with nbclient.
 pub fn first_error(executed: &str, last_lines: usize) -> Option<CellError> {
     let nb = read(executed).ok()?;
-    nb.cells.iter().enumerate().find_map(|(i, cell)| {
+    let cells = nb.cells.iter().filter(|c| !c.has_tag(PAPERMILL_ERROR_TAG));
+    cells.enumerate().find_map(|(i, cell)| {
         let outputs = cell.fields.get("outputs")?.as_array()?;
         let error = outputs
             .iter()

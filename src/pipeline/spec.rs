@@ -153,6 +153,37 @@ impl ConcurrencyPolicy {
     }
 }
 
+/// What runs a notebook step's injected notebook: `notebook_engine:` in workflow.yaml, or
+/// `run --notebook-engine`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum NotebookEngine {
+    /// nbclient (else `jupyter nbconvert --execute`): what Jupyter itself installs.
+    #[default]
+    Nbclient,
+    /// papermill, which the image must have: the job fails at once without it.
+    Papermill,
+}
+
+impl NotebookEngine {
+    /// The names as written, for messages and did-you-mean.
+    pub const NAMES: [&'static str; 2] = ["nbclient", "papermill"];
+
+    pub fn parse(text: &str) -> Option<NotebookEngine> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "nbclient" => Some(NotebookEngine::Nbclient),
+            "papermill" => Some(NotebookEngine::Papermill),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotebookEngine::Nbclient => "nbclient",
+            NotebookEngine::Papermill => "papermill",
+        }
+    }
+}
+
 /// Workflow-level settings from workflow.yaml (all optional).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WorkflowOptions {
@@ -171,6 +202,8 @@ pub struct WorkflowOptions {
     pub labels: BTreeMap<String, String>,
     /// `params:` in the order written, with `--set` applied (`Pipeline::set_params`).
     pub params: Vec<Param>,
+    /// `notebook_engine:`, or `run --notebook-engine` over it.
+    pub notebook_engine: NotebookEngine,
 }
 
 /// A pipeline as written, from `-c` or workflow.yaml. Not yet checked: see `dag::Dag::build`.

@@ -100,10 +100,22 @@ pub(crate) fn plan(
     if !plan.params.is_empty() {
         text.push_str(&format!("params: {}\n", plan.params));
     }
+    if let Some(engine) = notebook_engine(dag) {
+        text.push_str(&engine);
+    }
     Ok(text)
 }
 
 /// Each job's stage: its task's depth in the DAG.
+/// "notebook engine: papermill", when notebook steps run with papermill (the default,
+/// nbclient, goes unsaid).
+pub(crate) fn notebook_engine(dag: &Dag) -> Option<String> {
+    let engine = dag.options.notebook_engine;
+    (engine != crate::pipeline::NotebookEngine::default()
+        && dag.tasks.iter().any(|t| t.notebook.is_some()))
+    .then(|| format!("notebook engine: {}\n", engine.as_str()))
+}
+
 /// The notebook a job runs, when it is a notebook step (a dry run shows steps as written).
 fn notebook_of(argv: &[String]) -> Option<&str> {
     argv.first()

@@ -23,7 +23,7 @@ use crate::environment::discover::ProcessEnv;
 use crate::error::Error;
 use crate::local::record::{Backend as RecordBackend, DEFAULT_RUNS_DIR};
 use crate::local::{DEFAULT_KILL_GRACE, FailurePolicy};
-use crate::pipeline::CommandMode;
+use crate::pipeline::{CommandMode, NotebookEngine};
 use crate::pipeline::selection::Pick;
 use crate::printer::format::OutputFormat;
 use crate::printer::graph::GraphFormat;
@@ -239,7 +239,11 @@ impl<'a> Context<'a> {
             (_, _, Some(text)) => OutputFormat::parse_for(text, MANIFEST_FORMATS)?,
         };
         Ok(RunSettings {
-            input: input(args.input),
+            input: Input {
+                // clap allows only the engines' names.
+                notebook_engine: args.notebook_engine.as_deref().and_then(NotebookEngine::parse),
+                ..input(args.input)
+            },
             pick: pick(args.pick),
             dry_run: args.dry_run,
             output,
@@ -508,6 +512,7 @@ fn input(args: InputArgs) -> Input {
         source,
         mode: args.shell.then_some(CommandMode::Shell),
         sets: args.sets,
+        notebook_engine: None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Notebook steps in the Argo object: the task runs the driver (`python3 <driver> <injected
 //! notebook> <job>`, only paths per task), the shared template tells it the run's folder on
-//! the shared volume (`JUPYTERFLOW_RUN_DIR=.jupyterflow/runs/{{workflow.name}}`), and an
+//! the shared volume (`JUPYTERFLOW_RUN_DIR=.jupyterflow/runs/{{workflow.name}}`) and, when
+//! asked, papermill (`JUPYTERFLOW_NOTEBOOK_ENGINE=papermill`), and an
 //! annotation names the notebook steps, so they read as such in the manifest.
 
 use std::collections::BTreeMap;
@@ -10,7 +11,7 @@ use k8s_openapi::api::core::v1::{Container, EnvVar};
 use crate::argo::labels::NOTEBOOKS_ANNOTATION;
 use crate::pipeline::command::quote;
 use crate::pipeline::notebook::PreparedNotebook;
-use crate::pipeline::notebook::prepare::{NOTEBOOKS_DIR, PYTHON, RUN_DIR_ENV};
+use crate::pipeline::notebook::prepare::{NOTEBOOKS_DIR, PYTHON, RUN_DIR_ENV, engine_env};
 use crate::pipeline::{Dag, Task};
 
 /// Adds the notebook steps' annotation to the workflow's `annotations`, when there are any.
@@ -42,14 +43,23 @@ pub(super) fn job_names(dag: &Dag) -> Vec<Vec<String>> {
     names
 }
 
-/// Gives the shared container the run folder's path, when any task is a notebook step.
+/// Gives the shared container the run folder's path, and papermill when it is asked for,
+/// when any task is a notebook step (once for all tasks: the manifest stays small).
 pub(super) fn add_run_dir(dag: &Dag, container: &mut Container) {
     if dag.tasks.iter().any(|t| t.notebook.is_some()) {
-        container.env.get_or_insert_with(Vec::new).push(EnvVar {
+        let env = container.env.get_or_insert_with(Vec::new);
+        env.push(EnvVar {
             name: RUN_DIR_ENV.to_owned(),
             value: Some(".jupyterflow/runs/{{workflow.name}}".to_owned()),
             value_from: None,
         });
+        if let Some((name, value)) = engine_env(dag.options.notebook_engine) {
+            env.push(EnvVar {
+                name,
+                value: Some(value),
+                value_from: None,
+            });
+        }
     }
 }
 

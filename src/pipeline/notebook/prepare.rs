@@ -8,17 +8,27 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::step::{self, NotebookStep};
 use super::{NotebookError, inject_parameters};
-use crate::pipeline::Dag;
+use crate::pipeline::{Dag, NotebookEngine};
 
 /// Where injected notebooks and the driver go, relative to the jobs' working directory.
 pub const NOTEBOOKS_DIR: &str = ".jupyterflow/notebooks";
 /// The variable that tells the driver the run's folder: the executed copy goes to its
 /// `notebooks/<job>.ipynb`. Set by the local executor for every job, and by the Argo template.
 pub const RUN_DIR_ENV: &str = "JUPYTERFLOW_RUN_DIR";
+/// The variable that asks the driver for papermill (`papermill`); unset, it uses nbclient.
+/// Set, like `RUN_DIR_ENV`, on the shared Argo template and by the local plan.
+pub const ENGINE_ENV: &str = "JUPYTERFLOW_NOTEBOOK_ENGINE";
 /// The interpreter that runs the driver: the image's own.
 pub const PYTHON: &str = "python3";
 /// The driver: executes one injected notebook and keeps the executed copy (see the file).
 pub const DRIVER_SOURCE: &str = include_str!("run_notebook.py");
+
+/// The driver's variable for `engine`, when it is not the default: manifests and plans of
+/// pipelines that do not ask for papermill stay as they were.
+pub fn engine_env(engine: NotebookEngine) -> Option<(String, String)> {
+    (engine != NotebookEngine::default())
+        .then(|| (ENGINE_ENV.to_owned(), engine.as_str().to_owned()))
+}
 
 /// Hex digits of the SHA-256 kept in file names: 64 bits, far from any collision among the
 /// notebooks of one working directory.

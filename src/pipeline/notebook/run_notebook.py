@@ -10,6 +10,9 @@ traceback go to stderr and the exit code is 1.
 
 nbclient (installed with nbconvert 6 and later) is used because `jupyter nbconvert --execute`
 writes no notebook at all when a cell fails; without nbclient, nbconvert is the fallback.
+With JUPYTERFLOW_NOTEBOOK_ENGINE=papermill, papermill runs it instead (with no parameters: they
+are already injected, and papermill only injects when given some); without papermill in the
+image the job fails at once (exit 127) rather than quietly running something else.
 """
 
 import os
@@ -19,6 +22,10 @@ import subprocess
 import sys
 
 TRACEBACK_LINES = 12
+ENGINE_ENV = "JUPYTERFLOW_NOTEBOOK_ENGINE"
+# The markdown cells papermill adds to a failed notebook (a banner on top, an anchor before the
+# failing cell): left out of the cell numbers, which then match the notebook as written.
+PAPERMILL_MARKER = "papermill-error-cell-tag"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 
@@ -32,6 +39,11 @@ def main():
     out_dir = os.path.join(run_dir, "notebooks")
     os.makedirs(out_dir, exist_ok=True)
     output = os.path.join(out_dir, job + ".ipynb")
+    engine = os.environ.get(ENGINE_ENV) or "nbclient"
+    if engine == "papermill":
+        return with_papermill(source, output)
+    if engine != "nbclient":
+        sys.exit("jupyterflow: unknown %s=%s: expected nbclient or papermill" % (ENGINE_ENV, engine))
     try:
         import nbformat
         from nbclient import NotebookClient
@@ -80,6 +92,45 @@ def execute(nbformat, NotebookClient, source, output):
     return 1
 
 
+def with_papermill(source, output):
+    try:
+        import nbformat
+        import papermill
+    except ImportError:
+        print(
+            "jupyterflow: papermill is not installed in this image; pip install papermill, "
+            "or drop notebook_engine: papermill",
+            file=sys.stderr,
+        )
+        return 127
+    import logging
+
+    # papermill logs each cell's output (log_output) through `logging`: to stdout, as it comes.
+    logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(message)s")
+
+    def stop(signum, _frame):
+        raise KeyboardInterrupt("stopped by signal %d" % signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    print("papermill %s: %s" % (papermill.__version__, output), flush=True)
+    try:
+        # papermill saves the output after every cell (also the failing one).
+        papermill.execute_notebook(
+            source, output, cwd=os.getcwd(), progress_bar=False, log_output=True
+        )
+    except KeyboardInterrupt:
+        print("jupyterflow: stopped; the notebook so far is in " + output, file=sys.stderr)
+        return 130
+    except Exception as error:  # PapermillExecutionError, or the kernel died
+        if not os.path.exists(output):
+            print("jupyterflow: the notebook failed: %s" % error, file=sys.stderr)
+            return 1
+        report(nbformat.read(output, as_version=4), error, output)
+        return 1
+    print("executed notebook: " + output, flush=True)
+    return 0
+
+
 def save(nbformat, nb, output):
     # Atomic: a reader never sees half a notebook.
     partial = output + ".partial"
@@ -88,7 +139,8 @@ def save(nbformat, nb, output):
 
 
 def report(nb, reason, output):
-    for index, cell in enumerate(nb.cells):
+    cells = [cell for cell in nb.cells if PAPERMILL_MARKER not in cell.get("metadata", {}).get("tags", [])]
+    for index, cell in enumerate(cells):
         for out in cell.get("outputs", []):
             if out.get("output_type") != "error":
                 continue

@@ -16,6 +16,9 @@ const SOURCE_AS_STRING: &str =
 const PAPERMILL_EXECUTED: &str =
     include_str!("../../../tests/fixtures/notebooks/papermill_executed.ipynb");
 const EXECUTED_ERROR: &str = include_str!("../../../tests/fixtures/notebooks/executed_error.ipynb");
+/// `fails.ipynb` with `divisor = 0` injected, as papermill 2.7 left it: two marker cells added.
+const PAPERMILL_FAILED: &str =
+    include_str!("../../../tests/fixtures/notebooks/papermill_failed.ipynb");
 
 const ALL: [(&str, &str); 6] = [
     ("with_parameters", WITH_PARAMETERS),
@@ -736,6 +739,18 @@ fn the_first_error_with_its_cell_and_a_clean_traceback() {
     );
     assert_eq!(first_error(PAPERMILL_EXECUTED, 5), None);
     assert_eq!(first_error("not json", 5), None);
+}
+
+#[test]
+fn papermills_error_cells_do_not_shift_the_cell_number() {
+    // Cell 4 of the injected notebook (markdown, parameters, injected, the division), as the
+    // nbclient driver numbers it; papermill's banner and anchor cells are not counted.
+    let error = first_error(PAPERMILL_FAILED, 1).expect("an error");
+    assert_eq!(
+        error.headline(),
+        "cell 4 (In [3]) failed: ZeroDivisionError: division by zero"
+    );
+    assert_eq!(error.traceback, ["ZeroDivisionError: division by zero"]);
 }
 
 #[test]

@@ -18,7 +18,7 @@ use std::path::Path;
 use super::command::is_placeholder_name;
 use super::error::{PipelineError, PipelineErrorKind as Kind, PipelineErrors, suggest, thousands};
 use super::{
-    CommandMode, ConcurrencyPolicy, EdgeSpec, Param, Pipeline, Pos, Source, WorkflowOptions,
+    CommandMode, ConcurrencyPolicy, EdgeSpec, NotebookEngine, Param, Pipeline, Pos, Source, WorkflowOptions,
 };
 use raw::{
     Entries, Found, ListNode, Located, MapNode, Node, RawWorkflow, Scalar, Shape, Skip, UnknownKey,
@@ -38,6 +38,7 @@ mod expect {
     pub(super) const SCHEDULE: &str = "a cron schedule like \"0 3 * * *\"";
     pub(super) const ZONE: &str = "a time zone name like Europe/Paris";
     pub(super) const POLICY: &str = "`Allow`, `Forbid` or `Replace`";
+    pub(super) const ENGINE: &str = "`nbclient` or `papermill`";
     pub(super) const LABELS: &str = "a mapping of key: value";
     pub(super) const PARAMS: &str = "a mapping of name: value";
     pub(super) const PARAM_VALUE: &str = "a value (a string or a number)";
@@ -379,6 +380,7 @@ impl Converter<'_> {
             retries: self.count(&"retries", raw.retries),
             timeout: self.timeout(&"timeout", raw.timeout),
             ttl: self.ttl(raw.ttl),
+            notebook_engine: self.notebook_engine(raw.notebook_engine),
             timezone_pos: timezone.as_ref().map(|t| t.pos),
             timezone: timezone.map(|t| t.value),
             labels,
@@ -449,6 +451,22 @@ impl Converter<'_> {
             });
         }
         params
+    }
+
+    /// `notebook_engine:` (default nbclient); an unknown name gets a did-you-mean.
+    fn notebook_engine(&mut self, node: Option<Node>) -> NotebookEngine {
+        let Some(engine) = self.setting(node, &"notebook_engine", expect::ENGINE) else {
+            return NotebookEngine::default();
+        };
+        if let Some(known) = NotebookEngine::parse(&engine.value) {
+            return known;
+        }
+        let found = engine.value.trim().to_ascii_lowercase();
+        let guess = suggest(&found, NotebookEngine::NAMES)
+            .map_or_else(String::new, |s| format!("; did you mean `{s}`?"));
+        let message = format!("expected {}, found `{}`{guess}", expect::ENGINE, engine.value);
+        self.invalid(engine.pos, &"notebook_engine", message);
+        NotebookEngine::default()
     }
 
     /// The options that need checking here (the rest are copied as they are).

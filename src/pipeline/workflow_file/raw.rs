@@ -41,6 +41,7 @@ pub(super) const WORKFLOW_KEYS: &[&str] = &[
     "ttl",
     "labels",
     "params",
+    "notebook_engine",
 ];
 
 /// Keys of a job written as a mapping.
@@ -314,6 +315,7 @@ pub(super) struct RawWorkflow {
     pub ttl: Option<Node>,
     pub labels: Option<MapNode<Node>>,
     pub params: Option<MapNode<Node>>,
+    pub notebook_engine: Option<Node>,
     pub unknown: Vec<UnknownKey>,
 }
 
@@ -336,6 +338,7 @@ impl<'de> FromMapping<'de> for RawWorkflow {
                 "ttl" => wf.ttl = map.next_value()?,
                 "labels" => wf.labels = map.next_value()?,
                 "params" => wf.params = map.next_value()?,
+                "notebook_engine" => wf.notebook_engine = map.next_value()?,
                 _ => {
                     wf.unknown
                         .push(unknown(&key, "workflow.yaml", WORKFLOW_KEYS));

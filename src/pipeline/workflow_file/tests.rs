@@ -492,6 +492,7 @@ retries: 2
 timeout: 1h30m
 ttl: 7d
 labels: {team: ml, cost: 1}
+notebook_engine: Papermill
 ",
     );
     assert_eq!(p.name.as_deref(), Some("nightly"));
@@ -507,8 +508,43 @@ labels: {team: ml, cost: 1}
         concurrency_policy: Some(ConcurrencyPolicy::Forbid),
         labels: BTreeMap::from([("team".into(), "ml".into()), ("cost".into(), "1".into())]),
         params: Vec::new(),
+        notebook_engine: NotebookEngine::Papermill,
     };
     assert_eq!(p.options, expected);
+}
+
+#[test]
+fn notebook_engine_defaults_to_nbclient() {
+    let p = parse_ok("jobs: [a]
+");
+    assert_eq!(p.options.notebook_engine, NotebookEngine::Nbclient);
+    let p = parse_ok("jobs: [a]
+notebook_engine: nbclient
+");
+    assert_eq!(p.options.notebook_engine, NotebookEngine::Nbclient);
+}
+
+#[test]
+fn an_unknown_notebook_engine_is_refused_with_a_did_you_mean() {
+    let errors = parse_err("jobs: [a]
+notebook_engine: paper_mill
+");
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].pos, pos(2, 18));
+    match &errors[0].kind {
+        PipelineErrorKind::InvalidValue { key, message } => {
+            assert_eq!(key, "notebook_engine");
+            assert_eq!(
+                message,
+                "expected `nbclient` or `papermill`, found `paper_mill`; did you mean `papermill`?"
+            );
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let errors = parse_err("jobs: [a]
+notebook_engine: [papermill]
+");
+    assert_eq!(errors.len(), 1, "{errors:?}");
 }
 
 #[test]
