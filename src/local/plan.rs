@@ -70,7 +70,7 @@ pub(crate) struct LeftOut {
 /// plan, not added at run time like the run folder, so a retry keeps the engine.
 fn job_env(dag: &Dag, task: &Task) -> Vec<(String, String)> {
     let mut env = task.env.clone();
-    if task.notebook.is_some() {
+    if task.notebook_path().is_some() {
         env.extend(engine_env(dag.options.notebook_engine));
     }
     env

@@ -22,6 +22,6 @@ pub use command::{CommandMode, CommandTemplate, Segment, Word};
 pub use dag::{Dag, Job, Task};
 pub use params::{Param, ParamMap, ParamSet};
 pub use spec::{
-    Axis, ConcurrencyPolicy, EdgeSpec, JobRef, JobSpec, NotebookEngine, Pipeline, Pos, ResourceSpec,
-    Source, TolerationSpec, WorkflowOptions,
+    Axis, ConcurrencyPolicy, EdgeSpec, JobRef, JobSpec, NotebookEngine, Pipeline, Pos,
+    ResourceSpec, Source, TolerationSpec, WorkflowOptions,
 };

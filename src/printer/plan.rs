@@ -112,7 +112,7 @@ pub(crate) fn plan(
 pub(crate) fn notebook_engine(dag: &Dag) -> Option<String> {
     let engine = dag.options.notebook_engine;
     (engine != crate::pipeline::NotebookEngine::default()
-        && dag.tasks.iter().any(|t| t.notebook.is_some()))
+        && dag.tasks.iter().any(|t| t.notebook_path().is_some()))
     .then(|| format!("notebook engine: {}\n", engine.as_str()))
 }
 

@@ -23,8 +23,8 @@ use crate::environment::discover::ProcessEnv;
 use crate::error::Error;
 use crate::local::record::{Backend as RecordBackend, DEFAULT_RUNS_DIR};
 use crate::local::{DEFAULT_KILL_GRACE, FailurePolicy};
-use crate::pipeline::{CommandMode, NotebookEngine};
 use crate::pipeline::selection::Pick;
+use crate::pipeline::{CommandMode, NotebookEngine};
 use crate::printer::format::OutputFormat;
 use crate::printer::graph::GraphFormat;
 use crate::time;
@@ -241,7 +241,10 @@ impl<'a> Context<'a> {
         Ok(RunSettings {
             input: Input {
                 // clap allows only the engines' names.
-                notebook_engine: args.notebook_engine.as_deref().and_then(NotebookEngine::parse),
+                notebook_engine: args
+                    .notebook_engine
+                    .as_deref()
+                    .and_then(NotebookEngine::parse),
                 ..input(args.input)
             },
             pick: pick(args.pick),

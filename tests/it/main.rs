@@ -21,6 +21,7 @@ mod limits;
 mod local;
 mod magic;
 mod notebooks;
+mod papermill;
 mod params;
 mod retry;
 mod schema;

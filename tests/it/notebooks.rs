@@ -9,7 +9,7 @@ use assert_cmd::Command;
 use crate::helpers::{fixture, jupyterflow, pod, run, scrub, temp_home};
 
 /// The bin folder of a venv with nbclient, nbconvert and ipykernel.
-fn jupyter_bin() -> PathBuf {
+pub(crate) fn jupyter_bin() -> PathBuf {
     let Some(bin) = std::env::var_os("JUPYTERFLOW_TEST_JUPYTER_BIN") else {
         panic!(
             "JUPYTERFLOW_TEST_JUPYTER_BIN is not set: run ./scripts/test, which makes target/venv-jupyter (nbclient, nbconvert, ipykernel) and sets it"
@@ -20,7 +20,7 @@ fn jupyter_bin() -> PathBuf {
 
 /// The binary with that venv first on PATH, and Jupyter's own folders (kernel specs, runtime
 /// files, config) inside the venv and `home`, so nothing of the machine's Jupyter is used.
-fn with_jupyter(home: &Path) -> Command {
+pub(crate) fn with_jupyter(home: &Path) -> Command {
     let bin = jupyter_bin();
     let venv = bin.parent().expect("venv").to_path_buf();
     let mut cmd = jupyterflow(home);
@@ -34,7 +34,7 @@ fn with_jupyter(home: &Path) -> Command {
     cmd
 }
 
-fn copy_notebook(home: &Path, fixture_name: &str, as_name: &str) -> String {
+pub(crate) fn copy_notebook(home: &Path, fixture_name: &str, as_name: &str) -> String {
     let text =
         std::fs::read_to_string(fixture(&format!("notebooks/{fixture_name}"))).expect("fixture");
     std::fs::write(home.join(as_name), &text).expect("copy");
@@ -42,7 +42,7 @@ fn copy_notebook(home: &Path, fixture_name: &str, as_name: &str) -> String {
 }
 
 /// The only run folder under `home`.
-fn run_dir(home: &Path) -> PathBuf {
+pub(crate) fn run_dir(home: &Path) -> PathBuf {
     let runs: Vec<PathBuf> = std::fs::read_dir(home.join(".jupyterflow/runs"))
         .expect("runs folder")
         .map(|e| e.expect("entry").path())

@@ -18,7 +18,8 @@ use std::path::Path;
 use super::command::is_placeholder_name;
 use super::error::{PipelineError, PipelineErrorKind as Kind, PipelineErrors, suggest, thousands};
 use super::{
-    CommandMode, ConcurrencyPolicy, EdgeSpec, NotebookEngine, Param, Pipeline, Pos, Source, WorkflowOptions,
+    CommandMode, ConcurrencyPolicy, EdgeSpec, NotebookEngine, Param, Pipeline, Pos, Source,
+    WorkflowOptions,
 };
 use raw::{
     Entries, Found, ListNode, Located, MapNode, Node, RawWorkflow, Scalar, Shape, Skip, UnknownKey,
@@ -464,7 +465,11 @@ impl Converter<'_> {
         let found = engine.value.trim().to_ascii_lowercase();
         let guess = suggest(&found, NotebookEngine::NAMES)
             .map_or_else(String::new, |s| format!("; did you mean `{s}`?"));
-        let message = format!("expected {}, found `{}`{guess}", expect::ENGINE, engine.value);
+        let message = format!(
+            "expected {}, found `{}`{guess}",
+            expect::ENGINE,
+            engine.value
+        );
         self.invalid(engine.pos, &"notebook_engine", message);
         NotebookEngine::default()
     }

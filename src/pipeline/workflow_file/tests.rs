@@ -515,20 +515,26 @@ notebook_engine: Papermill
 
 #[test]
 fn notebook_engine_defaults_to_nbclient() {
-    let p = parse_ok("jobs: [a]
-");
+    let p = parse_ok(
+        "jobs: [a]
+",
+    );
     assert_eq!(p.options.notebook_engine, NotebookEngine::Nbclient);
-    let p = parse_ok("jobs: [a]
+    let p = parse_ok(
+        "jobs: [a]
 notebook_engine: nbclient
-");
+",
+    );
     assert_eq!(p.options.notebook_engine, NotebookEngine::Nbclient);
 }
 
 #[test]
 fn an_unknown_notebook_engine_is_refused_with_a_did_you_mean() {
-    let errors = parse_err("jobs: [a]
+    let errors = parse_err(
+        "jobs: [a]
 notebook_engine: paper_mill
-");
+",
+    );
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].pos, pos(2, 18));
     match &errors[0].kind {
@@ -541,9 +547,11 @@ notebook_engine: paper_mill
         }
         other => panic!("unexpected {other:?}"),
     }
-    let errors = parse_err("jobs: [a]
+    let errors = parse_err(
+        "jobs: [a]
 notebook_engine: [papermill]
-");
+",
+    );
     assert_eq!(errors.len(), 1, "{errors:?}");
 }
 
